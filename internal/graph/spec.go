@@ -1,0 +1,146 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// PartInfo tells a connector which part of a source or sink it is opening.
+type PartInfo struct {
+	Step      string // full step id
+	Partition string // partition name; "" for a dynamic source or sink
+	Worker    int    // index of the worker that owns the part
+	Workers   int    // total workers in the cluster
+}
+
+// SourcePart is one open partition of an input, erased to batches.
+type SourcePart interface {
+	// Next returns the next batch ([]T or nil). io.EOF ends the partition (after the batch
+	// returned with it); ErrAbort stops the run as a crash would.
+	Next(ctx context.Context) (any, error)
+	// NextAwake returns when Next should be called again; the zero time means at once.
+	NextAwake() time.Time
+	// Snapshot returns the position to resume from after every batch returned so far.
+	Snapshot() []byte
+	Close() error
+}
+
+// ErrAbort is returned by a source partition to stop the run at once, as a crash would.
+var ErrAbort = errors.New("weir: run aborted by source")
+
+// InputSpec is the spec of an Input node.
+type InputSpec struct {
+	// Partitions lists the partitions this process can reach; nil for a dynamic source,
+	// which is built once per worker.
+	Partitions func(ctx context.Context) ([]string, error)
+	Build      func(ctx context.Context, p PartInfo, resume []byte) (SourcePart, error)
+}
+
+// SinkPart is one open partition of an output, erased to batches.
+type SinkPart interface {
+	// Write writes a batch ([]T). The slice is only borrowed for the call.
+	Write(batch any) error
+	// Snapshot returns the position to resume from after every batch written so far.
+	Snapshot() []byte
+	Close() error
+}
+
+// OutputSpec is the spec of an Output node.
+type OutputSpec struct {
+	// Partitions lists the partitions this process can reach; nil for a dynamic sink.
+	Partitions func(ctx context.Context) ([]string, error)
+	Build      func(ctx context.Context, p PartInfo, resume []byte) (SinkPart, error)
+}
+
+// FlatMapSpec is the spec of a FlatMapBatch node. New is called once per worker, so the
+// function it returns may keep per-worker scratch space.
+type FlatMapSpec struct {
+	New func() func(batch any) any
+}
+
+// BranchSpec is the spec of a Branch node.
+type BranchSpec struct {
+	Split func(batch any) (yes, no any)
+}
+
+// InspectSpec is the spec of an InspectDebug node.
+type InspectSpec struct {
+	Fn func(step string, batch any, epoch uint64, worker int)
+}
+
+// StatefulSpec is the spec of a StatefulBatch node. New is called once per worker.
+type StatefulSpec struct {
+	New func() StatefulRuntime
+}
+
+// Change is the snapshot of one key at an epoch close: its encoded state, or a deletion.
+type Change struct {
+	Key     string
+	State   []byte
+	Deleted bool
+}
+
+// StatefulRuntime is the per-worker, type-erased half of a StatefulBatch step.
+type StatefulRuntime interface {
+	// Activate runs one activation (SPEC.md 3): OnBatch per key of batch (a []KV[V] or
+	// nil), OnNotify for keys due at now, and OnEOF for every live key when eof is set.
+	// It returns the emitted items ([]KV[W] or nil).
+	Activate(batch any, now time.Time, eof bool) (any, error)
+	// NextNotify returns the earliest armed notification time.
+	NextNotify() (time.Time, bool)
+	// Snapshot returns the changes of the keys touched since the last call, in key order.
+	Snapshot() ([]Change, error)
+	// Resume restores one key's logic from its snapshot.
+	Resume(key string, state []byte) error
+	// Track turns on the bookkeeping of touched keys that Snapshot needs.
+	Track()
+}
+
+// StepError is the error of a step: a panic or error in user code or a connector, named by
+// the step's full id and, where there is one, the key or partition.
+type StepError struct {
+	Step      string
+	Key       string // the key of a stateful step's logic, when known
+	Partition string // the partition of a source or sink, when known
+	Cause     error
+}
+
+func (e *StepError) Error() string {
+	s := "weir: step " + e.Step
+	if e.Key != "" {
+		s += fmt.Sprintf(" (key %q)", e.Key)
+	}
+	if e.Partition != "" {
+		s += fmt.Sprintf(" (partition %q)", e.Partition)
+	}
+	return s + ": " + e.Cause.Error()
+}
+
+func (e *StepError) Unwrap() error { return e.Cause }
+
+// KeyError is a failure inside one key's logic; the engine adds the step id.
+type KeyError struct {
+	Key   string
+	Cause error
+}
+
+func (e *KeyError) Error() string { return fmt.Sprintf("key %q: %v", e.Key, e.Cause) }
+func (e *KeyError) Unwrap() error { return e.Cause }
+
+// PanicError wraps a value recovered from a panic in user code.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Unwrap returns the panic value when it is an error, so errors.Is/As reach it.
+func (e *PanicError) Unwrap() error {
+	if err, ok := e.Value.(error); ok {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,211 @@
+package op
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/sink"
+	"github.com/weirflow/weir/source"
+)
+
+// Input reads a source into a stream. A partitioned source's partitions are spread over
+// the workers; a dynamic source runs once on every worker.
+func Input[T any](id string, flow *weir.Dataflow, src source.Source[T]) weir.Stream[T] {
+	spec := &graph.InputSpec{
+		Build: func(ctx context.Context, p graph.PartInfo, resume []byte) (graph.SourcePart, error) {
+			part, err := src.Build(ctx, p, resume)
+			if err != nil {
+				return nil, err
+			}
+			aw, _ := part.(source.Awaker)
+			return &sourcePart[T]{part: part, awaker: aw}, nil
+		},
+	}
+	if lister, ok := src.(source.Partitioned); ok {
+		spec.Partitions = lister.Partitions
+	}
+	n := graph.AddNode(flow.Scope(), id, graph.Input, nil, 1, graph.NewOps[T](), spec)
+	return graph.Out[T](flow.Scope(), n, 0)
+}
+
+type sourcePart[T any] struct {
+	part   source.Partition[T]
+	awaker source.Awaker
+}
+
+func (p *sourcePart[T]) Next(ctx context.Context) (any, error) {
+	items, err := p.part.Next(ctx)
+	if len(items) == 0 {
+		return nil, err
+	}
+	return items, err
+}
+
+func (p *sourcePart[T]) NextAwake() time.Time {
+	if p.awaker == nil {
+		return time.Time{}
+	}
+	return p.awaker.NextAwake()
+}
+
+func (p *sourcePart[T]) Snapshot() []byte { return p.part.Snapshot() }
+func (p *sourcePart[T]) Close() error     { return p.part.Close() }
+
+// Output writes a stream to a sink. A partitioned sink needs a keyed stream (of weir.KV):
+// anything else is a build error.
+func Output[T any](id string, up weir.Stream[T], s sink.Sink[T]) {
+	sc := up.Scope()
+	if sc == nil {
+		return
+	}
+	ops := graph.NewOps[T]()
+	spec := &graph.OutputSpec{
+		Build: func(ctx context.Context, p graph.PartInfo, resume []byte) (graph.SinkPart, error) {
+			part, err := s.Build(ctx, p, resume)
+			if err != nil {
+				return nil, err
+			}
+			return sinkPart[T]{part}, nil
+		},
+	}
+	if lister, ok := s.(sink.Partitioned); ok {
+		if !ops.Keyed() {
+			var zero T
+			sc.Flow().Fail(fmt.Errorf("weir: step %s.%s: a partitioned sink needs a keyed stream (weir.KV), not %T", sc.Path(), id, zero))
+		}
+		spec.Partitions = lister.Partitions
+	}
+	graph.AddNode(sc, id, graph.Output, []graph.Port{up.Port()}, 0, ops, spec)
+}
+
+type sinkPart[T any] struct{ part sink.Partition[T] }
+
+func (p sinkPart[T]) Write(batch any) error { return p.part.Write(batch.([]T)) }
+func (p sinkPart[T]) Snapshot() []byte      { return p.part.Snapshot() }
+func (p sinkPart[T]) Close() error          { return p.part.Close() }
+
+// FlatMapBatch runs fn on each batch of items the worker holds and emits what it returns.
+// No data moves between workers. The batch fn gets is only borrowed for the call.
+func FlatMapBatch[X, Y any](id string, up weir.Stream[X], fn func(items []X) []Y) weir.Stream[Y] {
+	return flatMapBatch(id, up, func() func([]X) []Y { return fn })
+}
+
+// flatMapBatch is FlatMapBatch with a function made once per worker, so that it may keep
+// per-worker scratch space (an output buffer, a cache).
+func flatMapBatch[X, Y any](id string, up weir.Stream[X], perWorker func() func([]X) []Y) weir.Stream[Y] {
+	sc := up.Scope()
+	if sc == nil {
+		return weir.Stream[Y]{}
+	}
+	spec := &graph.FlatMapSpec{New: func() func(any) any {
+		fn := perWorker()
+		return func(b any) any {
+			out := fn(b.([]X))
+			if len(out) == 0 {
+				return nil
+			}
+			return out
+		}
+	}}
+	n := graph.AddNode(sc, id, graph.FlatMapBatch, []graph.Port{up.Port()}, 1, graph.NewOps[X](), spec)
+	return graph.Out[Y](sc, n, 0)
+}
+
+// Branch splits a stream in two: items for which pred is true, and the others.
+func Branch[X any](id string, up weir.Stream[X], pred func(X) bool) (trues, falses weir.Stream[X]) {
+	sc := up.Scope()
+	if sc == nil {
+		return
+	}
+	spec := &graph.BranchSpec{Split: func(b any) (any, any) {
+		var yes, no []X
+		for _, x := range b.([]X) {
+			if pred(x) {
+				yes = append(yes, x)
+			} else {
+				no = append(no, x)
+			}
+		}
+		return nilIfEmpty(yes), nilIfEmpty(no)
+	}}
+	n := graph.AddNode(sc, id, graph.Branch, []graph.Port{up.Port()}, 2, graph.NewOps[X](), spec)
+	return graph.Out[X](sc, n, 0), graph.Out[X](sc, n, 1)
+}
+
+func nilIfEmpty[X any](b []X) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// Merge combines several streams of the same type into one.
+func Merge[X any](id string, ups ...weir.Stream[X]) weir.Stream[X] {
+	if len(ups) == 0 || ups[0].Scope() == nil {
+		return weir.Stream[X]{}
+	}
+	sc := ups[0].Scope()
+	ports := make([]graph.Port, len(ups))
+	for i, u := range ups {
+		ports[i] = u.Port()
+	}
+	n := graph.AddNode(sc, id, graph.Merge, ports, 1, graph.NewOps[X](), nil)
+	return graph.Out[X](sc, n, 0)
+}
+
+// Redistribute spreads items evenly (round robin) over all workers.
+func Redistribute[X any](id string, up weir.Stream[X]) weir.Stream[X] {
+	sc := up.Scope()
+	if sc == nil {
+		return weir.Stream[X]{}
+	}
+	n := graph.AddNode(sc, id, graph.Redistribute, []graph.Port{up.Port()}, 1, graph.NewOps[X](), nil)
+	return graph.Out[X](sc, n, 0)
+}
+
+// InspectDebug calls fn with each item, the full step id, the item's epoch and the worker
+// index, and passes the items on unchanged.
+func InspectDebug[X any](id string, up weir.Stream[X], fn func(step string, item X, epoch uint64, worker int)) weir.Stream[X] {
+	sc := up.Scope()
+	if sc == nil {
+		return weir.Stream[X]{}
+	}
+	spec := &graph.InspectSpec{Fn: func(step string, b any, epoch uint64, worker int) {
+		for _, x := range b.([]X) {
+			fn(step, x, epoch, worker)
+		}
+	}}
+	n := graph.AddNode(sc, id, graph.Inspect, []graph.Port{up.Port()}, 1, graph.NewOps[X](), spec)
+	return graph.Out[X](sc, n, 0)
+}
+
+// Logic is the per-key logic of a stateful step (SPEC.md 3).
+//
+// In one activation of the step: OnBatch runs once per key with the key's items in arrival
+// order, keys in byte-wise sorted order; then OnNotify for each key whose NotifyAt time has
+// passed; then, at the end of the stream, OnEOF for every live key. NotifyAt is asked again
+// only of keys touched in the activation, and a notification fires once. Returning
+// discard drops the key's logic and state: the next item for the key starts fresh.
+// Emitted values are keyed with the key. Snapshot returns the state to resume from; it is
+// called at each epoch close for keys touched in the epoch.
+//
+// The values slice passed to OnBatch is only borrowed for the call: copy what you keep.
+type Logic[V, W, S any] = graph.Logic[V, W, S]
+
+// StatefulBatch runs per-key logic with state, timers and end-of-stream handling. Items are
+// routed to the worker that owns their key. builder makes the logic of a key from its
+// resume state; ok is false for a key that has none.
+func StatefulBatch[V, W, S any](id string, up weir.KeyedStream[V], builder func(resume S, ok bool) Logic[V, W, S]) weir.KeyedStream[W] {
+	sc := up.Scope()
+	if sc == nil {
+		return weir.KeyedStream[W]{}
+	}
+	spec := &graph.StatefulSpec{New: func() graph.StatefulRuntime {
+		return graph.NewStateful[V, W, S](builder)
+	}}
+	n := graph.AddNode(sc, id, graph.Stateful, []graph.Port{up.Port()}, 1, graph.NewOps[weir.KV[V]](), spec)
+	return graph.Out[weir.KV[W]](sc, n, 0)
+}

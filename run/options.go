@@ -1,0 +1,48 @@
+package run
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config is the configuration of a run. Options set it; run.Main fills it from flags and
+// environment variables.
+type Config struct {
+	// Workers is the number of workers in this process. Default 1.
+	Workers int
+	// EpochInterval is how often inputs close an epoch (and, with recovery, snapshot).
+	// Default 10s.
+	EpochInterval time.Duration
+	// Logger receives the run's structured logs. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the configuration used when no option is given.
+func DefaultConfig() Config {
+	return Config{Workers: 1, EpochInterval: 10 * time.Second}
+}
+
+// Validate reports the first invalid setting.
+func (c Config) Validate() error {
+	if c.Workers < 1 {
+		return fmt.Errorf("weir: workers must be at least 1, not %d", c.Workers)
+	}
+	if c.EpochInterval <= 0 {
+		return fmt.Errorf("weir: epoch interval must be positive, not %v", c.EpochInterval)
+	}
+	return nil
+}
+
+// Option changes one setting of a run.
+type Option func(*Config)
+
+// Workers sets the number of workers in this process, overriding the default of 1.
+func Workers(n int) Option { return func(c *Config) { c.Workers = n } }
+
+// EpochInterval sets how often inputs close an epoch, overriding the default of 10s.
+// Snapshots are taken at every epoch close.
+func EpochInterval(d time.Duration) Option { return func(c *Config) { c.EpochInterval = d } }
+
+// Logger sets the logger for the run's structured logs, overriding slog.Default().
+func Logger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }

@@ -1,0 +1,39 @@
+package sink
+
+import (
+	"context"
+
+	"github.com/weirflow/weir/internal/graph"
+)
+
+// Part tells Build which part of a sink it opens: the step, the partition name ("" for a
+// dynamic sink), and the worker that will write it.
+type Part = graph.PartInfo
+
+// Sink receives the items of a stream.
+//
+// A sink that also implements Partitioned is partitioned: its items must be keyed
+// (weir.KV); each goes to partition hash(key) % n over the sorted partition names, and
+// each partition is written by one worker, in epoch order, and snapshotted at every epoch
+// close so that it can resume exactly where it was. Any other sink is dynamic: Build is
+// called once per worker, with no routing and no state.
+type Sink[T any] interface {
+	Build(ctx context.Context, part Part, resume []byte) (Partition[T], error)
+}
+
+// Partitioned is implemented by partitioned sinks.
+type Partitioned interface {
+	// Partitions lists the partitions this process can write.
+	Partitions(ctx context.Context) ([]string, error)
+}
+
+// Partition is one open partition of a sink (or a dynamic sink's instance on a worker).
+type Partition[T any] interface {
+	// Write writes a batch. The slice is only borrowed for the call: copy what you keep.
+	Write(items []T) error
+	// Snapshot returns the position to resume from (e.g. a file length). It is called at
+	// each epoch close; a dynamic sink may return nil.
+	Snapshot() []byte
+	// Close flushes and releases the partition.
+	Close() error
+}
