@@ -1,0 +1,174 @@
+// Package engine runs a plan on workers. A worker is one goroutine that executes every
+// step of the plan for its share of the data: a step hands a batch to the next by a
+// function call, with no locks or channels on the data path. Items cross to other workers
+// only on the exchange edges the plan decided, through a comm.Mesh.
+//
+// # Epochs and progress
+//
+// Every node has a frontier: the smallest epoch it may still see data of. Inputs set
+// theirs from the worker's epoch clock (and to infinity at end of stream); every other
+// node's is the minimum over its inputs, where an exchange input counts the progress
+// marker each sender worker sent on that edge. When a stateful step's frontier passes an
+// epoch, the epoch is complete there: it snapshots the keys touched in it. Data of a later
+// epoch that arrives early waits until its epoch is the frontier, so state is exactly-once.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/weirflow/weir/internal/comm"
+	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/plan"
+	"github.com/weirflow/weir/internal/state"
+)
+
+// never is the frontier of a node that will see no more data.
+const never = math.MaxUint64
+
+// Config is how a plan is run.
+type Config struct {
+	Workers       int
+	EpochInterval time.Duration
+	// Store receives snapshots at each epoch close; nil takes none.
+	Store  state.Store
+	Logger *slog.Logger
+	// FlushItems is the size at which an outbound exchange buffer is sent before the end of
+	// an activation. Default 1024.
+	FlushItems int
+	// InFlightBytes bounds the bytes queued for any worker before sources pause. Default 64 MiB.
+	InFlightBytes int
+}
+
+// Run runs p until every input ends, a source aborts, a step fails or ctx is done. It
+// returns nil after an abort, the step's error after a failure, and ctx's error when ctx
+// ends the run.
+func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
+	if cfg.FlushItems <= 0 {
+		cfg.FlushItems = 1024
+	}
+	if cfg.InFlightBytes <= 0 {
+		cfg.InFlightBytes = 64 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &runState{cfg: cfg, plan: p, cancel: cancel, mesh: comm.NewLocal(cfg.Workers, cfg.InFlightBytes)}
+	shards, err := assign(runCtx, p, cfg.Workers)
+	if err != nil {
+		return err
+	}
+	r.shards = shards
+
+	var wg sync.WaitGroup
+	for i := range cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := newWorker(r, i, runCtx)
+			if err := w.run(); err != nil {
+				r.fail(err)
+			}
+		}()
+	}
+	wg.Wait()
+	switch {
+	case r.err != nil:
+		return r.err
+	case r.aborted:
+		return nil
+	}
+	return ctx.Err()
+}
+
+// runState is what the workers of one process share: only setup, the mesh and the outcome.
+type runState struct {
+	cfg    Config
+	plan   *plan.Plan
+	mesh   comm.Mesh
+	shards map[int]*shard // by node index, for partitioned inputs and sinks
+
+	mu      sync.Mutex
+	err     error
+	aborted bool
+	cancel  context.CancelFunc
+}
+
+func (r *runState) fail(err error) {
+	r.mu.Lock()
+	if r.err == nil && !r.aborted {
+		r.err = err
+	}
+	r.mu.Unlock()
+	r.cancel()
+}
+
+func (r *runState) abort() {
+	r.mu.Lock()
+	if r.err == nil {
+		r.aborted = true
+	}
+	r.mu.Unlock()
+	r.cancel()
+}
+
+// shard is the assignment of a partitioned input's or sink's partitions to workers.
+type shard struct {
+	parts []string // sorted
+	owner []int    // by partition index
+}
+
+// assign lists the partitions of every partitioned input and sink and gives each to one
+// worker: partitions held by the fewest workers first, each to the least-loaded holder.
+// In one process every worker holds every partition, so this balances them evenly.
+func assign(ctx context.Context, p *plan.Plan, workers int) (map[int]*shard, error) {
+	shards := map[int]*shard{}
+	for _, n := range p.Nodes {
+		if !n.Sharded {
+			continue
+		}
+		var list func(context.Context) ([]string, error)
+		if n.Kind == graph.Input {
+			list = n.Spec.(*graph.InputSpec).Partitions
+		} else {
+			list = n.Spec.(*graph.OutputSpec).Partitions
+		}
+		parts, err := list(ctx)
+		if err != nil {
+			return nil, &graph.StepError{Step: n.ID, Cause: fmt.Errorf("listing partitions: %w", err)}
+		}
+		parts = slices.Clone(parts)
+		slices.Sort(parts)
+		if len(slices.Compact(slices.Clone(parts))) != len(parts) {
+			return nil, &graph.StepError{Step: n.ID, Cause: errors.New("duplicate partition names")}
+		}
+		if n.Kind == graph.Output && len(parts) == 0 {
+			return nil, &graph.StepError{Step: n.ID, Cause: errors.New("partitioned sink has no partitions")}
+		}
+		s := &shard{parts: parts, owner: make([]int, len(parts))}
+		load := make([]int, workers)
+		for i := range parts {
+			best := 0
+			for w := 1; w < workers; w++ {
+				if load[w] < load[best] {
+					best = w
+				}
+			}
+			s.owner[i] = best
+			load[best]++
+		}
+		shards[n.Index] = s
+	}
+	return shards, nil
+}

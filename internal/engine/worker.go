@@ -1,0 +1,733 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/weirflow/weir/internal/comm"
+	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/plan"
+	"github.com/weirflow/weir/internal/state"
+)
+
+// worker runs every step of the plan for its share of the data, on one goroutine.
+type worker struct {
+	r     *runState
+	id    int
+	n     int // workers in the cluster
+	ctx   context.Context
+	nodes []*node
+	out   []*exchange // by edge id; nil for edges that stay local
+
+	epoch     uint64    // the epoch the inputs are in
+	nextEpoch time.Time // when the inputs close it
+	now       time.Time // system time, fixed per activation
+	cur       string    // the step running user code, named in a panic's error
+	dirty     bool      // a frontier may have moved
+
+	msgs      []comm.Message
+	committed uint64 // epochs below this are written to the store
+	snaps     map[uint64][]state.Snapshot
+}
+
+// node is the runtime of one primitive on one worker.
+type node struct {
+	*plan.Node
+	frontier uint64
+	remote   [][]uint64 // by input port: the frontier each sender promised; nil for local edges
+
+	// by kind
+	parts    []*sourcePart         // Input
+	flatMap  func(any) any         // FlatMapBatch
+	branch   func(any) (any, any)  // Branch
+	inspect  func(string, any, uint64, int)
+	stateful graph.StatefulRuntime // Stateful
+	pending  map[uint64]any        // Stateful, partitioned Output: batches of epochs past the frontier
+	sinks    []*sinkPart           // Output: by partition index (nil where not owned), or one dynamic part
+	shard    *shard
+}
+
+type sourcePart struct {
+	name  string
+	part  graph.SourcePart
+	wake  time.Time
+	done  bool
+	final []byte // snapshot taken when the partition ended
+}
+
+type sinkPart struct {
+	name string
+	part graph.SinkPart
+}
+
+// exchange is the sending side of an exchange edge on one worker: a buffer per
+// destination, holding items of one epoch.
+type exchange struct {
+	edge  *plan.Edge
+	epoch uint64
+	bufs  []any
+	next  int                 // round robin position (Even)
+	dest  func(key string) int // ByKey, ByPartition
+}
+
+func newWorker(r *runState, id int, ctx context.Context) *worker {
+	w := &worker{r: r, id: id, n: r.cfg.Workers, ctx: ctx, epoch: 1, committed: 1,
+		out: make([]*exchange, len(r.plan.Edges)), snaps: map[uint64][]state.Snapshot{}}
+	for _, pn := range r.plan.Nodes {
+		n := &node{Node: pn, frontier: w.epoch, remote: make([][]uint64, len(pn.In))}
+		for port, e := range pn.In {
+			if e.Exchange != plan.Local && w.n > 1 {
+				n.remote[port] = make([]uint64, w.n)
+				for s := range n.remote[port] {
+					n.remote[port][s] = w.epoch
+				}
+				w.out[e.ID] = w.newExchange(e)
+			}
+		}
+		n.shard = r.shards[pn.Index]
+		switch spec := pn.Spec.(type) {
+		case *graph.FlatMapSpec:
+			n.flatMap = spec.New()
+		case *graph.BranchSpec:
+			n.branch = spec.Split
+		case *graph.InspectSpec:
+			n.inspect = spec.Fn
+		case *graph.StatefulSpec:
+			n.stateful = spec.New()
+			if r.cfg.Store != nil {
+				n.stateful.Track()
+			}
+			n.pending = map[uint64]any{}
+		case *graph.OutputSpec:
+			n.pending = map[uint64]any{}
+		}
+		w.nodes = append(w.nodes, n)
+	}
+	return w
+}
+
+func (w *worker) newExchange(e *plan.Edge) *exchange {
+	x := &exchange{edge: e, bufs: make([]any, w.n)}
+	switch e.Exchange {
+	case plan.ByKey:
+		n := uint64(w.n)
+		x.dest = func(key string) int { return int(graph.Hash(key) % n) }
+	case plan.ByPartition:
+		s := w.r.shards[e.To.Index]
+		n := uint64(len(s.parts))
+		x.dest = func(key string) int { return s.owner[graph.Hash(key)%n] }
+	case plan.Even:
+		x.next = w.id // workers start their round robin at different places
+	}
+	return x
+}
+
+// run is the worker's loop: receive, read sources, fire timers, send, advance frontiers,
+// and sleep until there is something to do.
+func (w *worker) run() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if sp, ok := r.(stepPanic); ok {
+				err = sp.err
+			} else {
+				err = &graph.StepError{Step: w.cur, Cause: &graph.PanicError{Value: r, Stack: debug.Stack()}}
+			}
+		}
+		w.closeAll(err == nil && w.ctx.Err() == nil)
+	}()
+	if err := w.open(); err != nil {
+		return err
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	w.now = time.Now()
+	w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
+	w.dirty = true
+	for {
+		if w.ctx.Err() != nil {
+			return nil
+		}
+		w.now = time.Now()
+		if err := w.receive(); err != nil {
+			return err
+		}
+		if w.inputsLive() && !w.now.Before(w.nextEpoch) {
+			w.epoch++
+			w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
+			w.dirty = true
+		}
+		congested := w.n > 1 && w.r.mesh.Congested(w.id)
+		if !congested {
+			if err := w.poll(); err != nil {
+				return err
+			}
+		}
+		if err := w.fireTimers(); err != nil {
+			return err
+		}
+		w.flush()
+		for w.dirty {
+			w.dirty = false
+			if err := w.progress(); err != nil {
+				return err
+			}
+		}
+		if w.finished() {
+			return nil
+		}
+		if wake, ok := w.nextWake(congested); ok {
+			if d := wake.Sub(time.Now()); d > 0 {
+				timer.Reset(d)
+				select {
+				case <-w.ctx.Done():
+				case <-w.r.mesh.Wake(w.id):
+				case <-timer.C:
+				}
+				timer.Stop()
+			}
+		} else {
+			select {
+			case <-w.ctx.Done():
+			case <-w.r.mesh.Wake(w.id):
+			}
+		}
+	}
+}
+
+// open builds this worker's source and sink partitions.
+func (w *worker) open() error {
+	for _, n := range w.nodes {
+		switch n.Kind {
+		case graph.Input:
+			spec := n.Spec.(*graph.InputSpec)
+			for _, name := range w.owned(n) {
+				p, err := spec.Build(w.ctx, w.partInfo(n, name), nil)
+				if err != nil {
+					return w.partErr(n, name, fmt.Errorf("building partition: %w", err))
+				}
+				n.parts = append(n.parts, &sourcePart{name: name, part: p})
+			}
+		case graph.Output:
+			spec := n.Spec.(*graph.OutputSpec)
+			if n.shard == nil {
+				p, err := spec.Build(w.ctx, w.partInfo(n, ""), nil)
+				if err != nil {
+					return w.partErr(n, "", fmt.Errorf("building sink: %w", err))
+				}
+				n.sinks = []*sinkPart{{part: p}}
+				continue
+			}
+			n.sinks = make([]*sinkPart, len(n.shard.parts))
+			for i, name := range n.shard.parts {
+				if n.shard.owner[i] != w.id {
+					continue
+				}
+				p, err := spec.Build(w.ctx, w.partInfo(n, name), nil)
+				if err != nil {
+					return w.partErr(n, name, fmt.Errorf("building partition: %w", err))
+				}
+				n.sinks[i] = &sinkPart{name: name, part: p}
+			}
+		}
+	}
+	return nil
+}
+
+// owned lists the partitions of an input this worker reads: its share of a partitioned
+// source, or its single instance ("") of a dynamic one.
+func (w *worker) owned(n *node) []string {
+	if n.shard == nil {
+		return []string{""}
+	}
+	var names []string
+	for i, name := range n.shard.parts {
+		if n.shard.owner[i] == w.id {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+func (w *worker) partInfo(n *node, name string) graph.PartInfo {
+	return graph.PartInfo{Step: n.ID, Partition: name, Worker: w.id, Workers: w.n}
+}
+
+func (w *worker) partErr(n *node, part string, err error) error {
+	return &graph.StepError{Step: n.ID, Partition: part, Cause: err}
+}
+
+// closeAll closes every partition. After a failure or an abort the sinks are closed too:
+// a resume truncates what they wrote past their last snapshot.
+func (w *worker) closeAll(clean bool) {
+	for _, n := range w.nodes {
+		for _, p := range n.parts {
+			if !p.done {
+				p.part.Close()
+			}
+		}
+		for _, s := range n.sinks {
+			if s == nil {
+				continue
+			}
+			if err := s.part.Close(); err != nil && clean {
+				w.r.fail(w.partErr(n, s.name, fmt.Errorf("closing: %w", err)))
+			}
+		}
+	}
+}
+
+func (w *worker) inputsLive() bool {
+	for _, n := range w.nodes {
+		if n.Kind == graph.Input && n.frontier != never {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *worker) finished() bool {
+	for _, n := range w.nodes {
+		if n.frontier != never {
+			return false
+		}
+	}
+	return true
+}
+
+// nextWake returns the earliest time something is due: an epoch close, a source wake-up
+// (unless congested), a stateful timer. ok is false when only messages can wake us.
+func (w *worker) nextWake(congested bool) (at time.Time, ok bool) {
+	earliest := func(t time.Time) {
+		if !ok || t.Before(at) {
+			at, ok = t, true
+		}
+	}
+	if w.inputsLive() {
+		earliest(w.nextEpoch)
+	}
+	for _, n := range w.nodes {
+		switch n.Kind {
+		case graph.Input:
+			if congested {
+				continue
+			}
+			for _, p := range n.parts {
+				if !p.done {
+					earliest(p.wake)
+				}
+			}
+		case graph.Stateful:
+			if n.frontier != never {
+				if t, due := n.stateful.NextNotify(); due {
+					earliest(t)
+				}
+			}
+		}
+	}
+	return at, ok
+}
+
+// poll reads one batch from every partition that is due, inputs in declared order.
+func (w *worker) poll() error {
+	for _, n := range w.nodes {
+		if n.Kind != graph.Input || n.frontier == never {
+			continue
+		}
+		for _, p := range n.parts {
+			if p.done || p.wake.After(w.now) {
+				continue
+			}
+			w.cur = n.ID
+			batch, err := p.part.Next(w.ctx)
+			if batch != nil {
+				w.push(n, 0, w.epoch, batch)
+			}
+			switch {
+			case err == nil:
+				p.wake = p.part.NextAwake()
+				if p.wake.IsZero() && batch == nil {
+					p.wake = w.now.Add(time.Millisecond)
+				}
+			case errors.Is(err, io.EOF):
+				p.done = true
+				if w.r.cfg.Store != nil {
+					p.final = p.part.Snapshot()
+				}
+				if err := p.part.Close(); err != nil {
+					return w.partErr(n, p.name, fmt.Errorf("closing: %w", err))
+				}
+				w.dirty = true
+			case errors.Is(err, graph.ErrAbort):
+				w.r.abort()
+				return nil
+			default:
+				if w.ctx.Err() != nil {
+					return nil
+				}
+				return w.partErr(n, p.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// fireTimers runs OnNotify for stateful steps whose earliest notification is due.
+func (w *worker) fireTimers() error {
+	for _, n := range w.nodes {
+		if n.Kind != graph.Stateful || n.frontier == never {
+			continue
+		}
+		if at, ok := n.stateful.NextNotify(); ok && !at.After(w.now) {
+			if err := w.activate(n, nil, n.frontier, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// push hands a batch from an output port to every consumer.
+func (w *worker) push(n *node, port int, epoch uint64, batch any) {
+	for _, e := range n.Out[port] {
+		if x := w.out[e.ID]; x != nil {
+			w.exchange(x, epoch, batch)
+		} else {
+			w.deliver(w.nodes[e.To.Index], epoch, batch)
+		}
+	}
+}
+
+// exchange routes a batch over an exchange edge: this worker's share is delivered at
+// once, the rest is buffered per destination and sent when full or at the end of the
+// activation.
+func (w *worker) exchange(x *exchange, epoch uint64, batch any) {
+	if x.epoch != epoch {
+		w.flushEdge(x)
+		x.epoch = epoch
+	}
+	ops := x.edge.To.Batch
+	if x.dest != nil {
+		ops.SplitByKey(batch, x.dest, x.bufs)
+	} else {
+		ops.SplitEven(batch, &x.next, x.bufs)
+	}
+	if mine := x.bufs[w.id]; mine != nil {
+		x.bufs[w.id] = nil
+		w.deliver(w.nodes[x.edge.To.Index], epoch, mine)
+	}
+	for d, b := range x.bufs {
+		if b != nil && ops.Len(b) >= w.r.cfg.FlushItems {
+			w.send(x, d)
+		}
+	}
+}
+
+func (w *worker) send(x *exchange, d int) {
+	b := x.bufs[d]
+	x.bufs[d] = nil
+	w.r.mesh.Send(d, comm.Message{Edge: x.edge.ID, From: w.id, Epoch: x.epoch, Batch: b, Bytes: x.edge.To.Batch.Bytes(b)})
+}
+
+func (w *worker) flushEdge(x *exchange) {
+	for d, b := range x.bufs {
+		if b != nil {
+			w.send(x, d)
+		}
+	}
+}
+
+func (w *worker) flush() {
+	for _, x := range w.out {
+		if x != nil {
+			w.flushEdge(x)
+		}
+	}
+}
+
+// receive handles every message other workers sent.
+func (w *worker) receive() error {
+	w.msgs = w.r.mesh.Receive(w.id, w.msgs[:0])
+	for i := range w.msgs {
+		m := &w.msgs[i]
+		e := w.r.plan.Edges[m.Edge]
+		to := w.nodes[e.To.Index]
+		if m.Batch == nil {
+			if m.Frontier > to.remote[e.In][m.From] {
+				to.remote[e.In][m.From] = m.Frontier
+				w.dirty = true
+			}
+			continue
+		}
+		w.deliver(to, m.Epoch, m.Batch)
+		if w.ctx.Err() != nil {
+			return nil
+		}
+	}
+	clear(w.msgs)
+	return nil
+}
+
+// deliver runs node n on one batch of epoch.
+func (w *worker) deliver(n *node, epoch uint64, batch any) {
+	switch n.Kind {
+	case graph.FlatMapBatch:
+		w.cur = n.ID
+		if out := n.flatMap(batch); out != nil {
+			w.push(n, 0, epoch, out)
+		}
+	case graph.Branch:
+		w.cur = n.ID
+		yes, no := n.branch(batch)
+		if yes != nil {
+			w.push(n, 0, epoch, yes)
+		}
+		if no != nil {
+			w.push(n, 1, epoch, no)
+		}
+	case graph.Inspect:
+		w.cur = n.ID
+		n.inspect(n.ID, batch, epoch, w.id)
+		w.push(n, 0, epoch, batch)
+	case graph.Merge, graph.Redistribute:
+		w.push(n, 0, epoch, batch)
+	case graph.Stateful:
+		if epoch > n.frontier {
+			n.pending[epoch] = n.Batch.Concat(n.pending[epoch], batch)
+			return
+		}
+		if err := w.activate(n, batch, epoch, false); err != nil {
+			panic(stepPanic{err})
+		}
+	case graph.Output:
+		if n.shard != nil && epoch > n.frontier {
+			n.pending[epoch] = n.Batch.Concat(n.pending[epoch], batch)
+			return
+		}
+		if err := w.write(n, batch); err != nil {
+			panic(stepPanic{err})
+		}
+	}
+}
+
+// stepPanic carries an already-wrapped step error out of the synchronous call chain to
+// the worker loop, which returns it as is.
+type stepPanic struct{ err error }
+
+// activate runs one activation of a stateful step and pushes what it emits, in epoch.
+func (w *worker) activate(n *node, batch any, epoch uint64, eof bool) error {
+	if epoch < n.frontier {
+		panic(fmt.Sprintf("weir: internal error: step %s got epoch %d below its frontier %d", n.ID, epoch, n.frontier))
+	}
+	out, err := n.stateful.Activate(batch, w.now, eof)
+	if err != nil {
+		se := &graph.StepError{Step: n.ID, Cause: err}
+		var ke *graph.KeyError
+		if errors.As(err, &ke) {
+			se.Key, se.Cause = ke.Key, ke.Cause
+		}
+		return se
+	}
+	if out != nil {
+		w.push(n, 0, epoch, out)
+	}
+	return nil
+}
+
+// write writes a batch to this worker's partitions of a sink.
+func (w *worker) write(n *node, batch any) error {
+	w.cur = n.ID
+	if n.shard == nil {
+		if err := n.sinks[0].part.Write(batch); err != nil {
+			return w.partErr(n, "", err)
+		}
+		return nil
+	}
+	nparts := uint64(len(n.shard.parts))
+	bufs := make([]any, nparts)
+	n.Batch.SplitByKey(batch, func(key string) int { return int(graph.Hash(key) % nparts) }, bufs)
+	for i, b := range bufs {
+		if b == nil {
+			continue
+		}
+		s := n.sinks[i]
+		if s == nil {
+			panic(fmt.Sprintf("weir: internal error: step %s got items of partition %q it does not own", n.ID, n.shard.parts[i]))
+		}
+		if err := s.part.Write(b); err != nil {
+			return w.partErr(n, s.name, err)
+		}
+	}
+	return nil
+}
+
+// progress recomputes every node's frontier, in plan order so that upstreams come first,
+// and closes the epochs each node has finished.
+func (w *worker) progress() error {
+	for _, n := range w.nodes {
+		f := w.frontierOf(n)
+		if f <= n.frontier {
+			continue
+		}
+		if err := w.advance(n, f); err != nil {
+			return err
+		}
+		// Data before progress: a receiver must have every batch below f when it sees f.
+		for _, edges := range n.Out {
+			for _, e := range edges {
+				if x := w.out[e.ID]; x != nil {
+					w.flushEdge(x)
+					for d := range w.n {
+						if d != w.id {
+							w.r.mesh.Send(d, comm.Message{Edge: e.ID, From: w.id, Frontier: f})
+						}
+					}
+				}
+			}
+		}
+	}
+	return w.commit()
+}
+
+func (w *worker) frontierOf(n *node) uint64 {
+	if n.Kind == graph.Input {
+		for _, p := range n.parts {
+			if !p.done {
+				return w.epoch
+			}
+		}
+		return never
+	}
+	f := uint64(never)
+	for port, e := range n.In {
+		f = min(f, w.nodes[e.From.Index].frontier)
+		if rem := n.remote[port]; rem != nil {
+			for s, rf := range rem {
+				if s != w.id {
+					f = min(f, rf)
+				}
+			}
+		}
+	}
+	return f
+}
+
+// advance moves n's frontier to f, closing the epochs in between: buffered data of each
+// is applied in epoch order, each closed epoch is snapshotted, and at the end of the
+// stream (f == never) OnEOF runs in the last epoch before its snapshot.
+func (w *worker) advance(n *node, f uint64) error {
+	old := n.frontier
+	switch n.Kind {
+	case graph.Input:
+		w.record(n, old, w.sourceSnapshots(n))
+	case graph.Stateful, graph.Output:
+		epochs := []uint64{old}
+		for e := range n.pending {
+			if e < f {
+				epochs = append(epochs, e)
+			}
+		}
+		slices.Sort(epochs)
+		for i, e := range epochs {
+			if b, ok := n.pending[e]; ok {
+				delete(n.pending, e)
+				if err := w.apply(n, e, b); err != nil {
+					return err
+				}
+			}
+			if n.Kind == graph.Stateful {
+				if f == never && i == len(epochs)-1 {
+					if err := w.activate(n, nil, e, true); err != nil {
+						return err
+					}
+				}
+				if w.r.cfg.Store != nil {
+					changes, err := n.stateful.Snapshot()
+					if err != nil {
+						return &graph.StepError{Step: n.ID, Cause: err}
+					}
+					w.record(n, e, changes)
+				}
+			} else {
+				w.record(n, e, w.sinkSnapshots(n))
+			}
+		}
+	}
+	n.frontier = f
+	if b, ok := n.pending[f]; ok {
+		delete(n.pending, f)
+		return w.apply(n, f, b)
+	}
+	return nil
+}
+
+func (w *worker) apply(n *node, epoch uint64, b any) error {
+	if n.Kind == graph.Stateful {
+		return w.activate(n, b, epoch, false)
+	}
+	return w.write(n, b)
+}
+
+func (w *worker) sourceSnapshots(n *node) []graph.Change {
+	if w.r.cfg.Store == nil || n.shard == nil {
+		return nil
+	}
+	var cs []graph.Change
+	for _, p := range n.parts {
+		s := p.final
+		if !p.done {
+			s = p.part.Snapshot()
+		}
+		cs = append(cs, graph.Change{Key: p.name, State: s})
+	}
+	return cs
+}
+
+func (w *worker) sinkSnapshots(n *node) []graph.Change {
+	if w.r.cfg.Store == nil || n.shard == nil {
+		return nil
+	}
+	var cs []graph.Change
+	for _, s := range n.sinks {
+		if s != nil {
+			cs = append(cs, graph.Change{Key: s.name, State: s.part.Snapshot()})
+		}
+	}
+	return cs
+}
+
+func (w *worker) record(n *node, epoch uint64, changes []graph.Change) {
+	if w.r.cfg.Store == nil || len(changes) == 0 {
+		return
+	}
+	w.snaps[epoch] = append(w.snaps[epoch], state.Snapshot{Step: n.ID, Changes: changes})
+}
+
+// commit writes to the store every epoch that all of this worker's nodes have closed.
+func (w *worker) commit() error {
+	if w.r.cfg.Store == nil {
+		return nil
+	}
+	done := uint64(never)
+	for _, n := range w.nodes {
+		done = min(done, n.frontier)
+	}
+	if done == never {
+		done = w.epoch + 1
+		for e := range w.snaps {
+			done = max(done, e+1)
+		}
+	}
+	for e := w.committed; e < done; e++ {
+		if err := w.r.cfg.Store.Write(w.id, e, w.snaps[e]); err != nil {
+			return fmt.Errorf("weir: writing snapshots of epoch %d: %w", e, err)
+		}
+		delete(w.snaps, e)
+	}
+	w.committed = max(w.committed, done)
+	return nil
+}

@@ -1,0 +1,118 @@
+// Package plan turns a declared dataflow into what the engine runs: it validates the
+// graph, lists the primitives in an order where every node comes after its upstreams,
+// connects outputs to consumers, and decides every exchange between workers.
+//
+// Composite operators need no flattening here: the build layer records only core
+// primitives (with nested ids), so the plan is the graph with edges and exchanges.
+package plan
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/weirflow/weir/internal/graph"
+)
+
+// Exchange says how items cross from the workers that produce them to the workers that
+// consume them on an edge.
+type Exchange int
+
+const (
+	// Local edges stay on the producing worker.
+	Local Exchange = iota
+	// ByKey routes each keyed item to hash(key) % workers: the input of a stateful step.
+	ByKey
+	// ByPartition routes each keyed item to the owner of partition hash(key) % partitions:
+	// the input of a partitioned sink.
+	ByPartition
+	// Even spreads items round robin over all workers: Redistribute.
+	Even
+)
+
+// Plan is a validated dataflow ready to run.
+type Plan struct {
+	Flow  string
+	Nodes []*Node // every node after its upstreams
+	Edges []*Edge // numbered by Edge.ID
+}
+
+// Node is a primitive with its edges.
+type Node struct {
+	*graph.Node
+	Index   int
+	In      []*Edge   // by input port
+	Out     [][]*Edge // by output port: every consumer of that output
+	Sharded bool      // a partitioned input or sink: partitions are assigned to workers
+}
+
+// Edge connects an output port to an input port.
+type Edge struct {
+	ID       int
+	From     *Node
+	Port     int // output port of From
+	To       *Node
+	In       int // input port of To
+	Exchange Exchange
+}
+
+// ErrNoInput and ErrNoOutput are the build errors of a flow that cannot do anything.
+var (
+	ErrNoInput  = errors.New("dataflow needs at least one input step")
+	ErrNoOutput = errors.New("dataflow needs at least one output or inspect step")
+)
+
+// New validates flow and plans it.
+func New(flow *graph.Dataflow) (*Plan, error) {
+	if err := flow.Err(); err != nil {
+		return nil, err
+	}
+	p := &Plan{Flow: flow.ID()}
+	index := map[*graph.Node]*Node{}
+	var inputs, outputs int
+	for i, gn := range flow.Nodes() {
+		n := &Node{Node: gn, Index: i, In: make([]*Edge, len(gn.Inputs)), Out: make([][]*Edge, gn.Outputs)}
+		switch gn.Kind {
+		case graph.Input:
+			inputs++
+			n.Sharded = gn.Spec.(*graph.InputSpec).Partitions != nil
+		case graph.Output:
+			outputs++
+			n.Sharded = gn.Spec.(*graph.OutputSpec).Partitions != nil
+		case graph.Inspect:
+			outputs++
+		}
+		for port, in := range gn.Inputs {
+			from, ok := index[in.Node]
+			if !ok {
+				return nil, fmt.Errorf("weir: step %s: upstream %s is not declared before it", gn.ID, in.Node.ID)
+			}
+			e := &Edge{ID: len(p.Edges), From: from, Port: in.Out, To: n, In: port, Exchange: exchangeInto(n)}
+			p.Edges = append(p.Edges, e)
+			n.In[port] = e
+			from.Out[in.Out] = append(from.Out[in.Out], e)
+		}
+		index[gn] = n
+		p.Nodes = append(p.Nodes, n)
+	}
+	switch {
+	case inputs == 0:
+		return nil, fmt.Errorf("weir: dataflow %s: %w", flow.ID(), ErrNoInput)
+	case outputs == 0:
+		return nil, fmt.Errorf("weir: dataflow %s: %w", flow.ID(), ErrNoOutput)
+	}
+	return p, nil
+}
+
+func exchangeInto(n *Node) Exchange {
+	switch n.Kind {
+	case graph.Stateful:
+		return ByKey
+	case graph.Output:
+		if n.Sharded {
+			return ByPartition
+		}
+	case graph.Redistribute:
+		return Even
+	}
+	return Local
+}
