@@ -42,9 +42,9 @@ type node struct {
 	remote   [][]uint64 // by input port: the frontier each sender promised; nil for local edges
 
 	// by kind
-	parts    []*sourcePart         // Input
-	flatMap  func(any) any         // FlatMapBatch
-	branch   func(any) (any, any)  // Branch
+	parts    []*sourcePart        // Input
+	flatMap  func(any) any        // FlatMapBatch
+	branch   func(any) (any, any) // Branch
 	inspect  func(string, any, uint64, int)
 	stateful graph.StatefulRuntime // Stateful
 	pending  map[uint64]any        // Stateful, partitioned Output: batches of epochs past the frontier
@@ -71,7 +71,7 @@ type exchange struct {
 	edge  *plan.Edge
 	epoch uint64
 	bufs  []any
-	next  int                 // round robin position (Even)
+	next  int                  // round robin position (Even)
 	dest  func(key string) int // ByKey, ByPartition
 }
 
