@@ -150,11 +150,14 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 
 	// 4. NotifyAt is asked again only of the keys touched in this activation.
 	if !eof {
-		for _, k := range s.visited {
+		slices.Sort(s.visited)
+		for _, k := range slices.Compact(s.visited) {
 			key = k
 			if l, ok := s.logics[k]; ok {
 				if at, ok := l.NotifyAt(); ok {
 					s.arm(k, at)
+				} else {
+					delete(s.armed, k) // a logic may withdraw its notification
 				}
 			}
 		}

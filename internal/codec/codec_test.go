@@ -1,0 +1,101 @@
+package codec
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type state struct {
+	Name  string
+	Count int
+	Seen  time.Time
+	Tags  map[string][]float64
+	Items []string
+}
+
+func TestRoundTrip(t *testing.T) {
+	tests := []any{
+		42, "text", []int{1, 2, 3}, map[string]int{"a": 1},
+		state{Name: "x", Count: 3, Seen: time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC),
+			Tags: map[string][]float64{"t": {1.5}}, Items: []string{"a", "b"}},
+	}
+	for _, v := range tests {
+		b, err := Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := newLike(v)
+		if err := Unmarshal(b, got.ptr); err != nil {
+			t.Fatalf("%T: %v", v, err)
+		}
+		if diff := cmp.Diff(v, got.get()); diff != "" {
+			t.Errorf("%T round trip (-want +got):\n%s", v, diff)
+		}
+	}
+}
+
+type holder struct {
+	ptr any
+	get func() any
+}
+
+func newLike(v any) holder {
+	switch v.(type) {
+	case int:
+		var x int
+		return holder{&x, func() any { return x }}
+	case string:
+		var x string
+		return holder{&x, func() any { return x }}
+	case []int:
+		var x []int
+		return holder{&x, func() any { return x }}
+	case map[string]int:
+		var x map[string]int
+		return holder{&x, func() any { return x }}
+	default:
+		var x state
+		return holder{&x, func() any { return x }}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	m := map[string]int{"b": 2, "a": 1, "c": 3, "d": 4}
+	first, _ := Marshal(m)
+	for range 20 {
+		if b, _ := Marshal(m); string(b) != string(first) {
+			t.Fatal("map encoding differs between calls")
+		}
+	}
+}
+
+func TestRefusesOtherVersions(t *testing.T) {
+	b, _ := Marshal(1)
+	b[0] = Version + 1
+	var x int
+	if err := Unmarshal(b, &x); !errors.Is(err, ErrVersion) {
+		t.Errorf("error = %v, want ErrVersion", err)
+	}
+	if err := Unmarshal(nil, &x); err == nil {
+		t.Error("empty data decoded without error")
+	}
+}
+
+// Decoding untrusted bytes (a damaged store, a bad peer) must fail cleanly, never panic.
+func FuzzUnmarshal(f *testing.F) {
+	for _, v := range []any{1, "s", state{Name: "n", Items: []string{"x"}}} {
+		b, _ := Marshal(v)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s state
+		if Unmarshal(data, &s) == nil {
+			if _, err := Marshal(s); err != nil {
+				t.Fatalf("decoded value does not encode: %v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,143 @@
+package op
+
+import (
+	"cmp"
+	"time"
+
+	"github.com/weirflow/weir"
+)
+
+// The operators of this file emit one value per key, only at the end of the stream, and
+// then drop the key's state: they are for finite streams (use package window on endless
+// ones). Until then a key's accumulator is part of every snapshot, so a resumed run
+// continues the aggregate. An aborted run emits nothing.
+
+// FoldFinal combines each key's values into an accumulator, which builder makes when the
+// key first appears, and emits the accumulator at the end of the stream. Its step id is
+// "id.stateful.stateful_batch".
+func FoldFinal[V, A any](id string, up weir.KeyedStream[V], builder func() A, folder func(acc A, v V) A) weir.KeyedStream[A] {
+	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[A] {
+		return finalStep("stateful", in, func(resume A, ok bool) *finalLogic[V, A] {
+			if !ok {
+				resume = builder()
+			}
+			return &finalLogic[V, A]{acc: resume, has: true, fold: folder}
+		})
+	})
+}
+
+// ReduceFinal combines each key's values with reducer, the first value being the initial
+// accumulator, and emits the result at the end of the stream.
+//
+// Each worker first reduces every batch it holds to one value per key ("id.pre_reduce"),
+// so that only those partial results travel to the key's owner ("id.fold_final.stateful.stateful_batch").
+// reducer must therefore be associative, and, for the result not to depend on how items
+// are spread over workers, commutative. With one worker, values meet reducer in arrival
+// order.
+func ReduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V) V) weir.KeyedStream[V] {
+	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[V] {
+		pre := flatMapBatch("pre_reduce", in, func() func([]weir.KV[V]) []weir.KV[V] {
+			at := map[string]int{} // key -> index in out
+			var out []weir.KV[V]
+			return func(items []weir.KV[V]) []weir.KV[V] {
+				clear(at)
+				clear(out)
+				out = out[:0]
+				for i := range items {
+					if j, ok := at[items[i].Key]; ok {
+						out[j].Value = reducer(out[j].Value, items[i].Value)
+						continue
+					}
+					at[items[i].Key] = len(out)
+					out = append(out, items[i])
+				}
+				return out
+			}
+		})
+		return weir.Composite("fold_final", pre, func(in weir.KeyedStream[V]) weir.KeyedStream[V] {
+			return finalStep("stateful", in, func(resume V, ok bool) *finalLogic[V, V] {
+				return &finalLogic[V, V]{acc: resume, has: ok, first: identity[V], fold: reducer}
+			})
+		})
+	})
+}
+
+// CountFinal counts the items of each key, key(item) giving the key, and emits the counts
+// at the end of the stream. It maps every item to (key, 1) ("id.init_count") and sums
+// with ReduceFinal ("id.sum"), so each worker counts its batches before the exchange.
+func CountFinal[X any](id string, up weir.Stream[X], key func(X) string) weir.KeyedStream[int] {
+	return weir.Composite(id, up, func(in weir.Stream[X]) weir.KeyedStream[int] {
+		ones := Map("init_count", in, func(x X) weir.KV[int] { return weir.KV[int]{Key: key(x), Value: 1} })
+		return ReduceFinal("sum", ones, func(a, b int) int { return a + b })
+	})
+}
+
+// MaxFinal emits, at the end of the stream, each key's value with the largest by(value)
+// (cmp.Compare order: a NaN is smaller than any number). It emits the whole winning
+// value; among equal ones the first to arrive wins with one worker, any of them with
+// several. It is ReduceFinal ("id.reduce_final") with a comparison.
+func MaxFinal[V any, K cmp.Ordered](id string, up weir.KeyedStream[V], by func(V) K) weir.KeyedStream[V] {
+	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[V] {
+		return ReduceFinal("reduce_final", in, func(a, b V) V {
+			if cmp.Less(by(a), by(b)) {
+				return b
+			}
+			return a
+		})
+	})
+}
+
+// MinFinal emits, at the end of the stream, each key's value with the smallest by(value).
+// See MaxFinal.
+func MinFinal[V any, K cmp.Ordered](id string, up weir.KeyedStream[V], by func(V) K) weir.KeyedStream[V] {
+	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[V] {
+		return ReduceFinal("reduce_final", in, func(a, b V) V {
+			if cmp.Less(by(b), by(a)) {
+				return b
+			}
+			return a
+		})
+	})
+}
+
+// finalStep is the stateful composite "id.stateful_batch" under the Final operators.
+func finalStep[V, A any](id string, up weir.KeyedStream[V], build func(resume A, ok bool) *finalLogic[V, A]) weir.KeyedStream[A] {
+	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[A] {
+		return statefulPerWorker("stateful_batch", in, func() func(A, bool) Logic[V, A, A] {
+			out := new(scratch[A])
+			return func(resume A, ok bool) Logic[V, A, A] {
+				l := build(resume, ok)
+				l.out = out
+				return l
+			}
+		})
+	})
+}
+
+// finalLogic folds a key's values into acc. Until has is set (ReduceFinal's new keys),
+// the first value makes the accumulator instead.
+type finalLogic[V, A any] struct {
+	acc   A
+	has   bool
+	first func(V) A
+	fold  func(A, V) A
+	out   *scratch[A]
+}
+
+func identity[V any](v V) V { return v }
+
+func (l *finalLogic[V, A]) OnBatch(values []V) ([]A, bool) {
+	if !l.has && len(values) > 0 {
+		l.acc, l.has = l.first(values[0]), true
+		values = values[1:]
+	}
+	for _, v := range values {
+		l.acc = l.fold(l.acc, v)
+	}
+	return nil, false
+}
+
+func (l *finalLogic[V, A]) OnNotify() ([]A, bool)       { return nil, false }
+func (l *finalLogic[V, A]) OnEOF() ([]A, bool)          { return l.out.one(l.acc), true }
+func (l *finalLogic[V, A]) NotifyAt() (time.Time, bool) { return time.Time{}, false }
+func (l *finalLogic[V, A]) Snapshot() A                 { return l.acc }

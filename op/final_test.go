@@ -1,0 +1,107 @@
+package op_test
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/weirtest"
+)
+
+type sensorReading struct {
+	Sensor string
+	Temp   float64
+	Seq    int
+}
+
+func TestFinal(t *testing.T) {
+	rs := []sensorReading{{"s2", 20.5, 1}, {"s1", 18, 2}, {"s2", 25, 3}, {"s3", math.NaN(), 4}, {"s1", 18, 5}, {"s2", 19, 6}, {"s3", 3, 7}, {"s1", 17.5, 8}}
+	keyed := func(s weir.Stream[sensorReading]) weir.KeyedStream[sensorReading] {
+		return op.KeyOn("key", s, func(r sensorReading) string { return r.Sensor })
+	}
+	seq := func(s weir.KeyedStream[sensorReading]) weir.Stream[string] {
+		return op.Map("fmt", s, func(kv weir.KV[sensorReading]) string { return fmt.Sprintf("%s:%d", kv.Key, kv.Value.Seq) })
+	}
+	tests := []struct {
+		name  string
+		build func(weir.Stream[sensorReading]) weir.Stream[string]
+		want  []string // keys in sorted order: one worker, end of stream
+	}{
+		{"fold_final", func(s weir.Stream[sensorReading]) weir.Stream[string] {
+			return formatted(op.FoldFinal("fold", keyed(s), func() []int { return []int{} }, func(acc []int, r sensorReading) []int { return append(acc, r.Seq) }))
+		}, []string{"(s1, [2 5 8])", "(s2, [1 3 6])", "(s3, [4 7])"}},
+		{"reduce_final", func(s weir.Stream[sensorReading]) weir.Stream[string] {
+			seqs := op.MapValue("seq", keyed(s), func(r sensorReading) string { return fmt.Sprint(r.Seq) })
+			return formatted(op.ReduceFinal("cat", seqs, func(a, b string) string { return a + "," + b }))
+		}, []string{"(s1, 2,5,8)", "(s2, 1,3,6)", "(s3, 4,7)"}},
+		{"count_final", func(s weir.Stream[sensorReading]) weir.Stream[string] {
+			return formatted(op.CountFinal("count", s, func(r sensorReading) string { return r.Sensor }))
+		}, []string{"(s1, 3)", "(s2, 3)", "(s3, 2)"}},
+		{"max_final_whole_item_first_of_ties", func(s weir.Stream[sensorReading]) weir.Stream[string] {
+			return seq(op.MaxFinal("max", keyed(s), func(r sensorReading) float64 { return r.Temp }))
+		}, []string{"s1:2", "s2:3", "s3:7"}},
+		{"min_final_whole_item_nan_smallest", func(s weir.Stream[sensorReading]) weir.Stream[string] {
+			return seq(op.MinFinal("min", keyed(s), func(r sensorReading) float64 { return r.Temp }))
+		}, []string{"s1:8", "s2:6", "s3:4"}},
+		{"max_final_by_string", func(s weir.Stream[sensorReading]) weir.Stream[string] {
+			return seq(op.MaxFinal("max", op.KeyOn("one", s, func(sensorReading) string { return "all" }), func(r sensorReading) string { return r.Sensor }))
+		}, []string{"all:4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, batch := range []int{1, 3, 100} {
+				got := runItems(t, 1, batch, rs, tt.build)
+				diffOut(t, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFinalEmptyStream(t *testing.T) {
+	got := runItems(t, 1, 1, []weir.KV[int]{}, func(s weir.KeyedStream[int]) weir.KeyedStream[int] {
+		return op.ReduceFinal("sum", s, func(a, b int) int { return a + b })
+	})
+	if len(got) != 0 {
+		t.Errorf("got %v from an empty stream", got)
+	}
+}
+
+// TestFinalKeysSortedAtEOF checks that with one worker the end-of-stream output comes in
+// byte-wise key order, whatever the arrival order.
+func TestFinalKeysSortedAtEOF(t *testing.T) {
+	words := strings.Fields("pear Apple fig apple banana Fig pear")
+	got := runItems(t, 1, 2, words, func(s weir.Stream[string]) weir.KeyedStream[int] {
+		return op.CountFinal("count", s, func(w string) string { return w })
+	})
+	diffOut(t, fmt.Sprint(got), "[(Apple, 1) (Fig, 1) (apple, 1) (banana, 1) (fig, 1) (pear, 2)]")
+}
+
+// TestReduceFinalPreReduces checks that the pre_reduce step turns a batch into one item
+// per key, in first-seen order, before the exchange.
+func TestReduceFinalPreReduces(t *testing.T) {
+	flow := weir.NewDataflow("f")
+	in := op.Input("in", flow, weirtest.NewSource[weir.KV[int]]())
+	var calls int
+	op.ReduceFinal("sum", in, func(a, b int) int { calls++; return a + b })
+	batch := []weir.KV[int]{kvOf("b", 1), kvOf("a", 2), kvOf("b", 3), kvOf("b", 4), kvOf("c", 5), kvOf("a", 6)}
+	got := flatMapNode(t, flow, "f.sum.pre_reduce", batch)
+	diffOut(t, fmt.Sprint(got), "[(b, 8) (a, 8) (c, 5)]")
+	if calls != 3 {
+		t.Errorf("reducer called %d times, want 3", calls)
+	}
+}
+
+// TestFoldFinalBuilderPerKey checks that each key gets its own accumulator from builder.
+func TestFoldFinalBuilderPerKey(t *testing.T) {
+	in := []weir.KV[int]{kvOf("a", 1), kvOf("b", 2), kvOf("a", 3)}
+	got := runItems(t, 1, 1, in, func(s weir.KeyedStream[int]) weir.KeyedStream[map[int]bool] {
+		return op.FoldFinal("set", s, func() map[int]bool { return map[int]bool{} }, func(m map[int]bool, v int) map[int]bool {
+			m[v] = true
+			return m
+		})
+	})
+	diffOut(t, fmt.Sprint(got), "[(a, map[1:true 3:true]) (b, map[2:true])]")
+}

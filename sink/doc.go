@@ -1,0 +1,27 @@
+// Package sink defines how weir writes output, and small ready-made sinks.
+//
+// # Partitioned sinks
+//
+// A sink that implements Partitioned lists its partitions (the files of a directory, the
+// partitions of a Kafka topic). Its stream must be keyed: each item goes to partition
+// hash(key) % n over the sorted partition names, and each partition is written by one
+// worker, in epoch order. The partition's Snapshot (a file length, say) is taken at every
+// epoch close, and a resumed run passes it back to Build, so that the sink can drop what
+// was written after it and write each item exactly once.
+//
+// # Dynamic sinks
+//
+// Any other sink is dynamic: Build runs once on every worker, and each worker writes the
+// items it holds, with no routing and no state. Output is at-least-once: after a resume,
+// items written since the last snapshot are written again.
+//
+// # Batches
+//
+// Write receives a slice that is only borrowed for the call: a sink that keeps items
+// must copy them.
+//
+// # Helpers
+//
+// Func turns a function into a dynamic sink. Package weirtest has a capture sink for
+// tests, and the connectors packages write to standard output, files and Kafka.
+package sink

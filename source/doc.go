@@ -1,0 +1,31 @@
+// Package source defines how weir reads input, and small ready-made sources.
+//
+// # Partitioned sources
+//
+// A source that implements Partitioned lists the partitions it can reach (the files of a
+// directory, the partitions of a Kafka topic). The runtime assigns each partition to
+// exactly one worker, which calls Build with the partition's resume position: the bytes
+// its Partition.Snapshot returned at the last completed epoch, or nil on a fresh start.
+// A partition returns batches from Next, reports the end of its stream with io.EOF, can
+// stop the run with ErrAbort, and may implement Awaker to be polled at a later time
+// instead of at once (after an empty batch, the runtime waits 1 ms unless told a time).
+//
+// # Dynamic sources
+//
+// Any other source is dynamic: Build runs once on every worker, with an empty partition
+// name and the worker's index and count in Part, and no resume position. Dynamic sources
+// are not resumable.
+//
+// # Batches
+//
+// Next returns a slice that the runtime borrows until the next call, so a partition can
+// reuse one buffer for every batch. Batches are the unit of work: each batch travels down
+// the flow before the next one is read.
+//
+// # Helpers
+//
+// FromSlice, FromSeq and Lines turn a slice, an iterator or an in-memory text into a
+// resumable single-partition source; Poll calls a function at a fixed interval. Package
+// weirtest has a scripted source for tests, and the connectors packages read files,
+// standard input and Kafka.
+package source
