@@ -11,8 +11,8 @@ import (
 type Config struct {
 	// Workers is the number of workers in this process. Default 1.
 	Workers int
-	// EpochInterval is how often inputs close an epoch (and, with recovery, snapshot).
-	// Default 10s.
+	// EpochInterval is how often inputs close an epoch (and, with recovery, snapshot);
+	// zero closes one after every round of reads. Default 10s.
 	EpochInterval time.Duration
 	// Logger receives the run's structured logs. Default: slog.Default().
 	Logger *slog.Logger
@@ -28,8 +28,8 @@ func (c Config) Validate() error {
 	if c.Workers < 1 {
 		return fmt.Errorf("weir: workers must be at least 1, not %d", c.Workers)
 	}
-	if c.EpochInterval <= 0 {
-		return fmt.Errorf("weir: epoch interval must be positive, not %v", c.EpochInterval)
+	if c.EpochInterval < 0 {
+		return fmt.Errorf("weir: epoch interval must not be negative, not %v", c.EpochInterval)
 	}
 	return nil
 }
@@ -41,7 +41,7 @@ type Option func(*Config)
 func Workers(n int) Option { return func(c *Config) { c.Workers = n } }
 
 // EpochInterval sets how often inputs close an epoch, overriding the default of 10s.
-// Snapshots are taken at every epoch close.
+// Snapshots are taken at every epoch close. Zero closes an epoch after every round of reads.
 func EpochInterval(d time.Duration) Option { return func(c *Config) { c.EpochInterval = d } }
 
 // Logger sets the logger for the run's structured logs, overriding slog.Default().

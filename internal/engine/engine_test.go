@@ -530,3 +530,24 @@ func TestWithdrawnNotification(t *testing.T) {
 		}
 	})
 }
+
+// With an epoch interval of 0 every round of reads is an epoch of its own, starting at 1.
+func TestZeroEpochInterval(t *testing.T) {
+	var got []string
+	flow := weir.NewDataflow("z")
+	s := op.InspectDebug("seen", op.Input("inp", flow, weirtest.NewSource("a", "b", "c")), func(step, x string, epoch uint64, worker int) {
+		got = append(got, fmt.Sprintf("%s %s %d %d", step, x, epoch, worker))
+	})
+	op.Output("out", s, weirtest.NewSink[string]())
+	p, err := plan.New(flow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.Run(context.Background(), p, engine.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"z.seen a 1 0", "z.seen b 2 0", "z.seen c 3 0"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

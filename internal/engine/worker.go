@@ -156,16 +156,18 @@ func (w *worker) run() (err error) {
 		if err := w.receive(); err != nil {
 			return err
 		}
-		if w.inputsLive() && !w.now.Before(w.nextEpoch) {
-			w.epoch++
-			w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
-			w.dirty = true
-		}
 		congested := w.n > 1 && w.r.mesh.Congested(w.id)
 		if !congested {
 			if err := w.poll(); err != nil {
 				return err
 			}
+		}
+		// Close the epoch after reading, so that the first batches are in epoch 1 and an
+		// interval of 0 gives every round of reads an epoch of its own.
+		if w.inputsLive() && !w.now.Before(w.nextEpoch) {
+			w.epoch++
+			w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
+			w.dirty = true
 		}
 		if err := w.fireTimers(); err != nil {
 			return err
