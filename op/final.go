@@ -39,7 +39,14 @@ func ReduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V
 		pre := flatMapBatch("pre_reduce", in, func() func([]weir.KV[V]) []weir.KV[V] {
 			at := map[string]int{} // key -> index in out
 			var out []weir.KV[V]
+			skip := 0
 			return func(items []weir.KV[V]) []weir.KV[V] {
+				// A batch of mostly distinct keys gains little from pre-reducing and pays a
+				// map lookup per item: pass the next batches through, then look again.
+				if skip > 0 {
+					skip--
+					return items
+				}
 				clear(at)
 				clear(out)
 				out = out[:0]
@@ -50,6 +57,9 @@ func ReduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V
 					}
 					at[items[i].Key] = len(out)
 					out = append(out, items[i])
+				}
+				if 2*len(out) > len(items) {
+					skip = 15
 				}
 				return out
 			}

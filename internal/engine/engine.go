@@ -64,7 +64,8 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r := &runState{cfg: cfg, plan: p, cancel: cancel, mesh: comm.NewLocal(cfg.Workers, cfg.InFlightBytes)}
+	r := &runState{cfg: cfg, plan: p, cancel: cancel, mesh: comm.NewLocal(cfg.Workers, cfg.InFlightBytes),
+		spares: make([]sync.Pool, len(p.Edges))}
 	shards, err := assign(runCtx, p, cfg.Workers)
 	if err != nil {
 		return err
@@ -98,6 +99,9 @@ type runState struct {
 	plan   *plan.Plan
 	mesh   comm.Mesh
 	shards map[int]*shard // by node index, for partitioned inputs and sinks
+	// spares holds, by edge, batches that receivers are done with, for senders to fill
+	// again: in one process this saves allocating (and collecting) a batch per message.
+	spares []sync.Pool
 
 	mu      sync.Mutex
 	err     error

@@ -49,6 +49,8 @@ type node struct {
 	stateful graph.StatefulRuntime // Stateful
 	pending  map[uint64]any        // Stateful, partitioned Output: batches of epochs past the frontier
 	sinks    []*sinkPart           // Output: by partition index (nil where not owned), or one dynamic part
+	split    graph.Splitter        // partitioned Output: items by partition
+	route    func(key string) int  // partitioned Output: a key's partition index
 	shard    *shard
 }
 
@@ -70,9 +72,8 @@ type sinkPart struct {
 type exchange struct {
 	edge  *plan.Edge
 	epoch uint64
-	bufs  []any
-	next  int                  // round robin position (Even)
-	dest  func(key string) int // ByKey, ByPartition
+	split graph.Splitter
+	dest  func(key string) int // ByKey, ByPartition; nil for Even
 }
 
 func newWorker(r *runState, id int, ctx context.Context) *worker {
@@ -105,6 +106,11 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 			n.pending = map[uint64]any{}
 		case *graph.OutputSpec:
 			n.pending = map[uint64]any{}
+			if s := n.shard; s != nil {
+				parts := uint64(len(s.parts))
+				n.route = func(key string) int { return int(graph.Hash(key) % parts) }
+				n.split = pn.Batch.NewSplitter(len(s.parts), 0)
+			}
 		}
 		w.nodes = append(w.nodes, n)
 	}
@@ -112,7 +118,7 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 }
 
 func (w *worker) newExchange(e *plan.Edge) *exchange {
-	x := &exchange{edge: e, bufs: make([]any, w.n)}
+	x := &exchange{edge: e, split: e.To.Batch.NewSplitter(w.n, w.r.cfg.FlushItems)}
 	switch e.Exchange {
 	case plan.ByKey:
 		n := uint64(w.n)
@@ -120,9 +126,7 @@ func (w *worker) newExchange(e *plan.Edge) *exchange {
 	case plan.ByPartition:
 		s := w.r.shards[e.To.Index]
 		n := uint64(len(s.parts))
-		x.dest = func(key string) int { return s.owner[graph.Hash(key)%n] }
-	case plan.Even:
-		x.next = w.id // workers start their round robin at different places
+		x.dest = func(key string) int { return s.owner[graph.Hash(key)%n] } // the partition's owner
 	}
 	return x
 }
@@ -412,32 +416,30 @@ func (w *worker) exchange(x *exchange, epoch uint64, batch any) {
 		w.flushEdge(x)
 		x.epoch = epoch
 	}
-	ops := x.edge.To.Batch
 	if x.dest != nil {
-		ops.SplitByKey(batch, x.dest, x.bufs)
+		x.split.ByKey(batch, x.dest)
 	} else {
-		ops.SplitEven(batch, &x.next, x.bufs)
+		x.split.Even(batch)
 	}
-	if mine := x.bufs[w.id]; mine != nil {
-		x.bufs[w.id] = nil
+	if mine := x.split.Peek(w.id); mine != nil {
 		w.deliver(w.nodes[x.edge.To.Index], epoch, mine)
+		x.split.Reset(w.id)
 	}
-	for d, b := range x.bufs {
-		if b != nil && ops.Len(b) >= w.r.cfg.FlushItems {
+	for d := range w.n {
+		if d != w.id && x.split.Len(d) >= w.r.cfg.FlushItems {
 			w.send(x, d)
 		}
 	}
 }
 
 func (w *worker) send(x *exchange, d int) {
-	b := x.bufs[d]
-	x.bufs[d] = nil
+	b := x.split.Take(d, w.r.spares[x.edge.ID].Get())
 	w.r.mesh.Send(d, comm.Message{Edge: x.edge.ID, From: w.id, Epoch: x.epoch, Batch: b, Bytes: x.edge.To.Batch.Bytes(b)})
 }
 
 func (w *worker) flushEdge(x *exchange) {
-	for d, b := range x.bufs {
-		if b != nil {
+	for d := range w.n {
+		if x.split.Len(d) > 0 {
 			w.send(x, d)
 		}
 	}
@@ -466,6 +468,7 @@ func (w *worker) receive() error {
 			continue
 		}
 		w.deliver(to, m.Epoch, m.Batch)
+		w.r.spares[m.Edge].Put(m.Batch) // borrowed by deliver only: free to refill
 		if w.ctx.Err() != nil {
 			return nil
 		}
@@ -549,18 +552,18 @@ func (w *worker) write(n *node, batch any) error {
 		}
 		return nil
 	}
-	nparts := uint64(len(n.shard.parts))
-	bufs := make([]any, nparts)
-	n.Batch.SplitByKey(batch, func(key string) int { return int(graph.Hash(key) % nparts) }, bufs)
-	for i, b := range bufs {
+	n.split.ByKey(batch, n.route)
+	for i, s := range n.sinks {
+		b := n.split.Peek(i)
 		if b == nil {
 			continue
 		}
-		s := n.sinks[i]
 		if s == nil {
 			panic(fmt.Sprintf("weir: internal error: step %s got items of partition %q it does not own", n.ID, n.shard.parts[i]))
 		}
-		if err := s.part.Write(b); err != nil {
+		err := s.part.Write(b)
+		n.split.Reset(i)
+		if err != nil {
 			return w.partErr(n, s.name, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/weirflow/weir/internal/codec"
@@ -24,45 +25,59 @@ type Builder[V, W, S any] func(resume S, ok bool) Logic[V, W, S]
 
 // NewStateful returns a StatefulRuntime running builder's logics.
 func NewStateful[V, W, S any](builder Builder[V, W, S]) StatefulRuntime {
-	return &stateful[V, W, S]{
-		build:  builder,
-		logics: map[string]Logic[V, W, S]{},
-		armed:  map[string]time.Time{},
-		groups: map[string]int{},
-	}
+	return &stateful[V, W, S]{build: builder, keys: map[string]*entry[V, W, S]{}}
+}
+
+// entry is everything the runtime holds for one key, so that an item costs one map lookup.
+type entry[V, W, S any] struct {
+	key    string
+	logic  Logic[V, W, S] // nil until the key's first OnBatch
+	dead   bool           // discarded: the key has a new entry if it comes back
+	values []V            // this activation's values
+	stamp  uint64         // the activation that last gave it values
+	asked  uint64         // the activation whose NotifyAt it is due for
+	armed  time.Time      // pending notification, zero for none
 }
 
 type stateful[V, W, S any] struct {
-	build  Builder[V, W, S]
-	logics map[string]Logic[V, W, S]
+	build Builder[V, W, S]
+	keys  map[string]*entry[V, W, S]
+	act   uint64 // activation counter, for stamps
 
-	// armed holds each key's pending notification; timers is a heap over the same times
-	// with stale entries skipped lazily, so NextNotify is cheap with many keys.
-	armed  map[string]time.Time
-	timers timerHeap
+	// sorted holds live entries in key order, plus the dead ones not yet swept, and fresh
+	// the entries made since it was last brought up to date. An activation that touches
+	// many of the keys walks sorted instead of sorting its keys again.
+	sorted []*entry[V, W, S]
+	fresh  []*entry[V, W, S]
+	dead   int
+
+	timers timerHeap[V, W, S] // armed times, stale ones skipped lazily
 
 	track   bool
-	touched map[string]struct{}
+	touched map[string]*entry[V, W, S] // since the last snapshot
 
 	// per-activation scratch, reused
-	groups  map[string]int
-	keys    []string
-	values  [][]V
-	visited []string
-	out     []KV[W]
+	batch []*entry[V, W, S]
+	ask   []*entry[V, W, S]
+	out   []KV[W]
 }
 
 func (s *stateful[V, W, S]) Track() {
 	s.track = true
-	s.touched = map[string]struct{}{}
+	s.touched = map[string]*entry[V, W, S]{}
 }
 
 func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out any, err error) {
-	s.out = nil
-	s.visited = s.visited[:0]
-	var key string
+	s.act++
+	s.out = s.out[:0]
+	s.ask = s.ask[:0]
+	var cur *entry[V, W, S]
 	defer func() {
 		if r := recover(); r != nil {
+			key := ""
+			if cur != nil {
+				key = cur.key
+			}
 			err = &KeyError{Key: key, Cause: &PanicError{Value: r, Stack: debug.Stack()}}
 		}
 	}()
@@ -70,96 +85,78 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 	// 1. OnBatch once per key, keys in byte-wise order, values in arrival order.
 	if batch != nil {
 		items := batch.([]KV[V])
-		s.keys = s.keys[:0]
+		s.batch = s.batch[:0]
 		for i := range items {
-			g, ok := s.groups[items[i].Key]
-			if !ok {
-				g = len(s.keys)
-				s.groups[items[i].Key] = g
-				s.keys = append(s.keys, items[i].Key)
-				if g == len(s.values) {
-					s.values = append(s.values, nil)
-				}
+			e := s.keys[items[i].Key]
+			if e == nil {
+				e = &entry[V, W, S]{key: items[i].Key}
+				s.keys[e.key] = e
+				s.fresh = append(s.fresh, e)
 			}
-			s.values[g] = append(s.values[g], items[i].Value)
-		}
-		order := make([]int, len(s.keys))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int {
-			switch ka, kb := s.keys[a], s.keys[b]; {
-			case ka < kb:
-				return -1
-			case ka > kb:
-				return 1
+			if e.stamp != s.act {
+				e.stamp = s.act
+				s.batch = append(s.batch, e)
 			}
-			return 0
-		})
-		for _, g := range order {
-			key = s.keys[g]
-			l, ok := s.logics[key]
-			if !ok {
+			e.values = append(e.values, items[i].Value)
+		}
+		for _, e := range s.inOrder(s.batch) {
+			cur = e
+			if e.logic == nil {
 				var zero S
-				l = s.build(zero, false)
+				e.logic = s.build(zero, false)
 			}
-			emit, discard := l.OnBatch(s.values[g])
-			s.finish(key, l, emit, discard)
-		}
-		for i, k := range s.keys {
-			delete(s.groups, k)
-			clear(s.values[i])
-			s.values[i] = s.values[i][:0]
+			emit, discard := e.logic.OnBatch(e.values)
+			s.finish(e, emit, discard) // before values are cleared: emit may be values itself
+			if cap(e.values) > 256 {
+				e.values = nil // don't keep one burst's buffer for the key's lifetime
+			} else {
+				clear(e.values)
+				e.values = e.values[:0]
+			}
 		}
 	}
 
 	// 2. OnNotify for every key whose time has passed, keys sorted. A notification fires once.
-	if len(s.armed) > 0 {
-		var due []string
+	if s.timers.Len() > 0 && !s.timers[0].at.After(now) {
+		var due []*entry[V, W, S]
 		for s.timers.Len() > 0 && !s.timers[0].at.After(now) {
-			t := heap.Pop(&s.timers).(timer)
-			if at, ok := s.armed[t.key]; ok && at.Equal(t.at) {
-				delete(s.armed, t.key)
-				due = append(due, t.key)
+			t := heap.Pop(&s.timers).(timer[V, W, S])
+			if e := t.e; !e.dead && e.armed.Equal(t.at) {
+				e.armed = time.Time{}
+				due = append(due, e)
 			}
 		}
-		slices.Sort(due)
-		for _, k := range due {
-			key = k
-			if l, ok := s.logics[k]; ok {
-				emit, discard := l.OnNotify()
-				s.finish(k, l, emit, discard)
-			}
+		slices.SortFunc(due, byKey)
+		for _, e := range due {
+			cur = e
+			emit, discard := e.logic.OnNotify()
+			s.finish(e, emit, discard)
 		}
 	}
 
 	// 3. OnEOF for every live key, keys sorted.
 	if eof {
-		live := make([]string, 0, len(s.logics))
-		for k := range s.logics {
-			live = append(live, k)
+		s.sweep()
+		for _, e := range s.sorted {
+			if e.logic != nil && !e.dead {
+				cur = e
+				emit, discard := e.logic.OnEOF()
+				s.finish(e, emit, discard)
+			}
 		}
-		slices.Sort(live)
-		for _, k := range live {
-			key = k
-			l := s.logics[k]
-			emit, discard := l.OnEOF()
-			s.finish(k, l, emit, discard)
-		}
+		s.ask = s.ask[:0] // no notifications after the end of the stream
 	}
 
 	// 4. NotifyAt is asked again only of the keys touched in this activation.
-	if !eof {
-		slices.Sort(s.visited)
-		for _, k := range slices.Compact(s.visited) {
-			key = k
-			if l, ok := s.logics[k]; ok {
-				if at, ok := l.NotifyAt(); ok {
-					s.arm(k, at)
-				} else {
-					delete(s.armed, k) // a logic may withdraw its notification
-				}
-			}
+	for _, e := range s.ask {
+		if e.dead {
+			continue
+		}
+		cur = e
+		if at, ok := e.logic.NotifyAt(); ok {
+			s.arm(e, at)
+		} else {
+			e.armed = time.Time{} // a logic may withdraw its notification
 		}
 	}
 	if len(s.out) == 0 {
@@ -168,35 +165,78 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 	return s.out, nil
 }
 
-// finish records the outcome of one logic call for key.
-func (s *stateful[V, W, S]) finish(key string, l Logic[V, W, S], emit []W, discard bool) {
+func byKey[V, W, S any](a, b *entry[V, W, S]) int { return strings.Compare(a.key, b.key) }
+
+// inOrder returns the entries of batch in key order. A few keys are sorted; when the batch
+// touches a good share of all keys, walking the maintained sorted list is cheaper.
+func (s *stateful[V, W, S]) inOrder(batch []*entry[V, W, S]) []*entry[V, W, S] {
+	if len(batch) < 64 || len(batch)*8 < len(s.keys) {
+		slices.SortFunc(batch, byKey)
+		return batch
+	}
+	s.sweep()
+	batch = batch[:0]
+	for _, e := range s.sorted {
+		if e.stamp == s.act && !e.dead {
+			batch = append(batch, e)
+		}
+	}
+	return batch
+}
+
+// sweep brings sorted up to date: fresh entries merged in, dead ones dropped.
+func (s *stateful[V, W, S]) sweep() {
+	if len(s.fresh) == 0 && s.dead == 0 {
+		return
+	}
+	slices.SortFunc(s.fresh, byKey)
+	merged := make([]*entry[V, W, S], 0, len(s.sorted)+len(s.fresh)-s.dead)
+	i, j := 0, 0
+	for i < len(s.sorted) || j < len(s.fresh) {
+		var e *entry[V, W, S]
+		if j == len(s.fresh) || (i < len(s.sorted) && s.sorted[i].key < s.fresh[j].key) {
+			e, i = s.sorted[i], i+1
+		} else {
+			e, j = s.fresh[j], j+1
+		}
+		if !e.dead {
+			merged = append(merged, e)
+		}
+	}
+	clear(s.fresh)
+	s.sorted, s.fresh, s.dead = merged, s.fresh[:0], 0
+}
+
+// finish records the outcome of one logic call for e.
+func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
 	for _, w := range emit {
-		s.out = append(s.out, KV[W]{Key: key, Value: w})
+		s.out = append(s.out, KV[W]{Key: e.key, Value: w})
 	}
 	if discard {
-		delete(s.logics, key)
-		delete(s.armed, key)
-	} else {
-		s.logics[key] = l
-		s.visited = append(s.visited, key)
+		delete(s.keys, e.key)
+		e.dead, e.logic, e.armed = true, nil, time.Time{}
+		s.dead++
+	} else if e.asked != s.act {
+		e.asked = s.act
+		s.ask = append(s.ask, e)
 	}
 	if s.track {
-		s.touched[key] = struct{}{}
+		s.touched[e.key] = e
 	}
 }
 
-func (s *stateful[V, W, S]) arm(key string, at time.Time) {
-	if old, ok := s.armed[key]; ok && old.Equal(at) {
+func (s *stateful[V, W, S]) arm(e *entry[V, W, S], at time.Time) {
+	if e.armed.Equal(at) {
 		return
 	}
-	s.armed[key] = at
-	heap.Push(&s.timers, timer{at: at, key: key})
+	e.armed = at
+	heap.Push(&s.timers, timer[V, W, S]{at: at, e: e})
 }
 
 func (s *stateful[V, W, S]) NextNotify() (time.Time, bool) {
 	for s.timers.Len() > 0 {
 		t := s.timers[0]
-		if at, ok := s.armed[t.key]; ok && at.Equal(t.at) {
+		if !t.e.dead && t.e.armed.Equal(t.at) {
 			return t.at, true
 		}
 		heap.Pop(&s.timers)
@@ -208,25 +248,20 @@ func (s *stateful[V, W, S]) Snapshot() ([]Change, error) {
 	if len(s.touched) == 0 {
 		return nil, nil
 	}
-	keys := make([]string, 0, len(s.touched))
-	for k := range s.touched {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	changes := make([]Change, 0, len(keys))
-	for _, k := range keys {
-		l, ok := s.logics[k]
-		if !ok {
+	changes := make([]Change, 0, len(s.touched))
+	for k, e := range s.touched {
+		if e.dead {
 			changes = append(changes, Change{Key: k, Deleted: true})
 			continue
 		}
-		b, err := snapshotOf(k, l)
+		b, err := snapshotOf(k, e.logic)
 		if err != nil {
 			return nil, err
 		}
 		changes = append(changes, Change{Key: k, State: b})
 	}
 	clear(s.touched)
+	slices.SortFunc(changes, func(a, b Change) int { return strings.Compare(a.Key, b.Key) })
 	return changes, nil
 }
 
@@ -253,26 +288,27 @@ func (s *stateful[V, W, S]) Resume(key string, state []byte) (err error) {
 			err = &KeyError{Key: key, Cause: &PanicError{Value: r, Stack: debug.Stack()}}
 		}
 	}()
-	l := s.build(st, true)
-	s.logics[key] = l
-	if at, ok := l.NotifyAt(); ok {
-		s.arm(key, at)
+	e := &entry[V, W, S]{key: key, logic: s.build(st, true)}
+	s.keys[key] = e
+	s.fresh = append(s.fresh, e)
+	if at, ok := e.logic.NotifyAt(); ok {
+		s.arm(e, at)
 	}
 	return nil
 }
 
-type timer struct {
-	at  time.Time
-	key string
+type timer[V, W, S any] struct {
+	at time.Time
+	e  *entry[V, W, S]
 }
 
-type timerHeap []timer
+type timerHeap[V, W, S any] []timer[V, W, S]
 
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
-func (h *timerHeap) Pop() any {
+func (h timerHeap[V, W, S]) Len() int           { return len(h) }
+func (h timerHeap[V, W, S]) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timerHeap[V, W, S]) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap[V, W, S]) Push(x any)        { *h = append(*h, x.(timer[V, W, S])) }
+func (h *timerHeap[V, W, S]) Pop() any {
 	old := *h
 	t := old[len(old)-1]
 	*h = old[:len(old)-1]
