@@ -59,7 +59,7 @@ func ReduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V
 					out = append(out, items[i])
 				}
 				if 2*len(out) > len(items) {
-					skip = 15
+					skip = 63
 				}
 				return out
 			}
@@ -150,4 +150,7 @@ func (l *finalLogic[V, A]) OnBatch(values []V) ([]A, bool) {
 func (l *finalLogic[V, A]) OnNotify() ([]A, bool)       { return nil, false }
 func (l *finalLogic[V, A]) OnEOF() ([]A, bool)          { return l.out.one(l.acc), true }
 func (l *finalLogic[V, A]) NotifyAt() (time.Time, bool) { return time.Time{}, false }
-func (l *finalLogic[V, A]) Snapshot() A                 { return l.acc }
+
+// Timeless tells the runtime not to ask NotifyAt after every activation.
+func (l *finalLogic[V, A]) Timeless()   {}
+func (l *finalLogic[V, A]) Snapshot() A { return l.acc }

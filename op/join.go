@@ -331,7 +331,10 @@ func (l *joinLogic[U, R]) OnEOF() ([]R, bool) {
 }
 
 func (l *joinLogic[U, R]) NotifyAt() (time.Time, bool) { return time.Time{}, false }
-func (l *joinLogic[U, R]) Snapshot() joinState[U]      { return l.st }
+
+// Timeless tells the runtime not to ask NotifyAt after every activation.
+func (l *joinLogic[U, R]) Timeless()              {}
+func (l *joinLogic[U, R]) Snapshot() joinState[U] { return l.st }
 
 func (l *joinLogic[U, R]) complete() bool {
 	for _, vals := range l.st.Sides {

@@ -148,7 +148,10 @@ func (l *mapLogic[V, W, S]) OnBatch(values []V) ([]W, bool) {
 func (l *mapLogic[V, W, S]) OnNotify() ([]W, bool)       { return nil, false }
 func (l *mapLogic[V, W, S]) OnEOF() ([]W, bool)          { return nil, false }
 func (l *mapLogic[V, W, S]) NotifyAt() (time.Time, bool) { return time.Time{}, false }
-func (l *mapLogic[V, W, S]) Snapshot() S                 { return l.st.value }
+
+// Timeless tells the runtime not to ask NotifyAt after every activation.
+func (l *mapLogic[V, W, S]) Timeless()   {}
+func (l *mapLogic[V, W, S]) Snapshot() S { return l.st.value }
 
 // scratch is a worker's reusable emit buffer, shared by the logics of all its keys: the
 // stateful runtime copies what a logic emits before it calls the next one (graph.stateful's

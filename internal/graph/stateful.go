@@ -3,6 +3,7 @@ package graph
 import (
 	"container/heap"
 	"fmt"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -20,29 +21,66 @@ type Logic[V, W, S any] interface {
 	Snapshot() S
 }
 
+// Timeless is implemented by logics whose NotifyAt never asks for a notification, so that
+// the runtime need not ask it after every activation. The operators of package op that
+// have no timers implement it; user logics need not.
+type Timeless interface{ Timeless() }
+
 // Builder makes the logic of a key from its resume state (ok is false for a new key).
 type Builder[V, W, S any] func(resume S, ok bool) Logic[V, W, S]
 
 // NewStateful returns a StatefulRuntime running builder's logics.
 func NewStateful[V, W, S any](builder Builder[V, W, S]) StatefulRuntime {
-	return &stateful[V, W, S]{build: builder, keys: map[string]*entry[V, W, S]{}}
+	return &stateful[V, W, S]{build: builder, keys: map[string]*entry[V, W, S]{},
+		clearValues: hasPointers(reflect.TypeFor[V]())}
+}
+
+// hasPointers reports whether values of t hold pointers, which a reused buffer must clear
+// so that it does not keep garbage alive.
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
 }
 
 // entry is everything the runtime holds for one key, so that an item costs one map lookup.
 type entry[V, W, S any] struct {
 	key    string
+	stamp  uint64 // the activation that last gave it values
+	values []V    // this activation's values; in one while there is one
+	one    [1]V
 	logic  Logic[V, W, S] // nil until the key's first OnBatch
+	timer  bool           // the logic may ask for notifications (it is not Timeless)
 	dead   bool           // discarded: the key has a new entry if it comes back
-	values []V            // this activation's values
-	stamp  uint64         // the activation that last gave it values
 	asked  uint64         // the activation whose NotifyAt it is due for
 	armed  time.Time      // pending notification, zero for none
+}
+
+func newEntry[V, W, S any](key string) *entry[V, W, S] {
+	e := &entry[V, W, S]{key: key}
+	e.values = e.one[:0] // most activations give a key one value: keep it beside the key
+	return e
 }
 
 type stateful[V, W, S any] struct {
 	build Builder[V, W, S]
 	keys  map[string]*entry[V, W, S]
-	act   uint64 // activation counter, for stamps
+
+	clearValues bool   // V holds pointers
+	act         uint64 // activation counter, for stamps
 
 	// sorted holds live entries in key order, plus the dead ones not yet swept, and fresh
 	// the entries made since it was last brought up to date. An activation that touches
@@ -89,7 +127,7 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 		for i := range items {
 			e := s.keys[items[i].Key]
 			if e == nil {
-				e = &entry[V, W, S]{key: items[i].Key}
+				e = newEntry[V, W, S](items[i].Key)
 				s.keys[e.key] = e
 				s.fresh = append(s.fresh, e)
 			}
@@ -103,14 +141,16 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 			cur = e
 			if e.logic == nil {
 				var zero S
-				e.logic = s.build(zero, false)
+				s.setLogic(e, s.build(zero, false))
 			}
 			emit, discard := e.logic.OnBatch(e.values)
 			s.finish(e, emit, discard) // before values are cleared: emit may be values itself
 			if cap(e.values) > 256 {
-				e.values = nil // don't keep one burst's buffer for the key's lifetime
+				e.values = e.one[:0] // don't keep one burst's buffer for the key's lifetime
 			} else {
-				clear(e.values)
+				if s.clearValues {
+					clear(e.values)
+				}
 				e.values = e.values[:0]
 			}
 		}
@@ -216,7 +256,7 @@ func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
 		delete(s.keys, e.key)
 		e.dead, e.logic, e.armed = true, nil, time.Time{}
 		s.dead++
-	} else if e.asked != s.act {
+	} else if e.timer && e.asked != s.act {
 		e.asked = s.act
 		s.ask = append(s.ask, e)
 	}
@@ -288,13 +328,21 @@ func (s *stateful[V, W, S]) Resume(key string, state []byte) (err error) {
 			err = &KeyError{Key: key, Cause: &PanicError{Value: r, Stack: debug.Stack()}}
 		}
 	}()
-	e := &entry[V, W, S]{key: key, logic: s.build(st, true)}
+	e := newEntry[V, W, S](key)
+	s.setLogic(e, s.build(st, true))
 	s.keys[key] = e
 	s.fresh = append(s.fresh, e)
-	if at, ok := e.logic.NotifyAt(); ok {
-		s.arm(e, at)
+	if e.timer {
+		if at, ok := e.logic.NotifyAt(); ok {
+			s.arm(e, at)
+		}
 	}
 	return nil
+}
+
+func (s *stateful[V, W, S]) setLogic(e *entry[V, W, S], l Logic[V, W, S]) {
+	_, timeless := l.(Timeless)
+	e.logic, e.timer = l, !timeless
 }
 
 type timer[V, W, S any] struct {
