@@ -26,11 +26,12 @@ func Map[X, Y any](id string, up weir.Stream[X], fn func(X) Y) weir.Stream[Y] {
 		return flatMapBatch("flat_map_batch", in, func() func([]X) []Y {
 			var buf []Y
 			return func(xs []X) []Y {
-				buf = slices.Grow(buf[:0], len(xs))[:len(xs)]
+				b := slices.Grow(buf[:0], len(xs))[:len(xs)]
 				for i := range xs {
-					buf[i] = fn(xs[i])
+					b[i] = fn(xs[i])
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
@@ -42,11 +43,12 @@ func MapValue[V, W any](id string, up weir.KeyedStream[V], fn func(V) W) weir.Ke
 		return flatMapBatch("flat_map_batch", in, func() func([]weir.KV[V]) []weir.KV[W] {
 			var buf []weir.KV[W]
 			return func(kvs []weir.KV[V]) []weir.KV[W] {
-				buf = slices.Grow(buf[:0], len(kvs))[:len(kvs)]
+				b := slices.Grow(buf[:0], len(kvs))[:len(kvs)]
 				for i := range kvs {
-					buf[i] = weir.KV[W]{Key: kvs[i].Key, Value: fn(kvs[i].Value)}
+					b[i] = weir.KV[W]{Key: kvs[i].Key, Value: fn(kvs[i].Value)}
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
@@ -59,11 +61,12 @@ func FlatMap[X, Y any](id string, up weir.Stream[X], fn func(X) []Y) weir.Stream
 		return flatMapBatch("flat_map_batch", in, func() func([]X) []Y {
 			var buf []Y
 			return func(xs []X) []Y {
-				buf = buf[:0]
+				b := buf[:0]
 				for i := range xs {
-					buf = append(buf, fn(xs[i])...)
+					b = append(b, fn(xs[i])...)
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
@@ -76,13 +79,14 @@ func FlatMapValue[V, W any](id string, up weir.KeyedStream[V], fn func(V) []W) w
 		return flatMapBatch("flat_map_batch", in, func() func([]weir.KV[V]) []weir.KV[W] {
 			var buf []weir.KV[W]
 			return func(kvs []weir.KV[V]) []weir.KV[W] {
-				buf = buf[:0]
+				b := buf[:0]
 				for i := range kvs {
 					for _, w := range fn(kvs[i].Value) {
-						buf = append(buf, weir.KV[W]{Key: kvs[i].Key, Value: w})
+						b = append(b, weir.KV[W]{Key: kvs[i].Key, Value: w})
 					}
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
@@ -94,11 +98,12 @@ func Flatten[X any](id string, up weir.Stream[[]X]) weir.Stream[X] {
 		return flatMapBatch("flat_map_batch", in, func() func([][]X) []X {
 			var buf []X
 			return func(xss [][]X) []X {
-				buf = buf[:0]
+				b := buf[:0]
 				for _, xs := range xss {
-					buf = append(buf, xs...)
+					b = append(b, xs...)
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
@@ -110,13 +115,14 @@ func Filter[X any](id string, up weir.Stream[X], pred func(X) bool) weir.Stream[
 		return flatMapBatch("flat_map_batch", in, func() func([]X) []X {
 			var buf []X
 			return func(xs []X) []X {
-				buf = buf[:0]
+				b := buf[:0]
 				for i := range xs {
 					if pred(xs[i]) {
-						buf = append(buf, xs[i])
+						b = append(b, xs[i])
 					}
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
@@ -128,13 +134,14 @@ func FilterValue[V any](id string, up weir.KeyedStream[V], pred func(V) bool) we
 		return flatMapBatch("flat_map_batch", in, func() func([]weir.KV[V]) []weir.KV[V] {
 			var buf []weir.KV[V]
 			return func(kvs []weir.KV[V]) []weir.KV[V] {
-				buf = buf[:0]
+				b := buf[:0]
 				for i := range kvs {
 					if pred(kvs[i].Value) {
-						buf = append(buf, kvs[i])
+						b = append(b, kvs[i])
 					}
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
@@ -146,13 +153,14 @@ func FilterMap[X, Y any](id string, up weir.Stream[X], fn func(X) (Y, bool)) wei
 		return flatMapBatch("flat_map_batch", in, func() func([]X) []Y {
 			var buf []Y
 			return func(xs []X) []Y {
-				buf = buf[:0]
+				b := buf[:0]
 				for i := range xs {
 					if y, ok := fn(xs[i]); ok {
-						buf = append(buf, y)
+						b = append(b, y)
 					}
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
@@ -165,13 +173,14 @@ func FilterMapValue[V, W any](id string, up weir.KeyedStream[V], fn func(V) (W, 
 		return flatMapBatch("flat_map_batch", in, func() func([]weir.KV[V]) []weir.KV[W] {
 			var buf []weir.KV[W]
 			return func(kvs []weir.KV[V]) []weir.KV[W] {
-				buf = buf[:0]
+				b := buf[:0]
 				for i := range kvs {
 					if w, ok := fn(kvs[i].Value); ok {
-						buf = append(buf, weir.KV[W]{Key: kvs[i].Key, Value: w})
+						b = append(b, weir.KV[W]{Key: kvs[i].Key, Value: w})
 					}
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
@@ -184,11 +193,12 @@ func KeyOn[X any](id string, up weir.Stream[X], key func(X) string) weir.KeyedSt
 		return flatMapBatch("flat_map_batch", in, func() func([]X) []weir.KV[X] {
 			var buf []weir.KV[X]
 			return func(xs []X) []weir.KV[X] {
-				buf = slices.Grow(buf[:0], len(xs))[:len(xs)]
+				b := slices.Grow(buf[:0], len(xs))[:len(xs)]
 				for i := range xs {
-					buf[i] = weir.KV[X]{Key: key(xs[i]), Value: xs[i]}
+					b[i] = weir.KV[X]{Key: key(xs[i]), Value: xs[i]}
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
@@ -200,11 +210,12 @@ func KeyRm[V any](id string, up weir.KeyedStream[V]) weir.Stream[V] {
 		return flatMapBatch("flat_map_batch", in, func() func([]weir.KV[V]) []V {
 			var buf []V
 			return func(kvs []weir.KV[V]) []V {
-				buf = slices.Grow(buf[:0], len(kvs))[:len(kvs)]
+				b := slices.Grow(buf[:0], len(kvs))[:len(kvs)]
 				for i := range kvs {
-					buf[i] = kvs[i].Value
+					b[i] = kvs[i].Value
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
@@ -323,11 +334,12 @@ func EnrichCached[X any, K comparable, V, Y any](id string, up weir.Stream[X], t
 			var buf []Y
 			return func(xs []X) []Y {
 				c.startBatch()
-				buf = slices.Grow(buf[:0], len(xs))[:len(xs)]
+				b := slices.Grow(buf[:0], len(xs))[:len(xs)]
 				for i := range xs {
-					buf[i] = mapper(c, xs[i])
+					b[i] = mapper(c, xs[i])
 				}
-				return buf
+				buf = b // a local in the loop: the captured variable would be reloaded after every call
+				return b
 			}
 		})
 	})
