@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
-	"github.com/weirflow/weir/internal/graph"
 )
 
 // ItemLogic is the per-key logic of a Stateful step: Logic with OnItem called once per
@@ -168,19 +167,4 @@ func (s *scratch[W]) reset() []W {
 func (s *scratch[W]) one(w W) []W {
 	s.buf = append(s.reset(), w)
 	return s.buf
-}
-
-// statefulPerWorker is StatefulBatch with a builder made once per worker, so that the
-// logics of one worker can share scratch space (see scratch). Workers run concurrently, so
-// nothing made by perWorker may be shared between them.
-func statefulPerWorker[V, W, S any](id string, up weir.KeyedStream[V], perWorker func() func(resume S, ok bool) Logic[V, W, S]) weir.KeyedStream[W] {
-	sc := up.Scope()
-	if sc == nil {
-		return weir.KeyedStream[W]{}
-	}
-	spec := &graph.StatefulSpec{New: func() graph.StatefulRuntime {
-		return graph.NewStateful[V, W, S](perWorker())
-	}}
-	n := graph.AddNode(sc, id, graph.Stateful, []graph.Port{up.Port()}, 1, graph.NewOps[weir.KV[V]](), spec)
-	return graph.Out[weir.KV[W]](sc, n, 0)
 }

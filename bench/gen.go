@@ -1,0 +1,149 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/sink"
+	"github.com/weirflow/weir/source"
+)
+
+// Ints is a partitioned source of the ints 0 to n-1, generated in memory so that a
+// benchmark measures the flow, not its input. Partition i of p holds the i-th of p
+// contiguous ranges, so with one partition per worker each worker reads its own share.
+type Ints struct {
+	n, parts, batch int
+}
+
+// NewInts returns a source of the ints 0 to n-1 split into parts partitions (at least 1),
+// read in batches of DefaultBatch.
+func NewInts(n, parts int) *Ints {
+	return &Ints{n: max(n, 0), parts: max(parts, 1), batch: DefaultBatch}
+}
+
+// DefaultBatch is the batch size of Ints unless BatchSize says otherwise: large, so that
+// the engine's per-batch costs are spread over many items, as they are in a busy flow.
+const DefaultBatch = 1024
+
+// BatchSize sets the largest batch a partition returns, overriding DefaultBatch. Values
+// below 1 mean 1.
+func (s *Ints) BatchSize(n int) *Ints {
+	s.batch = max(n, 1)
+	return s
+}
+
+// Partitions implements source.Partitioned: "0", "1", ... zero-padded so that their
+// sorted order is their numeric order.
+func (s *Ints) Partitions(context.Context) ([]string, error) {
+	width := len(strconv.Itoa(s.parts - 1))
+	names := make([]string, s.parts)
+	for i := range names {
+		names[i] = fmt.Sprintf("%0*d", width, i)
+	}
+	return names, nil
+}
+
+// Build implements source.Source. The resume position is the next int to read.
+func (s *Ints) Build(_ context.Context, part source.Part, resume []byte) (source.Partition[int], error) {
+	i, err := strconv.Atoi(part.Partition)
+	if err != nil || i < 0 || i >= s.parts {
+		return nil, fmt.Errorf("weir: bench source: unknown partition %q", part.Partition)
+	}
+	lo, hi := s.n*i/s.parts, s.n*(i+1)/s.parts
+	next := lo
+	if resume != nil {
+		pos, k := binary.Uvarint(resume)
+		if k <= 0 || k != len(resume) || pos < uint64(lo) || pos > uint64(hi) {
+			return nil, fmt.Errorf("weir: bench source: corrupt resume position %x", resume)
+		}
+		next = int(pos)
+	}
+	return &intsPart{next: next, end: hi, buf: make([]int, s.batch)}, nil
+}
+
+// intsPart fills one reused buffer per batch: reading allocates nothing.
+type intsPart struct {
+	next, end int
+	buf       []int
+}
+
+func (p *intsPart) Next(context.Context) ([]int, error) {
+	b := p.buf[:min(len(p.buf), p.end-p.next)]
+	for i := range b {
+		b[i] = p.next + i
+	}
+	p.next += len(b)
+	if p.next == p.end {
+		return b, io.EOF
+	}
+	return b, nil
+}
+
+func (p *intsPart) Snapshot() []byte { return binary.AppendUvarint(nil, uint64(p.next)) }
+func (p *intsPart) Close() error     { return nil }
+
+// Sum is a dynamic sink that adds up what it receives, each worker into its own
+// accumulator, so that the work of a flow has a result the compiler cannot drop and the
+// workers share no memory while they write. Make one with IntSum or CountSum.
+type Sum[T any] struct {
+	mu    sync.Mutex
+	parts []*sumPart[T]
+}
+
+// IntSum returns a Sum of ints.
+func IntSum() *Sum[int] { return &Sum[int]{} }
+
+// CountSum returns a Sum of the values of keyed counts: the number of items counted. Its
+// item count is the number of keys.
+func CountSum() *Sum[weir.KV[int]] { return &Sum[weir.KV[int]]{} }
+
+// Build implements sink.Sink.
+func (s *Sum[T]) Build(context.Context, sink.Part, []byte) (sink.Partition[T], error) {
+	p := &sumPart[T]{}
+	s.mu.Lock()
+	s.parts = append(s.parts, p)
+	s.mu.Unlock()
+	return p, nil
+}
+
+// Total returns the sum over every worker and the number of items received. Call it after
+// the run.
+func (s *Sum[T]) Total() (sum, items int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.parts {
+		sum += p.sum
+		items += p.items
+	}
+	return sum, items
+}
+
+type sumPart[T any] struct {
+	sum, items int
+	_          [48]byte // keep workers' accumulators on separate cache lines
+}
+
+// Write adds in a loop typed once per batch, so that the sink costs what the anchor
+// loops' own "sum +=" costs and no call per item.
+func (p *sumPart[T]) Write(items []T) error {
+	switch b := any(items).(type) {
+	case []int:
+		for _, x := range b {
+			p.sum += x
+		}
+	case []weir.KV[int]:
+		for i := range b {
+			p.sum += b[i].Value
+		}
+	}
+	p.items += len(items)
+	return nil
+}
+
+func (p *sumPart[T]) Snapshot() []byte { return nil }
+func (p *sumPart[T]) Close() error     { return nil }
