@@ -1,0 +1,105 @@
+package window
+
+import (
+	"math"
+	"time"
+)
+
+// Instants are nanoseconds since the Unix epoch: integer arithmetic on the hot path, and
+// room for the end-of-stream watermark.
+const (
+	minInstant = math.MinInt64
+	maxInstant = math.MaxInt64
+)
+
+func instant(t time.Time) int64 { return t.UnixNano() }
+
+// timeOf returns the time of an instant, in UTC.
+func timeOf(i int64) time.Time { return time.Unix(0, i).UTC() }
+
+// sub returns a-b, saturating instead of wrapping around.
+func sub(a, b int64) int64 {
+	if b > 0 && a < minInstant+b {
+		return minInstant
+	}
+	if b < 0 && a > maxInstant+b {
+		return maxInstant
+	}
+	return a - b
+}
+
+// add returns a+b, saturating.
+func add(a, b int64) int64 { return sub(a, -b) }
+
+// Clock gives each item a timestamp and each key a watermark: the time before which the
+// key's windows will see no more items. Build one with SystemClock or EventClock.
+type Clock[V any] struct {
+	ts   func(V) time.Time // nil for the system clock
+	wait int64
+	now  func() time.Time
+}
+
+// SystemClock stamps each item with the system time of the activation that sees it, which
+// is also the watermark: no item is ever late.
+func SystemClock[V any]() Clock[V] { return Clock[V]{now: time.Now} }
+
+// EventClock stamps each item with ts(item). Per key, the watermark is the largest
+// timestamp seen minus wait, plus the system time elapsed since that timestamp was seen;
+// an item whose timestamp is below the watermark (counting the item itself) is late. At
+// the end of the stream the watermark jumps to the maximum, so every window closes.
+func EventClock[V any](ts func(V) time.Time, wait time.Duration) Clock[V] {
+	return Clock[V]{ts: ts, wait: int64(wait), now: time.Now}
+}
+
+// WithNow returns the clock with its notion of the system time replaced, for tests;
+// the default is time.Now (which testing/synctest also controls).
+func (c Clock[V]) WithNow(now func() time.Time) Clock[V] {
+	c.now = now
+	return c
+}
+
+// clockState is the part of a key's clock that is snapshotted.
+type clockState struct {
+	Now      int64 // system time of the activation; it never runs backwards
+	HasEvent bool
+	MaxEvent int64 // largest event timestamp seen
+	SeenAt   int64 // system time at which MaxEvent was seen
+}
+
+// beforeBatch fixes the system time for one activation.
+func (c *Clock[V]) beforeBatch(st *clockState) {
+	st.Now = max(st.Now, instant(c.now()))
+}
+
+// onItem returns the item's timestamp and the watermark that counts it.
+func (c *Clock[V]) onItem(st *clockState, v V) (ts, wm int64) {
+	if c.ts == nil {
+		return st.Now, st.Now
+	}
+	ts = instant(c.ts(v))
+	if !st.HasEvent || ts > st.MaxEvent {
+		st.HasEvent, st.MaxEvent, st.SeenAt = true, ts, st.Now
+	}
+	return ts, c.watermark(st)
+}
+
+func (c *Clock[V]) watermark(st *clockState) int64 {
+	if c.ts == nil {
+		return st.Now
+	}
+	if !st.HasEvent {
+		return minInstant
+	}
+	return add(sub(st.MaxEvent, c.wait), sub(st.Now, st.SeenAt))
+}
+
+// toSystem returns the system time at which the watermark reaches event time ts.
+func (c *Clock[V]) toSystem(st *clockState, ts int64) int64 {
+	if c.ts == nil || !st.HasEvent {
+		return ts
+	}
+	return add(st.SeenAt, sub(ts, sub(st.MaxEvent, c.wait)))
+}
+
+// monotonic reports whether timestamps never go backwards, so ordering adds nothing.
+func (c *Clock[V]) monotonic() bool { return c.ts == nil }

@@ -1,0 +1,327 @@
+package window
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/op"
+)
+
+// Windowed is an item of a window operator's output streams: the id of a window and a
+// value (a result on Down, a late item on Late, metadata on Meta).
+type Windowed[T any] struct {
+	Window int64
+	Value  T
+}
+
+func (w Windowed[T]) String() string { return fmt.Sprintf("(%d, %v)", w.Window, w.Value) }
+
+// Meta describes a closed window: its bounds and, for sessions, the ids merged into it.
+// A session's Close is the time of its last item.
+type Meta struct {
+	Open, Close time.Time
+	Merged      []int64
+}
+
+// Out holds the three streams of a window operator.
+type Out[V, W any] struct {
+	// Down has the windows' results, keyed, with their window id.
+	Down weir.KeyedStream[Windowed[W]]
+	// Late has the items too late for their windows, with the window id they missed
+	// (LateID for sessions).
+	Late weir.KeyedStream[Windowed[V]]
+	// Meta has each window's metadata, right after its last result, when it closes.
+	Meta weir.KeyedStream[Windowed[Meta]]
+}
+
+// Logic is the logic of one window of one key, for Window.
+//
+// OnValue gets the window's values (in timestamp order in ordered mode); OnMerge gets the
+// snapshot of a window merged into this one, which is then dropped; OnClose runs when the
+// window closes. What they return is emitted on Down with the window's id.
+type Logic[V, W, S any] interface {
+	OnValue(v V) []W
+	OnMerge(original S) []W
+	OnClose() []W
+	Snapshot() S
+}
+
+// Option changes how a window operator applies items.
+type Option func(*config)
+
+type config struct{ ordered bool }
+
+// Ordered sets whether on-time items wait until the watermark passes them and are then
+// applied in timestamp order (true), or are applied as they arrive (false). The default
+// is true for Collect, Fold, Join and Window, false for Count, Reduce, Max and Min.
+func Ordered(on bool) Option { return func(c *config) { c.ordered = on } }
+
+// Window is the generic window operator: builder makes the logic of each window of each
+// key, from the window's resume state (ok is false for a new window).
+//
+// After each batch, notification or end of stream, the items that are due are applied,
+// then sessions merge, then windows close: each closed window emits its results, then its
+// metadata, windows that close together in the order they opened. A key whose windows
+// are all closed, with nothing queued, frees its state.
+func Window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], windower Windower, builder func(resume S, ok bool) Logic[V, W, S], opts ...Option) Out[V, W] {
+	return window(id, up, clock, windower, builder, true, opts)
+}
+
+// window declares the composite: "id.stateful_batch" runs the windows, and three steps
+// unwrap its events into Down, Late and Meta.
+func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], windower Windower, builder func(S, bool) Logic[V, W, S], ordered bool, opts []Option) Out[V, W] {
+	outer := up.Scope()
+	if outer == nil {
+		return Out[V, W]{}
+	}
+	cfg := config{ordered: ordered}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := windower.check(); err != nil {
+		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: %w", outer.Path(), id, err))
+	}
+	if clock.now == nil {
+		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: no clock: use window.SystemClock or EventClock", outer.Path(), id))
+	}
+	k := &kind[V, W, S]{clock: clock, windower: windower, build: builder, ordered: cfg.ordered && !clock.monotonic()}
+	inner := outer.Nest(id)
+	events := op.StatefulBatch("stateful_batch", weir.In(inner, up), k.logic)
+	return Out[V, W]{
+		Down: weir.In(outer, op.FilterMapValue("unwrap_down", events, func(e event[V, W]) (Windowed[W], bool) {
+			return Windowed[W]{Window: e.id, Value: e.down}, e.kind == downEvent
+		})),
+		Late: weir.In(outer, op.FilterMapValue("unwrap_late", events, func(e event[V, W]) (Windowed[V], bool) {
+			return Windowed[V]{Window: e.id, Value: e.late}, e.kind == lateEvent
+		})),
+		Meta: weir.In(outer, op.FilterMapValue("unwrap_meta", events, func(e event[V, W]) (Windowed[Meta], bool) {
+			if e.kind != metaEvent {
+				return Windowed[Meta]{}, false
+			}
+			return Windowed[Meta]{Window: e.id, Value: Meta{Open: timeOf(e.meta.Open), Close: timeOf(e.meta.Close), Merged: e.meta.Merged}}, true
+		})),
+	}
+}
+
+// kind is a window operator's configuration, shared by the logics of all its keys.
+type kind[V, W, S any] struct {
+	clock    Clock[V]
+	windower Windower
+	build    func(S, bool) Logic[V, W, S]
+	ordered  bool
+}
+
+const (
+	downEvent uint8 = iota
+	lateEvent
+	metaEvent
+)
+
+// event is what the stateful step emits: a result, a late item or a closed window's span.
+type event[V, W any] struct {
+	kind uint8
+	id   int64
+	down W
+	late V
+	meta span // by value: the key's scratch is reused, and events may cross workers
+}
+
+// windows is the windower's state for one key.
+type windows struct {
+	Windows []span // open, in open order
+	NextID  int64  // the next session id
+	Done    int64  // the watermark at which windows were last closed
+}
+
+// queued is an on-time item waiting for the watermark in ordered mode.
+type queued[V any] struct {
+	TS    int64
+	Value V
+}
+
+// snapshot is the state of one key: everything needed to continue its windows.
+type snapshot[V, S any] struct {
+	Clock   clockState
+	Windows windows
+	Logics  map[int64]S
+	Queue   []queued[V]
+}
+
+// keyLogic runs the windows of one key as a StatefulBatch logic.
+type keyLogic[V, W, S any] struct {
+	*kind[V, W, S]
+	clockSt clockState
+	win     windows
+	logics  map[int64]Logic[V, W, S]
+	queue   []queued[V]
+
+	out          []event[V, W]
+	in, late     []int64
+	merges       []merge
+	closed       []span
+	sortedQueued bool
+}
+
+func (k *kind[V, W, S]) logic(resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
+	l := &keyLogic[V, W, S]{kind: k, logics: map[int64]Logic[V, W, S]{}}
+	if !ok {
+		l.win.Done = minInstant
+		return l
+	}
+	l.clockSt, l.win, l.queue = resume.Clock, resume.Windows, resume.Queue
+	for id, s := range resume.Logics {
+		l.logics[id] = k.build(s, true)
+	}
+	return l
+}
+
+func (l *keyLogic[V, W, S]) OnBatch(values []V) ([]event[V, W], bool) {
+	l.out = l.out[:0]
+	l.clock.beforeBatch(&l.clockSt)
+	for _, v := range values {
+		ts, wm := l.clock.onItem(&l.clockSt, v)
+		switch {
+		case ts < wm:
+			l.lateFor(ts, v)
+		case l.ordered:
+			l.queue = append(l.queue, queued[V]{TS: ts, Value: v})
+			l.sortedQueued = false
+		default:
+			l.apply(ts, v)
+		}
+	}
+	return l.advance(l.clock.watermark(&l.clockSt))
+}
+
+func (l *keyLogic[V, W, S]) OnNotify() ([]event[V, W], bool) {
+	l.out = l.out[:0]
+	l.clock.beforeBatch(&l.clockSt)
+	return l.advance(l.clock.watermark(&l.clockSt))
+}
+
+func (l *keyLogic[V, W, S]) OnEOF() ([]event[V, W], bool) {
+	l.out = l.out[:0]
+	return l.advance(maxInstant)
+}
+
+// lateFor emits v as late for the windows its timestamp belongs to.
+func (l *keyLogic[V, W, S]) lateFor(ts int64, v V) {
+	if l.windower.session {
+		l.out = append(l.out, event[V, W]{kind: lateEvent, id: LateID, late: v})
+		return
+	}
+	first, last := l.windower.intersects(ts)
+	for id := first; id <= last; id++ {
+		l.out = append(l.out, event[V, W]{kind: lateEvent, id: id, late: v})
+	}
+}
+
+// apply puts an on-time item into its windows.
+func (l *keyLogic[V, W, S]) apply(ts int64, v V) {
+	l.in, l.late, l.merges = l.windower.openFor(&l.win, ts, l.win.Done, l.in[:0], l.late[:0], l.merges)
+	for _, id := range l.late {
+		l.out = append(l.out, event[V, W]{kind: lateEvent, id: id, late: v})
+	}
+	for _, id := range l.in {
+		lg, ok := l.logics[id]
+		if !ok {
+			var zero S
+			lg = l.build(zero, false)
+			l.logics[id] = lg
+		}
+		l.emit(id, lg.OnValue(v))
+	}
+}
+
+func (l *keyLogic[V, W, S]) emit(id int64, ws []W) {
+	for _, w := range ws {
+		l.out = append(l.out, event[V, W]{kind: downEvent, id: id, down: w})
+	}
+}
+
+// advance moves the key to watermark wm: due items, then merges, then closes.
+func (l *keyLogic[V, W, S]) advance(wm int64) ([]event[V, W], bool) {
+	if len(l.queue) > 0 {
+		if !l.sortedQueued {
+			slices.SortStableFunc(l.queue, func(a, b queued[V]) int { return cmpInstant(a.TS, b.TS) })
+			l.sortedQueued = true
+		}
+		n := 0
+		for n < len(l.queue) && l.queue[n].TS < wm {
+			l.apply(l.queue[n].TS, l.queue[n].Value)
+			n++
+		}
+		clear(l.queue[:n])
+		l.queue = l.queue[n:]
+		if len(l.queue) == 0 {
+			l.queue = nil
+		}
+	}
+	for _, m := range l.merges {
+		orig, ok := l.logics[m.from]
+		if !ok {
+			continue
+		}
+		delete(l.logics, m.from)
+		if into, ok := l.logics[m.into]; ok {
+			l.emit(m.into, into.OnMerge(orig.Snapshot()))
+		} else {
+			l.logics[m.into] = orig
+		}
+	}
+	l.merges = l.merges[:0]
+	if wm > l.win.Done {
+		l.win.Done = wm
+	}
+	l.closed = l.windower.closeFor(&l.win, wm, l.closed[:0])
+	for i := range l.closed {
+		s := &l.closed[i]
+		if lg, ok := l.logics[s.ID]; ok {
+			delete(l.logics, s.ID)
+			l.emit(s.ID, lg.OnClose())
+		}
+		l.out = append(l.out, event[V, W]{kind: metaEvent, id: s.ID, meta: *s})
+	}
+	// Nothing open and nothing queued: free the key (Bytewax keeps sessions for ever).
+	return l.out, len(l.win.Windows) == 0 && len(l.queue) == 0
+}
+
+func cmpInstant(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// NotifyAt asks to be woken when the next window closes or the next queued item is due.
+func (l *keyLogic[V, W, S]) NotifyAt() (time.Time, bool) {
+	at, ok := l.windower.nextClose(&l.win)
+	if len(l.queue) > 0 {
+		due := add(l.queue[0].TS, 1)
+		if !l.sortedQueued {
+			for _, q := range l.queue {
+				due = min(due, add(q.TS, 1))
+			}
+		}
+		if !ok || due < at {
+			at, ok = due, true
+		}
+	}
+	if !ok {
+		return time.Time{}, false
+	}
+	return timeOf(l.clock.toSystem(&l.clockSt, at)), true
+}
+
+func (l *keyLogic[V, W, S]) Snapshot() snapshot[V, S] {
+	s := snapshot[V, S]{Clock: l.clockSt, Windows: l.win, Queue: l.queue, Logics: make(map[int64]S, len(l.logics))}
+	for id, lg := range l.logics {
+		s.Logics[id] = lg.Snapshot()
+	}
+	return s
+}
