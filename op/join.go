@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/join"
 )
 
 // Opt is a value that may be missing: a join emits it for each side, with OK false for a
@@ -127,16 +128,16 @@ func Join[V any](id string, sides []weir.KeyedStream[V], opts ...JoinOption) wei
 		return weir.KeyedStream[[]Opt[V]]{}
 	}
 	n := len(sides)
-	shape := &joinShape[joinItem[V], []Opt[V]]{
-		sides:  n,
-		side:   func(u *joinItem[V]) int { return u.Side },
-		newRow: func() []Opt[V] { return make([]Opt[V], n) },
-		set:    func(r *[]Opt[V], u *joinItem[V]) { (*r)[u.Side] = Opt[V]{Value: u.Value, OK: true} },
+	shape := &join.Shape[join.Item[V], []Opt[V]]{
+		Sides:  n,
+		Side:   func(u join.Item[V]) int { return u.Side },
+		NewRow: func() []Opt[V] { return make([]Opt[V], n) },
+		Set:    func(r *[]Opt[V], u *join.Item[V]) { (*r)[u.Side] = Opt[V]{Value: u.Value, OK: true} },
 	}
-	return joinOn(id, sides[0].Scope(), shape, opts, func(sc *weir.Scope) []weir.KeyedStream[joinItem[V]] {
-		out := make([]weir.KeyedStream[joinItem[V]], n)
+	return joinOn(id, sides[0].Scope(), shape, opts, func(sc *weir.Scope) []weir.KeyedStream[join.Item[V]] {
+		out := make([]weir.KeyedStream[join.Item[V]], n)
 		for i, s := range sides {
-			out[i] = MapValue(labelID(i), weir.In(sc, s), func(v V) joinItem[V] { return joinItem[V]{Side: i, Value: v} })
+			out[i] = MapValue(labelID(i), weir.In(sc, s), func(v V) join.Item[V] { return join.Item[V]{Side: i, Value: v} })
 		}
 		return out
 	})
@@ -158,11 +159,11 @@ type Row3[A, B, C any] struct {
 // Join2 is Join of two sides of different types.
 func Join2[A, B any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B], opts ...JoinOption) weir.KeyedStream[Row2[A, B]] {
 	type U = union3[A, B, struct{}]
-	shape := &joinShape[U, Row2[A, B]]{
-		sides:  2,
-		side:   func(u *U) int { return int(u.Side) },
-		newRow: func() Row2[A, B] { return Row2[A, B]{} },
-		set: func(r *Row2[A, B], u *U) {
+	shape := &join.Shape[U, Row2[A, B]]{
+		Sides:  2,
+		Side:   func(u U) int { return int(u.Side) },
+		NewRow: func() Row2[A, B] { return Row2[A, B]{} },
+		Set: func(r *Row2[A, B], u *U) {
 			if u.Side == 0 {
 				r.A = Opt[A]{Value: u.A, OK: true}
 			} else {
@@ -181,11 +182,11 @@ func Join2[A, B any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B], op
 // Join3 is Join of three sides of different types.
 func Join3[A, B, C any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B], c weir.KeyedStream[C], opts ...JoinOption) weir.KeyedStream[Row3[A, B, C]] {
 	type U = union3[A, B, C]
-	shape := &joinShape[U, Row3[A, B, C]]{
-		sides:  3,
-		side:   func(u *U) int { return int(u.Side) },
-		newRow: func() Row3[A, B, C] { return Row3[A, B, C]{} },
-		set: func(r *Row3[A, B, C], u *U) {
+	shape := &join.Shape[U, Row3[A, B, C]]{
+		Sides:  3,
+		Side:   func(u U) int { return int(u.Side) },
+		NewRow: func() Row3[A, B, C] { return Row3[A, B, C]{} },
+		Set: func(r *Row3[A, B, C], u *U) {
 			switch u.Side {
 			case 0:
 				r.A = Opt[A]{Value: u.A, OK: true}
@@ -207,13 +208,6 @@ func Join3[A, B, C any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B],
 
 func labelID(i int) string { return "label_" + strconv.Itoa(i) }
 
-// joinItem is a value of side Side of a Join: the sides' values travel merged, as a
-// plain struct, so that no value is boxed.
-type joinItem[V any] struct {
-	Side  int
-	Value V
-}
-
 // union3 is a value of one side of Join2 or Join3: only the field of side Side is set.
 type union3[A, B, C any] struct {
 	Side uint8
@@ -222,18 +216,9 @@ type union3[A, B, C any] struct {
 	C    C
 }
 
-// joinShape is what the join core needs to know of a join's item type U (one side's
-// value, tagged) and row type R.
-type joinShape[U, R any] struct {
-	sides  int
-	side   func(*U) int
-	newRow func() R         // a row with every side missing
-	set    func(r *R, u *U) // sets u's side in r
-}
-
 // joinOn builds a join: label tags the sides' values in the add_names scope, and one
 // stateful step keeps each key's values per side.
-func joinOn[U, R any](id string, outer *weir.Scope, shape *joinShape[U, R], opts []JoinOption, label func(*weir.Scope) []weir.KeyedStream[U]) weir.KeyedStream[R] {
+func joinOn[U, R any](id string, outer *weir.Scope, shape *join.Shape[U, R], opts []JoinOption, label func(*weir.Scope) []weir.KeyedStream[U]) weir.KeyedStream[R] {
 	if outer == nil {
 		return weir.KeyedStream[R]{}
 	}
@@ -245,78 +230,50 @@ func joinOn[U, R any](id string, outer *weir.Scope, shape *joinShape[U, R], opts
 		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: %w", outer.Path(), id, err))
 		cfg = JoinConfig{Insert: InsertLast, Emit: EmitComplete}
 	}
-	if shape.sides < 2 {
-		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: a join needs at least two sides, not %d", outer.Path(), id, shape.sides))
+	if shape.Sides < 2 {
+		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: a join needs at least two sides, not %d", outer.Path(), id, shape.Sides))
 	}
 	inner := outer.Nest(id)
 	names := inner.Nest("add_names")
 	merged := weir.In(inner, Merge("merge", label(names)...))
 	joined := weir.Composite("join", merged, func(in weir.KeyedStream[U]) weir.KeyedStream[R] {
-		return statefulPerWorker("stateful_batch", in, func() func(joinState[U], bool) Logic[U, R, joinState[U]] {
-			w := &joinWorker[R]{idx: make([]int, shape.sides)}
-			return func(resume joinState[U], ok bool) Logic[U, R, joinState[U]] {
-				if len(resume.Sides) < shape.sides {
-					resume.Sides = append(resume.Sides, make([][]U, shape.sides-len(resume.Sides))...)
-				}
-				return &joinLogic[U, R]{st: resume, cfg: cfg, shape: shape, w: w}
+		return statefulPerWorker("stateful_batch", in, func() func(join.Values[U], bool) Logic[U, R, join.Values[U]] {
+			out := new(scratch[R])
+			return func(resume join.Values[U], ok bool) Logic[U, R, join.Values[U]] {
+				resume.Init(shape.Sides)
+				return &joinLogic[U, R]{vals: resume, cfg: cfg, keep: join.Keep(cfg.Insert), shape: shape, out: out}
 			}
 		})
 	})
 	return weir.In(outer, joined)
 }
 
-// joinState is a key's values, per side.
-type joinState[U any] struct {
-	Sides [][]U
-}
-
-// joinWorker is a worker's scratch space, shared by its keys' logics.
-type joinWorker[R any] struct {
-	scratch[R]
-	idx []int
-}
-
 type joinLogic[U, R any] struct {
-	st    joinState[U]
+	vals  join.Values[U]
 	cfg   JoinConfig
-	shape *joinShape[U, R]
-	w     *joinWorker[R]
+	keep  join.Keep
+	shape *join.Shape[U, R]
+	out   *scratch[R]
 }
 
 func (l *joinLogic[U, R]) OnBatch(values []U) ([]R, bool) {
-	out := l.w.reset()
+	out := l.out.reset()
 	for i := range values {
 		u := &values[i]
-		s := l.shape.side(u)
-		vals := l.st.Sides[s]
-		switch l.cfg.Insert {
-		case InsertFirst:
-			if len(vals) == 0 {
-				vals = append(vals, *u)
-			}
-		case InsertLast:
-			clear(vals)
-			vals = append(vals[:0], *u)
-		case InsertProduct:
-			vals = append(vals, *u)
-		}
-		l.st.Sides[s] = vals
+		l.vals.Add(l.keep, l.shape.Side(*u), u)
 		switch l.cfg.Emit {
 		case EmitComplete:
-			if l.complete() {
-				out = l.rows(out)
+			if l.vals.Complete() {
+				out = l.shape.Rows(out, &l.vals)
 				// The key starts afresh: its next value, in this batch or later, opens a new row.
-				for s := range l.st.Sides {
-					clear(l.st.Sides[s])
-					l.st.Sides[s] = l.st.Sides[s][:0]
-				}
+				l.vals.Clear()
 			}
 		case EmitRunning:
-			out = l.rows(out)
+			out = l.shape.Rows(out, &l.vals)
 		}
 	}
-	l.w.buf = out
-	return out, l.empty()
+	l.out.buf = out
+	return out, l.vals.Empty()
 }
 
 func (l *joinLogic[U, R]) OnNotify() ([]R, bool) { return nil, false }
@@ -325,70 +282,13 @@ func (l *joinLogic[U, R]) OnEOF() ([]R, bool) {
 	if l.cfg.Emit != EmitFinal {
 		return nil, false
 	}
-	out := l.rows(l.w.reset())
-	l.w.buf = out
+	out := l.shape.Rows(l.out.reset(), &l.vals)
+	l.out.buf = out
 	return out, true
 }
 
 func (l *joinLogic[U, R]) NotifyAt() (time.Time, bool) { return time.Time{}, false }
 
 // Timeless tells the runtime not to ask NotifyAt after every activation.
-func (l *joinLogic[U, R]) Timeless()              {}
-func (l *joinLogic[U, R]) Snapshot() joinState[U] { return l.st }
-
-func (l *joinLogic[U, R]) complete() bool {
-	for _, vals := range l.st.Sides {
-		if len(vals) == 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func (l *joinLogic[U, R]) empty() bool {
-	for _, vals := range l.st.Sides {
-		if len(vals) > 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// rows appends the cartesian product of the sides' values to out, a side without values
-// counting as one missing value; the last side varies fastest.
-func (l *joinLogic[U, R]) rows(out []R) []R {
-	sides := l.st.Sides
-	if l.cfg.Insert != InsertProduct {
-		// At most one value per side: exactly one row.
-		r := l.shape.newRow()
-		for _, vals := range sides {
-			if len(vals) > 0 {
-				l.shape.set(&r, &vals[0])
-			}
-		}
-		return append(out, r)
-	}
-	idx := l.w.idx
-	clear(idx)
-	for {
-		r := l.shape.newRow()
-		for s, vals := range sides {
-			if len(vals) > 0 {
-				l.shape.set(&r, &vals[idx[s]])
-			}
-		}
-		out = append(out, r)
-		// Advance the odometer, last side first.
-		s := len(sides) - 1
-		for ; s >= 0; s-- {
-			if idx[s]+1 < len(sides[s]) {
-				idx[s]++
-				break
-			}
-			idx[s] = 0
-		}
-		if s < 0 {
-			return out
-		}
-	}
-}
+func (l *joinLogic[U, R]) Timeless()                {}
+func (l *joinLogic[U, R]) Snapshot() join.Values[U] { return l.vals }

@@ -2,6 +2,7 @@ package window
 
 import (
 	"cmp"
+	"fmt"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/op"
@@ -95,6 +96,9 @@ func Count[X any](id string, up weir.Stream[X], clock Clock[X], windower Windowe
 	outer := up.Scope()
 	if outer == nil {
 		return Out[X, int]{}
+	}
+	if err := check(clock, windower); err != nil {
+		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: %w", outer.Path(), id, err))
 	}
 	inner := outer.Nest(id)
 	keyed := op.KeyOn("keyed", weir.In(inner, up), key)

@@ -1,6 +1,8 @@
 package window
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"time"
 )
@@ -28,15 +30,24 @@ func sub(a, b int64) int64 {
 	return a - b
 }
 
-// add returns a+b, saturating.
-func add(a, b int64) int64 { return sub(a, -b) }
+// add returns a+b, saturating. (Not sub(a, -b): -minInstant wraps around.)
+func add(a, b int64) int64 {
+	if b > 0 && a > maxInstant-b {
+		return maxInstant
+	}
+	if b < 0 && a < minInstant-b {
+		return minInstant
+	}
+	return a + b
+}
 
 // Clock gives each item a timestamp and each key a watermark: the time before which the
 // key's windows will see no more items. Build one with SystemClock or EventClock.
 type Clock[V any] struct {
-	ts   func(V) time.Time // nil for the system clock
-	wait int64
-	now  func() time.Time
+	ts    func(V) time.Time // nil for the system clock
+	wait  int64
+	now   func() time.Time
+	event bool
 }
 
 // SystemClock stamps each item with the system time of the activation that sees it, which
@@ -45,10 +56,37 @@ func SystemClock[V any]() Clock[V] { return Clock[V]{now: time.Now} }
 
 // EventClock stamps each item with ts(item). Per key, the watermark is the largest
 // timestamp seen minus wait, plus the system time elapsed since that timestamp was seen;
-// an item whose timestamp is below the watermark (counting the item itself) is late. At
-// the end of the stream the watermark jumps to the maximum, so every window closes.
+// an item whose timestamp is below the watermark (counting the item itself) is late. The
+// watermark never goes back: a new largest timestamp that arrives after more system time
+// than it advances event time leaves the watermark where it was. At the end of the stream
+// the watermark jumps to the maximum, so every window closes.
+//
+// A negative wait, or a nil ts, is a build error of the operator that uses the clock.
 func EventClock[V any](ts func(V) time.Time, wait time.Duration) Clock[V] {
-	return Clock[V]{ts: ts, wait: int64(wait), now: time.Now}
+	return Clock[V]{ts: ts, wait: int64(wait), now: time.Now, event: true}
+}
+
+// clockOf returns c as a clock of U, reading the timestamp of a U from the V that value
+// gives.
+func clockOf[V, U any](c Clock[V], value func(U) V) Clock[U] {
+	u := Clock[U]{wait: c.wait, now: c.now, event: c.event}
+	if ts := c.ts; ts != nil {
+		u.ts = func(x U) time.Time { return ts(value(x)) }
+	}
+	return u
+}
+
+// check returns the clock's build error, if any.
+func (c Clock[V]) check() error {
+	switch {
+	case c.now == nil:
+		return errors.New("no clock: use window.SystemClock or EventClock")
+	case c.event && c.ts == nil:
+		return errors.New("event clock without a timestamp function")
+	case c.wait < 0:
+		return fmt.Errorf("event clock wait must not be negative, not %v", time.Duration(c.wait))
+	}
+	return nil
 }
 
 // WithNow returns the clock with its notion of the system time replaced, for tests;
@@ -62,8 +100,10 @@ func (c Clock[V]) WithNow(now func() time.Time) Clock[V] {
 type clockState struct {
 	Now      int64 // system time of the activation; it never runs backwards
 	HasEvent bool
-	MaxEvent int64 // largest event timestamp seen
-	SeenAt   int64 // system time at which MaxEvent was seen
+	// Base is the watermark at system time SeenAt: an event timestamp minus wait, the one
+	// that gives the highest watermark so far, so that the watermark never goes back.
+	Base   int64
+	SeenAt int64
 }
 
 // beforeBatch fixes the system time for one activation.
@@ -77,10 +117,20 @@ func (c *Clock[V]) onItem(st *clockState, v V) (ts, wm int64) {
 		return st.Now, st.Now
 	}
 	ts = instant(c.ts(v))
-	if !st.HasEvent || ts > st.MaxEvent {
-		st.HasEvent, st.MaxEvent, st.SeenAt = true, ts, st.Now
+	base := sub(ts, c.wait)
+	if !st.HasEvent {
+		st.HasEvent, st.Base, st.SeenAt = true, base, st.Now
+		return ts, base
 	}
-	return ts, c.watermark(st)
+	// A larger timestamp raises the watermark only if its own (ts - wait) is above the
+	// current one, which has moved on with system time since the base was set: the
+	// watermark never goes back, so nothing behind it can come back on time (Bytewax
+	// holds the same line).
+	wm = c.watermark(st)
+	if base > wm {
+		st.Base, st.SeenAt, wm = base, st.Now, base
+	}
+	return ts, wm
 }
 
 func (c *Clock[V]) watermark(st *clockState) int64 {
@@ -90,7 +140,7 @@ func (c *Clock[V]) watermark(st *clockState) int64 {
 	if !st.HasEvent {
 		return minInstant
 	}
-	return add(sub(st.MaxEvent, c.wait), sub(st.Now, st.SeenAt))
+	return add(st.Base, sub(st.Now, st.SeenAt))
 }
 
 // toSystem returns the system time at which the watermark reaches event time ts.
@@ -98,7 +148,7 @@ func (c *Clock[V]) toSystem(st *clockState, ts int64) int64 {
 	if c.ts == nil || !st.HasEvent {
 		return ts
 	}
-	return add(st.SeenAt, sub(ts, sub(st.MaxEvent, c.wait)))
+	return add(st.SeenAt, sub(ts, st.Base))
 }
 
 // monotonic reports whether timestamps never go backwards, so ordering adds nothing.

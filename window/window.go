@@ -62,9 +62,9 @@ func Ordered(on bool) Option { return func(c *config) { c.ordered = on } }
 // key, from the window's resume state (ok is false for a new window).
 //
 // After each batch, notification or end of stream, the items that are due are applied,
-// then sessions merge, then windows close: each closed window emits its results, then its
-// metadata, windows that close together in the order they opened. A key whose windows
-// are all closed, with nothing queued, frees its state.
+// each followed by the merges of the sessions it bridges, then windows close: each closed
+// window emits its results, then its metadata, windows that close together in the order
+// they opened. A key whose windows are all closed, with nothing queued, frees its state.
 func Window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], windower Windower, builder func(resume S, ok bool) Logic[V, W, S], opts ...Option) Out[V, W] {
 	return window(id, up, clock, windower, builder, true, opts)
 }
@@ -80,11 +80,8 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if err := windower.check(); err != nil {
+	if err := check(clock, windower); err != nil {
 		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: %w", outer.Path(), id, err))
-	}
-	if clock.now == nil {
-		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: no clock: use window.SystemClock or EventClock", outer.Path(), id))
 	}
 	k := &kind[V, W, S]{clock: clock, windower: windower, build: builder, ordered: cfg.ordered && !clock.monotonic()}
 	inner := outer.Nest(id)
@@ -103,6 +100,14 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 			return Windowed[Meta]{Window: e.id, Value: Meta{Open: timeOf(e.meta.Open), Close: timeOf(e.meta.Close), Merged: e.meta.Merged}}, true
 		})),
 	}
+}
+
+// check returns the build error of a clock and windower, if any.
+func check[V any](clock Clock[V], windower Windower) error {
+	if err := clock.check(); err != nil {
+		return err
+	}
+	return windower.check()
 }
 
 // kind is a window operator's configuration, shared by the logics of all its keys.
@@ -233,6 +238,27 @@ func (l *keyLogic[V, W, S]) apply(ts int64, v V) {
 		}
 		l.emit(id, lg.OnValue(v))
 	}
+	// Merge before the next item: a merge waiting for the end of the batch would let the
+	// next items reach the surviving window first, so that its values (and what a
+	// non-commutative fold makes of them) would depend on how items were batched.
+	l.mergeWindows()
+}
+
+// mergeWindows hands the logic of each session merged away to the window it merged into.
+func (l *keyLogic[V, W, S]) mergeWindows() {
+	for _, m := range l.merges {
+		orig, ok := l.logics[m.from]
+		if !ok {
+			continue
+		}
+		delete(l.logics, m.from)
+		if into, ok := l.logics[m.into]; ok {
+			l.emit(m.into, into.OnMerge(orig.Snapshot()))
+		} else {
+			l.logics[m.into] = orig
+		}
+	}
+	l.merges = l.merges[:0]
 }
 
 func (l *keyLogic[V, W, S]) emit(id int64, ws []W) {
@@ -241,7 +267,8 @@ func (l *keyLogic[V, W, S]) emit(id int64, ws []W) {
 	}
 }
 
-// advance moves the key to watermark wm: due items, then merges, then closes.
+// advance moves the key to watermark wm: due items (each followed by the merges it
+// causes), then closes.
 func (l *keyLogic[V, W, S]) advance(wm int64) ([]event[V, W], bool) {
 	if len(l.queue) > 0 {
 		if !l.sortedQueued {
@@ -259,19 +286,6 @@ func (l *keyLogic[V, W, S]) advance(wm int64) ([]event[V, W], bool) {
 			l.queue = nil
 		}
 	}
-	for _, m := range l.merges {
-		orig, ok := l.logics[m.from]
-		if !ok {
-			continue
-		}
-		delete(l.logics, m.from)
-		if into, ok := l.logics[m.into]; ok {
-			l.emit(m.into, into.OnMerge(orig.Snapshot()))
-		} else {
-			l.logics[m.into] = orig
-		}
-	}
-	l.merges = l.merges[:0]
 	if wm > l.win.Done {
 		l.win.Done = wm
 	}

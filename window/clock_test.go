@@ -1,0 +1,213 @@
+package window
+
+import (
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/weirflow/weir/internal/codec"
+)
+
+// t0 is the origin of the tests' event and system times.
+var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// at is the instant d after t0.
+func at(d time.Duration) int64 { return instant(t0.Add(d)) }
+
+// fmtInstant shows an instant as an offset from t0, or as the ends of time.
+func fmtInstant(i int64) string {
+	switch i {
+	case minInstant:
+		return "min"
+	case maxInstant:
+		return "max"
+	}
+	if d := sub(i, minInstant); d < int64(1000*time.Hour) {
+		return fmt.Sprintf("min+%v", time.Duration(d))
+	}
+	return time.Duration(i - at(0)).String()
+}
+
+// clockStep is one activation of a key: items with these event times (offsets from t0),
+// or a notification when items is nil, at system time t0+now.
+type clockStep struct {
+	now   time.Duration
+	items []time.Duration
+	want  []string // the watermark after each item, or after the notification
+}
+
+func TestEventClockWatermark(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name  string
+		wait  time.Duration
+		steps []clockStep
+	}{
+		{"no item: the beginning of time", 5 * s, []clockStep{
+			{now: 0, want: []string{"min"}},
+			{now: 10 * s, want: []string{"min"}},
+		}},
+		{"item minus wait", 5 * s, []clockStep{
+			{now: 0, items: []time.Duration{7 * s}, want: []string{"2s"}},
+		}},
+		{"zero wait", 0, []clockStep{
+			{now: 0, items: []time.Duration{7 * s, 7 * s}, want: []string{"7s", "7s"}},
+		}},
+		{"forwards by system time", 5 * s, []clockStep{
+			{now: 0, items: []time.Duration{7 * s}, want: []string{"2s"}},
+			{now: 2 * s, want: []string{"4s"}},
+			{now: 2500 * time.Millisecond, want: []string{"4.5s"}},
+		}},
+		{"advances within a batch", 5 * s, []clockStep{
+			{now: 0, items: []time.Duration{7 * s, 10 * s}, want: []string{"2s", "5s"}},
+		}},
+		{"an earlier item does not lower it", 5 * s, []clockStep{
+			{now: 0, items: []time.Duration{7 * s, 3 * s}, want: []string{"2s", "2s"}},
+			{now: 2 * s, items: []time.Duration{3 * s}, want: []string{"4s"}},
+		}},
+		{"a new largest item slower than system time does not lower it", 5 * s, []clockStep{
+			{now: 0, items: []time.Duration{7 * s}, want: []string{"2s"}},
+			{now: 2 * s, items: []time.Duration{8 * s}, want: []string{"4s"}}, // 8s-5s = 3s < 4s
+			{now: 3 * s, want: []string{"5s"}},
+			{now: 3 * s, items: []time.Duration{12 * s}, want: []string{"7s"}}, // 12s-5s = 7s > 5s
+			{now: 4 * s, want: []string{"8s"}},
+		}},
+		{"system time running backwards holds it", 5 * s, []clockStep{
+			{now: 0, items: []time.Duration{7 * s}, want: []string{"2s"}},
+			{now: 5 * s, want: []string{"7s"}},
+			{now: 3 * s, want: []string{"7s"}},
+			{now: 1 * s, items: []time.Duration{9 * s}, want: []string{"7s"}},
+			{now: 6 * s, want: []string{"8s"}},
+		}},
+		{"before alignment and before 1970", 0, []clockStep{
+			{now: 0, items: []time.Duration{-100 * 365 * 24 * time.Hour}, want: []string{"-876000h0m0s"}},
+		}},
+		{"a wait past the beginning of time saturates", time.Duration(math.MaxInt64), []clockStep{
+			{now: 0, items: []time.Duration{-60 * 365 * 24 * time.Hour}, want: []string{"min"}}, // in 1964
+			{now: 2 * s, items: []time.Duration{-59 * 365 * 24 * time.Hour}, want: []string{"min+2s"}},
+			{now: 3 * s, want: []string{"min+3s"}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := t0
+			c := EventClock(func(d time.Duration) time.Time { return t0.Add(d) }, tt.wait).WithNow(func() time.Time { return now })
+			var st clockState
+			for i, step := range tt.steps {
+				now = t0.Add(step.now)
+				c.beforeBatch(&st)
+				var got []string
+				if step.items == nil {
+					got = append(got, fmtInstant(c.watermark(&st)))
+				}
+				for _, it := range step.items {
+					_, wm := c.onItem(&st, it)
+					got = append(got, fmtInstant(wm))
+				}
+				if fmt.Sprint(got) != fmt.Sprint(step.want) {
+					t.Fatalf("step %d (now %v, items %v): watermarks %v, want %v", i, step.now, step.items, got, step.want)
+				}
+			}
+		})
+	}
+}
+
+// The watermark depends only on the snapshotted state: a clock restored from a snapshot
+// carries on where the old one left off.
+func TestEventClockResume(t *testing.T) {
+	now := t0
+	c := EventClock(func(d time.Duration) time.Time { return t0.Add(d) }, 5*time.Second).WithNow(func() time.Time { return now })
+	var st clockState
+	c.beforeBatch(&st)
+	c.onItem(&st, 7*time.Second)
+	now = t0.Add(2 * time.Second)
+	c.beforeBatch(&st)
+	c.onItem(&st, 8*time.Second)
+
+	b, err := codec.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var restored clockState
+	if err := codec.Unmarshal(b, &restored); err != nil {
+		t.Fatal(err)
+	}
+	now = t0.Add(10 * time.Second)
+	c.beforeBatch(&restored)
+	if got := fmtInstant(c.watermark(&restored)); got != "12s" {
+		t.Errorf("watermark after resume = %s, want 12s", got)
+	}
+}
+
+// toSystem inverts the watermark: the system time at which it reaches an event time.
+func TestEventClockToSystem(t *testing.T) {
+	s := time.Second
+	now := t0
+	c := EventClock(func(d time.Duration) time.Time { return t0.Add(d) }, 5*s).WithNow(func() time.Time { return now })
+	var st clockState
+	c.beforeBatch(&st)
+	if got := fmtInstant(c.toSystem(&st, at(10*s))); got != "10s" {
+		t.Errorf("before any item: %s, want 10s", got)
+	}
+	c.onItem(&st, 7*s) // watermark 2s at system time 0
+	now = t0.Add(2 * s)
+	c.beforeBatch(&st)
+	c.onItem(&st, 8*s) // keeps the watermark's base: 4s now
+	for _, tc := range []struct{ event, want time.Duration }{{10 * s, 8 * s}, {4 * s, 2 * s}, {2 * s, 0}} {
+		if got := fmtInstant(c.toSystem(&st, at(tc.event))); got != tc.want.String() {
+			t.Errorf("watermark reaches %v at system time %s, want %v", tc.event, got, tc.want)
+		}
+	}
+}
+
+// The system clock stamps items with the activation's system time, which is also the
+// watermark, and never goes back.
+func TestSystemClock(t *testing.T) {
+	s := time.Second
+	now := t0
+	c := SystemClock[string]().WithNow(func() time.Time { return now })
+	var st clockState
+	for _, tc := range []struct {
+		now  time.Duration
+		want string
+	}{{1 * s, "1s"}, {3 * s, "3s"}, {2 * s, "3s"}, {4 * s, "4s"}} {
+		now = t0.Add(tc.now)
+		c.beforeBatch(&st)
+		ts, wm := c.onItem(&st, "x")
+		if fmtInstant(ts) != tc.want || fmtInstant(wm) != tc.want {
+			t.Errorf("at %v: timestamp %s, watermark %s, want both %s", tc.now, fmtInstant(ts), fmtInstant(wm), tc.want)
+		}
+		if got := fmtInstant(c.watermark(&st)); got != tc.want {
+			t.Errorf("at %v: notified watermark %s, want %s", tc.now, got, tc.want)
+		}
+	}
+	if !c.monotonic() {
+		t.Error("the system clock's timestamps never go back: ordering adds nothing")
+	}
+	if ev := EventClock(func(string) time.Time { return t0 }, 0); ev.monotonic() {
+		t.Error("an event clock is not monotonic")
+	}
+}
+
+func TestSaturatingArithmetic(t *testing.T) {
+	tests := []struct {
+		a, b, sub, add int64
+	}{
+		{5, 3, 2, 8},
+		{minInstant, 1, minInstant, minInstant + 1},
+		{maxInstant, -1, maxInstant, maxInstant - 1},
+		{maxInstant, 1, maxInstant - 1, maxInstant},
+		{minInstant, -1, minInstant + 1, minInstant},
+		{0, minInstant, maxInstant, minInstant},
+		{-1, maxInstant, minInstant, maxInstant - 1},
+	}
+	for _, tt := range tests {
+		if got := sub(tt.a, tt.b); got != tt.sub {
+			t.Errorf("sub(%d, %d) = %d, want %d", tt.a, tt.b, got, tt.sub)
+		}
+		if got := add(tt.a, tt.b); got != tt.add {
+			t.Errorf("add(%d, %d) = %d, want %d", tt.a, tt.b, got, tt.add)
+		}
+	}
+}

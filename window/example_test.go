@@ -1,0 +1,249 @@
+package window_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/run"
+	"github.com/weirflow/weir/weirtest"
+	"github.com/weirflow/weir/window"
+)
+
+// noon is the time the examples' events happen around.
+var noon = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// click is a user's visit to a page at an event time.
+type click struct {
+	User string
+	Page string
+	At   time.Time
+}
+
+func (c click) String() string { return c.Page }
+
+func clickTime(c click) time.Time { return c.At }
+
+// bounds formats a closed window's metadata.
+func bounds(m window.Windowed[window.Meta]) string {
+	s := fmt.Sprintf("window %d [%s, %s)", m.Window, m.Value.Open.Format("15:04"), m.Value.Close.Format("15:04"))
+	if len(m.Value.Merged) > 0 {
+		s += fmt.Sprintf(" merged %v", m.Value.Merged)
+	}
+	return s
+}
+
+// Pages each user visited, per minute of event time. The clock waits 30 seconds for
+// clicks that arrive out of order, and Collect lists each window's clicks in event-time
+// order.
+func ExampleCollect() {
+	sec := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Second) }
+	flow := weir.NewDataflow("pages")
+	clicks := op.Input("in", flow, weirtest.NewSource(
+		click{"ann", "/home", sec(5)},
+		click{"bob", "/cart", sec(20)},
+		click{"ann", "/shop", sec(50)},
+		click{"ann", "/help", sec(30)}, // out of order, but within the wait
+		click{"ann", "/cart", sec(70)},
+	))
+	byUser := op.KeyOn("user", clicks, func(c click) string { return c.User })
+	clock := window.EventClock(clickTime, 30*time.Second)
+	visits := window.Collect("per_minute", byUser, clock, window.Tumbling(time.Minute, noon))
+	op.Inspect("visits", visits.Down)
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// pages.visits: (ann, (0, [/home /help /shop]))
+	// pages.visits: (ann, (1, [/cart]))
+	// pages.visits: (bob, (0, [/cart]))
+}
+
+// Clicks per page and minute. A window closes as soon as the watermark (the latest
+// event time minus the 5-second wait) reaches its end; a click for a closed window goes
+// to the Late stream with the id of the window it missed.
+func ExampleCount() {
+	sec := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Second) }
+	flow := weir.NewDataflow("hits")
+	clicks := op.Input("in", flow, weirtest.NewSource(
+		click{"ann", "/home", sec(10)},
+		click{"bob", "/cart", sec(20)},
+		click{"cid", "/home", sec(40)},
+		click{"ann", "/home", sec(75)}, // the watermark passes 12:01: window 0 closes
+		click{"dan", "/home", sec(50)}, // too late for window 0
+	))
+	clock := window.EventClock(clickTime, 5*time.Second)
+	hits := window.Count("per_minute", clicks, clock, window.Tumbling(time.Minute, noon), func(c click) string { return c.Page })
+	op.Inspect("count", hits.Down)
+	op.Inspect("late", hits.Late)
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// hits.count: (/home, (0, 2))
+	// hits.late: (/home, (0, /home))
+	// hits.count: (/cart, (0, 1))
+	// hits.count: (/home, (1, 1))
+}
+
+// trade is a number of shares traded at a time.
+type trade struct {
+	Shares int
+	At     time.Time
+}
+
+// Shares traded over the last ten minutes, every five minutes: sliding windows overlap,
+// so each trade counts in two of them. Window ids count from alignTo, negative before it.
+func ExampleFold() {
+	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
+	flow := weir.NewDataflow("volume")
+	trades := op.Input("in", flow, weirtest.NewSource(
+		weir.KV[trade]{Key: "ACME", Value: trade{3, minute(1)}},
+		weir.KV[trade]{Key: "ACME", Value: trade{4, minute(6)}},
+		weir.KV[trade]{Key: "ACME", Value: trade{5, minute(12)}},
+	))
+	clock := window.EventClock(func(t trade) time.Time { return t.At }, 0)
+	volume := window.Fold("sum", trades, clock, window.Sliding(10*time.Minute, 5*time.Minute, noon),
+		func() int { return 0 },
+		func(sum int, t trade) int { return sum + t.Shares },
+		func(a, b int) int { return a + b })
+	op.Inspect("shares", volume.Down)
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// volume.shares: (ACME, (-1, 3))
+	// volume.shares: (ACME, (0, 7))
+	// volume.shares: (ACME, (1, 9))
+	// volume.shares: (ACME, (2, 5))
+}
+
+// visits is a Window logic: it announces a session when its first click comes in and
+// reports the number of clicks when the session ends.
+type visits struct{ n int }
+
+func (v *visits) OnValue(click) []string {
+	if v.n++; v.n == 1 {
+		return []string{"started"}
+	}
+	return nil
+}
+
+func (v *visits) OnMerge(n int) []string { v.n += n; return nil }
+func (v *visits) OnClose() []string      { return []string{fmt.Sprintf("ended after %d clicks", v.n)} }
+func (v *visits) Snapshot() int          { return v.n }
+
+// The generic Window runs a logic per window: here per user session, which ends after
+// five minutes without a click. With no wait, a click is applied once the watermark has
+// passed it, so "started" comes out with the next click.
+func ExampleWindow() {
+	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
+	flow := weir.NewDataflow("sessions")
+	clicks := op.Input("in", flow, weirtest.NewSource(
+		click{"ann", "/home", minute(0)},
+		click{"ann", "/shop", minute(2)},
+		click{"ann", "/cart", minute(20)},
+	))
+	byUser := op.KeyOn("user", clicks, func(c click) string { return c.User })
+	clock := window.EventClock(clickTime, 0)
+	out := window.Window("visits", byUser, clock, window.Session(5*time.Minute), func(n int, _ bool) window.Logic[click, string, int] {
+		return &visits{n: n}
+	})
+	op.Inspect("session", out.Down)
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// sessions.session: (ann, (0, started))
+	// sessions.session: (ann, (0, ended after 2 clicks))
+	// sessions.session: (ann, (1, started))
+	// sessions.session: (ann, (1, ended after 1 clicks))
+}
+
+// Tumbling windows cover time without gaps or overlaps: each click is in exactly one.
+// The Meta stream gives each window's bounds when it closes: window -1 as soon as the
+// watermark (the latest click minus an hour's wait) reaches noon, the others at the end.
+func ExampleTumbling() {
+	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
+	flow := weir.NewDataflow("hourly")
+	clicks := op.Input("in", flow, weirtest.NewSource(
+		click{"ann", "/home", minute(-10)},
+		click{"ann", "/shop", minute(0)},
+		click{"ann", "/cart", minute(59)},
+		click{"ann", "/help", minute(60)},
+	))
+	byUser := op.KeyOn("user", clicks, func(c click) string { return c.User })
+	clock := window.EventClock(clickTime, time.Hour)
+	out := window.Collect("per_hour", byUser, clock, window.Tumbling(time.Hour, noon))
+	op.Inspect("pages", out.Down)
+	op.Inspect("bounds", op.MapValue("fmt", out.Meta, bounds))
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// hourly.pages: (ann, (-1, [/home]))
+	// hourly.bounds: (ann, window -1 [11:00, 12:00))
+	// hourly.pages: (ann, (0, [/shop /cart]))
+	// hourly.pages: (ann, (1, [/help]))
+	// hourly.bounds: (ann, window 0 [12:00, 13:00))
+	// hourly.bounds: (ann, window 1 [13:00, 14:00))
+}
+
+// Sliding windows of ten minutes starting every five: window i covers
+// [noon + i*5m, noon + i*5m + 10m), so each click is in two windows.
+func ExampleSliding() {
+	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
+	flow := weir.NewDataflow("recent")
+	clicks := op.Input("in", flow, weirtest.NewSource(
+		click{"ann", "/home", minute(3)},
+		click{"ann", "/shop", minute(7)},
+		click{"ann", "/cart", minute(12)},
+	))
+	byUser := op.KeyOn("user", clicks, func(c click) string { return c.User })
+	clock := window.EventClock(clickTime, time.Hour)
+	out := window.Collect("last_10m", byUser, clock, window.Sliding(10*time.Minute, 5*time.Minute, noon))
+	op.Inspect("pages", out.Down)
+	op.Inspect("bounds", op.MapValue("fmt", out.Meta, bounds))
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// recent.pages: (ann, (-1, [/home]))
+	// recent.pages: (ann, (0, [/home /shop]))
+	// recent.pages: (ann, (1, [/shop /cart]))
+	// recent.pages: (ann, (2, [/cart]))
+	// recent.bounds: (ann, window -1 [11:55, 12:05))
+	// recent.bounds: (ann, window 0 [12:00, 12:10))
+	// recent.bounds: (ann, window 1 [12:05, 12:15))
+	// recent.bounds: (ann, window 2 [12:10, 12:20))
+}
+
+// Session windows end after a gap without clicks. Applied as they arrive (not ordered),
+// the click at 12:04 bridges the sessions opened at 12:00 and 12:08, which merge into
+// the earlier one; its metadata lists the merged session. A session's close is the time
+// of its last click.
+func ExampleSession() {
+	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
+	flow := weir.NewDataflow("visits")
+	clicks := op.Input("in", flow, weirtest.NewSource(
+		click{"ann", "/home", minute(0)},
+		click{"ann", "/shop", minute(8)},
+		click{"ann", "/cart", minute(4)},
+		click{"ann", "/help", minute(30)},
+	))
+	byUser := op.KeyOn("user", clicks, func(c click) string { return c.User })
+	clock := window.EventClock(clickTime, time.Hour)
+	out := window.Collect("sessions", byUser, clock, window.Session(5*time.Minute), window.Ordered(false))
+	op.Inspect("pages", out.Down)
+	op.Inspect("bounds", op.MapValue("fmt", out.Meta, bounds))
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// visits.pages: (ann, (0, [/home /cart /shop]))
+	// visits.pages: (ann, (2, [/help]))
+	// visits.bounds: (ann, window 0 [12:00, 12:08) merged [1])
+	// visits.bounds: (ann, window 2 [12:30, 12:30))
+}
