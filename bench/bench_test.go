@@ -3,16 +3,20 @@ package bench_test
 import (
 	"context"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/bench"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/source"
 	"github.com/weirflow/weir/weirtest"
+	"github.com/weirflow/weir/window"
 )
 
 // benchItems is how many items one benchmark operation processes: enough that a run's
@@ -30,14 +34,16 @@ func job(name string) bench.Job {
 
 // measure runs a job benchItems items per operation and reports the time per item, the
 // unit of DESIGN.md's budget.
-func measure(b *testing.B, name string) {
+func measure(b *testing.B, name string) { measureN(b, name, benchItems) }
+
+func measureN(b *testing.B, name string, n int) {
 	j := job(name)
 	for b.Loop() {
-		if _, err := j.Run(benchItems); err != nil {
+		if _, err := j.Run(n); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchItems, "ns/item")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/item")
 }
 
 func BenchmarkChain(b *testing.B)        { measure(b, "chain") }
@@ -51,6 +57,11 @@ func BenchmarkCountLoop(b *testing.B)    { measure(b, "count-loop") }
 // has about 16 items per batch, which shows the per-key cost of a stateful activation.
 func BenchmarkCount1Batch16k(b *testing.B) { measure(b, "count-1w-16k") }
 
+// The windowed paths run at bench.WindowEvents events per operation, as in the report.
+func BenchmarkWindowCount1(b *testing.B)  { measureN(b, "window-1w", bench.WindowEvents) }
+func BenchmarkWindowLoop(b *testing.B)    { measureN(b, "window-loop", bench.WindowEvents) }
+func BenchmarkWindowMapLoop(b *testing.B) { measureN(b, "window-maploop", bench.WindowEvents) }
+
 // TestJobs runs every path on small inputs, including ones that end mid-batch and leave a
 // worker without items, and checks that each family computes the same result.
 func TestJobs(t *testing.T) {
@@ -60,7 +71,7 @@ func TestJobs(t *testing.T) {
 			for i := range n {
 				wantChain += ((i + 1) * 3) ^ 5
 			}
-			want := map[string]int{"chain": wantChain, "count": n}
+			want := map[string]int{"chain": wantChain, "count": n, "window": windowSum(n)}
 			for _, j := range bench.Jobs {
 				family, _, _ := strings.Cut(j.Name, "-")
 				w, ok := want[family]
@@ -75,6 +86,87 @@ func TestJobs(t *testing.T) {
 					t.Errorf("%s: got %d, want %d", j.Name, got, w)
 				}
 			}
+		})
+	}
+}
+
+// windowSum is what the windowed paths return for the first n events: every event's
+// window id plus one, added up.
+func windowSum(n int) int {
+	per := int(bench.WindowLength / bench.EventStep)
+	sum := 0
+	for i := range n {
+		sum += i/per + 1
+	}
+	return sum
+}
+
+// windowN is an input of the windowed paths over three windows, the last one with fewer
+// events than keys.
+const windowN = 2*int(bench.WindowLength/bench.EventStep) + bench.WindowKeys*7/10
+
+// TestWindowJobs runs the windowed paths over several windows: weir and both anchors must
+// agree with the expected sum.
+func TestWindowJobs(t *testing.T) {
+	want := windowSum(windowN)
+	for _, j := range bench.Jobs {
+		if !strings.HasPrefix(j.Name, "window-") {
+			continue
+		}
+		got, err := j.Run(windowN)
+		if err != nil {
+			t.Fatalf("%s: %v", j.Name, err)
+		}
+		if got != want {
+			t.Errorf("%s: got %d, want %d", j.Name, got, want)
+		}
+	}
+}
+
+// TestWindowCountPerKey checks every (key, window) count of window.Count on the windowed
+// paths' input against counts made directly from the events, with one and two workers,
+// and that nothing is late. Time is frozen, so that a slow run (the race detector) cannot
+// make the clock's watermark overtake a key's next event.
+func TestWindowCountPerKey(t *testing.T) {
+	type pair struct {
+		key string
+		id  int64
+	}
+	want := map[pair]int{}
+	for i := range windowN {
+		e := bench.EventAt(i)
+		want[pair{e.Key, int64(e.At.Sub(bench.EventBase) / bench.WindowLength)}]++
+	}
+	if len(want) != bench.WindowPairs(windowN) {
+		t.Fatalf("WindowPairs(%d) = %d, want %d", windowN, bench.WindowPairs(windowN), len(want))
+	}
+	for _, workers := range []int{1, 2} {
+		t.Run(strconv.Itoa(workers), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				flow := weir.NewDataflow("window_count")
+				s := op.Input("events", flow, bench.NewEvents(windowN, workers))
+				counts := window.Count("count", s, window.EventClock(func(e bench.Event) time.Time { return e.At }, 0),
+					window.Tumbling(bench.WindowLength, bench.EventBase), func(e bench.Event) string { return e.Key })
+				down := weirtest.NewSink[weir.KV[window.Windowed[int]]]()
+				late := weirtest.NewSink[weir.KV[window.Windowed[bench.Event]]]()
+				op.Output("down", counts.Down, down)
+				op.Output("late", counts.Late, late)
+				weirtest.Run(t, flow, workers)
+				if n := len(late.Items()); n > 0 {
+					t.Errorf("%d late events", n)
+				}
+				got := map[pair]int{}
+				for _, kv := range down.Items() {
+					p := pair{kv.Key, kv.Value.Window}
+					if _, dup := got[p]; dup {
+						t.Errorf("%v counted twice", p)
+					}
+					got[p] = kv.Value.Value
+				}
+				if !maps.Equal(got, want) {
+					t.Errorf("got %d counts, want %d; they differ", len(got), len(want))
+				}
+			})
 		})
 	}
 }
@@ -167,6 +259,82 @@ func TestIntsBuildErrors(t *testing.T) {
 		{"0", []byte{0xff}}, // truncated varint
 		{"1", []byte{3}},    // position before the partition's range
 		{"0", []byte{6}},    // position past the partition's range
+	} {
+		if _, err := src.Build(context.Background(), source.Part{Partition: tc.part}, tc.resume); err == nil {
+			t.Errorf("Build(%q, %x): no error", tc.part, tc.resume)
+		}
+	}
+}
+
+// TestEvents checks the windowed paths' generator as TestInts checks Ints: every event
+// once, each key's events from one partition and in time order, batches no larger than
+// asked, and a partition resumed from any batch's snapshot going on from there.
+func TestEvents(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ n, parts, batch int }{
+		{0, 1, 4}, {10, 1, 4}, {10, 3, 4}, {3*bench.WindowKeys + 17, 3, 1000}, {2*bench.WindowKeys - 1, 7, 333},
+	} {
+		src := bench.NewEvents(tc.n, tc.parts).BatchSize(tc.batch)
+		names, _ := src.Partitions(ctx)
+		if len(names) != tc.parts {
+			t.Fatalf("%+v: partitions %q", tc, names)
+		}
+		seen := make([]bool, tc.n)
+		partOf := map[string]string{}
+		last := map[string]time.Time{}
+		for _, name := range names {
+			p, err := src.Build(ctx, source.Part{Partition: name}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for {
+				b, err := p.Next(ctx)
+				if len(b) > tc.batch {
+					t.Fatalf("%+v: batch of %d", tc, len(b))
+				}
+				for _, e := range b {
+					i := int(e.At.Sub(bench.EventBase) / bench.EventStep)
+					if i < 0 || i >= tc.n || seen[i] || bench.EventAt(i) != e {
+						t.Fatalf("%+v: unexpected event %v", tc, e)
+					}
+					seen[i] = true
+					if q, ok := partOf[e.Key]; ok && q != name {
+						t.Fatalf("%+v: key %s in partitions %s and %s", tc, e.Key, q, name)
+					}
+					if !e.At.After(last[e.Key]) {
+						t.Fatalf("%+v: key %s goes back in time", tc, e.Key)
+					}
+					partOf[e.Key], last[e.Key] = name, e.At
+				}
+				if err != nil {
+					if err != io.EOF {
+						t.Fatalf("%+v: partition %s ended with %v", tc, name, err)
+					}
+					break
+				}
+				if p, err = src.Build(ctx, source.Part{Partition: name}, p.Snapshot()); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for i, ok := range seen {
+			if !ok {
+				t.Fatalf("%+v: event %d missing", tc, i)
+			}
+		}
+	}
+}
+
+func TestEventsBuildErrors(t *testing.T) {
+	src := bench.NewEvents(10, 2) // partitions "0" (keys below WindowKeys/2) and "1"
+	for _, tc := range []struct {
+		part   string
+		resume []byte
+	}{
+		{"2", nil},          // no such partition
+		{"x", nil},          // not a partition name
+		{"0", []byte{0xff}}, // truncated varint
+		{"1", []byte{3}},    // an event of partition 0
 	} {
 		if _, err := src.Build(context.Background(), source.Part{Partition: tc.part}, tc.resume); err == nil {
 			t.Errorf("Build(%q, %x): no error", tc.part, tc.resume)

@@ -7,10 +7,12 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/sink"
 	"github.com/weirflow/weir/source"
+	"github.com/weirflow/weir/window"
 )
 
 // Ints is a partitioned source of the ints 0 to n-1, generated in memory so that a
@@ -140,6 +142,10 @@ func (p *sumPart[T]) Write(items []T) error {
 		for i := range b {
 			p.sum += b[i].Value
 		}
+	case []weir.KV[window.Windowed[int]]:
+		for i := range b {
+			p.sum += b[i].Value.Value * int(b[i].Value.Window+1)
+		}
 	}
 	p.items += len(items)
 	return nil
@@ -147,3 +153,92 @@ func (p *sumPart[T]) Write(items []T) error {
 
 func (p *sumPart[T]) Snapshot() []byte { return nil }
 func (p *sumPart[T]) Close() error     { return nil }
+
+// Event is an item of the windowed paths: a key and the time it happened.
+type Event struct {
+	Key string
+	At  time.Time
+}
+
+// Events is a partitioned source of EventAt(0) to EventAt(n-1), generated in memory. The
+// keys are split into contiguous ranges, one per partition, and each partition reads its
+// keys' events in index order: every key's events arrive in time order, from a single
+// partition, whatever the number of partitions.
+type Events struct {
+	n, parts, batch int
+}
+
+// NewEvents returns a source of the first n events split into parts partitions (at least
+// 1, at most WindowKeys), read in batches of DefaultBatch.
+func NewEvents(n, parts int) *Events {
+	return &Events{n: max(n, 0), parts: min(max(parts, 1), WindowKeys), batch: DefaultBatch}
+}
+
+// BatchSize sets the largest batch a partition returns, overriding DefaultBatch. Values
+// below 1 mean 1.
+func (s *Events) BatchSize(n int) *Events {
+	s.batch = max(n, 1)
+	return s
+}
+
+// Partitions implements source.Partitioned, named as those of Ints.
+func (s *Events) Partitions(ctx context.Context) ([]string, error) {
+	return NewInts(0, s.parts).Partitions(ctx)
+}
+
+// Build implements source.Source. The resume position is the index of the next event.
+func (s *Events) Build(_ context.Context, part source.Part, resume []byte) (source.Partition[Event], error) {
+	i, err := strconv.Atoi(part.Partition)
+	if err != nil || i < 0 || i >= s.parts {
+		return nil, fmt.Errorf("weir: bench source: unknown partition %q", part.Partition)
+	}
+	p := &eventsPart{lo: WindowKeys * i / s.parts, hi: WindowKeys * (i + 1) / s.parts, end: s.n, buf: make([]Event, s.batch)}
+	p.next = p.lo
+	if resume != nil {
+		pos, k := binary.Uvarint(resume)
+		if k <= 0 || k != len(resume) || !p.holds(int(pos)) {
+			return nil, fmt.Errorf("weir: bench source: corrupt resume position %x", resume)
+		}
+		p.next = int(pos)
+	}
+	return p, nil
+}
+
+// eventsPart reads the events of keys lo to hi-1, into one reused buffer.
+type eventsPart struct {
+	lo, hi    int // key range
+	next, end int // next event index, and n
+	buf       []Event
+}
+
+// holds reports whether the partition can be at position i: the index of one of its
+// keys' events, at most one round past the end.
+func (p *eventsPart) holds(i int) bool {
+	k := i % WindowKeys
+	return i >= 0 && i < p.end+WindowKeys && k >= p.lo && k < p.hi
+}
+
+func (p *eventsPart) Next(context.Context) ([]Event, error) {
+	b := p.buf[:0]
+	for len(b) < cap(b) && p.next < p.end {
+		b = append(b, EventAt(p.next))
+		p.next++
+		if p.next%WindowKeys == p.hi%WindowKeys && p.hi-p.lo < WindowKeys {
+			p.next += WindowKeys - (p.hi - p.lo) // on to its first key in the next round
+		}
+	}
+	if p.next >= p.end {
+		return b, io.EOF
+	}
+	return b, nil
+}
+
+func (p *eventsPart) Snapshot() []byte { return binary.AppendUvarint(nil, uint64(p.next)) }
+func (p *eventsPart) Close() error     { return nil }
+
+// WindowCountSum returns a Sum of windowed counts that weighs each count by its window id
+// plus one, so that counting an item in the wrong window changes the sum. Its item count
+// is the number of (key, window) counts.
+func WindowCountSum() *Sum[weir.KV[window.Windowed[int]]] {
+	return &Sum[weir.KV[window.Windowed[int]]]{}
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/run"
+	"github.com/weirflow/weir/window"
 )
 
 // Keys is the number of distinct keys the count paths count.
@@ -107,12 +109,154 @@ func countLoop(n int, key func(int) string) int {
 	return total
 }
 
+// The windowed paths count events per key in tumbling windows of event time. Event i has
+// key i%WindowKeys and happens at EventBase + i*EventStep: every key has an event every
+// 10 s, six per one-minute window, and WindowEvents events span 167 windows, so that
+// windows open and close all along the run, as they do in a live flow.
+const (
+	WindowKeys   = 10_000
+	WindowEvents = 10_000_000
+	EventStep    = time.Millisecond
+	WindowLength = time.Minute
+)
+
+// EventBase is the time of the first event, and the alignment of the windows: window i
+// covers [EventBase + i*WindowLength, +WindowLength).
+var EventBase = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+var windowKeys = func() []string {
+	ks := make([]string, WindowKeys)
+	for i := range ks {
+		ks[i] = "sensor-" + strconv.Itoa(i)
+	}
+	return ks
+}()
+
+// EventAt returns event i of the windowed paths' input.
+func EventAt(i int) Event {
+	return Event{Key: windowKeys[i%WindowKeys], At: EventBase.Add(time.Duration(i) * EventStep)}
+}
+
+// The user functions of the windowed paths, given to weir and the anchors alike.
+var (
+	eventKey  = func(e Event) string { return e.Key }
+	eventTime = func(e Event) time.Time { return e.At }
+)
+
+// WindowCount runs window.Count over the first n events, per key in tumbling windows of
+// WindowLength on an event clock without wait, on the given number of workers, and
+// returns the sum of the counts weighted by window id + 1. Nothing is late: each key's
+// events come in time order, from one partition, 10 s of event time apart, which the
+// system time between them (that also moves the watermark) is far from. It fails unless
+// every (key, window) that has events has exactly one count.
+func WindowCount(ctx context.Context, n, workers int) (int, error) {
+	flow := weir.NewDataflow("window_count")
+	s := op.Input("events", flow, NewEvents(n, workers))
+	counts := window.Count("count", s, window.EventClock(eventTime, 0), window.Tumbling(WindowLength, EventBase), eventKey)
+	sum := WindowCountSum()
+	op.Output("sum", counts.Down, sum)
+	if err := run.Run(ctx, flow, run.Workers(workers)); err != nil {
+		return 0, err
+	}
+	total, pairs := sum.Total()
+	if want := WindowPairs(n); pairs != want {
+		return total, fmt.Errorf("weir: bench window: %d counts, want %d", pairs, want)
+	}
+	return total, nil
+}
+
+// WindowPairs returns the number of (key, window) pairs among the first n events.
+func WindowPairs(n int) int {
+	per := int(WindowLength / EventStep) // events per window
+	pairs := 0
+	for first := 0; first < n; first += per {
+		pairs += min(per, n-first, WindowKeys)
+	}
+	return pairs
+}
+
+// windowOf returns the id of the window holding t.
+func windowOf(t time.Time) int64 {
+	d := t.Sub(EventBase)
+	w := int64(d / WindowLength)
+	if d%WindowLength < 0 {
+		w--
+	}
+	return w
+}
+
+// WindowLoop is the anchor of WindowCount: the loop one would write for per-key tumbling
+// counts of a stream whose keys' events are in time order. Each key has one open window;
+// an event past it closes it (adding its weighted count to the result) and opens the
+// next. It takes the key and the time from the same function values as weir.
+func WindowLoop(n int) int { return windowLoop(n, eventKey, eventTime) }
+
+//go:noinline
+func windowLoop(n int, key func(Event) string, ts func(Event) time.Time) int {
+	type open struct {
+		id    int64
+		count int
+	}
+	keys := map[string]*open{}
+	sum := 0
+	for i := range n {
+		e := EventAt(i)
+		w := windowOf(ts(e))
+		k := key(e)
+		o := keys[k]
+		if o == nil {
+			o = &open{id: w}
+			keys[k] = o
+		}
+		if o.id != w {
+			sum += o.count * int(o.id+1)
+			o.id, o.count = w, 0
+		}
+		o.count++
+	}
+	for _, o := range keys {
+		sum += o.count * int(o.id+1)
+	}
+	return sum
+}
+
+// WindowMapLoop computes WindowLoop's result with a count per window in a Go map per key,
+// as one would without relying on the order of the events (it beats one map keyed by
+// (key, window)). It is printed for scale.
+func WindowMapLoop(n int) int { return windowMapLoop(n, eventKey, eventTime) }
+
+//go:noinline
+func windowMapLoop(n int, key func(Event) string, ts func(Event) time.Time) int {
+	counts := map[string]map[int64]int{}
+	for i := range n {
+		e := EventAt(i)
+		k := key(e)
+		perKey := counts[k]
+		if perKey == nil {
+			perKey = map[int64]int{}
+			counts[k] = perKey
+		}
+		perKey[windowOf(ts(e))]++
+	}
+	sum := 0
+	for _, perKey := range counts {
+		for id, c := range perKey {
+			sum += c * int(id+1)
+		}
+	}
+	return sum
+}
+
 // A Job is one measured path: Run processes n items and returns a number that depends on
 // every one of them, so that paths computing the same thing can be checked against each
 // other.
 type Job struct {
 	Name string
 	Run  func(n int) (int, error)
+	// N, when set, is the number of items the report runs the job with instead of its -n
+	// (its -window-n overrides it): the windowed paths run at WindowEvents, the size
+	// issue 3 sets their budget for.
+	N int
 }
 
 func chainJob(workers int) func(int) (int, error) {
@@ -123,21 +267,28 @@ func countJob(workers, batch int) func(int) (int, error) {
 	return func(n int) (int, error) { return Count(context.Background(), n, workers, batch) }
 }
 
+func windowJob(workers int) func(int) (int, error) {
+	return func(n int) (int, error) { return WindowCount(context.Background(), n, workers) }
+}
+
 func loopJob(f func(int) int) func(int) (int, error) {
 	return func(n int) (int, error) { return f(n), nil }
 }
 
 // Jobs are every measured path, by name. Jobs of the same family (the name's first word,
-// "chain" or "count") return the same number for the same n. weir's paths read batches of
-// DefaultBatch unless their name gives another size.
+// "chain", "count" or "window") return the same number for the same n. weir's paths read
+// batches of DefaultBatch unless their name gives another size.
 var Jobs = []Job{
-	{"chain", chainJob(1)},
-	{"chain-loop", loopJob(ChainLoop)},
-	{"chain-inlined", loopJob(ChainInlined)},
-	{"count-1w", countJob(1, DefaultBatch)},
-	{"count-2w", countJob(2, DefaultBatch)},
-	{"count-1w-16k", countJob(1, 16384)},
-	{"count-loop", loopJob(CountLoop)},
+	{Name: "chain", Run: chainJob(1)},
+	{Name: "chain-loop", Run: loopJob(ChainLoop)},
+	{Name: "chain-inlined", Run: loopJob(ChainInlined)},
+	{Name: "count-1w", Run: countJob(1, DefaultBatch)},
+	{Name: "count-2w", Run: countJob(2, DefaultBatch)},
+	{Name: "count-1w-16k", Run: countJob(1, 16384)},
+	{Name: "count-loop", Run: loopJob(CountLoop)},
+	{Name: "window-1w", Run: windowJob(1), N: WindowEvents},
+	{Name: "window-loop", Run: loopJob(WindowLoop), N: WindowEvents},
+	{Name: "window-maploop", Run: loopJob(WindowMapLoop), N: WindowEvents},
 }
 
 // A Comparison is one line of the budget table (DESIGN.md, "Performance budget"): a
@@ -159,6 +310,8 @@ var Comparisons = []Comparison{
 	{Path: "CountFinal, 1000 keys, 2 workers / 1 worker", Weir: "count-2w", Anchor: "count-1w", Budget: 1, Strict: true},
 	{Path: "CountFinal, 1000 keys, 2 workers / map loop", Weir: "count-2w", Anchor: "count-loop"},
 	{Path: "CountFinal, 1000 keys, 1 worker, batches of 16384 / map loop", Weir: "count-1w-16k", Anchor: "count-loop"},
+	{Path: "window.Count, tumbling 1 min, 10k keys, 1 worker / per-key loop", Weir: "window-1w", Anchor: "window-loop", Budget: 4},
+	{Path: "window.Count, tumbling 1 min, 10k keys, 1 worker / map-per-key loop", Weir: "window-1w", Anchor: "window-maploop"},
 }
 
 // Pass reports whether ratio is within c's budget; a line without a budget always passes.
