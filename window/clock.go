@@ -46,13 +46,15 @@ func add(a, b int64) int64 {
 type Clock[V any] struct {
 	ts    func(V) time.Time // nil for the system clock
 	wait  int64
-	now   func() time.Time
+	now   func() time.Time // set by WithNow; nil uses the activation's time
+	set   bool             // made by SystemClock or EventClock, not the zero Clock
 	event bool
 }
 
-// SystemClock stamps each item with the system time of the activation that sees it, which
-// is also the watermark: no item is ever late.
-func SystemClock[V any]() Clock[V] { return Clock[V]{now: time.Now} }
+// SystemClock stamps each item with the system time of the activation that sees it (one
+// time for all the keys of an activation), which is also the watermark: no item is ever
+// late.
+func SystemClock[V any]() Clock[V] { return Clock[V]{set: true} }
 
 // EventClock stamps each item with ts(item). Per key, the watermark is the largest
 // timestamp seen minus wait, plus the system time elapsed since that timestamp was seen;
@@ -63,13 +65,13 @@ func SystemClock[V any]() Clock[V] { return Clock[V]{now: time.Now} }
 //
 // A negative wait, or a nil ts, is a build error of the operator that uses the clock.
 func EventClock[V any](ts func(V) time.Time, wait time.Duration) Clock[V] {
-	return Clock[V]{ts: ts, wait: int64(wait), now: time.Now, event: true}
+	return Clock[V]{ts: ts, wait: int64(wait), set: true, event: true}
 }
 
 // clockOf returns c as a clock of U, reading the timestamp of a U from the V that value
 // gives.
 func clockOf[V, U any](c Clock[V], value func(U) V) Clock[U] {
-	u := Clock[U]{wait: c.wait, now: c.now, event: c.event}
+	u := Clock[U]{wait: c.wait, now: c.now, set: c.set, event: c.event}
 	if ts := c.ts; ts != nil {
 		u.ts = func(x U) time.Time { return ts(value(x)) }
 	}
@@ -79,7 +81,7 @@ func clockOf[V, U any](c Clock[V], value func(U) V) Clock[U] {
 // check returns the clock's build error, if any.
 func (c Clock[V]) check() error {
 	switch {
-	case c.now == nil:
+	case !c.set:
 		return errors.New("no clock: use window.SystemClock or EventClock")
 	case c.event && c.ts == nil:
 		return errors.New("event clock without a timestamp function")
@@ -89,8 +91,9 @@ func (c Clock[V]) check() error {
 	return nil
 }
 
-// WithNow returns the clock with its notion of the system time replaced, for tests;
-// the default is time.Now (which testing/synctest also controls).
+// WithNow returns the clock with its notion of the system time replaced, for tests. By
+// default a clock uses the time of the activation, which comes from time.Now (and so
+// follows testing/synctest's fake time).
 func (c Clock[V]) WithNow(now func() time.Time) Clock[V] {
 	c.now = now
 	return c
@@ -106,9 +109,12 @@ type clockState struct {
 	SeenAt int64
 }
 
-// beforeBatch fixes the system time for one activation.
-func (c *Clock[V]) beforeBatch(st *clockState) {
-	st.Now = max(st.Now, instant(c.now()))
+// beforeBatch fixes the system time for one activation, at now unless WithNow replaced it.
+func (c *Clock[V]) beforeBatch(st *clockState, now int64) {
+	if c.now != nil {
+		now = instant(c.now())
+	}
+	st.Now = max(st.Now, now)
 }
 
 // onItem returns the item's timestamp and the watermark that counts it.

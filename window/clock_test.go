@@ -96,7 +96,7 @@ func TestEventClockWatermark(t *testing.T) {
 			var st clockState
 			for i, step := range tt.steps {
 				now = t0.Add(step.now)
-				c.beforeBatch(&st)
+				c.beforeBatch(&st, 0)
 				var got []string
 				if step.items == nil {
 					got = append(got, fmtInstant(c.watermark(&st)))
@@ -119,10 +119,10 @@ func TestEventClockResume(t *testing.T) {
 	now := t0
 	c := EventClock(func(d time.Duration) time.Time { return t0.Add(d) }, 5*time.Second).WithNow(func() time.Time { return now })
 	var st clockState
-	c.beforeBatch(&st)
+	c.beforeBatch(&st, 0)
 	c.onItem(&st, 7*time.Second)
 	now = t0.Add(2 * time.Second)
-	c.beforeBatch(&st)
+	c.beforeBatch(&st, 0)
 	c.onItem(&st, 8*time.Second)
 
 	b, err := codec.Marshal(st)
@@ -134,7 +134,7 @@ func TestEventClockResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = t0.Add(10 * time.Second)
-	c.beforeBatch(&restored)
+	c.beforeBatch(&restored, 0)
 	if got := fmtInstant(c.watermark(&restored)); got != "12s" {
 		t.Errorf("watermark after resume = %s, want 12s", got)
 	}
@@ -146,13 +146,13 @@ func TestEventClockToSystem(t *testing.T) {
 	now := t0
 	c := EventClock(func(d time.Duration) time.Time { return t0.Add(d) }, 5*s).WithNow(func() time.Time { return now })
 	var st clockState
-	c.beforeBatch(&st)
+	c.beforeBatch(&st, 0)
 	if got := fmtInstant(c.toSystem(&st, at(10*s))); got != "10s" {
 		t.Errorf("before any item: %s, want 10s", got)
 	}
 	c.onItem(&st, 7*s) // watermark 2s at system time 0
 	now = t0.Add(2 * s)
-	c.beforeBatch(&st)
+	c.beforeBatch(&st, 0)
 	c.onItem(&st, 8*s) // keeps the watermark's base: 4s now
 	for _, tc := range []struct{ event, want time.Duration }{{10 * s, 8 * s}, {4 * s, 2 * s}, {2 * s, 0}} {
 		if got := fmtInstant(c.toSystem(&st, at(tc.event))); got != tc.want.String() {
@@ -173,7 +173,7 @@ func TestSystemClock(t *testing.T) {
 		want string
 	}{{1 * s, "1s"}, {3 * s, "3s"}, {2 * s, "3s"}, {4 * s, "4s"}} {
 		now = t0.Add(tc.now)
-		c.beforeBatch(&st)
+		c.beforeBatch(&st, 0)
 		ts, wm := c.onItem(&st, "x")
 		if fmtInstant(ts) != tc.want || fmtInstant(wm) != tc.want {
 			t.Errorf("at %v: timestamp %s, watermark %s, want both %s", tc.now, fmtInstant(ts), fmtInstant(wm), tc.want)

@@ -1,7 +1,6 @@
 package window
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -223,11 +222,8 @@ func joinOn[U, R any](id string, outer *weir.Scope, clock Clock[U], windower Win
 	}
 	// Report a bad windower or clock under the join's own id, before the window operator
 	// inside reports it under "id.join" (a flow keeps its first build error).
-	if err := windower.check(); err != nil {
+	if err := check(clock, windower); err != nil {
 		fail(err)
-	}
-	if clock.now == nil {
-		fail(errors.New("no clock: use window.SystemClock or EventClock"))
 	}
 	k := &joinKind[U, R]{shape: shape, keep: join.Keep(cfg.join.Insert), emit: cfg.join.Emit}
 	inner := outer.Nest(id)

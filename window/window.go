@@ -91,7 +91,10 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 			return Windowed[W]{Window: e.id, Value: e.down}, e.kind == downEvent
 		})),
 		Late: weir.In(outer, op.FilterMapValue("unwrap_late", events, func(e event[V, W]) (Windowed[V], bool) {
-			return Windowed[V]{Window: e.id, Value: e.late}, e.kind == lateEvent
+			if e.kind != lateEvent {
+				return Windowed[V]{}, false
+			}
+			return Windowed[V]{Window: e.id, Value: *e.late}, true
 		})),
 		Meta: weir.In(outer, op.FilterMapValue("unwrap_meta", events, func(e event[V, W]) (Windowed[Meta], bool) {
 			if e.kind != metaEvent {
@@ -129,8 +132,8 @@ type event[V, W any] struct {
 	kind uint8
 	id   int64
 	down W
-	late V
-	meta span // by value: the key's scratch is reused, and events may cross workers
+	late *V    // rare: kept out of line so that results stay small
+	meta *span // its own copy: the key's scratch is reused, and events may cross workers
 }
 
 // windows is the windower's state for one key.
@@ -158,8 +161,9 @@ type snapshot[V, S any] struct {
 type keyLogic[V, W, S any] struct {
 	*kind[V, W, S]
 	clockSt clockState
+	now     int64 // the activation's system time
 	win     windows
-	logics  map[int64]Logic[V, W, S]
+	logics  windowLogics[V, W, S]
 	queue   []queued[V]
 
 	out          []event[V, W]
@@ -170,21 +174,21 @@ type keyLogic[V, W, S any] struct {
 }
 
 func (k *kind[V, W, S]) logic(resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
-	l := &keyLogic[V, W, S]{kind: k, logics: map[int64]Logic[V, W, S]{}}
+	l := &keyLogic[V, W, S]{kind: k}
 	if !ok {
 		l.win.Done = minInstant
 		return l
 	}
 	l.clockSt, l.win, l.queue = resume.Clock, resume.Windows, resume.Queue
 	for id, s := range resume.Logics {
-		l.logics[id] = k.build(s, true)
+		l.logics.put(id, k.build(s, true))
 	}
 	return l
 }
 
 func (l *keyLogic[V, W, S]) OnBatch(values []V) ([]event[V, W], bool) {
 	l.out = l.out[:0]
-	l.clock.beforeBatch(&l.clockSt)
+	l.clock.beforeBatch(&l.clockSt, l.now)
 	for _, v := range values {
 		ts, wm := l.clock.onItem(&l.clockSt, v)
 		switch {
@@ -202,7 +206,7 @@ func (l *keyLogic[V, W, S]) OnBatch(values []V) ([]event[V, W], bool) {
 
 func (l *keyLogic[V, W, S]) OnNotify() ([]event[V, W], bool) {
 	l.out = l.out[:0]
-	l.clock.beforeBatch(&l.clockSt)
+	l.clock.beforeBatch(&l.clockSt, l.now)
 	return l.advance(l.clock.watermark(&l.clockSt))
 }
 
@@ -211,15 +215,18 @@ func (l *keyLogic[V, W, S]) OnEOF() ([]event[V, W], bool) {
 	return l.advance(maxInstant)
 }
 
+// SetNow gets the activation's system time from the stateful runtime (graph.Clocked).
+func (l *keyLogic[V, W, S]) SetNow(now time.Time) { l.now = now.UnixNano() }
+
 // lateFor emits v as late for the windows its timestamp belongs to.
 func (l *keyLogic[V, W, S]) lateFor(ts int64, v V) {
 	if l.windower.session {
-		l.out = append(l.out, event[V, W]{kind: lateEvent, id: LateID, late: v})
+		l.out = append(l.out, event[V, W]{kind: lateEvent, id: LateID, late: ptr(v)})
 		return
 	}
 	first, last := l.windower.intersects(ts)
 	for id := first; id <= last; id++ {
-		l.out = append(l.out, event[V, W]{kind: lateEvent, id: id, late: v})
+		l.out = append(l.out, event[V, W]{kind: lateEvent, id: id, late: ptr(v)})
 	}
 }
 
@@ -227,14 +234,14 @@ func (l *keyLogic[V, W, S]) lateFor(ts int64, v V) {
 func (l *keyLogic[V, W, S]) apply(ts int64, v V) {
 	l.in, l.late, l.merges = l.windower.openFor(&l.win, ts, l.win.Done, l.in[:0], l.late[:0], l.merges)
 	for _, id := range l.late {
-		l.out = append(l.out, event[V, W]{kind: lateEvent, id: id, late: v})
+		l.out = append(l.out, event[V, W]{kind: lateEvent, id: id, late: ptr(v)})
 	}
 	for _, id := range l.in {
-		lg, ok := l.logics[id]
+		lg, ok := l.logics.get(id)
 		if !ok {
 			var zero S
 			lg = l.build(zero, false)
-			l.logics[id] = lg
+			l.logics.put(id, lg)
 		}
 		l.emit(id, lg.OnValue(v))
 	}
@@ -247,15 +254,14 @@ func (l *keyLogic[V, W, S]) apply(ts int64, v V) {
 // mergeWindows hands the logic of each session merged away to the window it merged into.
 func (l *keyLogic[V, W, S]) mergeWindows() {
 	for _, m := range l.merges {
-		orig, ok := l.logics[m.from]
+		orig, ok := l.logics.take(m.from)
 		if !ok {
 			continue
 		}
-		delete(l.logics, m.from)
-		if into, ok := l.logics[m.into]; ok {
+		if into, ok := l.logics.get(m.into); ok {
 			l.emit(m.into, into.OnMerge(orig.Snapshot()))
 		} else {
-			l.logics[m.into] = orig
+			l.logics.put(m.into, orig)
 		}
 	}
 	l.merges = l.merges[:0]
@@ -292,11 +298,11 @@ func (l *keyLogic[V, W, S]) advance(wm int64) ([]event[V, W], bool) {
 	l.closed = l.windower.closeFor(&l.win, wm, l.closed[:0])
 	for i := range l.closed {
 		s := &l.closed[i]
-		if lg, ok := l.logics[s.ID]; ok {
-			delete(l.logics, s.ID)
+		if lg, ok := l.logics.take(s.ID); ok {
 			l.emit(s.ID, lg.OnClose())
 		}
-		l.out = append(l.out, event[V, W]{kind: metaEvent, id: s.ID, meta: *s})
+		meta := *s
+		l.out = append(l.out, event[V, W]{kind: metaEvent, id: s.ID, meta: &meta})
 	}
 	// Nothing open and nothing queued: free the key (Bytewax keeps sessions for ever).
 	return l.out, len(l.win.Windows) == 0 && len(l.queue) == 0
@@ -334,8 +340,56 @@ func (l *keyLogic[V, W, S]) NotifyAt() (time.Time, bool) {
 
 func (l *keyLogic[V, W, S]) Snapshot() snapshot[V, S] {
 	s := snapshot[V, S]{Clock: l.clockSt, Windows: l.win, Queue: l.queue, Logics: make(map[int64]S, len(l.logics))}
-	for id, lg := range l.logics {
-		s.Logics[id] = lg.Snapshot()
+	for _, w := range l.logics {
+		s.Logics[w.id] = w.logic.Snapshot()
 	}
 	return s
+}
+
+// windowLogics holds a key's window logics by id: a key has few windows open, so a slice
+// is faster than a map.
+type windowLogics[V, W, S any] []windowLogic[V, W, S]
+
+type windowLogic[V, W, S any] struct {
+	id    int64
+	logic Logic[V, W, S]
+}
+
+func (ws windowLogics[V, W, S]) get(id int64) (Logic[V, W, S], bool) {
+	for i := range ws {
+		if ws[i].id == id {
+			return ws[i].logic, true
+		}
+	}
+	return nil, false
+}
+
+func (ws *windowLogics[V, W, S]) put(id int64, l Logic[V, W, S]) {
+	for i := range *ws {
+		if (*ws)[i].id == id {
+			(*ws)[i].logic = l
+			return
+		}
+	}
+	*ws = append(*ws, windowLogic[V, W, S]{id: id, logic: l})
+}
+
+// take removes and returns the logic of window id.
+func (ws *windowLogics[V, W, S]) take(id int64) (Logic[V, W, S], bool) {
+	for i := range *ws {
+		if (*ws)[i].id == id {
+			l := (*ws)[i].logic
+			*ws = slices.Delete(*ws, i, i+1)
+			return l, true
+		}
+	}
+	return nil, false
+}
+
+// ptr returns a pointer to a copy of v: taking &v of a parameter would move it to the heap
+// on every call, not only on the rare ones that keep it.
+func ptr[V any](v V) *V {
+	p := new(V)
+	*p = v
+	return p
 }

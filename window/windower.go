@@ -184,6 +184,9 @@ func (w *Windower) mergeSessions(st *windows, merges []merge) []merge {
 // closeFor removes the windows closed at watermark wm and appends them to dst in the order
 // they opened.
 func (w *Windower) closeFor(st *windows, wm int64, dst []span) []span {
+	if !slices.ContainsFunc(st.Windows, func(s span) bool { return w.closed(&s, wm) }) {
+		return dst // the common case: nothing to close, nothing to move
+	}
 	kept := st.Windows[:0]
 	for _, s := range st.Windows {
 		if w.closed(&s, wm) {

@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"container/heap"
 	"fmt"
 	"reflect"
 	"runtime/debug"
@@ -25,6 +24,10 @@ type Logic[V, W, S any] interface {
 // the runtime need not ask it after every activation. The operators of package op that
 // have no timers implement it; user logics need not.
 type Timeless interface{ Timeless() }
+
+// Clocked is implemented by logics that want the system time of the activation, the same
+// for every key of it, before each OnBatch, OnNotify and OnEOF.
+type Clocked interface{ SetNow(now time.Time) }
 
 // Builder makes the logic of a key from its resume state (ok is false for a new key).
 type Builder[V, W, S any] func(resume S, ok bool) Logic[V, W, S]
@@ -65,8 +68,10 @@ type entry[V, W, S any] struct {
 	logic  Logic[V, W, S] // nil until the key's first OnBatch
 	timer  bool           // the logic may ask for notifications (it is not Timeless)
 	dead   bool           // discarded: the key has a new entry if it comes back
+	clock  Clocked        // the logic, if it wants the activation's time
 	asked  uint64         // the activation whose NotifyAt it is due for
-	armed  time.Time      // pending notification, zero for none
+	want   int64          // the notification time the logic asked for (Unix ns); its heap slot may hold an earlier one
+	hpos   int            // 1 + index in the timer heap, 0 when not armed
 }
 
 func newEntry[V, W, S any](key string) *entry[V, W, S] {
@@ -89,7 +94,7 @@ type stateful[V, W, S any] struct {
 	fresh  []*entry[V, W, S]
 	dead   int
 
-	timers timerHeap[V, W, S] // armed times, stale ones skipped lazily
+	timers []timer[V, W, S] // armed entries, a min-heap on at; each knows its place
 
 	track   bool
 	touched map[string]*entry[V, W, S] // since the last snapshot
@@ -143,6 +148,9 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 				var zero S
 				s.setLogic(e, s.build(zero, false))
 			}
+			if e.clock != nil {
+				e.clock.SetNow(now)
+			}
 			emit, discard := e.logic.OnBatch(e.values)
 			s.finish(e, emit, discard) // before values are cleared: emit may be values itself
 			if cap(e.values) > 256 {
@@ -157,18 +165,24 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 	}
 
 	// 2. OnNotify for every key whose time has passed, keys sorted. A notification fires once.
-	if s.timers.Len() > 0 && !s.timers[0].at.After(now) {
+	if nowNs := now.UnixNano(); len(s.timers) > 0 && s.timers[0].at <= nowNs {
 		var due []*entry[V, W, S]
-		for s.timers.Len() > 0 && !s.timers[0].at.After(now) {
-			t := heap.Pop(&s.timers).(timer[V, W, S])
-			if e := t.e; !e.dead && e.armed.Equal(t.at) {
-				e.armed = time.Time{}
-				due = append(due, e)
+		for len(s.timers) > 0 && s.timers[0].at <= nowNs {
+			e := s.timers[0].e
+			if e.want > nowNs { // postponed since it was filed: file it again
+				s.setAt(0, e.want)
+				s.down(0)
+				continue
 			}
+			s.disarm(e)
+			due = append(due, e)
 		}
 		slices.SortFunc(due, byKey)
 		for _, e := range due {
 			cur = e
+			if e.clock != nil {
+				e.clock.SetNow(now)
+			}
 			emit, discard := e.logic.OnNotify()
 			s.finish(e, emit, discard)
 		}
@@ -180,6 +194,9 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 		for _, e := range s.sorted {
 			if e.logic != nil && !e.dead {
 				cur = e
+				if e.clock != nil {
+					e.clock.SetNow(now)
+				}
 				emit, discard := e.logic.OnEOF()
 				s.finish(e, emit, discard)
 			}
@@ -196,7 +213,7 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 		if at, ok := e.logic.NotifyAt(); ok {
 			s.arm(e, at)
 		} else {
-			e.armed = time.Time{} // a logic may withdraw its notification
+			s.disarm(e) // a logic may withdraw its notification
 		}
 	}
 	if len(s.out) == 0 {
@@ -254,7 +271,8 @@ func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
 	}
 	if discard {
 		delete(s.keys, e.key)
-		e.dead, e.logic, e.armed = true, nil, time.Time{}
+		s.disarm(e)
+		e.dead, e.logic = true, nil
 		s.dead++
 	} else if e.timer && e.asked != s.act {
 		e.asked = s.act
@@ -265,23 +283,104 @@ func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
 	}
 }
 
-func (s *stateful[V, W, S]) arm(e *entry[V, W, S], at time.Time) {
-	if e.armed.Equal(at) {
+// timer is a slot of the timer heap: the time is kept beside the entry so that sifting
+// compares without loading entries.
+type timer[V, W, S any] struct {
+	at int64
+	e  *entry[V, W, S]
+}
+
+// arm sets e's notification time. A later time than the one filed leaves the heap alone
+// (the entry is filed again when it reaches the top): logics that push their deadline on
+// every activation then cost no heap work.
+func (s *stateful[V, W, S]) arm(e *entry[V, W, S], t time.Time) {
+	want := t.UnixNano()
+	e.want = want
+	if e.hpos > 0 {
+		if i := e.hpos - 1; want < s.timers[i].at {
+			s.setAt(i, want)
+			s.up(i)
+		}
 		return
 	}
-	e.armed = at
-	heap.Push(&s.timers, timer[V, W, S]{at: at, e: e})
+	s.timers = append(s.timers, timer[V, W, S]{at: want, e: e})
+	e.hpos = len(s.timers)
+	s.up(len(s.timers) - 1)
+}
+
+func (s *stateful[V, W, S]) setAt(i int, at int64) { s.timers[i].at = at }
+
+// disarm takes e out of the timer heap, if it is there.
+func (s *stateful[V, W, S]) disarm(e *entry[V, W, S]) {
+	if e.hpos == 0 {
+		return
+	}
+	i, last := e.hpos-1, len(s.timers)-1
+	if i != last {
+		s.swap(i, last)
+	}
+	s.timers[last] = timer[V, W, S]{}
+	s.timers = s.timers[:last]
+	e.hpos = 0
+	if i != last {
+		s.fix(i)
+	}
+}
+
+func (s *stateful[V, W, S]) swap(i, j int) {
+	t := s.timers
+	t[i], t[j] = t[j], t[i]
+	t[i].e.hpos, t[j].e.hpos = i+1, j+1
+}
+
+func (s *stateful[V, W, S]) fix(i int) {
+	if !s.down(i) {
+		s.up(i)
+	}
+}
+
+func (s *stateful[V, W, S]) up(i int) {
+	t := s.timers
+	for i > 0 {
+		p := (i - 1) / 2
+		if t[p].at <= t[i].at {
+			return
+		}
+		s.swap(i, p)
+		i = p
+	}
+}
+
+// down sifts i toward the leaves and reports whether it moved.
+func (s *stateful[V, W, S]) down(i int) bool {
+	t := s.timers
+	start, n := i, len(t)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if r := c + 1; r < n && t[r].at < t[c].at {
+			c = r
+		}
+		if t[i].at <= t[c].at {
+			break
+		}
+		s.swap(i, c)
+		i = c
+	}
+	return i > start
 }
 
 func (s *stateful[V, W, S]) NextNotify() (time.Time, bool) {
-	for s.timers.Len() > 0 {
-		t := s.timers[0]
-		if !t.e.dead && t.e.armed.Equal(t.at) {
-			return t.at, true
-		}
-		heap.Pop(&s.timers)
+	for len(s.timers) > 0 && s.timers[0].at < s.timers[0].e.want {
+		s.setAt(0, s.timers[0].e.want)
+		s.down(0)
 	}
-	return time.Time{}, false
+	if len(s.timers) == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, s.timers[0].at), true
 }
 
 func (s *stateful[V, W, S]) Snapshot() ([]Change, error) {
@@ -342,23 +441,6 @@ func (s *stateful[V, W, S]) Resume(key string, state []byte) (err error) {
 
 func (s *stateful[V, W, S]) setLogic(e *entry[V, W, S], l Logic[V, W, S]) {
 	_, timeless := l.(Timeless)
+	e.clock, _ = l.(Clocked)
 	e.logic, e.timer = l, !timeless
-}
-
-type timer[V, W, S any] struct {
-	at time.Time
-	e  *entry[V, W, S]
-}
-
-type timerHeap[V, W, S any] []timer[V, W, S]
-
-func (h timerHeap[V, W, S]) Len() int           { return len(h) }
-func (h timerHeap[V, W, S]) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h timerHeap[V, W, S]) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap[V, W, S]) Push(x any)        { *h = append(*h, x.(timer[V, W, S])) }
-func (h *timerHeap[V, W, S]) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return t
 }
