@@ -17,6 +17,12 @@
 // workers. Its anchor is CountLoop, counts[key]++ in a Go map with the key from the same
 // function value. Two workers must beat one.
 //
+// WindowCount is window.Count over WindowEvents timestamped events (10,000 keys, one
+// event per millisecond, in time order) in one-minute tumbling windows on an event clock.
+// Its budget anchor, WindowLoop, keeps one open window and count per key, which is only
+// right because the events arrive in order; WindowMapLoop, a map of per-key maps of window
+// counts, is the general hand-written equivalent, printed for scale.
+//
 // # Inputs and outputs
 //
 // Ints generates the input in memory, batch by batch into one reused buffer, with one

@@ -193,6 +193,12 @@ func InspectDebug[X any](id string, up weir.Stream[X], fn func(step string, item
 // called at each epoch close for keys touched in the epoch.
 //
 // The values slice passed to OnBatch is only borrowed for the call: copy what you keep.
+// The emitted slice is copied before the next call, so a logic may reuse one buffer.
+//
+// Two optional methods: SetNow(time.Time), if a logic has it, is called before each
+// OnBatch, OnNotify and OnEOF with the system time of the activation (one time for all its
+// keys); Timeless(), on a logic whose NotifyAt never asks for a notification, saves the
+// runtime from asking.
 type Logic[V, W, S any] = graph.Logic[V, W, S]
 
 // StatefulBatch runs per-key logic with state, timers and end-of-stream handling. Items are
