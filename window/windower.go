@@ -92,6 +92,9 @@ func floorDiv(a, b int64) int64 {
 // intersects returns the first and last ids of the sliding windows holding ts.
 func (w *Windower) intersects(ts int64) (first, last int64) {
 	last = floorDiv(sub(ts, w.align), w.offset)
+	if w.offset == w.length { // tumbling: one window
+		return last, last
+	}
 	first = floorDiv(sub(sub(ts, w.align), w.length), w.offset) + 1
 	return first, last
 }
