@@ -1,9 +1,10 @@
 // Package state is the recovery store behind the engine: what a worker writes at each
-// epoch close. The SQLite store lives here too once recovery lands; Memory keeps every
-// write in memory, for tests and for runs without a recovery directory.
+// epoch close, and what a new execution loads to resume. Memory keeps everything in
+// memory, for tests; the SQLite store (recovery directories) implements the same Store.
 package state
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/weirflow/weir/internal/graph"
@@ -16,10 +17,21 @@ type Snapshot struct {
 	Changes []graph.Change
 }
 
-// Store receives each worker's snapshots. Write must be durable before it returns: the
-// epoch counts as committed by the worker once it has.
+// Store keeps the snapshots of a dataflow's executions.
+//
+// An execution calls Begin once, then Load, then Write for every worker and epoch. The
+// resume epoch of a new execution is the earliest epoch that every worker of the previous
+// execution had not completed (1 for an empty store): every epoch below it is committed
+// everywhere, so resuming there loses nothing and repeats nothing.
 type Store interface {
-	// Write records worker's snapshots for epoch, then its frontier epoch+1.
+	// Begin records a new execution with the given number of workers and returns the
+	// epoch it resumes from. It drops what was written for that epoch and later: work of
+	// the previous execution that not every worker completed, which the new one redoes.
+	Begin(workers int) (resume uint64, err error)
+	// Load calls fn with the latest state of every (step, key) written for an epoch
+	// below the resume epoch, skipping keys whose latest change is a deletion.
+	Load(fn func(step, key string, state []byte) error) error
+	// Write records worker's snapshots for epoch, durably, then its frontier epoch+1.
 	Write(worker int, epoch uint64, snaps []Snapshot) error
 }
 
@@ -27,7 +39,9 @@ type Store interface {
 type Memory struct {
 	mu       sync.Mutex
 	writes   []Write
-	frontier map[int]uint64
+	workers  int            // of the current execution
+	frontier map[int]uint64 // of the current execution's workers
+	resume   uint64         // of the current execution
 }
 
 // Write is one call of Store.Write as Memory saw it.
@@ -38,7 +52,79 @@ type Write struct {
 }
 
 // NewMemory returns an empty in-memory store.
-func NewMemory() *Memory { return &Memory{frontier: map[int]uint64{}} }
+func NewMemory() *Memory { return &Memory{frontier: map[int]uint64{}, resume: 1} }
+
+func (m *Memory) Begin(workers int) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.workers > 0 {
+		// The previous execution's workers must all have completed an epoch to move on.
+		resume := uint64(0)
+		for w := range m.workers {
+			f, ok := m.frontier[w]
+			if !ok {
+				f = m.resume
+			}
+			if resume == 0 || f < resume {
+				resume = f
+			}
+		}
+		m.resume = max(resume, m.resume)
+		m.writes = slices.DeleteFunc(m.writes, func(w Write) bool { return w.Epoch >= m.resume })
+	}
+	m.workers = workers
+	m.frontier = map[int]uint64{}
+	return m.resume, nil
+}
+
+func (m *Memory) Load(fn func(step, key string, state []byte) error) error {
+	m.mu.Lock()
+	type sk struct{ step, key string }
+	latest := map[sk]graph.Change{}
+	epochs := map[sk]uint64{}
+	for _, w := range m.writes {
+		if w.Epoch >= m.resume {
+			continue
+		}
+		for _, s := range w.Snaps {
+			for _, c := range s.Changes {
+				k := sk{s.Step, c.Key}
+				if e, ok := epochs[k]; !ok || w.Epoch >= e {
+					latest[k], epochs[k] = c, w.Epoch
+				}
+			}
+		}
+	}
+	m.mu.Unlock()
+	keys := make([]sk, 0, len(latest))
+	for k := range latest {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b sk) int {
+		if a.step != b.step {
+			return compare(a.step, b.step)
+		}
+		return compare(a.key, b.key)
+	})
+	for _, k := range keys {
+		if c := latest[k]; !c.Deleted {
+			if err := fn(k.step, k.key, c.State); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
 
 func (m *Memory) Write(worker int, epoch uint64, snaps []Snapshot) error {
 	m.mu.Lock()
@@ -55,7 +141,7 @@ func (m *Memory) Writes() []Write {
 	return append([]Write(nil), m.writes...)
 }
 
-// Frontier returns the epoch worker has completed everything below.
+// Frontier returns the epoch worker of the current execution has completed everything below.
 func (m *Memory) Frontier(worker int) uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
