@@ -71,6 +71,9 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 		return err
 	}
 	r.shards = shards
+	if err := r.resume(); err != nil {
+		return err
+	}
 
 	var wg sync.WaitGroup
 	for i := range cfg.Workers {
@@ -99,6 +102,11 @@ type runState struct {
 	plan   *plan.Plan
 	mesh   comm.Mesh
 	shards map[int]*shard // by node index, for partitioned inputs and sinks
+
+	// The epoch this execution starts at, and what each worker resumes: by worker, by
+	// node index, the state of each key (stateful steps) or partition (inputs, sinks).
+	start   uint64
+	resumed []map[int]map[string][]byte
 	// spares holds, by edge, batches that receivers are done with, for senders to fill
 	// again: in one process this saves allocating (and collecting) a batch per message.
 	spares []sync.Pool
@@ -175,4 +183,54 @@ func assign(ctx context.Context, p *plan.Plan, workers int) (map[int]*shard, err
 		shards[n.Index] = s
 	}
 	return shards, nil
+}
+
+// resume starts a new execution in the store and routes what it loads to the workers that
+// own it now: a key to hash(key) % workers, a partition to the worker it is assigned to.
+// Routing by the current worker count is what lets a job be rescaled between runs.
+func (r *runState) resume() error {
+	r.start = 1
+	r.resumed = make([]map[int]map[string][]byte, r.cfg.Workers)
+	for w := range r.resumed {
+		r.resumed[w] = map[int]map[string][]byte{}
+	}
+	if r.cfg.Store == nil {
+		return nil
+	}
+	start, err := r.cfg.Store.Begin(r.cfg.Workers)
+	if err != nil {
+		return fmt.Errorf("weir: recovery: %w", err)
+	}
+	r.start = start
+	byID := map[string]*plan.Node{}
+	for _, n := range r.plan.Nodes {
+		byID[n.ID] = n
+	}
+	return r.cfg.Store.Load(func(step, key string, state []byte) error {
+		n, ok := byID[step]
+		if !ok {
+			return fmt.Errorf("weir: recovery: the store has state for step %s, which this dataflow does not have", step)
+		}
+		var w int
+		switch {
+		case n.Kind == graph.Stateful:
+			w = int(graph.Hash(key) % uint64(r.cfg.Workers))
+		case n.Sharded:
+			s := r.shards[n.Index]
+			i, found := slices.BinarySearch(s.parts, key)
+			if !found {
+				return fmt.Errorf("weir: recovery: step %s has no partition %q any more", step, key)
+			}
+			w = s.owner[i]
+		default:
+			return nil // dynamic sources and sinks keep no position
+		}
+		m := r.resumed[w][n.Index]
+		if m == nil {
+			m = map[string][]byte{}
+			r.resumed[w][n.Index] = m
+		}
+		m[key] = state
+		return nil
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -77,7 +78,7 @@ type exchange struct {
 }
 
 func newWorker(r *runState, id int, ctx context.Context) *worker {
-	w := &worker{r: r, id: id, n: r.cfg.Workers, ctx: ctx, epoch: 1, committed: 1,
+	w := &worker{r: r, id: id, n: r.cfg.Workers, ctx: ctx, epoch: r.start, committed: r.start,
 		out: make([]*exchange, len(r.plan.Edges)), snaps: map[uint64][]state.Snapshot{}}
 	for _, pn := range r.plan.Nodes {
 		n := &node{Node: pn, frontier: w.epoch, remote: make([][]uint64, len(pn.In))}
@@ -161,14 +162,18 @@ func (w *worker) run() (err error) {
 			return err
 		}
 		congested := w.n > 1 && w.r.mesh.Congested(w.id)
+		read := false
 		if !congested {
-			if err := w.poll(); err != nil {
+			var err error
+			if read, err = w.poll(); err != nil {
 				return err
 			}
 		}
-		// Close the epoch after reading, so that the first batches are in epoch 1 and an
-		// interval of 0 gives every round of reads an epoch of its own.
-		if w.inputsLive() && !w.now.Before(w.nextEpoch) {
+		// Close the epoch after reading, so that the first batches are in epoch 1. An
+		// interval of 0 gives every round that read something an epoch of its own (and
+		// idle rounds none, or an idle flow would spin through epochs).
+		if w.inputsLive() && ((w.r.cfg.EpochInterval == 0 && read) ||
+			(w.r.cfg.EpochInterval > 0 && !w.now.Before(w.nextEpoch))) {
 			w.epoch++
 			w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
 			w.dirty = true
@@ -209,10 +214,21 @@ func (w *worker) run() (err error) {
 func (w *worker) open() error {
 	for _, n := range w.nodes {
 		switch n.Kind {
+		case graph.Stateful:
+			keys := w.r.resumed[w.id][n.Index]
+			for _, key := range slices.Sorted(maps.Keys(keys)) {
+				if err := n.stateful.Resume(key, keys[key]); err != nil {
+					var ke *graph.KeyError
+					if errors.As(err, &ke) {
+						return &graph.StepError{Step: n.ID, Key: ke.Key, Cause: fmt.Errorf("resuming: %w", ke.Cause)}
+					}
+					return &graph.StepError{Step: n.ID, Cause: err}
+				}
+			}
 		case graph.Input:
 			spec := n.Spec.(*graph.InputSpec)
 			for _, name := range w.owned(n) {
-				p, err := spec.Build(w.ctx, w.partInfo(n, name), nil)
+				p, err := spec.Build(w.ctx, w.partInfo(n, name), w.r.resumed[w.id][n.Index][name])
 				if err != nil {
 					return w.partErr(n, name, fmt.Errorf("building partition: %w", err))
 				}
@@ -233,7 +249,7 @@ func (w *worker) open() error {
 				if n.shard.owner[i] != w.id {
 					continue
 				}
-				p, err := spec.Build(w.ctx, w.partInfo(n, name), nil)
+				p, err := spec.Build(w.ctx, w.partInfo(n, name), w.r.resumed[w.id][n.Index][name])
 				if err != nil {
 					return w.partErr(n, name, fmt.Errorf("building partition: %w", err))
 				}
@@ -313,7 +329,7 @@ func (w *worker) nextWake(congested bool) (at time.Time, ok bool) {
 			at, ok = t, true
 		}
 	}
-	if w.inputsLive() {
+	if w.inputsLive() && w.r.cfg.EpochInterval > 0 {
 		earliest(w.nextEpoch)
 	}
 	for _, n := range w.nodes {
@@ -338,8 +354,9 @@ func (w *worker) nextWake(congested bool) (at time.Time, ok bool) {
 	return at, ok
 }
 
-// poll reads one batch from every partition that is due, inputs in declared order.
-func (w *worker) poll() error {
+// poll reads one batch from every partition that is due, inputs in declared order, and
+// reports whether any batch was read.
+func (w *worker) poll() (read bool, err error) {
 	for _, n := range w.nodes {
 		if n.Kind != graph.Input || n.frontier == never {
 			continue
@@ -351,6 +368,7 @@ func (w *worker) poll() error {
 			w.cur = n.ID
 			batch, err := p.part.Next(w.ctx)
 			if batch != nil {
+				read = true
 				w.push(n, 0, w.epoch, batch)
 			}
 			switch {
@@ -365,21 +383,21 @@ func (w *worker) poll() error {
 					p.final = p.part.Snapshot()
 				}
 				if err := p.part.Close(); err != nil {
-					return w.partErr(n, p.name, fmt.Errorf("closing: %w", err))
+					return read, w.partErr(n, p.name, fmt.Errorf("closing: %w", err))
 				}
 				w.dirty = true
 			case errors.Is(err, graph.ErrAbort):
 				w.r.abort()
-				return nil
+				return read, nil
 			default:
 				if w.ctx.Err() != nil {
-					return nil
+					return read, nil
 				}
-				return w.partErr(n, p.name, err)
+				return read, w.partErr(n, p.name, err)
 			}
 		}
 	}
-	return nil
+	return read, nil
 }
 
 // fireTimers runs OnNotify for stateful steps whose earliest notification is due.

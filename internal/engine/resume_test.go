@@ -1,0 +1,141 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/engine"
+	"github.com/weirflow/weir/internal/plan"
+	"github.com/weirflow/weir/internal/state"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/weirtest"
+)
+
+// runningSums keys each item by key(x) and emits each key's running sum; a sum above
+// dropAbove discards the key.
+func runningSums(src *weirtest.Source[int], key func(int) string, dropAbove int) (*weir.Dataflow, *weirtest.Sink[weir.KV[int]]) {
+	flow := weir.NewDataflow("rs")
+	keyed := op.KeyOn("key", op.Input("inp", flow, src), key)
+	sums := op.StatefulMap("sum", keyed, func(st *op.State[int], v int) int {
+		s, _ := st.Get()
+		s += v
+		st.Set(s)
+		if dropAbove > 0 && s > dropAbove {
+			st.Discard()
+		}
+		return s
+	})
+	out := weirtest.NewSink[weir.KV[int]]()
+	op.Output("out", sums, out)
+	return flow, out
+}
+
+func runOn(t *testing.T, flow *weir.Dataflow, store state.Store, workers int, interval time.Duration) {
+	t.Helper()
+	p, err := plan.New(flow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.Run(context.Background(), p, engine.Config{Workers: workers, EpochInterval: interval, Store: store}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func values(kvs []weir.KV[int]) []int {
+	var out []int
+	for _, kv := range kvs {
+		out = append(out, kv.Value)
+	}
+	return out
+}
+
+// The outcomes of resuming, run after run on one store (SPEC.md 7).
+func TestResume(t *testing.T) {
+	one := func(int) string { return "k" }
+	tests := []struct {
+		name      string
+		src       func() *weirtest.Source[int]
+		interval  time.Duration
+		dropAbove int
+		runs      [][]int // what each run emits
+	}{
+		{"no snapshot yet: full replay", func() *weirtest.Source[int] {
+			return weirtest.NewSource(1, 2, 3).Abort().Then(4)
+		}, time.Hour, 0, [][]int{{1, 3, 6}, {1, 3, 6, 10}}},
+		{"snapshot every epoch: resume right after", func() *weirtest.Source[int] {
+			return weirtest.NewSource(1, 2, 3).Abort().Then(4, 5)
+		}, 0, 0, [][]int{{1, 3, 6}, {10, 15}}},
+		{"continue after end of stream", func() *weirtest.Source[int] {
+			return weirtest.NewSource(1, 2).EOF().Then(3).EOF().Then(4)
+		}, time.Hour, 0, [][]int{{1, 3}, {6}, {10}}},
+		{"a discarded key stays discarded", func() *weirtest.Source[int] {
+			return weirtest.NewSource(5, 6).Abort().Then(1, 2)
+		}, 0, 10, [][]int{{5, 11}, {1, 3}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := state.NewMemory()
+			flow, out := runningSums(tt.src(), one, tt.dropAbove)
+			for i, want := range tt.runs {
+				out.Clear()
+				runOn(t, flow, store, 1, tt.interval)
+				if diff := cmp.Diff(want, values(out.Items())); diff != "" {
+					t.Errorf("run %d (-want +got):\n%s", i+1, diff)
+				}
+			}
+		})
+	}
+}
+
+// State is routed by the current worker count on resume, so a job can go from 3 workers
+// to 5 to 1 and end with the sums of a run that never stopped. A pause before each Abort
+// lets every worker commit what it has seen, so each run resumes right after the last.
+func TestRescale(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var items []int
+		want := map[string]int{}
+		for i := range 300 {
+			items = append(items, i)
+			want[strconv.Itoa(i%23)] += i
+		}
+		src := weirtest.NewSource(items[:100]...).Pause(time.Second).Abort().
+			Then(items[100:200]...).Pause(time.Second).Abort().
+			Then(items[200:]...).BatchSize(10)
+		flow, out := runningSums(src, func(x int) string { return strconv.Itoa(x % 23) }, 0)
+		store := state.NewMemory()
+		for _, workers := range []int{3, 5, 1} {
+			before := len(out.Items())
+			runOn(t, flow, store, workers, 0)
+			if n := len(out.Items()) - before; n != 100 {
+				t.Fatalf("the run on %d workers emitted %d sums, want its 100", workers, n)
+			}
+		}
+		got := map[string]int{}
+		for _, kv := range out.Items() {
+			got[kv.Key] = max(got[kv.Key], kv.Value)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("sums after 3 -> 5 -> 1 workers (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// A store holding state for a step the flow no longer has is refused, not ignored.
+func TestResumeUnknownStep(t *testing.T) {
+	store := state.NewMemory()
+	flow, _ := runningSums(weirtest.NewSource(1, 2), func(int) string { return "k" }, 0)
+	runOn(t, flow, store, 1, 0)
+	other := weir.NewDataflow("rs")
+	op.Output("out", op.Input("inp", other, weirtest.NewSource(1)), weirtest.NewSink[int]())
+	p, _ := plan.New(other)
+	err := engine.Run(context.Background(), p, engine.Config{Workers: 1, EpochInterval: time.Second, Store: store})
+	if err == nil || err.Error() != fmt.Sprintf("weir: recovery: the store has state for step %s, which this dataflow does not have", "rs.sum.stateful_flat_map.stateful.stateful_batch") {
+		t.Errorf("error = %v", err)
+	}
+}
