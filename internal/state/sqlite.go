@@ -1,0 +1,837 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+
+	"github.com/weirflow/weir/internal/graph"
+)
+
+// FormatVersion is the layout of a recovery partition this weir reads and writes.
+const FormatVersion = 1
+
+// Layout of a recovery directory: N SQLite files part-<i>.sqlite3 (i from 0).
+//
+// Every partition carries the full executions and frontiers tables: a worker's Write puts
+// its rows for partition p and its new frontier in one transaction on p. A worker's
+// frontier in p therefore says exactly what p holds, and the frontier the store can trust
+// is the minimum over partitions. That also makes a partition replaced by an older copy
+// detectable: its frontiers fall below the resume epoch the others' last execution already
+// started from (see InconsistentError).
+//
+// snapshots holds the state of (step, key) as of an epoch, NULL for a deletion, in the
+// partition graph.Hash(step+"\x00"+key) mod N. commits records the wall time at which the
+// store saw every worker complete everything below an epoch; garbage collection uses it
+// to honour the backup interval.
+const schema = `
+CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE executions (
+	number INTEGER PRIMARY KEY,
+	workers INTEGER NOT NULL,
+	resume INTEGER NOT NULL,
+	began_at INTEGER NOT NULL
+);
+CREATE TABLE frontiers (
+	execution INTEGER NOT NULL,
+	worker INTEGER NOT NULL,
+	epoch INTEGER NOT NULL,
+	PRIMARY KEY (execution, worker)
+) WITHOUT ROWID;
+CREATE TABLE snapshots (
+	step TEXT NOT NULL,
+	key TEXT NOT NULL,
+	epoch INTEGER NOT NULL,
+	state BLOB,
+	PRIMARY KEY (step, key, epoch)
+) WITHOUT ROWID;
+CREATE TABLE commits (epoch INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+`
+
+var partName = regexp.MustCompile(`^part-(0|[1-9][0-9]*)\.sqlite3$`)
+
+// PartitionPath is the file of partition i of the recovery directory dir.
+func PartitionPath(dir string, i int) string {
+	return filepath.Join(dir, fmt.Sprintf("part-%d.sqlite3", i))
+}
+
+// ErrNoPartitions: the recovery directory holds no partition file (or does not exist).
+var ErrNoPartitions = errors.New("weir: no recovery partitions found")
+
+// ErrExists: InitSQLite found partitions already in the directory.
+var ErrExists = errors.New("weir: recovery directory already initialized")
+
+// MissingPartitionsError: some partitions of a recovery directory are absent.
+type MissingPartitionsError struct {
+	Dir     string
+	Missing []int // indexes, ascending
+	Count   int   // partitions the directory should hold
+}
+
+func (e *MissingPartitionsError) Error() string {
+	return fmt.Sprintf("weir: recovery directory %s: missing partitions %v of %d", e.Dir, e.Missing, e.Count)
+}
+
+// InconsistentError: a partition's executions or frontiers are older than the epoch the
+// other partitions' last execution resumed from, as when a partition file was replaced by
+// an older copy. Resuming from it would lose or repeat state, so the store refuses.
+type InconsistentError struct {
+	Dir       string
+	Partition int
+	Has       uint64 // the epoch the partition could resume from
+	Need      uint64 // the epoch the last execution recorded elsewhere resumed from
+}
+
+func (e *InconsistentError) Error() string {
+	return fmt.Sprintf("weir: recovery directory %s: partition %d (%s) is too old: it is complete only below epoch %d, but the other partitions need epoch %d (was it replaced by an older copy?)",
+		e.Dir, e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)), e.Has, e.Need)
+}
+
+// CorruptError: a partition file cannot be used: not a SQLite file, truncated or damaged,
+// or not a weir partition of this format.
+type CorruptError struct {
+	Dir       string
+	Partition int
+	Cause     error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("weir: recovery directory %s: partition %d (%s) is corrupt: %v",
+		e.Dir, e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)), e.Cause)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Cause }
+
+func dsn(path string, create bool) string {
+	mode := "rw"
+	if create {
+		mode = "rwc"
+	}
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	// synchronous(FULL) makes a commit durable in WAL mode; _txlock=immediate takes the
+	// write lock up front so concurrent writers queue instead of failing to upgrade.
+	return "file:" + esc + "?mode=" + mode +
+		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+}
+
+func openDB(path string, create bool) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, create))
+	if err != nil {
+		return nil, err
+	}
+	// One connection per file: SQLite has a single writer anyway, and the pool then
+	// serializes workers' transactions on a partition instead of returning SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// InitSQLite creates the recovery directory dir (if needed) with n empty partitions.
+func InitSQLite(dir string, n int) error {
+	if n < 1 {
+		return fmt.Errorf("weir: recovery directory %s: need at least 1 partition, got %d", dir, n)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("weir: recovery directory %s: %w", dir, err)
+	}
+	if found, err := listPartitions(dir); err != nil {
+		return err
+	} else if len(found) > 0 {
+		return fmt.Errorf("%w: %s holds %d partition files", ErrExists, dir, len(found))
+	}
+	return each(n, func(i int) error {
+		if err := initPartition(PartitionPath(dir, i), i, n); err != nil {
+			return fmt.Errorf("weir: recovery directory %s: partition %d: %w", dir, i, err)
+		}
+		return nil
+	})
+}
+
+func initPartition(path string, i, n int) error {
+	// O_EXCL: two concurrent inits must not both think they created the store.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	db, err := openDB(path, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(schema); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO meta (name, value) VALUES ('format', ?), ('partition', ?), ('partitions', ?)`,
+		FormatVersion, i, n); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	return db.Close()
+}
+
+// listPartitions returns the partition indexes of the files in dir, ascending.
+func listPartitions(dir string) ([]int, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("weir: recovery directory %s: %w", dir, err)
+	}
+	var idx []int
+	for _, e := range ents {
+		if m := partName.FindStringSubmatch(e.Name()); m != nil {
+			i, err := strconv.Atoi(m[1])
+			if err == nil {
+				idx = append(idx, i)
+			}
+		}
+	}
+	slices.Sort(idx)
+	return idx, nil
+}
+
+// SQLite is a Store in a recovery directory of SQLite partitions (see InitSQLite).
+// It is safe for concurrent Writes by different workers.
+type SQLite struct {
+	dir   string
+	parts []*sql.DB
+	now   func() time.Time // the clock for commit times and garbage collection
+
+	mu        sync.Mutex
+	execution int64 // current execution's number, 0 before Begin
+	workers   int
+	resume    uint64
+	frontier  map[int]uint64 // current execution's workers, as written through this store
+}
+
+// OpenSQLite opens the recovery directory dir. It fails, never starting afresh, with
+// ErrNoPartitions, *MissingPartitionsError or *CorruptError. Partition files are checked
+// with SQLite's quick_check, which reads each file once.
+func OpenSQLite(dir string) (*SQLite, error) {
+	found, err := listPartitions(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("%w in %s", ErrNoPartitions, dir)
+	}
+	s := &SQLite{dir: dir, now: time.Now}
+	count := found[len(found)-1] + 1
+	dbs := map[int]*sql.DB{}
+	counts := map[int]int{}
+	var corrupt error
+	closeAll := func() {
+		for _, db := range dbs {
+			db.Close()
+		}
+	}
+	for _, i := range found {
+		db, n, err := openPartition(PartitionPath(dir, i), i)
+		if err != nil {
+			if corrupt == nil {
+				corrupt = &CorruptError{Dir: dir, Partition: i, Cause: err}
+			}
+			continue
+		}
+		dbs[i], counts[i] = db, n
+		count = max(count, n)
+	}
+	// Every readable partition must agree on the count; a file beyond it is foreign.
+	for _, i := range found {
+		if n, ok := counts[i]; ok && n != count && corrupt == nil {
+			corrupt = &CorruptError{Dir: dir, Partition: i, Cause: fmt.Errorf("it belongs to a directory of %d partitions, this one has %d", n, count)}
+		}
+	}
+	var missing []int
+	for i := range count {
+		if !slices.Contains(found, i) {
+			missing = append(missing, i)
+		}
+	}
+	if missing != nil {
+		closeAll()
+		return nil, &MissingPartitionsError{Dir: dir, Missing: missing, Count: count}
+	}
+	if corrupt != nil {
+		closeAll()
+		return nil, corrupt
+	}
+	for i := range count {
+		s.parts = append(s.parts, dbs[i])
+	}
+	return s, nil
+}
+
+// openPartition opens and checks one partition file, returning its partition count.
+func openPartition(path string, i int) (*sql.DB, int, error) {
+	db, err := openDB(path, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := checkPartition(db, i)
+	if err != nil {
+		db.Close()
+		return nil, 0, err
+	}
+	return db, n, nil
+}
+
+func checkPartition(db *sql.DB, i int) (int, error) {
+	if err := db.Ping(); err != nil {
+		return 0, err
+	}
+	var res string
+	if err := db.QueryRow(`PRAGMA quick_check`).Scan(&res); err != nil {
+		return 0, err
+	}
+	if res != "ok" {
+		return 0, fmt.Errorf("quick_check: %s", res)
+	}
+	meta := map[string]int{}
+	rows, err := db.Query(`SELECT name, value FROM meta`)
+	if err != nil {
+		return 0, fmt.Errorf("not a weir recovery partition: %w", err)
+	}
+	for rows.Next() {
+		var k string
+		var v int
+		if err := rows.Scan(&k, &v); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		meta[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	rows.Close()
+	if v, ok := meta["format"]; !ok || v != FormatVersion {
+		return 0, fmt.Errorf("format version %d, this weir reads %d", v, FormatVersion)
+	}
+	if v, ok := meta["partition"]; !ok || v != i {
+		return 0, fmt.Errorf("the file holds partition %d", v)
+	}
+	n, ok := meta["partitions"]
+	if !ok || n < 1 || i >= n {
+		return 0, fmt.Errorf("bad partition count %d", n)
+	}
+	// Touch every table so a wrong schema shows here, not in the middle of a run.
+	for _, q := range []string{
+		`SELECT number, workers, resume, began_at FROM executions LIMIT 1`,
+		`SELECT execution, worker, epoch FROM frontiers LIMIT 1`,
+		`SELECT step, key, epoch, state FROM snapshots LIMIT 1`,
+		`SELECT epoch, at FROM commits LIMIT 1`,
+	} {
+		rows, err := db.Query(q)
+		if err != nil {
+			return 0, fmt.Errorf("wrong schema: %w", err)
+		}
+		rows.Close()
+	}
+	return n, nil
+}
+
+// Dir returns the recovery directory.
+func (s *SQLite) Dir() string { return s.dir }
+
+// Partitions returns the number of partitions.
+func (s *SQLite) Partitions() int { return len(s.parts) }
+
+// Close closes every partition file.
+func (s *SQLite) Close() error {
+	var errs []error
+	for _, db := range s.parts {
+		errs = append(errs, db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// fail wraps an error of partition p, typing damage found mid-run as a CorruptError.
+func (s *SQLite) fail(p int, err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case 11, 26: // SQLITE_CORRUPT, SQLITE_NOTADB
+			return &CorruptError{Dir: s.dir, Partition: p, Cause: err}
+		}
+	}
+	return fmt.Errorf("weir: recovery directory %s: partition %d: %w", s.dir, p, err)
+}
+
+// partView is what one partition says about the last execution.
+type partView struct {
+	number    int64  // latest execution, 0 when none
+	resume    uint64 // its resume epoch
+	collected uint64 // rows needed to resume below this epoch may have been collected
+	implied   uint64 // the epoch this partition can resume from
+}
+
+func (s *SQLite) view(p int) (partView, error) {
+	db := s.parts[p]
+	var v partView
+	var workers int
+	err := db.QueryRow(`SELECT coalesce(max(value), 0) FROM meta WHERE name = 'collected'`).Scan(&v.collected)
+	if err != nil {
+		return v, s.fail(p, err)
+	}
+	err = db.QueryRow(`SELECT number, workers, resume FROM executions ORDER BY number DESC LIMIT 1`).
+		Scan(&v.number, &workers, &v.resume)
+	if errors.Is(err, sql.ErrNoRows) {
+		v.implied = 1
+		return v, nil
+	}
+	if err != nil {
+		return v, s.fail(p, err)
+	}
+	front := map[int]uint64{}
+	rows, err := db.Query(`SELECT worker, epoch FROM frontiers WHERE execution = ?`, v.number)
+	if err != nil {
+		return v, s.fail(p, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var w int
+		var e uint64
+		if err := rows.Scan(&w, &e); err != nil {
+			return v, s.fail(p, err)
+		}
+		front[w] = e
+	}
+	if err := rows.Err(); err != nil {
+		return v, s.fail(p, err)
+	}
+	// As Memory: a worker that recorded nothing completed nothing beyond the resume epoch.
+	for w := range workers {
+		f, ok := front[w]
+		if !ok {
+			f = v.resume
+		}
+		if v.implied == 0 || f < v.implied {
+			v.implied = f
+		}
+	}
+	v.implied = max(v.implied, v.resume)
+	return v, nil
+}
+
+// plan computes the epoch a new execution would resume from and its number, without
+// changing the store. It fails with *InconsistentError.
+func (s *SQLite) plan() (resume uint64, number int64, err error) {
+	views := make([]partView, len(s.parts))
+	var need uint64
+	for p := range s.parts {
+		if views[p], err = s.view(p); err != nil {
+			return 0, 0, err
+		}
+		// Resuming below another partition's resume epoch or garbage-collection horizon
+		// would lose state it already dropped.
+		need = max(need, views[p].resume, views[p].collected)
+		number = max(number, views[p].number)
+	}
+	for p, v := range views {
+		if v.implied < need {
+			return 0, 0, &InconsistentError{Dir: s.dir, Partition: p, Has: v.implied, Need: need}
+		}
+		if resume == 0 || v.implied < resume {
+			// A crash in the middle of a Write leaves some partitions ahead: only what
+			// every partition holds is committed.
+			resume = v.implied
+		}
+	}
+	return resume, number + 1, nil
+}
+
+// Verify checks that the partitions are consistent, returning *InconsistentError or
+// *CorruptError when not, and the epoch the next execution would resume from.
+func (s *SQLite) Verify() (resume uint64, err error) {
+	resume, _, err = s.plan()
+	return resume, err
+}
+
+// Begin implements Store.
+func (s *SQLite) Begin(workers int) (uint64, error) {
+	if workers < 1 {
+		return 0, fmt.Errorf("weir: recovery: begin with %d workers", workers)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	resume, number, err := s.plan()
+	if err != nil {
+		return 0, err
+	}
+	now := s.now().UnixNano()
+	err = each(len(s.parts), func(p int) error {
+		err := tx(s.parts[p], func(tx *sql.Tx) error {
+			if _, err := tx.Exec(`DELETE FROM snapshots WHERE epoch >= ?`, resume); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO executions (number, workers, resume, began_at) VALUES (?, ?, ?, ?)`,
+				number, workers, resume, now); err != nil {
+				return err
+			}
+			_, err := tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at) VALUES (?, ?)`, resume, now)
+			return err
+		})
+		if err != nil {
+			return s.fail(p, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.execution, s.workers, s.resume = number, workers, resume
+	s.frontier = map[int]uint64{}
+	return resume, nil
+}
+
+// each runs fn for every partition concurrently (their fsyncs overlap) and returns the
+// error of the lowest failing partition.
+func each(n int, fn func(p int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for p := range n {
+		wg.Go(func() { errs[p] = fn(p) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func tx(db *sql.DB, fn func(*sql.Tx) error) error {
+	t, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	if err := fn(t); err != nil {
+		t.Rollback()
+		return err
+	}
+	return t.Commit()
+}
+
+// Write implements Store: one transaction per partition, holding the worker's rows for
+// that partition and its frontier epoch+1, committed durably before Write returns.
+func (s *SQLite) Write(worker int, epoch uint64, snaps []Snapshot) error {
+	s.mu.Lock()
+	exec := s.execution
+	committed := s.committedLocked()
+	s.mu.Unlock()
+	if exec == 0 {
+		return errors.New("weir: recovery: write before begin")
+	}
+	n := uint64(len(s.parts))
+	byPart := make([][]row, len(s.parts))
+	for _, sn := range snaps {
+		for _, c := range sn.Changes {
+			p := graph.Hash(sn.Step+"\x00"+c.Key) % n
+			byPart[p] = append(byPart[p], row{sn.Step, c})
+		}
+	}
+	now := s.now().UnixNano()
+	err := each(len(s.parts), func(p int) error {
+		err := tx(s.parts[p], func(tx *sql.Tx) error {
+			if len(byPart[p]) > 0 {
+				st, err := tx.Prepare(`INSERT OR REPLACE INTO snapshots (step, key, epoch, state) VALUES (?, ?, ?, ?)`)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				for _, r := range byPart[p] {
+					var state any // NULL marks a deletion
+					if !r.c.Deleted {
+						state = nonNil(r.c.State)
+					}
+					if _, err := st.Exec(r.step, r.c.Key, epoch, state); err != nil {
+						return err
+					}
+				}
+			}
+			if _, err := tx.Exec(`INSERT OR REPLACE INTO frontiers (execution, worker, epoch) VALUES (?, ?, ?)`,
+				exec, worker, epoch+1); err != nil {
+				return err
+			}
+			// Recorded one write late, which only makes garbage collection more careful.
+			_, err := tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at) VALUES (?, ?)`, committed, now)
+			return err
+		})
+		if err != nil {
+			return s.fail(p, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.execution == exec {
+		s.frontier[worker] = epoch + 1
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+type row struct {
+	step string
+	c    graph.Change
+}
+
+// nonNil keeps an empty state distinct from a deletion (NULL).
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// committedLocked is the epoch below which every worker of the current execution has
+// written through this store.
+func (s *SQLite) committedLocked() uint64 {
+	c := uint64(0)
+	for w := range s.workers {
+		f, ok := s.frontier[w]
+		if !ok {
+			f = s.resume
+		}
+		if c == 0 || f < c {
+			c = f
+		}
+	}
+	return max(c, s.resume)
+}
+
+// Load implements Store, merging the partitions so that keys come in (step, key) order.
+func (s *SQLite) Load(fn func(step, key string, state []byte) error) error {
+	s.mu.Lock()
+	resume := s.resume
+	s.mu.Unlock()
+	if resume == 0 {
+		return errors.New("weir: recovery: load before begin")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type cursor struct {
+		rows  *sql.Rows
+		ok    bool
+		step  string
+		key   string
+		state []byte
+	}
+	curs := make([]*cursor, len(s.parts))
+	next := func(p int) error {
+		c := curs[p]
+		for {
+			if c.ok = c.rows.Next(); !c.ok {
+				if err := c.rows.Err(); err != nil {
+					return s.fail(p, err)
+				}
+				return nil
+			}
+			var epoch uint64
+			var deleted bool
+			if err := c.rows.Scan(&c.step, &c.key, &c.state, &deleted, &epoch); err != nil {
+				return s.fail(p, err)
+			}
+			if !deleted {
+				return nil
+			}
+		}
+	}
+	for p, db := range s.parts {
+		// SQLite takes the bare columns of an aggregate max() from the row holding it, so
+		// this is one ordered scan of the primary key.
+		rows, err := db.QueryContext(ctx, `SELECT step, key, state, state IS NULL, max(epoch) FROM snapshots WHERE epoch < ? GROUP BY step, key ORDER BY step, key`, resume)
+		if err != nil {
+			return s.fail(p, err)
+		}
+		defer rows.Close()
+		curs[p] = &cursor{rows: rows}
+		if err := next(p); err != nil {
+			return err
+		}
+	}
+	for {
+		best := -1
+		for p, c := range curs {
+			if c.ok && (best < 0 || c.step < curs[best].step || c.step == curs[best].step && c.key < curs[best].key) {
+				best = p
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		c := curs[best]
+		if err := fn(c.step, c.key, c.state); err != nil {
+			return err
+		}
+		if err := next(best); err != nil {
+			return err
+		}
+	}
+}
+
+// GC deletes the snapshot rows no resume can need any more: a row superseded by a newer
+// row of the same (step, key) for an epoch that every worker had completed at least
+// backup ago, and deletions with nothing older left to hide. A copy of the directory
+// taken within the backup interval resumes from at least that epoch, so it still finds
+// the latest row before its resume epoch.
+func (s *SQLite) GC(backup time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cutoff := s.now().Add(-backup).UnixNano()
+	for p, db := range s.parts {
+		err := tx(db, func(tx *sql.Tx) error {
+			var h sql.NullInt64
+			if err := tx.QueryRow(`SELECT max(epoch) FROM commits WHERE at <= ?`, cutoff).Scan(&h); err != nil {
+				return err
+			}
+			if !h.Valid {
+				return nil
+			}
+			if _, err := tx.Exec(`DELETE FROM snapshots AS s WHERE epoch < ? AND EXISTS (
+				SELECT 1 FROM snapshots AS n WHERE n.step = s.step AND n.key = s.key AND n.epoch > s.epoch AND n.epoch < ?)`,
+				h.Int64, h.Int64); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`DELETE FROM snapshots WHERE state IS NULL AND epoch < ?`, h.Int64); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`DELETE FROM commits WHERE epoch < ?`, h.Int64); err != nil {
+				return err
+			}
+			_, err := tx.Exec(`INSERT INTO meta (name, value) VALUES ('collected', ?)
+				ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, h.Int64)
+			return err
+		})
+		if err != nil {
+			return s.fail(p, err)
+		}
+	}
+	return nil
+}
+
+// Info describes a recovery directory, for inspection.
+type Info struct {
+	Partitions int
+	Executions []ExecutionInfo // ascending by number
+	Steps      []StepInfo      // ascending by step id
+}
+
+// ExecutionInfo is one recorded execution and the frontiers its workers reached.
+type ExecutionInfo struct {
+	Number    int64
+	Workers   int
+	Resume    uint64
+	Began     time.Time
+	Frontiers []uint64 // per worker, the lowest any partition recorded; 0 for none
+}
+
+// StepInfo counts a step's stored snapshot rows over all partitions.
+type StepInfo struct {
+	Step  string
+	Keys  int   // distinct keys, deletions included
+	Rows  int   // rows, older versions kept for backups included
+	Bytes int64 // of state
+}
+
+// Inspect reads what the directory holds, without changing it.
+func (s *SQLite) Inspect() (Info, error) {
+	info := Info{Partitions: len(s.parts)}
+	execs := map[int64]*ExecutionInfo{}
+	steps := map[string]*StepInfo{}
+	for p, db := range s.parts {
+		err := func() error {
+			rows, err := db.Query(`SELECT number, workers, resume, began_at FROM executions`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var e ExecutionInfo
+				var began int64
+				if err := rows.Scan(&e.Number, &e.Workers, &e.Resume, &began); err != nil {
+					return err
+				}
+				if execs[e.Number] == nil {
+					e.Began = time.Unix(0, began)
+					e.Frontiers = make([]uint64, e.Workers)
+					execs[e.Number] = &e
+				}
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			frows, err := db.Query(`SELECT execution, worker, epoch FROM frontiers`)
+			if err != nil {
+				return err
+			}
+			defer frows.Close()
+			for frows.Next() {
+				var n int64
+				var w int
+				var e uint64
+				if err := frows.Scan(&n, &w, &e); err != nil {
+					return err
+				}
+				if x := execs[n]; x != nil && w < len(x.Frontiers) && (x.Frontiers[w] == 0 || e < x.Frontiers[w]) {
+					x.Frontiers[w] = e
+				}
+			}
+			if err := frows.Err(); err != nil {
+				return err
+			}
+			srows, err := db.Query(`SELECT step, count(DISTINCT key), count(*), coalesce(sum(length(state)), 0) FROM snapshots GROUP BY step`)
+			if err != nil {
+				return err
+			}
+			defer srows.Close()
+			for srows.Next() {
+				var st StepInfo
+				if err := srows.Scan(&st.Step, &st.Keys, &st.Rows, &st.Bytes); err != nil {
+					return err
+				}
+				if x := steps[st.Step]; x != nil {
+					x.Keys, x.Rows, x.Bytes = x.Keys+st.Keys, x.Rows+st.Rows, x.Bytes+st.Bytes
+				} else {
+					steps[st.Step] = &st
+				}
+			}
+			return srows.Err()
+		}()
+		if err != nil {
+			return Info{}, s.fail(p, err)
+		}
+	}
+	for _, e := range execs {
+		info.Executions = append(info.Executions, *e)
+	}
+	slices.SortFunc(info.Executions, func(a, b ExecutionInfo) int { return int(a.Number - b.Number) })
+	for _, st := range steps {
+		info.Steps = append(info.Steps, *st)
+	}
+	slices.SortFunc(info.Steps, func(a, b StepInfo) int { return strings.Compare(a.Step, b.Step) })
+	return info, nil
+}

@@ -1,0 +1,44 @@
+// Package recovery sets up, checks and explains the recovery directories that let a
+// dataflow resume after a crash or a stop, on any number of workers.
+//
+// # Layout
+//
+// A recovery directory holds N partitions, created once with Init (or
+// `weir recovery init DIR N`): the SQLite files part-0.sqlite3 … part-<N-1>.sqlite3, in
+// WAL mode with synchronous=FULL, so a committed epoch survives a power loss. Open them
+// with the sqlite3 tool to look inside. Each holds:
+//
+//   - meta: the format version, the partition's index and the partition count;
+//   - executions: one row per run (its number, worker count and resume epoch);
+//   - frontiers: per execution and worker, the epoch below which the worker has written
+//     everything to this partition;
+//   - snapshots: the state of a (step, key) as of an epoch, NULL for a deletion. A row
+//     lives in the partition chosen by a stable hash of step and key, so the partition
+//     count is fixed at Init but the worker count can change between runs;
+//   - commits: when every worker had completed an epoch, for garbage collection.
+//
+// Executions and frontiers are written to every partition, in the same transaction as
+// the worker's snapshot rows for that partition: each partition can tell how far it is
+// complete, and the store trusts only what all partitions hold.
+//
+// # Resuming
+//
+// A run resumes from the earliest epoch every worker of the previous run completed (1 for
+// a new directory); rows of that epoch and later are dropped and the work redone. It loads
+// the latest row before that epoch for every (step, key) and routes it by the current
+// worker count, so a job can be rescaled between runs.
+//
+// # Backups and garbage collection
+//
+// A row superseded by a newer one is deleted only when that newer row belongs to an
+// epoch every worker had completed more than the backup interval ago. A copy of the
+// directory taken within the interval, even file by file, therefore still resumes.
+//
+// # Errors
+//
+// A damaged directory never starts afresh silently. Opening or resuming fails with
+// ErrNoPartitions, a *MissingPartitionsError (which partitions), a *CorruptError (not a
+// SQLite file, truncated, another format or directory) or an *InconsistentError (a
+// partition older than the epoch the others resume from, as when one file was restored
+// from an older backup). Each message names the directory and the partition.
+package recovery
