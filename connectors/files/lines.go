@@ -11,8 +11,8 @@ import (
 	"github.com/weirflow/weir/source"
 )
 
-// DefaultBatchSize is the largest number of lines in a batch unless BatchSize says
-// otherwise.
+// DefaultBatchSize is the largest number of lines (or rows) in a batch unless BatchSize
+// says otherwise.
 const DefaultBatchSize = 1024
 
 // LineSource is a source of the lines of one file; see NewLineSource.
@@ -48,15 +48,30 @@ func (s *LineSource) Build(_ context.Context, part source.Part, resume []byte) (
 	if part.Partition != s.path {
 		return nil, fmt.Errorf("weir: files: unknown partition %q", part.Partition)
 	}
-	var off int64
-	if resume != nil {
-		v, n := binary.Uvarint(resume)
-		if n <= 0 || n != len(resume) || v > 1<<62 {
-			return nil, fmt.Errorf("weir: files: %s: corrupt resume position %x", s.path, resume)
-		}
-		off = int64(v)
+	r, err := openLines(s.path, resume)
+	if err != nil {
+		return nil, err
 	}
-	f, err := os.Open(s.path)
+	return &linePart{r: r, batch: s.batch}, nil
+}
+
+// decodeOffset decodes a resume position written by encodeOffset; nil means 0.
+func decodeOffset(path string, resume []byte) (int64, error) {
+	if resume == nil {
+		return 0, nil
+	}
+	v, n := binary.Uvarint(resume)
+	if n <= 0 || n != len(resume) || v > 1<<62 {
+		return 0, fmt.Errorf("weir: files: %s: corrupt resume position %x", path, resume)
+	}
+	return int64(v), nil
+}
+
+func encodeOffset(off int64) []byte { return binary.AppendUvarint(nil, uint64(off)) }
+
+// openAt opens path for reading at byte offset off, which must not be past its end.
+func openAt(path string, off int64) (*os.File, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("weir: files: %w", err)
 	}
@@ -68,41 +83,80 @@ func (s *LineSource) Build(_ context.Context, part source.Part, resume []byte) (
 		}
 		if off > info.Size() {
 			f.Close()
-			return nil, fmt.Errorf("weir: files: %s: resume offset %d is past the end of the file (%d bytes); was it replaced?", s.path, off, info.Size())
+			return nil, fmt.Errorf("weir: files: %s: resume offset %d is past the end of the file (%d bytes); was it replaced?", path, off, info.Size())
 		}
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("weir: files: %w", err)
 		}
 	}
-	return &linePart{path: s.path, f: f, r: bufio.NewReaderSize(f, 64<<10), off: off, batch: s.batch}, nil
+	return f, nil
 }
 
+// lineReader reads the lines of a file and knows the byte offset after the last line it
+// returned: that offset, not the file's read position (bufio reads ahead), is what a
+// resumed run must seek to.
+type lineReader struct {
+	path string
+	f    *os.File
+	r    *bufio.Reader
+	off  int64
+}
+
+// openLines opens path at the position encoded in resume (nil: the start).
+func openLines(path string, resume []byte) (*lineReader, error) {
+	off, err := decodeOffset(path, resume)
+	if err != nil {
+		return nil, err
+	}
+	f, err := openAt(path, off)
+	if err != nil {
+		return nil, err
+	}
+	return &lineReader{path: path, f: f, r: bufio.NewReaderSize(f, 64<<10), off: off}, nil
+}
+
+// next returns the next line without its line ending, or io.EOF when there is none.
+func (l *lineReader) next() (string, error) {
+	line, err := l.r.ReadString('\n')
+	if line != "" {
+		l.off += int64(len(line))
+		return trimEOL(line), nil
+	}
+	if err == io.EOF {
+		return "", io.EOF
+	}
+	if err != nil {
+		return "", fmt.Errorf("weir: files: %s: %w", l.path, err)
+	}
+	return "", nil // not reached: ReadString returns data or an error
+}
+
+// read appends up to n lines to buf.
+func (l *lineReader) read(buf []string, n int) ([]string, error) {
+	for range n {
+		line, err := l.next()
+		if err != nil {
+			return buf, err
+		}
+		buf = append(buf, line)
+	}
+	return buf, nil
+}
+
+func (l *lineReader) snapshot() []byte { return encodeOffset(l.off) }
+func (l *lineReader) close() error     { return l.f.Close() }
+
 type linePart struct {
-	path  string
-	f     *os.File
-	r     *bufio.Reader
-	off   int64 // offset after the last line returned
+	r     *lineReader
 	batch int
 	buf   []string
 }
 
 func (p *linePart) Next(context.Context) ([]string, error) {
-	p.buf = p.buf[:0]
-	for len(p.buf) < p.batch {
-		line, err := p.r.ReadString('\n')
-		if line != "" {
-			p.off += int64(len(line))
-			p.buf = append(p.buf, trimEOL(line))
-		}
-		if err == io.EOF {
-			return p.buf, io.EOF
-		}
-		if err != nil {
-			return p.buf, fmt.Errorf("weir: files: %s: %w", p.path, err)
-		}
-	}
-	return p.buf, nil
+	var err error
+	p.buf, err = p.r.read(p.buf[:0], p.batch)
+	return p.buf, err
 }
 
 func trimEOL(line string) string {
@@ -116,6 +170,6 @@ func trimEOL(line string) string {
 	return line[:n]
 }
 
-func (p *linePart) Snapshot() []byte { return binary.AppendUvarint(nil, uint64(p.off)) }
+func (p *linePart) Snapshot() []byte { return p.r.snapshot() }
 
-func (p *linePart) Close() error { return p.f.Close() }
+func (p *linePart) Close() error { return p.r.close() }

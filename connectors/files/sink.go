@@ -1,0 +1,199 @@
+package files
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/weirflow/weir/sink"
+)
+
+// formatter holds the item format shared by the file sinks.
+type formatter[T any] func(buf []byte, item T) []byte
+
+func defaultFormat[T any](buf []byte, item T) []byte { return fmt.Appendf(buf, "%v", item) }
+
+// FileSink writes a keyed stream to one file; see NewFileSink.
+type FileSink[T any] struct {
+	path   string
+	format formatter[T]
+}
+
+// NewFileSink returns a sink that writes each item of a keyed stream (T is a weir.KV
+// type) to the file at path, on its own line, formatted with %v unless Format says
+// otherwise.
+//
+// It is a partitioned sink with one partition, named path, so one worker writes the
+// file, in epoch order. At every epoch close it flushes and fsyncs the file and snapshots
+// its length; a resumed run truncates the file to that length before writing, which
+// drops what was written after the last completed epoch, so every item is in the file
+// exactly once. A fresh start (no resume position) truncates the file to zero: it
+// overwrites any earlier output.
+func NewFileSink[T any](path string) *FileSink[T] {
+	return &FileSink[T]{path: path, format: defaultFormat[T]}
+}
+
+// Format sets how an item is written: fn appends the item's text, without a newline, to
+// buf and returns the result, as strconv.AppendInt does, so that writing allocates
+// nothing. It overrides the default, fmt's %v.
+func (s *FileSink[T]) Format(fn func(buf []byte, item T) []byte) *FileSink[T] {
+	s.format = fn
+	return s
+}
+
+// Partitions implements sink.Partitioned.
+func (s *FileSink[T]) Partitions(context.Context) ([]string, error) {
+	return []string{s.path}, nil
+}
+
+// Build implements sink.Sink.
+func (s *FileSink[T]) Build(_ context.Context, part sink.Part, resume []byte) (sink.Partition[T], error) {
+	if part.Partition != s.path {
+		return nil, fmt.Errorf("weir: files: unknown partition %q", part.Partition)
+	}
+	return openSinkFile(s.path, resume, s.format)
+}
+
+// DirSink writes a keyed stream to the files of a directory; see NewDirSink.
+type DirSink[T any] struct {
+	dir    string
+	names  []string
+	format formatter[T]
+}
+
+// NewDirSink returns a sink that writes each item of a keyed stream (T is a weir.KV
+// type) on its own line to one of n files in dir, chosen by the item's key, so that all
+// the items of a key are in one file, in order. The files are named "part-<i>", i from 0
+// to n-1, with i zero-padded to the same width so that the names sort numerically (with
+// n = 12: part-00 to part-11). Values of n below 1 mean 1. dir is created if missing.
+//
+// Each file is a partition, written and resumed as by NewFileSink: truncated to its
+// snapshotted length on resume, and to zero on a fresh start. A resumed run must use the
+// same n: the engine routes keys by the number of partitions.
+func NewDirSink[T any](dir string, n int) *DirSink[T] {
+	n = max(n, 1)
+	width := len(strconv.Itoa(n - 1))
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("part-%0*d", width, i)
+	}
+	return &DirSink[T]{dir: dir, names: names, format: defaultFormat[T]}
+}
+
+// Format sets how an item is written, as FileSink.Format does, overriding the default,
+// fmt's %v.
+func (s *DirSink[T]) Format(fn func(buf []byte, item T) []byte) *DirSink[T] {
+	s.format = fn
+	return s
+}
+
+// Partitions implements sink.Partitioned.
+func (s *DirSink[T]) Partitions(context.Context) ([]string, error) {
+	return slices.Clone(s.names), nil
+}
+
+// Build implements sink.Sink.
+func (s *DirSink[T]) Build(_ context.Context, part sink.Part, resume []byte) (sink.Partition[T], error) {
+	known := false
+	for _, n := range s.names {
+		known = known || n == part.Partition
+	}
+	if !known {
+		return nil, fmt.Errorf("weir: files: %s: unknown partition %q", s.dir, part.Partition)
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("weir: files: %w", err)
+	}
+	return openSinkFile(filepath.Join(s.dir, part.Partition), resume, s.format)
+}
+
+// openSinkFile opens path for writing at the length encoded in resume, truncating what
+// follows it (nil: truncating it all).
+func openSinkFile[T any](path string, resume []byte, format formatter[T]) (*filePart[T], error) {
+	size, err := decodeOffset(path, resume)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("weir: files: %w", err)
+	}
+	fail := func(err error) (*filePart[T], error) {
+		f.Close()
+		return nil, fmt.Errorf("weir: files: %w", err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	if size > info.Size() {
+		// Output the recovery store says is durable is gone: refuse rather than leave a hole.
+		f.Close()
+		return nil, fmt.Errorf("weir: files: %s: the file has %d bytes, fewer than the %d of its snapshot; was it replaced?", path, info.Size(), size)
+	}
+	if err := f.Truncate(size); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Seek(size, 0); err != nil {
+		return fail(err)
+	}
+	// The truncation must be durable before new lines are: otherwise a crash could keep
+	// stale bytes after the snapshotted length, under the next epoch's lines.
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	return &filePart[T]{path: path, f: f, w: bufio.NewWriterSize(f, 64<<10), size: size, format: format}, nil
+}
+
+type filePart[T any] struct {
+	path   string
+	f      *os.File
+	w      *bufio.Writer
+	size   int64 // bytes written, flushed or not
+	format formatter[T]
+	buf    []byte
+}
+
+func (p *filePart[T]) Write(items []T) error {
+	for i := range items {
+		p.buf = append(p.format(p.buf[:0], items[i]), '\n')
+		n, err := p.w.Write(p.buf)
+		p.size += int64(n)
+		if err != nil {
+			return fmt.Errorf("weir: files: %s: %w", p.path, err)
+		}
+	}
+	return nil
+}
+
+// Snapshot flushes and fsyncs the file and returns its length. It panics if that fails,
+// which fails the run before the epoch is committed: a snapshot claiming bytes that may
+// not be on disk would break exactly-once on resume.
+func (p *filePart[T]) Snapshot() []byte {
+	if err := p.sync(); err != nil {
+		panic(err)
+	}
+	return encodeOffset(p.size)
+}
+
+func (p *filePart[T]) sync() error {
+	if err := p.w.Flush(); err != nil {
+		return fmt.Errorf("weir: files: %s: %w", p.path, err)
+	}
+	if err := p.f.Sync(); err != nil {
+		return fmt.Errorf("weir: files: %s: %w", p.path, err)
+	}
+	return nil
+}
+
+func (p *filePart[T]) Close() error {
+	err := p.sync()
+	if cerr := p.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("weir: files: %s: %w", p.path, cerr)
+	}
+	return err
+}

@@ -1,0 +1,264 @@
+package files_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/connectors/files"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/run"
+	"github.com/weirflow/weir/sink"
+	"github.com/weirflow/weir/weirtest"
+)
+
+type kv = weir.KV[int]
+
+func kvs(keys string, from int) []kv {
+	var out []kv
+	for i, k := range strings.Split(keys, "") {
+		out = append(out, kv{Key: k, Value: from + i})
+	}
+	return out
+}
+
+func buildSink(t *testing.T, s sink.Sink[kv], partition string, resume []byte) sink.Partition[kv] {
+	t.Helper()
+	p, err := s.Build(context.Background(), sink.Part{Step: "flow.out", Partition: partition, Workers: 1}, resume)
+	if err != nil {
+		t.Fatalf("Build(%q, %x): %v", partition, resume, err)
+	}
+	return p
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestFileSinkExactlyOnce writes batches, "crashing" after each one past a snapshot
+// (the batch is written and flushed by Close, but not snapshotted), then resumes from the
+// snapshot and writes the batch again: the file must hold each batch once.
+func TestFileSinkExactlyOnce(t *testing.T) {
+	batches := [][]kv{kvs("ab", 0), nil, kvs("c", 2), kvs("defg", 3)}
+	format := func(buf []byte, item kv) []byte {
+		return strconv.AppendInt(append(append(buf, item.Key...), '='), int64(item.Value), 10)
+	}
+	tests := []struct {
+		name   string
+		sink   func(path string) sink.Sink[kv]
+		format func(kv) string
+	}{
+		{"default format", func(p string) sink.Sink[kv] { return files.NewFileSink[kv](p) }, func(i kv) string { return fmt.Sprint(i) }},
+		{"format func", func(p string) sink.Sink[kv] { return files.NewFileSink[kv](p).Format(format) }, func(i kv) string { return string(format(nil, i)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.txt")
+			// Old content: a fresh start overwrites it.
+			if err := os.WriteFile(path, []byte("stale\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := tt.sink(path)
+			var resume []byte
+			var want strings.Builder
+			for _, b := range batches {
+				// The crashed attempt: written, closed, never snapshotted.
+				p := buildSink(t, s, path, resume)
+				if err := p.Write(b); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.Close(); err != nil {
+					t.Fatal(err)
+				}
+				// The resumed attempt truncates, writes again and completes its epoch.
+				p = buildSink(t, s, path, resume)
+				if err := p.Write(b); err != nil {
+					t.Fatal(err)
+				}
+				resume = p.Snapshot()
+				for _, item := range b {
+					want.WriteString(tt.format(item) + "\n")
+				}
+				// The snapshot is the flushed length of the file.
+				if got := readString(t, path); got != want.String() {
+					t.Fatalf("after the snapshot the file holds %q, want %q", got, want.String())
+				}
+				if err := p.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := readString(t, path); got != want.String() {
+				t.Fatalf("file %q, want %q", got, want.String())
+			}
+		})
+	}
+}
+
+func TestFileSinkBuildErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.txt")
+	os.WriteFile(path, []byte("abc\n"), 0o644)
+	tests := []struct {
+		name      string
+		partition string
+		resume    []byte
+		want      string
+	}{
+		{"unknown partition", "other", nil, `unknown partition "other"`},
+		{"corrupt resume", path, []byte{0x80}, "corrupt resume position"},
+		{"file shorter than its snapshot", path, []byte{9}, "the file has 4 bytes, fewer than the 9 of its snapshot"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := files.NewFileSink[kv](path).Build(context.Background(), sink.Part{Partition: tt.partition}, tt.resume)
+			if err == nil || !strings.HasPrefix(err.Error(), "weir: files: ") || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Build error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	if got := readString(t, path); got != "abc\n" {
+		t.Fatalf("a failed Build changed the file: %q", got)
+	}
+	if _, err := files.NewFileSink[kv](filepath.Join(path, "x")).Build(context.Background(), sink.Part{Partition: filepath.Join(path, "x")}, nil); err == nil {
+		t.Fatal("no error opening a file under a file")
+	}
+}
+
+func TestDirSinkPartitions(t *testing.T) {
+	tests := []struct {
+		n    int
+		want []string
+	}{
+		{0, []string{"part-0"}},
+		{1, []string{"part-0"}},
+		{3, []string{"part-0", "part-1", "part-2"}},
+		{11, []string{"part-00", "part-01", "part-02", "part-03", "part-04", "part-05", "part-06", "part-07", "part-08", "part-09", "part-10"}},
+	}
+	for _, tt := range tests {
+		got, err := files.NewDirSink[kv]("d", tt.n).Partitions(context.Background())
+		if err != nil || !slices.Equal(got, tt.want) || !slices.IsSorted(got) {
+			t.Errorf("n=%d: Partitions = %q, %v; want %q", tt.n, got, err, tt.want)
+		}
+	}
+	if _, err := files.NewDirSink[kv]("d", 3).Build(context.Background(), sink.Part{Partition: "part-3"}, nil); err == nil || !strings.Contains(err.Error(), `unknown partition "part-3"`) {
+		t.Errorf("unknown partition: %v", err)
+	}
+}
+
+func TestDirSinkTruncatesEachFileOnResume(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out") // created by Build
+	s := files.NewDirSink[kv](dir, 2)
+	a := buildSink(t, s, "part-0", nil)
+	b := buildSink(t, s, "part-1", nil)
+	a.Write(kvs("a", 0))
+	b.Write(kvs("bb", 1))
+	ra, rb := a.Snapshot(), b.Snapshot()
+	a.Write(kvs("x", 9)) // after the snapshots: lost in the crash
+	b.Write(kvs("y", 9))
+	a.Close()
+	b.Close()
+
+	a = buildSink(t, s, "part-0", ra)
+	b = buildSink(t, s, "part-1", rb)
+	a.Write(kvs("c", 3))
+	a.Close()
+	b.Close()
+	if got := readString(t, filepath.Join(dir, "part-0")); got != "(a, 0)\n(c, 3)\n" {
+		t.Errorf("part-0: %q", got)
+	}
+	if got := readString(t, filepath.Join(dir, "part-1")); got != "(b, 1)\n(b, 2)\n" {
+		t.Errorf("part-1: %q", got)
+	}
+	// A fresh start overwrites.
+	buildSink(t, s, "part-1", nil).Close()
+	if got := readString(t, filepath.Join(dir, "part-1")); got != "" {
+		t.Errorf("part-1 after a fresh start: %q", got)
+	}
+}
+
+func TestFileSinksInAFlow(t *testing.T) {
+	dir := t.TempDir()
+	var items []kv
+	for i := range 300 {
+		items = append(items, kv{Key: fmt.Sprint("k", i%10), Value: i})
+	}
+	flow := weir.NewDataflow("flow")
+	in := op.Input("in", flow, weirtest.NewSource(items...).BatchSize(16))
+	one := filepath.Join(dir, "all.txt")
+	op.Output("file", in, files.NewFileSink[kv](one))
+	op.Output("dir", in, files.NewDirSink[kv](filepath.Join(dir, "parts"), 4))
+	weirtest.Run(t, flow, 3)
+
+	all := strings.Split(strings.TrimSuffix(readString(t, one), "\n"), "\n")
+	if len(all) != 300 {
+		t.Fatalf("%s: %d lines, want 300", one, len(all))
+	}
+	// Every key is in exactly one part, with its items in order.
+	seen := map[string]string{}
+	total := 0
+	for i := range 4 {
+		name := fmt.Sprint("part-", i)
+		content := readString(t, filepath.Join(dir, "parts", name))
+		last := map[string]int{}
+		for _, line := range strings.Split(strings.TrimSuffix(content, "\n"), "\n") {
+			if line == "" {
+				continue
+			}
+			k, vs, _ := strings.Cut(strings.Trim(line, "()"), ", ")
+			v, err := strconv.Atoi(vs)
+			if err != nil {
+				t.Fatalf("%s: line %q: %v", name, line, err)
+			}
+			if p, ok := seen[k]; ok && p != name {
+				t.Fatalf("key %s in %s and %s", k, p, name)
+			}
+			if prev, ok := last[k]; ok && prev >= v {
+				t.Fatalf("%s: key %s out of order: %d after %d", name, k, v, prev)
+			}
+			seen[k], last[k] = name, v
+			total++
+		}
+	}
+	if total != 300 || len(seen) != 10 {
+		t.Fatalf("%d items over %d keys, want 300 over 10", total, len(seen))
+	}
+}
+
+func ExampleNewFileSink() {
+	dir, err := os.MkdirTemp("", "weir-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "counts.txt")
+
+	flow := weir.NewDataflow("flow")
+	words := op.Input("words", flow, weirtest.NewSource("to", "be", "or", "not"))
+	keyed := op.Map("key", words, func(w string) weir.KV[int] { return weir.KV[int]{Key: w, Value: len(w)} })
+	op.Output("out", keyed, files.NewFileSink[weir.KV[int]](path).Format(func(buf []byte, kv weir.KV[int]) []byte {
+		buf = append(buf, kv.Key...)
+		buf = append(buf, '\t')
+		return strconv.AppendInt(buf, int64(kv.Value), 10)
+	}))
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	b, _ := os.ReadFile(path)
+	fmt.Print(string(b))
+	// Output:
+	// to	2
+	// be	2
+	// or	2
+	// not	3
+}
