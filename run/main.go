@@ -24,6 +24,8 @@ import (
 //	-w, --workers-per-process N   workers in this process (WEIR_WORKERS_PER_PROCESS), default 1
 //	-s, --snapshot-interval D     epoch and snapshot interval, a duration ("500ms") or
 //	                              seconds ("10") (WEIR_SNAPSHOT_INTERVAL), default 10s
+//	-r, --recovery-directory DIR  snapshot to and resume from DIR (WEIR_RECOVERY_DIRECTORY)
+//	-b, --backup-interval D       keep superseded snapshots this long (WEIR_BACKUP_INTERVAL), default 0
 //
 // Arguments after the flags are left for the program: see Args.
 func Main(flow *weir.Dataflow, opts ...Option) {
@@ -71,10 +73,13 @@ type flagSet struct {
 	*flag.FlagSet
 	workers  *int
 	interval *durationFlag
+	backup   *durationFlag
+	recovery *string
 }
 
 func (f *flagSet) cfg() Config {
-	return Config{Workers: *f.workers, EpochInterval: time.Duration(*f.interval)}
+	return Config{Workers: *f.workers, EpochInterval: time.Duration(*f.interval),
+		BackupInterval: time.Duration(*f.backup), RecoveryDir: *f.recovery}
 }
 
 // newFlagSet declares Main's flags with defaults from cfg, overridden by the environment.
@@ -94,8 +99,26 @@ func newFlagSet(cfg Config, out io.Writer) (*flagSet, error) {
 			return nil, fmt.Errorf("weir: WEIR_SNAPSHOT_INTERVAL=%q: %w", v, err)
 		}
 	}
+	backup := durationFlag(cfg.BackupInterval)
+	if v, ok := os.LookupEnv("WEIR_BACKUP_INTERVAL"); ok {
+		if err := backup.Set(v); err != nil {
+			return nil, fmt.Errorf("weir: WEIR_BACKUP_INTERVAL=%q: %w", v, err)
+		}
+	}
+	recovery := cfg.RecoveryDir
+	if v, ok := os.LookupEnv("WEIR_RECOVERY_DIRECTORY"); ok {
+		recovery = v
+	}
 	fs.workers = new(int)
 	fs.interval = &interval
+	fs.backup = &backup
+	fs.recovery = new(string)
+	for _, name := range []string{"r", "recovery-directory"} {
+		fs.StringVar(fs.recovery, name, recovery, "recovery directory made by `weir recovery init` (env WEIR_RECOVERY_DIRECTORY)")
+	}
+	for _, name := range []string{"b", "backup-interval"} {
+		fs.Var(fs.backup, name, "how long superseded snapshots are kept: a duration or seconds (env WEIR_BACKUP_INTERVAL)")
+	}
 	for _, name := range []string{"w", "workers-per-process"} {
 		fs.IntVar(fs.workers, name, cfg.Workers, "number of workers in this process (env WEIR_WORKERS_PER_PROCESS)")
 	}

@@ -23,6 +23,9 @@ func TestFlags(t *testing.T) {
 		{name: "long", args: []string{"--workers-per-process=4", "--snapshot-interval=250ms"}, want: Config{Workers: 4, EpochInterval: 250 * time.Millisecond}},
 		{name: "env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2", "WEIR_SNAPSHOT_INTERVAL": "1.5"}, want: Config{Workers: 2, EpochInterval: 1500 * time.Millisecond}},
 		{name: "flag beats env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, args: []string{"-w", "5"}, want: Config{Workers: 5, EpochInterval: 10 * time.Second}},
+		{name: "recovery", args: []string{"-r", "/tmp/rec", "-b", "1m"}, want: Config{Workers: 1, EpochInterval: 10 * time.Second, RecoveryDir: "/tmp/rec", BackupInterval: time.Minute}},
+		{name: "recovery env", env: map[string]string{"WEIR_RECOVERY_DIRECTORY": "/d", "WEIR_BACKUP_INTERVAL": "30"}, args: []string{"--backup-interval=5s"},
+			want: Config{Workers: 1, EpochInterval: 10 * time.Second, RecoveryDir: "/d", BackupInterval: 5 * time.Second}},
 		{name: "bad env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "many"}, wantErr: "WEIR_WORKERS_PER_PROCESS"},
 		{name: "bad interval", args: []string{"-s", "soon"}, wantErr: "not a duration"},
 	}

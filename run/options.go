@@ -16,6 +16,13 @@ type Config struct {
 	EpochInterval time.Duration
 	// Logger receives the run's structured logs. Default: slog.Default().
 	Logger *slog.Logger
+	// RecoveryDir is a recovery directory made by recovery.Init (or `weir recovery init`):
+	// snapshots go there at every epoch close, and a run resumes from it. Default: none,
+	// and nothing is snapshotted.
+	RecoveryDir string
+	// BackupInterval is how long superseded snapshots are kept, so that a copy of the
+	// recovery directory taken within it still resumes. Default 0: collect at once.
+	BackupInterval time.Duration
 }
 
 // DefaultConfig returns the configuration used when no option is given.
@@ -27,6 +34,9 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	if c.Workers < 1 {
 		return fmt.Errorf("weir: workers must be at least 1, not %d", c.Workers)
+	}
+	if c.BackupInterval < 0 {
+		return fmt.Errorf("weir: backup interval must not be negative, not %v", c.BackupInterval)
 	}
 	if c.EpochInterval < 0 {
 		return fmt.Errorf("weir: epoch interval must not be negative, not %v", c.EpochInterval)
@@ -46,3 +56,11 @@ func EpochInterval(d time.Duration) Option { return func(c *Config) { c.EpochInt
 
 // Logger sets the logger for the run's structured logs, overriding slog.Default().
 func Logger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
+
+// Recovery makes the run snapshot to, and resume from, the recovery directory dir (made by
+// recovery.Init), overriding the default of no recovery.
+func Recovery(dir string) Option { return func(c *Config) { c.RecoveryDir = dir } }
+
+// BackupInterval sets how long superseded snapshots are kept in the recovery directory,
+// overriding the default of 0.
+func BackupInterval(d time.Duration) Option { return func(c *Config) { c.BackupInterval = d } }

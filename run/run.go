@@ -6,6 +6,7 @@ import (
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/engine"
 	"github.com/weirflow/weir/internal/plan"
+	"github.com/weirflow/weir/internal/state"
 )
 
 // Run runs flow in this process until every input ends, a source aborts the run, a step
@@ -31,9 +32,23 @@ func RunConfig(ctx context.Context, flow *weir.Dataflow, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	return engine.Run(ctx, p, engine.Config{
-		Workers:       cfg.Workers,
-		EpochInterval: cfg.EpochInterval,
-		Logger:        cfg.Logger,
-	})
+	ecfg := engine.Config{Workers: cfg.Workers, EpochInterval: cfg.EpochInterval, Logger: cfg.Logger}
+	if cfg.RecoveryDir == "" {
+		return engine.Run(ctx, p, ecfg)
+	}
+	store, err := state.OpenSQLite(cfg.RecoveryDir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ecfg.Store = store
+	// Collect at the start and the end of each execution: snapshots superseded for longer
+	// than the backup interval are no longer needed by any copy of the directory.
+	if err := store.GC(cfg.BackupInterval); err != nil {
+		return err
+	}
+	if err := engine.Run(ctx, p, ecfg); err != nil {
+		return err
+	}
+	return store.GC(cfg.BackupInterval)
 }
