@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -338,6 +339,81 @@ func TestEventsBuildErrors(t *testing.T) {
 	} {
 		if _, err := src.Build(context.Background(), source.Part{Partition: tc.part}, tc.resume); err == nil {
 			t.Errorf("Build(%q, %x): no error", tc.part, tc.resume)
+		}
+	}
+}
+
+// The recovery paths (issue 4). An operation of the aggregate benchmarks runs long enough
+// for a few snapshots; compare BenchmarkAggregate with BenchmarkAggregateRecovery.
+const aggBenchItems = 1 << 24
+
+func BenchmarkAggregate(b *testing.B) {
+	measureFunc(b, aggBenchItems, func(n int) (int, error) { return bench.Aggregate(context.Background(), n, "") })
+}
+
+func BenchmarkAggregateRecovery(b *testing.B) {
+	measureFunc(b, aggBenchItems, func(n int) (int, error) { return bench.AggregateRecovery(context.Background(), n) })
+}
+
+func measureFunc(b *testing.B, n int, run func(int) (int, error)) {
+	for b.Loop() {
+		if _, err := run(n); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/item")
+}
+
+// BenchmarkResume times resuming bench.ResumeKeys keys of state, built once before the
+// timer starts: s/op is a whole resuming run; the store's own share and the time to the
+// first new item are reported beside it.
+func BenchmarkResume(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "recovery")
+	if err := bench.BuildResumeStore(context.Background(), dir, bench.ResumeKeys); err != nil {
+		b.Fatal(err)
+	}
+	var store, first time.Duration
+	for b.Loop() {
+		t, err := bench.Resume(context.Background(), dir, bench.ResumeKeys)
+		if err != nil {
+			b.Fatal(err)
+		}
+		store += t.Store
+		first += t.FirstItem
+	}
+	b.ReportMetric(store.Seconds()/float64(b.N), "store-s/op")
+	b.ReportMetric(first.Seconds()/float64(b.N), "first-item-s/op")
+}
+
+// TestRecoveryPaths checks the recovery paths on small inputs: the aggregate computes the
+// same with and without recovery, and a resume finds every key and continues the flow.
+func TestRecoveryPaths(t *testing.T) {
+	for _, n := range []int{0, 1, 1025, bench.AggKeys + 5000} {
+		want := bench.AggregateLoop(n)
+		plain, err := bench.Aggregate(context.Background(), n, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := bench.AggregateRecovery(context.Background(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plain != want || rec != want {
+			t.Errorf("n=%d: aggregate %d, with recovery %d, want %d", n, plain, rec, want)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "recovery")
+	const keys = 3000
+	if err := bench.BuildResumeStore(context.Background(), dir, keys); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		got, err := bench.Resume(context.Background(), dir, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Keys != keys+i {
+			t.Errorf("resume %d: %d keys, want %d", i, got.Keys, keys+i)
 		}
 	}
 }

@@ -2,18 +2,26 @@
 // each weir path and its anchor in the same run, as a ratio of times per item.
 //
 //	go run ./bench/cmd/report [-n items] [-window-n events] [-rounds r] [-strict]
+//	                          [-recovery] [-agg-n items] [-resume-keys k]
 //
 // Paths with their own size (bench.Job.N: the windowed paths, at the 10M events issue 3
 // sets their budget for) process that many items, or -window-n when given; the others
 // process -n items. Every round runs each path once, paths interleaved so that a machine
 // that slows down or speeds up during the run affects weir and its anchor alike; the
 // table shows the median of the rounds, after one warm-up round.
+//
+// With -recovery, the recovery rows (issue 4) follow: a keyed running aggregate
+// snapshotting every second against the same flow without recovery (one round of each,
+// several seconds long), and the time to resume a recovery directory of 1M keys (built
+// first). They take minutes, most of the report's runtime.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"time"
@@ -26,9 +34,12 @@ func main() {
 	windowN := flag.Int("window-n", 0, "items per round of the paths with their own size (default: their own)")
 	rounds := flag.Int("rounds", 5, "measured rounds; the median is reported")
 	strict := flag.Bool("strict", false, "exit with status 1 when a budget is missed")
+	withRecovery := flag.Bool("recovery", false, "also measure the recovery rows (slow: minutes)")
+	aggN := flag.Int("agg-n", bench.AggEvents, "items of the running aggregate of the recovery rows")
+	resumeKeys := flag.Int("resume-keys", bench.ResumeKeys, "keys of state of the resume row")
 	flag.Parse()
-	if *n < 1 || *windowN < 0 || *rounds < 1 {
-		fmt.Fprintln(os.Stderr, "report: -n and -rounds must be at least 1, -window-n at least 0")
+	if *n < 1 || *windowN < 0 || *rounds < 1 || *aggN < 1 || *resumeKeys < 1 {
+		fmt.Fprintln(os.Stderr, "report: -n, -rounds, -agg-n and -resume-keys must be at least 1, -window-n at least 0")
 		os.Exit(2)
 	}
 
@@ -69,9 +80,80 @@ func main() {
 		fmt.Printf(row, width, c.Path, fmt.Sprintf("%.2f", w), fmt.Sprintf("%.2f", a),
 			fmt.Sprintf("%.2f", ratio), c.BudgetText(), result)
 	}
+	if *withRecovery {
+		ok, err := recoveryRows(*aggN, *resumeKeys)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+		missed = missed || !ok
+	}
 	if missed && *strict {
 		os.Exit(1)
 	}
+}
+
+// aggBudget is issue 4's budget: snapshotting every second makes the running aggregate
+// at most 10% slower.
+var aggBudget = bench.Comparison{
+	Path:   "running sum, 100k keys, 1 worker, snapshot every 1s / no recovery",
+	Budget: 1.1,
+}
+
+// recoveryRows prints the recovery rows and reports whether the aggregate met its budget.
+func recoveryRows(aggN, resumeKeys int) (bool, error) {
+	ctx := context.Background()
+	timed := func(run func() (int, error)) (float64, int, error) {
+		runtime.GC()
+		start := time.Now()
+		res, err := run()
+		return float64(time.Since(start).Nanoseconds()) / float64(aggN), res, err
+	}
+	plain, want, err := timed(func() (int, error) { return bench.Aggregate(ctx, aggN, "") })
+	if err != nil {
+		return false, fmt.Errorf("aggregate: %w", err)
+	}
+	rec, got, err := timed(func() (int, error) { return bench.AggregateRecovery(ctx, aggN) })
+	if err != nil {
+		return false, fmt.Errorf("aggregate with recovery: %w", err)
+	}
+	if got != want {
+		return false, fmt.Errorf("aggregate with recovery computed %d, without %d", got, want)
+	}
+	fmt.Printf("\nrecovery: %d items, one round each\n\n", aggN)
+	ratio := rec / plain
+	result := "PASS"
+	if !aggBudget.Pass(ratio) {
+		result = "MISS"
+	}
+	row := "%-*s  %12s  %14s  %6s  %7s  %s\n"
+	width := len(aggBudget.Path)
+	fmt.Printf(row, width, "path", "weir ns/item", "anchor ns/item", "ratio", "budget", "result")
+	fmt.Printf(row, width, aggBudget.Path, fmt.Sprintf("%.2f", rec), fmt.Sprintf("%.2f", plain),
+		fmt.Sprintf("%.2f", ratio), aggBudget.BudgetText(), result)
+
+	tmp, err := os.MkdirTemp("", "weir-report-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "recovery")
+	start := time.Now()
+	if err := bench.BuildResumeStore(ctx, dir, resumeKeys); err != nil {
+		return false, fmt.Errorf("building the resume store: %w", err)
+	}
+	build := time.Since(start)
+	t, err := bench.Resume(ctx, dir, resumeKeys)
+	if err != nil {
+		return false, fmt.Errorf("resume: %w", err)
+	}
+	fmt.Printf("\nresume, %d keys of state, %d partitions (info):\n", t.Keys, bench.RecoveryPartitions)
+	line := "  %-46s  %8.2f s\n"
+	fmt.Printf(line, "building the store (a run over every key)", build.Seconds())
+	fmt.Printf(line, "store alone: open, begin, load", t.Store.Seconds())
+	fmt.Printf(line, "resuming run: start to first new item", t.FirstItem.Seconds())
+	fmt.Printf(line, "resuming run: whole (one new item, then end)", t.Run.Seconds())
+	return result == "PASS", nil
 }
 
 // measure returns the median time per item of every job, each run over size(job) items.
