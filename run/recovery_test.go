@@ -1,8 +1,10 @@
 package run_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,10 +37,15 @@ func TestRecoveryResumesExactlyOnce(t *testing.T) {
 		return s + v
 	})
 	op.Output("file", sums, files.NewFileSink[weir.KV[int]](outPath))
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	for _, workers := range []int{2, 1} {
-		if err := run.Run(context.Background(), flow, run.Workers(workers), run.EpochInterval(0), run.Recovery(store)); err != nil {
+		if err := run.Run(context.Background(), flow, run.Workers(workers), run.EpochInterval(0), run.Recovery(store), run.Logger(logger)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if n := strings.Count(logs.String(), "execution starting"); n != 2 || !strings.Contains(logs.String(), "recovery=true") {
+		t.Errorf("logs of two runs with recovery:\n%s", logs.String())
 	}
 	got, err := os.ReadFile(outPath)
 	if err != nil {

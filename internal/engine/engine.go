@@ -74,6 +74,12 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	if err := r.resume(); err != nil {
 		return err
 	}
+	level := slog.LevelDebug
+	if cfg.Store != nil {
+		level = slog.LevelInfo // where a run resumes is worth knowing
+	}
+	cfg.Logger.Log(ctx, level, "weir: execution starting", "flow", p.Flow, "workers", cfg.Workers,
+		"epoch", r.start, "recovery", cfg.Store != nil)
 
 	var wg sync.WaitGroup
 	for i := range cfg.Workers {

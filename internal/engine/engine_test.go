@@ -68,11 +68,6 @@ func runFlow(t *testing.T, flow *weir.Dataflow, cfg engine.Config) error {
 	return engine.Run(context.Background(), p, cfg)
 }
 
-func sortedKVs(kvs []weir.KV[int]) []weir.KV[int] {
-	slices.SortFunc(kvs, func(a, b weir.KV[int]) int { return strings.Compare(a.Key, b.Key) })
-	return kvs
-}
-
 // The same input through different worker counts, batch sizes, exchange buffer sizes and
 // epoch intervals gives the same result.
 func TestMetamorphicSums(t *testing.T) {

@@ -192,7 +192,7 @@ func (w *worker) run() (err error) {
 			return nil
 		}
 		if wake, ok := w.nextWake(congested); ok {
-			if d := wake.Sub(time.Now()); d > 0 {
+			if d := time.Until(wake); d > 0 {
 				timer.Reset(d)
 				select {
 				case <-w.ctx.Done():

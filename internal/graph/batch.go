@@ -57,9 +57,6 @@ func NewOps[T any]() *Ops[T] {
 	return o
 }
 
-// KeyFunc returns the function giving the key of a T, or nil when T is not a KV type.
-func (o *Ops[T]) KeyFunc() func(*T) string { return o.key }
-
 func (o *Ops[T]) Len(b any) int {
 	if b == nil {
 		return 0

@@ -119,7 +119,7 @@ func (sh *Shape[U, R]) Rows(out []R, v *Values[U]) []R {
 	sides := v.Sides
 	// An odometer over the sides' values; on the stack for the usual few sides.
 	var buf [8]int
-	idx := buf[:0]
+	var idx []int
 	if len(sides) > len(buf) {
 		idx = make([]int, len(sides))
 	} else {
