@@ -34,6 +34,26 @@
 // epoch every worker had completed more than the backup interval ago. A copy of the
 // directory taken within the interval, even file by file, therefore still resumes.
 //
+// # State codecs
+//
+// A step's state values are stored with the CBOR codec: exported struct fields, slices,
+// maps, strings, numbers and times need nothing more. A struct may gain fields (old
+// states leave them at zero) and lose fields (their stored values are dropped); a change
+// of kind, such as a number that became a struct, fails.
+//
+// RegisterCodec replaces CBOR for one state type, in an init function:
+//
+//	func init() { recovery.RegisterCodec("session-v1", sessionCodec{}) }
+//
+// The codec's name is stored in front of each state it writes, and a state is decoded
+// only by the codec that wrote it: a state written by CBOR and read by a registered codec,
+// by another registered codec, or the reverse, is refused. The codec is chosen when the
+// run starts, so encoding a state costs no lookup.
+//
+// A state that cannot be decoded into its step's type stops the resumed run with a
+// *DecodeError (the type, the codec, the cause) inside a *weir.StepError naming the step
+// and the key: the state is never dropped for a fresh one.
+//
 // # Errors
 //
 // A damaged directory never starts afresh silently. Opening or resuming fails with

@@ -74,7 +74,7 @@ func TestDeterministic(t *testing.T) {
 
 func TestRefusesOtherVersions(t *testing.T) {
 	b, _ := Marshal(1)
-	b[0] = Version + 1
+	b[0] = 9
 	var x int
 	if err := Unmarshal(b, &x); !errors.Is(err, ErrVersion) {
 		t.Errorf("error = %v, want ErrVersion", err)
@@ -98,4 +98,35 @@ func FuzzUnmarshal(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The decoder's default limits (131072 elements) are below what the encoder writes: a
+// large state must come back.
+func TestLargeRoundTrip(t *testing.T) {
+	big := make([]int, 300_000)
+	m := make(map[int]bool, 200_000)
+	for i := range big {
+		big[i] = i
+		if i < 200_000 {
+			m[i] = true
+		}
+	}
+	b, err := Marshal(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	if err := Unmarshal(b, &got); err != nil || len(got) != len(big) || got[len(got)-1] != len(big)-1 {
+		t.Fatalf("slice: %d items, %v", len(got), err)
+	}
+	if b, err = Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	var gm map[int]bool
+	if err := Unmarshal(b, &gm); err != nil || len(gm) != len(m) {
+		t.Fatalf("map: %d pairs, %v", len(gm), err)
+	}
+	if _, err := JSON(b); err != nil {
+		t.Fatalf("JSON of a large map: %v", err)
+	}
 }

@@ -35,7 +35,7 @@ type Builder[V, W, S any] func(resume S, ok bool) Logic[V, W, S]
 // NewStateful returns a StatefulRuntime running builder's logics.
 func NewStateful[V, W, S any](builder Builder[V, W, S]) StatefulRuntime {
 	return &stateful[V, W, S]{build: builder, keys: map[string]*entry[V, W, S]{},
-		clearValues: hasPointers(reflect.TypeFor[V]())}
+		clearValues: hasPointers(reflect.TypeFor[V]()), codec: codec.For[S]()}
 }
 
 // hasPointers reports whether values of t hold pointers, which a reused buffer must clear
@@ -68,6 +68,7 @@ type entry[V, W, S any] struct {
 	logic  Logic[V, W, S] // nil until the key's first OnBatch
 	timer  bool           // the logic may ask for notifications (it is not Timeless)
 	dead   bool           // discarded: the key has a new entry if it comes back
+	dirty  bool           // in touched
 	clock  Clocked        // the logic, if it wants the activation's time
 	asked  uint64         // the activation whose NotifyAt it is due for
 	want   int64          // the notification time the logic asked for (Unix ns); its heap slot may hold an earlier one
@@ -83,6 +84,7 @@ func newEntry[V, W, S any](key string) *entry[V, W, S] {
 type stateful[V, W, S any] struct {
 	build Builder[V, W, S]
 	keys  map[string]*entry[V, W, S]
+	codec codec.Typed[S] // chosen once: snapshots look nothing up
 
 	clearValues bool   // V holds pointers
 	act         uint64 // activation counter, for stamps
@@ -96,8 +98,10 @@ type stateful[V, W, S any] struct {
 
 	timers []timer[V, W, S] // armed entries, a min-heap on at; each knows its place
 
+	// touched lists the entries changed since the last snapshot, in the order they were
+	// first touched: flagging an entry costs less than a set of keys, on every item.
 	track   bool
-	touched map[string]*entry[V, W, S] // since the last snapshot
+	touched []*entry[V, W, S]
 
 	// per-activation scratch, reused
 	batch []*entry[V, W, S]
@@ -105,10 +109,7 @@ type stateful[V, W, S any] struct {
 	out   []KV[W]
 }
 
-func (s *stateful[V, W, S]) Track() {
-	s.track = true
-	s.touched = map[string]*entry[V, W, S]{}
-}
+func (s *stateful[V, W, S]) Track() { s.track = true }
 
 func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out any, err error) {
 	s.act++
@@ -278,8 +279,9 @@ func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
 		e.asked = s.act
 		s.ask = append(s.ask, e)
 	}
-	if s.track {
-		s.touched[e.key] = e
+	if s.track && !e.dirty {
+		e.dirty = true
+		s.touched = append(s.touched, e)
 	}
 }
 
@@ -388,29 +390,39 @@ func (s *stateful[V, W, S]) Snapshot() ([]Change, error) {
 		return nil, nil
 	}
 	changes := make([]Change, 0, len(s.touched))
-	for k, e := range s.touched {
+	for _, e := range s.touched {
+		e.dirty = false
 		if e.dead {
-			changes = append(changes, Change{Key: k, Deleted: true})
+			changes = append(changes, Change{Key: e.key, Deleted: true})
 			continue
 		}
-		b, err := snapshotOf(k, e.logic)
+		b, err := snapshotOf(s.codec, e.key, e.logic)
 		if err != nil {
 			return nil, err
 		}
-		changes = append(changes, Change{Key: k, State: b})
+		changes = append(changes, Change{Key: e.key, State: b})
 	}
 	clear(s.touched)
-	slices.SortFunc(changes, func(a, b Change) int { return strings.Compare(a.Key, b.Key) })
-	return changes, nil
+	s.touched = s.touched[:0]
+	// A key discarded and started again in one epoch has two entries: the later wins.
+	slices.SortStableFunc(changes, func(a, b Change) int { return strings.Compare(a.Key, b.Key) })
+	last := changes[:0]
+	for i, c := range changes {
+		if i+1 < len(changes) && changes[i+1].Key == c.Key {
+			continue
+		}
+		last = append(last, c)
+	}
+	return last, nil
 }
 
-func snapshotOf[V, W, S any](key string, l Logic[V, W, S]) (b []byte, err error) {
+func snapshotOf[V, W, S any](c codec.Typed[S], key string, l Logic[V, W, S]) (b []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &KeyError{Key: key, Cause: &PanicError{Value: r, Stack: debug.Stack()}}
 		}
 	}()
-	b, err = codec.Marshal(l.Snapshot())
+	b, err = c.Encode(l.Snapshot())
 	if err != nil {
 		return nil, &KeyError{Key: key, Cause: fmt.Errorf("encoding snapshot: %w", err)}
 	}
@@ -418,9 +430,9 @@ func snapshotOf[V, W, S any](key string, l Logic[V, W, S]) (b []byte, err error)
 }
 
 func (s *stateful[V, W, S]) Resume(key string, state []byte) (err error) {
-	var st S
-	if err := codec.Unmarshal(state, &st); err != nil {
-		return &KeyError{Key: key, Cause: fmt.Errorf("decoding snapshot into %T: %w", st, err)}
+	st, err := s.codec.Decode(state)
+	if err != nil {
+		return &KeyError{Key: key, Cause: err} // a *codec.DecodeError, naming S
 	}
 	defer func() {
 		if r := recover(); r != nil {

@@ -1,0 +1,23 @@
+package recovery
+
+import "github.com/weirflow/weir/internal/codec"
+
+// Codec encodes and decodes the state values of one type, in place of the default CBOR
+// codec: for a faster or smaller encoding, for a type CBOR cannot encode (unexported
+// fields), or to migrate states written by an older version of the type.
+type Codec[T any] = codec.Codec[T]
+
+// RegisterCodec makes c the codec of every state of type T, in every step, under name. The
+// name is stored with each state, so that a state is only ever decoded by a codec of the
+// same name: give the codec a new name when it can no longer read what it wrote before.
+//
+// Call it from an init function. It panics when c is nil, when name is empty, longer than
+// 255 bytes or "cbor", when T or name already has a codec, or when a step has already been
+// built with T's state, since a run would then write states with two codecs.
+func RegisterCodec[T any](name string, c Codec[T]) { codec.Register(name, c) }
+
+// DecodeError reports a stored state that cannot be decoded into its step's state type:
+// the type or its codec changed since the state was written, or the data is damaged. Type
+// names the Go type and Codec its codec ("cbor" or a registered name). A run that meets
+// one fails with a *weir.StepError naming the step and the key, wrapping the DecodeError.
+type DecodeError = codec.DecodeError
