@@ -2,12 +2,16 @@ package run
 
 import (
 	"context"
+	"time"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/engine"
 	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/internal/state"
 )
+
+// gcInterval is how often a run collects its recovery directory's superseded snapshots.
+const gcInterval = time.Second
 
 // Run runs flow in this process until every input ends, a source aborts the run, a step
 // fails, or ctx is done.
@@ -42,12 +46,18 @@ func RunConfig(ctx context.Context, flow *weir.Dataflow, cfg Config) error {
 	}
 	defer store.Close()
 	ecfg.Store = store
-	// Collect at the start and the end of each execution: snapshots superseded for longer
-	// than the backup interval are no longer needed by any copy of the directory.
+	// Collect at the start and the end of each execution, and every gcInterval during it:
+	// snapshots superseded for longer than the backup interval are no longer needed by any
+	// copy of the directory.
 	if err := store.GC(cfg.BackupInterval); err != nil {
 		return err
 	}
-	if err := engine.Run(ctx, p, ecfg); err != nil {
+	stopGC := store.CollectEvery(gcInterval, cfg.BackupInterval)
+	err = engine.Run(ctx, p, ecfg)
+	if gcErr := stopGC(); err == nil {
+		err = gcErr
+	}
+	if err != nil {
 		return err
 	}
 	return store.GC(cfg.BackupInterval)

@@ -90,6 +90,12 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 			if err := w.run(); err != nil {
 				r.fail(err)
 			}
+			// Epochs closed before a failure or an abort are complete: they are written too.
+			if w.commits != nil {
+				if err := w.commits.close(); err != nil {
+					r.fail(err)
+				}
+			}
 		}()
 	}
 	wg.Wait()

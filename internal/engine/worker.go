@@ -32,8 +32,10 @@ type worker struct {
 	dirty     bool      // a frontier may have moved
 
 	msgs      []comm.Message
-	committed uint64 // epochs below this are written to the store
+	committed uint64 // epochs below this are handed to the committer
 	snaps     map[uint64][]state.Snapshot
+	commits   *committer // nil without a store
+	final     bool       // the last epoch went to the committer
 }
 
 // node is the runtime of one primitive on one worker.
@@ -80,6 +82,9 @@ type exchange struct {
 func newWorker(r *runState, id int, ctx context.Context) *worker {
 	w := &worker{r: r, id: id, n: r.cfg.Workers, ctx: ctx, epoch: r.start, committed: r.start,
 		out: make([]*exchange, len(r.plan.Edges)), snaps: map[uint64][]state.Snapshot{}}
+	if r.cfg.Store != nil {
+		w.commits = startCommitter(r.cfg.Store, id, r.fail)
+	}
 	for _, pn := range r.plan.Nodes {
 		n := &node{Node: pn, frontier: w.epoch, remote: make([][]uint64, len(pn.In))}
 		for port, e := range pn.In {
@@ -730,24 +735,28 @@ func (w *worker) record(n *node, epoch uint64, changes []graph.Change) {
 	w.snaps[epoch] = append(w.snaps[epoch], state.Snapshot{Step: n.ID, Changes: changes})
 }
 
-// commit writes to the store every epoch that all of this worker's nodes have closed.
+// commit hands to the committer every epoch that all of this worker's nodes have closed.
+// At the end of the stream the last epoch is marked final: the worker has completed
+// everything, whatever epoch the other workers reached (a worker that reads no input
+// never advances its epoch clock).
 func (w *worker) commit() error {
-	if w.r.cfg.Store == nil {
+	if w.r.cfg.Store == nil || w.final {
 		return nil
 	}
 	done := uint64(never)
 	for _, n := range w.nodes {
 		done = min(done, n.frontier)
 	}
-	if done == never {
-		done = w.epoch + 1
+	w.final = done == never
+	if w.final {
+		done = max(w.epoch, w.committed) + 1
 		for e := range w.snaps {
 			done = max(done, e+1)
 		}
 	}
 	for e := w.committed; e < done; e++ {
-		if err := w.r.cfg.Store.Write(w.id, e, w.snaps[e]); err != nil {
-			return fmt.Errorf("weir: writing snapshots of epoch %d: %w", e, err)
+		if err := w.commits.add(state.Epoch{Epoch: e, Snaps: w.snaps[e], Final: w.final && e == done-1}); err != nil {
+			return err
 		}
 		delete(w.snaps, e)
 	}

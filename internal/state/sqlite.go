@@ -1,10 +1,10 @@
 package state
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,7 +20,8 @@ import (
 )
 
 // FormatVersion is the layout of a recovery partition this weir reads and writes.
-const FormatVersion = 1
+// Version 1 kept every snapshot row in one table keyed by step name.
+const FormatVersion = 2
 
 // Layout of a recovery directory: N SQLite files part-<i>.sqlite3 (i from 0).
 //
@@ -31,10 +32,15 @@ const FormatVersion = 1
 // detectable: its frontiers fall below the resume epoch the others' last execution already
 // started from (see InconsistentError).
 //
-// snapshots holds the state of (step, key) as of an epoch, NULL for a deletion, in the
-// partition graph.Hash(step+"\x00"+key) mod N. commits records the wall time at which the
-// store saw every worker complete everything below an epoch; garbage collection uses it
-// to honour the backup interval.
+// The state of (step, key) goes to partition graph.Hash(step+"\x00"+key) mod N, in two
+// tables. snapshots holds it as of each recent epoch, NULL for a deletion; its key starts
+// with the epoch so that a write appends at the end of the table instead of splitting
+// pages all over it, which made writes of many keys several times slower. compacted holds,
+// per key, the latest state below the epoch up to which garbage collection has run
+// (meta.collected): collecting moves rows from snapshots there. Step ids are interned in
+// steps, per partition. commits records the wall time at which the store saw every worker
+// complete everything below an epoch; garbage collection uses it to honour the backup
+// interval.
 const schema = `
 CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE executions (
@@ -47,14 +53,23 @@ CREATE TABLE frontiers (
 	execution INTEGER NOT NULL,
 	worker INTEGER NOT NULL,
 	epoch INTEGER NOT NULL,
+	final INTEGER NOT NULL,
 	PRIMARY KEY (execution, worker)
 ) WITHOUT ROWID;
+CREATE TABLE steps (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE snapshots (
-	step TEXT NOT NULL,
+	epoch INTEGER NOT NULL,
+	step INTEGER NOT NULL,
+	key TEXT NOT NULL,
+	state BLOB,
+	PRIMARY KEY (epoch, step, key)
+) WITHOUT ROWID;
+CREATE TABLE compacted (
+	step INTEGER NOT NULL,
 	key TEXT NOT NULL,
 	epoch INTEGER NOT NULL,
 	state BLOB,
-	PRIMARY KEY (step, key, epoch)
+	PRIMARY KEY (step, key)
 ) WITHOUT ROWID;
 CREATE TABLE commits (epoch INTEGER PRIMARY KEY, at INTEGER NOT NULL);
 `
@@ -121,8 +136,9 @@ func dsn(path string, create bool) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 	// synchronous(FULL) makes a commit durable in WAL mode; _txlock=immediate takes the
 	// write lock up front so concurrent writers queue instead of failing to upgrade.
+	// A 64 MiB page cache (the default is 2 MiB) keeps the pages a write touches in memory.
 	return "file:" + esc + "?mode=" + mode +
-		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_txlock=immediate"
 }
 
 func openDB(path string, create bool) (*sql.DB, error) {
@@ -214,6 +230,7 @@ func listPartitions(dir string) ([]int, error) {
 type SQLite struct {
 	dir   string
 	parts []*sql.DB
+	ids   []stepIDs        // by partition
 	now   func() time.Time // the clock for commit times and garbage collection
 
 	mu        sync.Mutex
@@ -221,6 +238,7 @@ type SQLite struct {
 	workers   int
 	resume    uint64
 	frontier  map[int]uint64 // current execution's workers, as written through this store
+	final     map[int]bool   // current execution's workers that completed the stream
 }
 
 // OpenSQLite opens the recovery directory dir. It fails, never starting afresh, with
@@ -278,7 +296,53 @@ func OpenSQLite(dir string) (*SQLite, error) {
 	for i := range count {
 		s.parts = append(s.parts, dbs[i])
 	}
+	s.ids = make([]stepIDs, count)
 	return s, nil
+}
+
+// stepIDs caches a partition's steps table. Writes to the partition hold mu for their
+// transaction, so that ids it adds enter the cache only once they are committed.
+type stepIDs struct {
+	mu     sync.Mutex
+	loaded bool
+	ids    map[string]int64
+}
+
+// load fills the cache from db on first use.
+func (c *stepIDs) load(db *sql.DB) error {
+	if c.loaded {
+		return nil
+	}
+	names, err := stepNames(db)
+	if err != nil {
+		return err
+	}
+	c.ids = make(map[string]int64, len(names))
+	for id, name := range names {
+		c.ids[name] = id
+	}
+	c.loaded = true
+	return nil
+}
+
+func stepNames(q interface {
+	Query(string, ...any) (*sql.Rows, error)
+}) (map[int64]string, error) {
+	rows, err := q.Query(`SELECT id, name FROM steps`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		names[id] = name
+	}
+	return names, rows.Err()
 }
 
 // openPartition opens and checks one partition file, returning its partition count.
@@ -337,8 +401,10 @@ func checkPartition(db *sql.DB, i int) (int, error) {
 	// Touch every table so a wrong schema shows here, not in the middle of a run.
 	for _, q := range []string{
 		`SELECT number, workers, resume, began_at FROM executions LIMIT 1`,
-		`SELECT execution, worker, epoch FROM frontiers LIMIT 1`,
-		`SELECT step, key, epoch, state FROM snapshots LIMIT 1`,
+		`SELECT execution, worker, epoch, final FROM frontiers LIMIT 1`,
+		`SELECT id, name FROM steps LIMIT 1`,
+		`SELECT epoch, step, key, state FROM snapshots LIMIT 1`,
+		`SELECT step, key, epoch, state FROM compacted LIMIT 1`,
 		`SELECT epoch, at FROM commits LIMIT 1`,
 	} {
 		rows, err := db.Query(q)
@@ -402,8 +468,8 @@ func (s *SQLite) view(p int) (partView, error) {
 	if err != nil {
 		return v, s.fail(p, err)
 	}
-	front := map[int]uint64{}
-	rows, err := db.Query(`SELECT worker, epoch FROM frontiers WHERE execution = ?`, v.number)
+	front, final := map[int]uint64{}, map[int]bool{}
+	rows, err := db.Query(`SELECT worker, epoch, final FROM frontiers WHERE execution = ?`, v.number)
 	if err != nil {
 		return v, s.fail(p, err)
 	}
@@ -411,25 +477,19 @@ func (s *SQLite) view(p int) (partView, error) {
 	for rows.Next() {
 		var w int
 		var e uint64
-		if err := rows.Scan(&w, &e); err != nil {
+		var f bool
+		if err := rows.Scan(&w, &e, &f); err != nil {
 			return v, s.fail(p, err)
 		}
-		front[w] = e
+		front[w], final[w] = e, f
 	}
 	if err := rows.Err(); err != nil {
 		return v, s.fail(p, err)
 	}
-	// As Memory: a worker that recorded nothing completed nothing beyond the resume epoch.
-	for w := range workers {
+	v.implied = nextResume(workers, v.resume, func(w int) (uint64, bool, bool) {
 		f, ok := front[w]
-		if !ok {
-			f = v.resume
-		}
-		if v.implied == 0 || f < v.implied {
-			v.implied = f
-		}
-	}
-	v.implied = max(v.implied, v.resume)
+		return f, final[w], ok
+	})
 	return v, nil
 }
 
@@ -500,7 +560,7 @@ func (s *SQLite) Begin(workers int) (uint64, error) {
 		return 0, err
 	}
 	s.execution, s.workers, s.resume = number, workers, resume
-	s.frontier = map[int]uint64{}
+	s.frontier, s.final = map[int]uint64{}, map[int]bool{}
 	return resume, nil
 }
 
@@ -534,8 +594,11 @@ func tx(db *sql.DB, fn func(*sql.Tx) error) error {
 }
 
 // Write implements Store: one transaction per partition, holding the worker's rows for
-// that partition and its frontier epoch+1, committed durably before Write returns.
-func (s *SQLite) Write(worker int, epoch uint64, snaps []Snapshot) error {
+// that partition and its new frontier, committed durably before Write returns.
+func (s *SQLite) Write(worker int, epochs []Epoch) error {
+	if len(epochs) == 0 {
+		return nil
+	}
 	s.mu.Lock()
 	exec := s.execution
 	committed := s.committedLocked()
@@ -545,40 +608,20 @@ func (s *SQLite) Write(worker int, epoch uint64, snaps []Snapshot) error {
 	}
 	n := uint64(len(s.parts))
 	byPart := make([][]row, len(s.parts))
-	for _, sn := range snaps {
-		for _, c := range sn.Changes {
-			p := graph.Hash(sn.Step+"\x00"+c.Key) % n
-			byPart[p] = append(byPart[p], row{sn.Step, c})
+	for _, e := range epochs {
+		for _, sn := range e.Snaps {
+			h := stepHash(sn.Step)
+			for i := range sn.Changes {
+				p := keyHash(h, sn.Changes[i].Key) % n
+				byPart[p] = append(byPart[p], row{e.Epoch, sn.Step, &sn.Changes[i]})
+			}
 		}
 	}
+	last := epochs[len(epochs)-1]
+	next := last.Epoch + 1
 	now := s.now().UnixNano()
 	err := each(len(s.parts), func(p int) error {
-		err := tx(s.parts[p], func(tx *sql.Tx) error {
-			if len(byPart[p]) > 0 {
-				st, err := tx.Prepare(`INSERT OR REPLACE INTO snapshots (step, key, epoch, state) VALUES (?, ?, ?, ?)`)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				for _, r := range byPart[p] {
-					var state any // NULL marks a deletion
-					if !r.c.Deleted {
-						state = nonNil(r.c.State)
-					}
-					if _, err := st.Exec(r.step, r.c.Key, epoch, state); err != nil {
-						return err
-					}
-				}
-			}
-			if _, err := tx.Exec(`INSERT OR REPLACE INTO frontiers (execution, worker, epoch) VALUES (?, ?, ?)`,
-				exec, worker, epoch+1); err != nil {
-				return err
-			}
-			// Recorded one write late, which only makes garbage collection more careful.
-			_, err := tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at) VALUES (?, ?)`, committed, now)
-			return err
-		})
-		if err != nil {
+		if err := s.writePart(p, byPart[p], exec, worker, next, last.Final, committed, now); err != nil {
 			return s.fail(p, err)
 		}
 		return nil
@@ -588,15 +631,115 @@ func (s *SQLite) Write(worker int, epoch uint64, snaps []Snapshot) error {
 	}
 	s.mu.Lock()
 	if s.execution == exec {
-		s.frontier[worker] = epoch + 1
+		s.frontier[worker], s.final[worker] = next, last.Final
 	}
 	s.mu.Unlock()
 	return nil
 }
 
+// rowsPerInsert is how many rows one INSERT statement carries: one statement per row
+// spends more in the driver than in SQLite.
+const rowsPerInsert = 64
+
+func (s *SQLite) writePart(p int, rows []row, exec int64, worker int, next uint64, final bool, committed uint64, now int64) error {
+	c := &s.ids[p]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.load(s.parts[p]); err != nil {
+		return err
+	}
+	added := map[string]int64{}
+	err := tx(s.parts[p], func(tx *sql.Tx) error {
+		id := func(step string) (int64, error) {
+			if id, ok := c.ids[step]; ok {
+				return id, nil
+			}
+			if id, ok := added[step]; ok {
+				return id, nil
+			}
+			res, err := tx.Exec(`INSERT INTO steps (name) VALUES (?)`, step)
+			if err != nil {
+				return 0, err
+			}
+			id, err := res.LastInsertId()
+			added[step] = id
+			return id, err
+		}
+		var many *sql.Stmt
+		args := make([]any, 0, 4*rowsPerInsert)
+		for len(rows) > 0 {
+			chunk := rows[:min(len(rows), rowsPerInsert)]
+			rows = rows[len(chunk):]
+			args = args[:0]
+			for _, r := range chunk {
+				sid, err := id(r.step)
+				if err != nil {
+					return err
+				}
+				var state any // NULL marks a deletion
+				if !r.c.Deleted {
+					state = nonNil(r.c.State)
+				}
+				args = append(args, r.epoch, sid, r.c.Key, state)
+			}
+			if len(chunk) < rowsPerInsert {
+				if _, err := tx.Exec(insertRows(len(chunk)), args...); err != nil {
+					return err
+				}
+				continue
+			}
+			if many == nil {
+				var err error
+				if many, err = tx.Prepare(insertRows(rowsPerInsert)); err != nil {
+					return err
+				}
+				defer many.Close()
+			}
+			if _, err := many.Exec(args...); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(`INSERT OR REPLACE INTO frontiers (execution, worker, epoch, final) VALUES (?, ?, ?, ?)`,
+			exec, worker, next, final); err != nil {
+			return err
+		}
+		// Recorded one write late, which only makes garbage collection more careful.
+		_, err := tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at) VALUES (?, ?)`, committed, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	maps.Copy(c.ids, added)
+	return nil
+}
+
+// insertRows is the statement inserting n snapshot rows. OR REPLACE lets an epoch that a
+// failed write left half-written be written again.
+func insertRows(n int) string {
+	return `INSERT OR REPLACE INTO snapshots (epoch, step, key, state) VALUES (?, ?, ?, ?)` +
+		strings.Repeat(`, (?, ?, ?, ?)`, n-1)
+}
+
 type row struct {
-	step string
-	c    graph.Change
+	epoch uint64
+	step  string
+	c     *graph.Change
+}
+
+// stepHash and keyHash compute graph.Hash(step + "\x00" + key) without building the string.
+func stepHash(step string) uint64 {
+	h := graph.Hash(step)
+	h ^= 0
+	return h * 1099511628211
+}
+
+func keyHash(h uint64, key string) uint64 {
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // nonNil keeps an empty state distinct from a deletion (NULL).
@@ -610,20 +753,13 @@ func nonNil(b []byte) []byte {
 // committedLocked is the epoch below which every worker of the current execution has
 // written through this store.
 func (s *SQLite) committedLocked() uint64 {
-	c := uint64(0)
-	for w := range s.workers {
+	return nextResume(s.workers, s.resume, func(w int) (uint64, bool, bool) {
 		f, ok := s.frontier[w]
-		if !ok {
-			f = s.resume
-		}
-		if c == 0 || f < c {
-			c = f
-		}
-	}
-	return max(c, s.resume)
+		return f, s.final[w], ok
+	})
 }
 
-// Load implements Store, merging the partitions so that keys come in (step, key) order.
+// Load implements Store. Keys come partition by partition, in no particular order.
 func (s *SQLite) Load(fn func(step, key string, state []byte) error) error {
 	s.mu.Lock()
 	resume := s.resume
@@ -631,106 +767,191 @@ func (s *SQLite) Load(fn func(step, key string, state []byte) error) error {
 	if resume == 0 {
 		return errors.New("weir: recovery: load before begin")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	type cursor struct {
-		rows  *sql.Rows
-		ok    bool
-		step  string
-		key   string
-		state []byte
-	}
-	curs := make([]*cursor, len(s.parts))
-	next := func(p int) error {
-		c := curs[p]
-		for {
-			if c.ok = c.rows.Next(); !c.ok {
-				if err := c.rows.Err(); err != nil {
-					return s.fail(p, err)
-				}
-				return nil
-			}
-			var epoch uint64
-			var deleted bool
-			if err := c.rows.Scan(&c.step, &c.key, &c.state, &deleted, &epoch); err != nil {
-				return s.fail(p, err)
-			}
-			if !deleted {
-				return nil
-			}
-		}
-	}
 	for p, db := range s.parts {
-		// SQLite takes the bare columns of an aggregate max() from the row holding it, so
-		// this is one ordered scan of the primary key.
-		rows, err := db.QueryContext(ctx, `SELECT step, key, state, state IS NULL, max(epoch) FROM snapshots WHERE epoch < ? GROUP BY step, key ORDER BY step, key`, resume)
-		if err != nil {
-			return s.fail(p, err)
-		}
-		defer rows.Close()
-		curs[p] = &cursor{rows: rows}
-		if err := next(p); err != nil {
-			return err
-		}
-	}
-	for {
-		best := -1
-		for p, c := range curs {
-			if c.ok && (best < 0 || c.step < curs[best].step || c.step == curs[best].step && c.key < curs[best].key) {
-				best = p
+		if err := loadPart(db, resume, fn); err != nil {
+			var cbErr callbackError
+			if errors.As(err, &cbErr) {
+				return cbErr.err
 			}
-		}
-		if best < 0 {
-			return nil
-		}
-		c := curs[best]
-		if err := fn(c.step, c.key, c.state); err != nil {
-			return err
-		}
-		if err := next(best); err != nil {
-			return err
-		}
-	}
-}
-
-// GC deletes the snapshot rows no resume can need any more: a row superseded by a newer
-// row of the same (step, key) for an epoch that every worker had completed at least
-// backup ago, and deletions with nothing older left to hide. A copy of the directory
-// taken within the backup interval resumes from at least that epoch, so it still finds
-// the latest row before its resume epoch.
-func (s *SQLite) GC(backup time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cutoff := s.now().Add(-backup).UnixNano()
-	for p, db := range s.parts {
-		err := tx(db, func(tx *sql.Tx) error {
-			var h sql.NullInt64
-			if err := tx.QueryRow(`SELECT max(epoch) FROM commits WHERE at <= ?`, cutoff).Scan(&h); err != nil {
-				return err
-			}
-			if !h.Valid {
-				return nil
-			}
-			if _, err := tx.Exec(`DELETE FROM snapshots AS s WHERE epoch < ? AND EXISTS (
-				SELECT 1 FROM snapshots AS n WHERE n.step = s.step AND n.key = s.key AND n.epoch > s.epoch AND n.epoch < ?)`,
-				h.Int64, h.Int64); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(`DELETE FROM snapshots WHERE state IS NULL AND epoch < ?`, h.Int64); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(`DELETE FROM commits WHERE epoch < ?`, h.Int64); err != nil {
-				return err
-			}
-			_, err := tx.Exec(`INSERT INTO meta (name, value) VALUES ('collected', ?)
-				ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, h.Int64)
-			return err
-		})
-		if err != nil {
 			return s.fail(p, err)
 		}
 	}
 	return nil
+}
+
+// callbackError carries an error of Load's callback past the partition's error wrapping.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+
+// loadPart calls fn with the latest state below resume of every key of one partition: the
+// recent rows of snapshots (few, as collection moves them to compacted), kept in a map,
+// override the rows of compacted, read in one ordered scan.
+func loadPart(db *sql.DB, resume uint64, fn func(step, key string, state []byte) error) error {
+	names, err := stepNames(db)
+	if err != nil {
+		return err
+	}
+	type stepKey struct {
+		step int64
+		key  string
+	}
+	type version struct {
+		state   []byte
+		deleted bool // a zero-length state scans as nil too
+	}
+	recent := map[stepKey]version{}
+	rows, err := db.Query(`SELECT step, key, state, state IS NULL FROM snapshots WHERE epoch < ? ORDER BY epoch`, resume)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var k stepKey
+		var v version
+		if err := rows.Scan(&k.step, &k.key, &v.state, &v.deleted); err != nil {
+			rows.Close()
+			return err
+		}
+		recent[k] = v
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	emit := func(step int64, key string, state []byte) error {
+		name, ok := names[step]
+		if !ok {
+			return fmt.Errorf("state of key %q of unknown step id %d", key, step)
+		}
+		if err := fn(name, key, state); err != nil {
+			return callbackError{err}
+		}
+		return nil
+	}
+	// compacted holds no deletions: collection drops them.
+	rows, err = db.Query(`SELECT step, key, state FROM compacted`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k stepKey
+		var v version
+		if err := rows.Scan(&k.step, &k.key, &v.state); err != nil {
+			return err
+		}
+		if r, ok := recent[k]; ok {
+			v = r
+			delete(recent, k)
+		}
+		if !v.deleted {
+			if err := emit(k.step, k.key, nonNil(v.state)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for k, v := range recent {
+		if !v.deleted {
+			if err := emit(k.step, k.key, nonNil(v.state)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// GC collects the snapshot rows no resume can need any more: below the latest epoch that
+// every worker had completed at least backup ago, only each key's latest state is kept
+// (moved to compacted), and deletions with nothing older left to hide are dropped. A copy
+// of the directory taken within the backup interval resumes from at least that epoch, so
+// it still finds the latest row before its resume epoch. GC may run while workers write.
+func (s *SQLite) GC(backup time.Duration) error {
+	cutoff := s.now().Add(-backup).UnixNano()
+	// commits learns of an epoch one write late; with no backup interval to honour, every
+	// epoch that all partitions hold is collectable at once.
+	var committed uint64
+	if backup <= 0 {
+		var err error
+		if committed, err = s.Verify(); err != nil {
+			return err
+		}
+	}
+	for p, db := range s.parts {
+		if err := tx(db, func(tx *sql.Tx) error { return collect(tx, cutoff, committed) }); err != nil {
+			return s.fail(p, err)
+		}
+	}
+	return nil
+}
+
+func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
+	var h sql.NullInt64
+	if err := tx.QueryRow(`SELECT max(epoch) FROM commits WHERE at <= ?`, cutoff).Scan(&h); err != nil {
+		return err
+	}
+	if int64(committed) > h.Int64 {
+		h = sql.NullInt64{Int64: int64(committed), Valid: true}
+	}
+	var done int64
+	if err := tx.QueryRow(`SELECT coalesce(max(value), 0) FROM meta WHERE name = 'collected'`).Scan(&done); err != nil {
+		return err
+	}
+	if !h.Valid || h.Int64 <= done {
+		return nil
+	}
+	// Rows come in epoch order (the table's key), so the latest of a key is applied last.
+	if _, err := tx.Exec(`INSERT INTO compacted (step, key, epoch, state)
+		SELECT step, key, epoch, state FROM snapshots WHERE epoch < ? ORDER BY epoch
+		ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state
+		WHERE excluded.epoch >= compacted.epoch`, h.Int64); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`DELETE FROM compacted WHERE state IS NULL`,
+		`DELETE FROM snapshots WHERE epoch < ?`,
+		`DELETE FROM commits WHERE epoch < ?`,
+	} {
+		var args []any
+		if strings.Contains(q, "?") {
+			args = append(args, h.Int64)
+		}
+		if _, err := tx.Exec(q, args...); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(`INSERT INTO meta (name, value) VALUES ('collected', ?)
+		ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, h.Int64)
+	return err
+}
+
+// CollectEvery runs GC(backup) on a goroutine every interval until stop is called, so that
+// a long execution's store stays the size of its state. stop returns the first error GC
+// met, after which it stopped collecting.
+func (s *SQLite) CollectEvery(interval, backup time.Duration) (stop func() error) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				if err = s.GC(backup); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	return func() error {
+		close(quit)
+		<-done
+		return err
+	}
 }
 
 // Info describes a recovery directory, for inspection.
@@ -803,7 +1024,9 @@ func (s *SQLite) Inspect() (Info, error) {
 			if err := frows.Err(); err != nil {
 				return err
 			}
-			srows, err := db.Query(`SELECT step, count(DISTINCT key), count(*), coalesce(sum(length(state)), 0) FROM snapshots GROUP BY step`)
+			srows, err := db.Query(`SELECT steps.name, count(DISTINCT key), count(*), coalesce(sum(length(state)), 0)
+				FROM (SELECT step, key, state FROM snapshots UNION ALL SELECT step, key, state FROM compacted) AS x
+				JOIN steps ON steps.id = x.step GROUP BY steps.name`)
 			if err != nil {
 				return err
 			}
@@ -834,4 +1057,46 @@ func (s *SQLite) Inspect() (Info, error) {
 	}
 	slices.SortFunc(info.Steps, func(a, b StepInfo) int { return strings.Compare(a.Step, b.Step) })
 	return info, nil
+}
+
+// ErrNoState: State found no state for the key (never written, or deleted).
+var ErrNoState = errors.New("weir: no state stored")
+
+// Steps returns the ids of the steps the directory holds state for, sorted.
+func (s *SQLite) Steps() ([]string, error) {
+	set := map[string]bool{}
+	for p, db := range s.parts {
+		names, err := stepNames(db)
+		if err != nil {
+			return nil, s.fail(p, err)
+		}
+		for _, n := range names {
+			set[n] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set)), nil
+}
+
+// State returns the state of (step, key) that the next execution would resume with, and
+// the epoch it was written in. It fails with ErrNoState when there is none.
+func (s *SQLite) State(step, key string) (state []byte, epoch uint64, err error) {
+	resume, err := s.Verify()
+	if err != nil {
+		return nil, 0, err
+	}
+	p := int(keyHash(stepHash(step), key) % uint64(len(s.parts)))
+	db := s.parts[p]
+	var deleted bool
+	err = db.QueryRow(`SELECT epoch, state, state IS NULL FROM (
+			SELECT epoch, state FROM snapshots WHERE epoch < ?1 AND step = (SELECT id FROM steps WHERE name = ?2) AND key = ?3
+			UNION ALL
+			SELECT epoch, state FROM compacted WHERE step = (SELECT id FROM steps WHERE name = ?2) AND key = ?3)
+		ORDER BY epoch DESC LIMIT 1`, resume, step, key).Scan(&epoch, &state, &deleted)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && deleted:
+		return nil, 0, fmt.Errorf("%w for step %s, key %q", ErrNoState, step, key)
+	case err != nil:
+		return nil, 0, s.fail(p, err)
+	}
+	return nonNil(state), epoch, nil
 }

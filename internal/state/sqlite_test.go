@@ -16,7 +16,8 @@ import (
 	"github.com/weirflow/weir/internal/graph"
 )
 
-// write is one Store.Write of a scenario; changes are "key=state" or "key" to delete.
+// write is one Store.Write of a scenario; changes are "key=state" or "key" to delete, and
+// the change "<final>" marks the worker's final epoch.
 type write struct {
 	worker int
 	epoch  uint64
@@ -33,9 +34,14 @@ type execution struct {
 	writes  []write
 }
 
+const finalMark = "<final>"
+
 func snaps(w write) []Snapshot {
 	var cs []graph.Change
 	for _, k := range w.keys {
+		if k == finalMark {
+			continue
+		}
 		if key, st, ok := strings.Cut(k, "="); ok {
 			cs = append(cs, graph.Change{Key: key, State: []byte(st)})
 		} else {
@@ -55,6 +61,7 @@ func loadAll(t *testing.T, s Store) []string {
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
+	slices.Sort(got) // Load gives no order
 	return got
 }
 
@@ -75,7 +82,8 @@ func runScenario(t *testing.T, execs []execution, open func() Store, done func(S
 			t.Errorf("execution %d: load (-want +got):\n%s", i, diff)
 		}
 		for _, w := range ex.writes {
-			if err := s.Write(w.worker, w.epoch, snaps(w)); err != nil {
+			e := Epoch{Epoch: w.epoch, Snaps: snaps(w), Final: slices.Contains(w.keys, finalMark)}
+			if err := s.Write(w.worker, []Epoch{e}); err != nil {
 				t.Fatalf("execution %d: write: %v", i, err)
 			}
 		}
@@ -103,6 +111,20 @@ var scenarios = []struct {
 	name  string
 	execs []execution
 }{
+	// A worker that reads no input stays at its first epoch; at the end of the stream its
+	// final frontier must not send the next run back before the readers' last epoch.
+	{"workers that completed the stream", []execution{
+		{workers: 2, resume: 1, writes: []write{
+			{0, 1, "s", []string{"a=1"}}, {1, 1, "s", []string{"b=1"}},
+			{0, 2, "s", []string{"a=2"}}, {0, 3, "s", []string{"a=3", finalMark}},
+			{1, 2, "s", []string{finalMark}},
+		}},
+		{workers: 3, resume: 4, load: loaded("s", "a=3", "b=1"), writes: []write{
+			{0, 4, "s", []string{"a=4", finalMark}}, {1, 4, "s", []string{"c=4"}},
+		}},
+		// Worker 1 did not complete epoch 5; worker 2 wrote nothing.
+		{workers: 1, resume: 4, load: loaded("s", "a=3", "b=1")},
+	}},
 	{"fresh", []execution{{workers: 1, resume: 1}}},
 	{"crash before the first epoch", []execution{
 		{workers: 2, resume: 1, writes: []write{{0, 1, "s", []string{"a=1"}}}},
@@ -259,7 +281,7 @@ func fillN(t *testing.T, dir string, n int, epochs ...uint64) {
 		for i := range n {
 			cs = append(cs, graph.Change{Key: fmt.Sprintf("key%03d", i), State: []byte(strings.Repeat("x", 64))})
 		}
-		if err := s.Write(0, e, []Snapshot{{Step: "s", Changes: cs}}); err != nil {
+		if err := s.Write(0, []Epoch{{Epoch: e, Snaps: []Snapshot{{Step: "s", Changes: cs}}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -512,7 +534,9 @@ func allRows(t *testing.T, s *SQLite) []string {
 	t.Helper()
 	var out []string
 	for p := range s.parts {
-		rows, err := s.parts[p].Query(`SELECT step, key, epoch, state IS NULL FROM snapshots ORDER BY step, key, epoch`)
+		rows, err := s.parts[p].Query(`SELECT steps.name, key, epoch, state IS NULL
+			FROM (SELECT step, key, epoch, state FROM snapshots UNION ALL SELECT step, key, epoch, state FROM compacted) AS x
+			JOIN steps ON steps.id = x.step`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -547,7 +571,7 @@ func TestGC(t *testing.T) {
 	writes := [][]string{1: {"a=1", "b=1"}, 2: {"a=2", "b"}, 3: {"a=3"}, 4: {"a=4", "c=4"}}
 	for e := 1; e <= 4; e++ {
 		now = t0.Add(time.Duration(e) * time.Second)
-		if err := s.Write(0, uint64(e), snaps(write{0, uint64(e), "s", writes[e]})); err != nil {
+		if err := s.Write(0, []Epoch{{Epoch: uint64(e), Snaps: snaps(write{0, uint64(e), "s", writes[e]})}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -597,7 +621,7 @@ func TestConcurrentWrites(t *testing.T) {
 		wg.Go(func() {
 			for e := uint64(1); e <= 3; e++ {
 				k := fmt.Sprintf("w%d=%d", w, e)
-				if err := s.Write(w, e, snaps(write{w, e, "s", []string{k}})); err != nil {
+				if err := s.Write(w, []Epoch{{Epoch: e, Snaps: snaps(write{w, e, "s", []string{k}})}}); err != nil {
 					t.Error(err)
 				}
 			}
@@ -660,7 +684,7 @@ func BenchmarkResume(b *testing.B) {
 		cs[i] = graph.Change{Key: fmt.Sprintf("key%07d", i), State: []byte(strings.Repeat("x", 32))}
 	}
 	start := time.Now()
-	if err := s.Write(0, 1, []Snapshot{{Step: "s", Changes: cs}}); err != nil {
+	if err := s.Write(0, []Epoch{{Epoch: 1, Snaps: []Snapshot{{Step: "s", Changes: cs}}}}); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("wrote %d rows in %v", n, time.Since(start))
@@ -682,4 +706,69 @@ func BenchmarkResume(b *testing.B) {
 		s.Close()
 	}
 	b.ReportMetric(n, "keys")
+}
+
+// State finds what a resume would load for one key, before and after collection, and a
+// Write of several epochs at once is the same as one Write per epoch.
+func TestState(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	initT(t, dir, 3)
+	s := openT(t, dir)
+	if _, err := s.Begin(1); err != nil {
+		t.Fatal(err)
+	}
+	epochs := []Epoch{
+		{Epoch: 1, Snaps: snaps(write{0, 1, "s", []string{"a=1", "b=1", "e="}})},
+		{Epoch: 2, Snaps: snaps(write{0, 2, "s", []string{"a=2", "b"}})},
+		{Epoch: 3},
+	}
+	if err := s.Write(0, epochs); err != nil {
+		t.Fatal(err)
+	}
+	// A write of epoch 3 by a second, later execution that never completes it is not seen.
+	check := func(when string) {
+		t.Helper()
+		for _, c := range []struct {
+			step, key string
+			state     string
+			epoch     uint64
+		}{
+			{"s", "a", "2", 2},
+			{"s", "e", "", 1},
+			{"s", "b", "", 0},
+			{"s", "z", "", 0},
+			{"t", "a", "", 0},
+		} {
+			st, e, err := s.State(c.step, c.key)
+			if c.epoch == 0 {
+				if !errors.Is(err, ErrNoState) {
+					t.Errorf("%s: State(%s, %s) = %q, %v; want ErrNoState", when, c.step, c.key, st, err)
+				}
+				continue
+			}
+			if err != nil || string(st) != c.state || e != c.epoch || st == nil {
+				t.Errorf("%s: State(%s, %s) = %q, %d, %v; want %q, %d", when, c.step, c.key, st, e, err, c.state, c.epoch)
+			}
+		}
+	}
+	check("before collection")
+	if err := s.GC(0); err != nil {
+		t.Fatal(err)
+	}
+	check("after collection")
+	if steps, err := s.Steps(); err != nil || !slices.Equal(steps, []string{"s"}) {
+		t.Errorf("Steps = %v, %v", steps, err)
+	}
+	if got := allRows(t, s); !slices.Equal(got, []string{"s/a@2", "s/e@1"}) {
+		t.Errorf("rows after collection: %v", got)
+	}
+	s.Close()
+	s = openT(t, dir)
+	if resume, err := s.Begin(1); err != nil || resume != 4 {
+		t.Fatalf("begin = %d, %v; want 4", resume, err)
+	}
+	if diff := cmp.Diff([]string{"s/a=2", "s/e="}, loadAll(t, s)); diff != "" {
+		t.Errorf("load (-want +got):\n%s", diff)
+	}
 }

@@ -31,8 +31,22 @@ type Store interface {
 	// Load calls fn with the latest state of every (step, key) written for an epoch
 	// below the resume epoch, skipping keys whose latest change is a deletion.
 	Load(fn func(step, key string, state []byte) error) error
-	// Write records worker's snapshots for epoch, durably, then its frontier epoch+1.
-	Write(worker int, epoch uint64, snaps []Snapshot) error
+	// Write records, durably, worker's snapshots of consecutive epochs (the first being
+	// its frontier), then its new frontier: the epoch after the last. Writing several
+	// epochs at once lets a store that fell behind catch up in one transaction.
+	Write(worker int, epochs []Epoch) error
+}
+
+// Epoch is what one worker snapshotted in one epoch, nothing when no key or position
+// changed.
+type Epoch struct {
+	Epoch uint64
+	Snaps []Snapshot
+	// Final marks the worker's last epoch: it has completed the whole stream. Workers
+	// that read no input never advance their epoch, so at the end of a stream their
+	// frontiers fall short of the readers'; a final frontier does not hold the resume
+	// epoch back.
+	Final bool
 }
 
 // Memory is a Store in memory.
@@ -41,10 +55,11 @@ type Memory struct {
 	writes   []Write
 	workers  int            // of the current execution
 	frontier map[int]uint64 // of the current execution's workers
+	final    map[int]bool   // the current execution's workers that completed the stream
 	resume   uint64         // of the current execution
 }
 
-// Write is one call of Store.Write as Memory saw it.
+// Write is one epoch of a call of Store.Write as Memory saw it.
 type Write struct {
 	Worker int
 	Epoch  uint64
@@ -52,28 +67,23 @@ type Write struct {
 }
 
 // NewMemory returns an empty in-memory store.
-func NewMemory() *Memory { return &Memory{frontier: map[int]uint64{}, resume: 1} }
+func NewMemory() *Memory {
+	return &Memory{frontier: map[int]uint64{}, final: map[int]bool{}, resume: 1}
+}
 
 func (m *Memory) Begin(workers int) (uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.workers > 0 {
 		// The previous execution's workers must all have completed an epoch to move on.
-		resume := uint64(0)
-		for w := range m.workers {
+		m.resume = nextResume(m.workers, m.resume, func(w int) (uint64, bool, bool) {
 			f, ok := m.frontier[w]
-			if !ok {
-				f = m.resume
-			}
-			if resume == 0 || f < resume {
-				resume = f
-			}
-		}
-		m.resume = max(resume, m.resume)
+			return f, m.final[w], ok
+		})
 		m.writes = slices.DeleteFunc(m.writes, func(w Write) bool { return w.Epoch >= m.resume })
 	}
 	m.workers = workers
-	m.frontier = map[int]uint64{}
+	m.frontier, m.final = map[int]uint64{}, map[int]bool{}
 	return m.resume, nil
 }
 
@@ -116,6 +126,28 @@ func (m *Memory) Load(fn func(step, key string, state []byte) error) error {
 	return nil
 }
 
+// nextResume is the epoch an execution after one of workers workers, begun at resume,
+// resumes from: the lowest frontier of its workers that did not complete the stream (a
+// worker that wrote nothing counts at resume), or the highest when all completed it.
+func nextResume(workers int, resume uint64, frontier func(w int) (epoch uint64, final, ok bool)) uint64 {
+	low, high := uint64(0), resume
+	for w := range workers {
+		f, final, ok := frontier(w)
+		if !ok {
+			f, final = resume, false
+		}
+		if final {
+			high = max(high, f)
+		} else if low == 0 || f < low {
+			low = f
+		}
+	}
+	if low == 0 {
+		return high
+	}
+	return max(low, resume)
+}
+
 func compare(a, b string) int {
 	switch {
 	case a < b:
@@ -126,11 +158,14 @@ func compare(a, b string) int {
 	return 0
 }
 
-func (m *Memory) Write(worker int, epoch uint64, snaps []Snapshot) error {
+func (m *Memory) Write(worker int, epochs []Epoch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.writes = append(m.writes, Write{Worker: worker, Epoch: epoch, Snaps: snaps})
-	m.frontier[worker] = epoch + 1
+	for _, e := range epochs {
+		m.writes = append(m.writes, Write{Worker: worker, Epoch: e.Epoch, Snaps: e.Snaps})
+		m.frontier[worker] = e.Epoch + 1
+		m.final[worker] = e.Final
+	}
 	return nil
 }
 

@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/weirflow/weir/internal/state"
+)
+
+// maxQueuedBytes bounds the snapshots a worker may have waiting for its committer before
+// the worker itself waits: a store slower than the flow slows the flow instead of
+// filling memory.
+const maxQueuedBytes = 64 << 20
+
+// committer writes one worker's closed epochs to the store on a goroutine of its own, so
+// that the worker computes the next epoch while the last one is made durable. Epochs that
+// close while a write is under way go to the store together in the next one.
+//
+// Writing late is safe: an epoch counts as committed only once the store has every
+// worker's frontier past it, and a crash before that resumes from an earlier epoch, with
+// sinks truncated to their positions as of that epoch.
+type committer struct {
+	store  state.Store
+	worker int
+	fail   func(error) // stops the run when a write fails
+	done   chan struct{}
+
+	mu     sync.Mutex
+	cond   sync.Cond // queue changed, or the committer took it, or failed
+	queue  []state.Epoch
+	queued int // bytes of snapshots in queue
+	closed bool
+	err    error
+}
+
+func startCommitter(store state.Store, worker int, fail func(error)) *committer {
+	c := &committer{store: store, worker: worker, fail: fail, done: make(chan struct{})}
+	c.cond.L = &c.mu
+	go c.loop()
+	return c
+}
+
+func (c *committer) loop() {
+	defer close(c.done)
+	for {
+		c.mu.Lock()
+		for len(c.queue) == 0 && !c.closed {
+			c.cond.Wait()
+		}
+		batch := c.queue
+		c.queue, c.queued = nil, 0
+		c.cond.Broadcast() // a worker waiting for room may go on
+		c.mu.Unlock()
+		if len(batch) == 0 {
+			return // closed, and everything written
+		}
+		err := c.store.Write(c.worker, batch)
+		if err != nil {
+			err = fmt.Errorf("weir: writing snapshots of epochs %d to %d: %w", batch[0].Epoch, batch[len(batch)-1].Epoch, err)
+			c.mu.Lock()
+			c.err = err
+			c.cond.Broadcast()
+			c.mu.Unlock()
+			c.fail(err)
+			return
+		}
+	}
+}
+
+// add queues a closed epoch. It waits while too much is queued, and returns the error of
+// a write that failed.
+func (c *committer) add(e state.Epoch) error {
+	size := 0
+	for _, s := range e.Snaps {
+		for _, ch := range s.Changes {
+			size += len(ch.Key) + len(ch.State) + 32
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	c.queue = append(c.queue, e)
+	c.queued += size
+	c.cond.Broadcast()
+	for c.queued > maxQueuedBytes && c.err == nil {
+		c.cond.Wait()
+	}
+	return c.err
+}
+
+// close writes what is queued, ends the committer and returns the error of a failed write.
+func (c *committer) close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	<-c.done
+	return c.err
+}
