@@ -3,9 +3,13 @@
 //	weir recovery init DIR N   create the recovery directory DIR with N partitions
 //	weir recovery verify DIR   check DIR and print the epoch the next run resumes from
 //	weir recovery inspect DIR  list DIR's executions, frontiers and stored state per step
+//	weir recovery inspect DIR STEP KEY
+//	                           print the state KEY of STEP resumes with, as JSON
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +24,8 @@ const usage = `usage:
   weir recovery init DIR N   create the recovery directory DIR with N partitions
   weir recovery verify DIR   check DIR and print the epoch the next run resumes from
   weir recovery inspect DIR  list DIR's executions, frontiers and stored state per step
+  weir recovery inspect DIR STEP KEY
+                             print the state KEY of STEP resumes with, as JSON
 `
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -59,6 +65,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		printInfo(stdout, rest[0], info)
+		return 0
+	case cmd == "inspect" && len(rest) == 3:
+		st, err := recovery.State(rest[0], rest[1], rest[2])
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		var js bytes.Buffer
+		if err := json.Indent(&js, st.JSON, "", "  "); err != nil {
+			js.Reset()
+			js.Write(st.JSON)
+		}
+		fmt.Fprintf(stdout, "step %s, key %q, as of epoch %d:\n%s\n", st.Step, st.Key, st.Epoch, js.Bytes())
 		return 0
 	}
 	fmt.Fprint(stderr, usage)
