@@ -29,4 +29,22 @@
 //	weirtest.Run(t, flow, 1)
 //
 // With one worker the output order is deterministic; with several, compare sorted items.
+//
+// # Resuming
+//
+// NewRecovery makes a recovery directory for one test, and its Run runs a flow on it as
+// often as the test needs, each run resuming from the snapshots of the runs before, as a
+// user's job does when it is restarted:
+//
+//	rec := weirtest.NewRecovery(t, 3) // 3 partitions, as recovery.Init makes them
+//	src := weirtest.NewSource(1, 2).Abort().Then(3).EOF().Then(4)
+//	// ... build flow on src, writing to a Sink out
+//	rec.Run(t, flow, 1) // 1 and 2, then the crash
+//	rec.Run(t, flow, 3) // 3 on three workers, with the state the first run left
+//	rec.Run(t, flow, 1) // 4
+//
+// Runs close an epoch, and snapshot, after every round of reads (an epoch interval of 0),
+// so where a run stops and resumes depends only on the script of its sources. Options
+// gives the same settings for calling run.Run directly, for example to check the typed
+// error of package recovery that a damaged directory gives.
 package weirtest

@@ -3,9 +3,11 @@ package weirtest_test
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/recovery"
 	"github.com/weirflow/weir/run"
 	"github.com/weirflow/weir/weirtest"
 )
@@ -71,4 +73,45 @@ func ExampleSource_BatchSize() {
 	}
 	fmt.Println(out.Items())
 	// Output: [2 2 1]
+}
+
+// A flow run again on the same recovery directory resumes where the last run stopped: the
+// Abort marker crashes the first run, and the second goes on with the items after it and
+// the sums the first run left. In a test, the directory comes from
+//
+//	rec := weirtest.NewRecovery(t, 2)
+//
+// and rec.Run(t, flow, 1) replaces each run.Run call.
+func ExampleRecovery() {
+	dir, err := os.MkdirTemp("", "weirtest-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := recovery.Init(dir, 2); err != nil {
+		panic(err)
+	}
+
+	flow := weir.NewDataflow("sums")
+	src := weirtest.NewSource(weir.KV[int]{Key: "k", Value: 1}, weir.KV[int]{Key: "k", Value: 2}).
+		Abort().
+		Then(weir.KV[int]{Key: "k", Value: 3}, weir.KV[int]{Key: "k", Value: 4})
+	sums := op.StatefulMap("sum", op.Input("in", flow, src), func(st *op.State[int], v int) int {
+		s, _ := st.Get()
+		st.Set(s + v)
+		return s + v
+	})
+	out := weirtest.NewSink[weir.KV[int]]()
+	op.Output("out", sums, out)
+
+	for range 2 {
+		out.Clear()
+		if err := run.Run(context.Background(), flow, run.EpochInterval(0), run.Recovery(dir)); err != nil {
+			fmt.Println(err)
+		}
+		fmt.Println(out.Items())
+	}
+	// Output:
+	// [(k, 1) (k, 3)]
+	// [(k, 6) (k, 10)]
 }
