@@ -11,10 +11,14 @@
 //   - meta: the format version, the partition's index and the partition count;
 //   - executions: one row per run (its number, worker count and resume epoch);
 //   - frontiers: per execution and worker, the epoch below which the worker has written
-//     everything to this partition;
-//   - snapshots: the state of a (step, key) as of an epoch, NULL for a deletion. A row
-//     lives in the partition chosen by a stable hash of step and key, so the partition
-//     count is fixed at Init but the worker count can change between runs;
+//     everything to this partition, and whether the worker completed the stream;
+//   - steps: the step ids, numbered in this partition;
+//   - snapshots: the state of a (step, key) as of a recent epoch, NULL for a deletion,
+//     keyed by epoch first so that each epoch's rows are appended. A row lives in the
+//     partition chosen by a stable hash of step and key, so the partition count is fixed
+//     at Init but the worker count can change between runs;
+//   - compacted: per (step, key), its latest state below the epoch garbage collection
+//     has reached;
 //   - commits: when every worker had completed an epoch, for garbage collection.
 //
 // Executions and frontiers are written to every partition, in the same transaction as
@@ -31,8 +35,16 @@
 // # Backups and garbage collection
 //
 // A row superseded by a newer one is deleted only when that newer row belongs to an
-// epoch every worker had completed more than the backup interval ago. A copy of the
-// directory taken within the interval, even file by file, therefore still resumes.
+// epoch every worker had completed more than the backup interval ago (rows of older
+// epochs move to compacted, the latest of each key kept). A copy of the directory taken
+// within the interval, even file by file, therefore still resumes. A run collects at its
+// start, every second and at its end.
+//
+// # Inspecting
+//
+// Inspect (`weir recovery inspect DIR`) lists executions, frontiers and per step the keys
+// and bytes stored; State (`weir recovery inspect DIR STEP KEY`) shows the state one key
+// resumes with, decoded to JSON.
 //
 // # State codecs
 //

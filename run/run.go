@@ -11,7 +11,7 @@ import (
 )
 
 // gcInterval is how often a run collects its recovery directory's superseded snapshots.
-const gcInterval = time.Second
+const gcInterval = 10 * time.Second
 
 // Run runs flow in this process until every input ends, a source aborts the run, a step
 // fails, or ctx is done.
@@ -46,9 +46,10 @@ func RunConfig(ctx context.Context, flow *weir.Dataflow, cfg Config) error {
 	}
 	defer store.Close()
 	ecfg.Store = store
-	// Collect at the start and the end of each execution, and every gcInterval during it:
-	// snapshots superseded for longer than the backup interval are no longer needed by any
-	// copy of the directory.
+	// Collect at the start of each execution and every gcInterval during it: snapshots
+	// superseded for longer than the backup interval are no longer needed by any copy of
+	// the directory. What the last interval leaves, the next execution collects, so
+	// that a run does not wait for it to return.
 	if err := store.GC(cfg.BackupInterval); err != nil {
 		return err
 	}
@@ -57,8 +58,5 @@ func RunConfig(ctx context.Context, flow *weir.Dataflow, cfg Config) error {
 	if gcErr := stopGC(); err == nil {
 		err = gcErr
 	}
-	if err != nil {
-		return err
-	}
-	return store.GC(cfg.BackupInterval)
+	return err
 }

@@ -117,8 +117,9 @@ type runState struct {
 
 	// The epoch this execution starts at, and what each worker resumes: by worker, by
 	// node index, the state of each key (stateful steps) or partition (inputs, sinks).
-	start   uint64
-	resumed []map[int]map[string][]byte
+	start     uint64
+	states    []map[int][]graph.Change    // keyed state of stateful steps
+	positions []map[int]map[string][]byte // by partition name, of inputs and sinks
 	// spares holds, by edge, batches that receivers are done with, for senders to fill
 	// again: in one process this saves allocating (and collecting) a batch per message.
 	spares []sync.Pool
@@ -202,9 +203,11 @@ func assign(ctx context.Context, p *plan.Plan, workers int) (map[int]*shard, err
 // Routing by the current worker count is what lets a job be rescaled between runs.
 func (r *runState) resume() error {
 	r.start = 1
-	r.resumed = make([]map[int]map[string][]byte, r.cfg.Workers)
-	for w := range r.resumed {
-		r.resumed[w] = map[int]map[string][]byte{}
+	r.states = make([]map[int][]graph.Change, r.cfg.Workers)
+	r.positions = make([]map[int]map[string][]byte, r.cfg.Workers)
+	for w := range r.cfg.Workers {
+		r.states[w] = map[int][]graph.Change{}
+		r.positions[w] = map[int]map[string][]byte{}
 	}
 	if r.cfg.Store == nil {
 		return nil
@@ -227,6 +230,8 @@ func (r *runState) resume() error {
 		switch {
 		case n.Kind == graph.Stateful:
 			w = int(graph.Hash(key) % uint64(r.cfg.Workers))
+			r.states[w][n.Index] = append(r.states[w][n.Index], graph.Change{Key: key, State: state})
+			return nil
 		case n.Sharded:
 			s := r.shards[n.Index]
 			i, found := slices.BinarySearch(s.parts, key)
@@ -237,10 +242,10 @@ func (r *runState) resume() error {
 		default:
 			return nil // dynamic sources and sinks keep no position
 		}
-		m := r.resumed[w][n.Index]
+		m := r.positions[w][n.Index]
 		if m == nil {
 			m = map[string][]byte{}
-			r.resumed[w][n.Index] = m
+			r.positions[w][n.Index] = m
 		}
 		m[key] = state
 		return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -220,9 +219,14 @@ func (w *worker) open() error {
 	for _, n := range w.nodes {
 		switch n.Kind {
 		case graph.Stateful:
-			keys := w.r.resumed[w.id][n.Index]
-			for _, key := range slices.Sorted(maps.Keys(keys)) {
-				if err := n.stateful.Resume(key, keys[key]); err != nil {
+			// Any order will do: the runtime orders keys itself where it matters.
+			states := w.r.states[w.id][n.Index]
+			delete(w.r.states[w.id], n.Index) // let the loaded bytes go as keys resume
+			for i := range states {
+				c := &states[i]
+				err := n.stateful.Resume(c.Key, c.State)
+				*c = graph.Change{}
+				if err != nil {
 					var ke *graph.KeyError
 					if errors.As(err, &ke) {
 						return &graph.StepError{Step: n.ID, Key: ke.Key, Cause: fmt.Errorf("resuming: %w", ke.Cause)}
@@ -233,7 +237,7 @@ func (w *worker) open() error {
 		case graph.Input:
 			spec := n.Spec.(*graph.InputSpec)
 			for _, name := range w.owned(n) {
-				p, err := spec.Build(w.ctx, w.partInfo(n, name), w.r.resumed[w.id][n.Index][name])
+				p, err := spec.Build(w.ctx, w.partInfo(n, name), w.r.positions[w.id][n.Index][name])
 				if err != nil {
 					return w.partErr(n, name, fmt.Errorf("building partition: %w", err))
 				}
@@ -254,7 +258,7 @@ func (w *worker) open() error {
 				if n.shard.owner[i] != w.id {
 					continue
 				}
-				p, err := spec.Build(w.ctx, w.partInfo(n, name), w.r.resumed[w.id][n.Index][name])
+				p, err := spec.Build(w.ctx, w.partInfo(n, name), w.r.positions[w.id][n.Index][name])
 				if err != nil {
 					return w.partErr(n, name, fmt.Errorf("building partition: %w", err))
 				}

@@ -90,7 +90,8 @@ type StatefulRuntime interface {
 	Activate(batch any, now time.Time, eof bool) (any, error)
 	// NextNotify returns the earliest armed notification time.
 	NextNotify() (time.Time, bool)
-	// Snapshot returns the changes of the keys touched since the last call, in key order.
+	// Snapshot returns the changes of the keys touched since the last call, in no
+	// particular order: a store sorts them if it needs to, off the worker's loop.
 	Snapshot() ([]Change, error)
 	// Resume restores one key's logic from its snapshot.
 	Resume(key string, state []byte) error

@@ -393,6 +393,10 @@ func (s *stateful[V, W, S]) Snapshot() ([]Change, error) {
 	for _, e := range s.touched {
 		e.dirty = false
 		if e.dead {
+			// A key discarded and started again in this epoch: its new entry has the say.
+			if live := s.keys[e.key]; live != nil && live.dirty {
+				continue
+			}
 			changes = append(changes, Change{Key: e.key, Deleted: true})
 			continue
 		}
@@ -404,16 +408,7 @@ func (s *stateful[V, W, S]) Snapshot() ([]Change, error) {
 	}
 	clear(s.touched)
 	s.touched = s.touched[:0]
-	// A key discarded and started again in one epoch has two entries: the later wins.
-	slices.SortStableFunc(changes, func(a, b Change) int { return strings.Compare(a.Key, b.Key) })
-	last := changes[:0]
-	for i, c := range changes {
-		if i+1 < len(changes) && changes[i+1].Key == c.Key {
-			continue
-		}
-		last = append(last, c)
-	}
-	return last, nil
+	return changes, nil
 }
 
 func snapshotOf[V, W, S any](c codec.Typed[S], key string, l Logic[V, W, S]) (b []byte, err error) {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,11 +35,13 @@ const FormatVersion = 2
 // started from (see InconsistentError).
 //
 // The state of (step, key) goes to partition graph.Hash(step+"\x00"+key) mod N, in two
-// tables. snapshots holds it as of each recent epoch, NULL for a deletion; its key starts
-// with the epoch so that a write appends at the end of the table instead of splitting
-// pages all over it, which made writes of many keys several times slower. compacted holds,
-// per key, the latest state below the epoch up to which garbage collection has run
-// (meta.collected): collecting moves rows from snapshots there. Step ids are interned in
+// tables. snapshots holds it as of each recent epoch, NULL for a deletion. It has no key
+// but its rowid, so that a write only appends: a table keyed by (step, key, epoch) split
+// pages all over itself on every write of many keys, and made writes several times
+// slower. Rowid order is epoch order for each key: a key's rows come from the worker that
+// owns it, epoch after epoch, and a new execution writes after every row the last one
+// kept. compacted holds, per key, the latest state below the epoch up to which garbage
+// collection has run (meta.collected): collecting moves rows from snapshots there. Step ids are interned in
 // steps, per partition. commits records the wall time at which the store saw every worker
 // complete everything below an epoch; garbage collection uses it to honour the backup
 // interval.
@@ -61,9 +65,8 @@ CREATE TABLE snapshots (
 	epoch INTEGER NOT NULL,
 	step INTEGER NOT NULL,
 	key TEXT NOT NULL,
-	state BLOB,
-	PRIMARY KEY (epoch, step, key)
-) WITHOUT ROWID;
+	state BLOB
+);
 CREATE TABLE compacted (
 	step INTEGER NOT NULL,
 	key TEXT NOT NULL,
@@ -165,7 +168,7 @@ func InitSQLite(dir string, n int) error {
 	} else if len(found) > 0 {
 		return fmt.Errorf("%w: %s holds %d partition files", ErrExists, dir, len(found))
 	}
-	return each(n, func(i int) error {
+	return each(newSem(), n, func(i int) error {
 		if err := initPartition(PartitionPath(dir, i), i, n); err != nil {
 			return fmt.Errorf("weir: recovery directory %s: partition %d: %w", dir, i, err)
 		}
@@ -231,6 +234,7 @@ type SQLite struct {
 	dir   string
 	parts []*sql.DB
 	ids   []stepIDs        // by partition
+	sem   chan struct{}    // bounds the partition transactions running at once
 	now   func() time.Time // the clock for commit times and garbage collection
 
 	mu        sync.Mutex
@@ -252,7 +256,7 @@ func OpenSQLite(dir string) (*SQLite, error) {
 	if len(found) == 0 {
 		return nil, fmt.Errorf("%w in %s", ErrNoPartitions, dir)
 	}
-	s := &SQLite{dir: dir, now: time.Now}
+	s := &SQLite{dir: dir, now: time.Now, sem: newSem()}
 	count := found[len(found)-1] + 1
 	dbs := map[int]*sql.DB{}
 	counts := map[int]int{}
@@ -539,7 +543,7 @@ func (s *SQLite) Begin(workers int) (uint64, error) {
 		return 0, err
 	}
 	now := s.now().UnixNano()
-	err = each(len(s.parts), func(p int) error {
+	err = each(s.sem, len(s.parts), func(p int) error {
 		err := tx(s.parts[p], func(tx *sql.Tx) error {
 			if _, err := tx.Exec(`DELETE FROM snapshots WHERE epoch >= ?`, resume); err != nil {
 				return err
@@ -564,13 +568,17 @@ func (s *SQLite) Begin(workers int) (uint64, error) {
 	return resume, nil
 }
 
-// each runs fn for every partition concurrently (their fsyncs overlap) and returns the
-// error of the lowest failing partition.
-func each(n int, fn func(p int) error) error {
+// each runs fn for every partition, as many at once as sem lets (their fsyncs overlap),
+// and returns the error of the lowest failing partition.
+func each(sem chan struct{}, n int, fn func(p int) error) error {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for p := range n {
-		wg.Go(func() { errs[p] = fn(p) })
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[p] = fn(p)
+		})
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -580,6 +588,10 @@ func each(n int, fn func(p int) error) error {
 	}
 	return nil
 }
+
+// newSem bounds the partition transactions that run at once to half the CPUs: writes and
+// collection run beside the workers, which keep the other half.
+func newSem() chan struct{} { return make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)) }
 
 func tx(db *sql.DB, fn func(*sql.Tx) error) error {
 	t, err := db.Begin()
@@ -619,8 +631,20 @@ func (s *SQLite) Write(worker int, epochs []Epoch) error {
 	}
 	last := epochs[len(epochs)-1]
 	next := last.Epoch + 1
+	for _, rows := range byPart {
+		// In the order of the table's key, so that inserts append.
+		slices.SortFunc(rows, func(a, b row) int {
+			if a.epoch != b.epoch {
+				return cmp.Compare(a.epoch, b.epoch)
+			}
+			if c := strings.Compare(a.step, b.step); c != 0 {
+				return c
+			}
+			return strings.Compare(a.c.Key, b.c.Key)
+		})
+	}
 	now := s.now().UnixNano()
-	err := each(len(s.parts), func(p int) error {
+	err := each(s.sem, len(s.parts), func(p int) error {
 		if err := s.writePart(p, byPart[p], exec, worker, next, last.Final, committed, now); err != nil {
 			return s.fail(p, err)
 		}
@@ -640,6 +664,38 @@ func (s *SQLite) Write(worker int, epochs []Epoch) error {
 // rowsPerInsert is how many rows one INSERT statement carries: one statement per row
 // spends more in the driver than in SQLite.
 const rowsPerInsert = 64
+
+// insertRows runs the statement stmt(k) for rows 0 to n-1, rowsPerInsert rows at a time;
+// add appends the arguments of row i.
+func insertRows(tx *sql.Tx, stmt func(k int) string, n int, add func(i int, args []any) ([]any, error)) error {
+	var full *sql.Stmt
+	args := make([]any, 0, 4*rowsPerInsert)
+	for start := 0; start < n; start += rowsPerInsert {
+		k := min(n-start, rowsPerInsert)
+		args = args[:0]
+		for i := start; i < start+k; i++ {
+			var err error
+			if args, err = add(i, args); err != nil {
+				return err
+			}
+		}
+		if k < rowsPerInsert {
+			_, err := tx.Exec(stmt(k), args...)
+			return err
+		}
+		if full == nil {
+			var err error
+			if full, err = tx.Prepare(stmt(rowsPerInsert)); err != nil {
+				return err
+			}
+			defer full.Close()
+		}
+		if _, err := full.Exec(args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (s *SQLite) writePart(p int, rows []row, exec int64, worker int, next uint64, final bool, committed uint64, now int64) error {
 	c := &s.ids[p]
@@ -665,46 +721,27 @@ func (s *SQLite) writePart(p int, rows []row, exec int64, worker int, next uint6
 			added[step] = id
 			return id, err
 		}
-		var many *sql.Stmt
-		args := make([]any, 0, 4*rowsPerInsert)
-		for len(rows) > 0 {
-			chunk := rows[:min(len(rows), rowsPerInsert)]
-			rows = rows[len(chunk):]
-			args = args[:0]
-			for _, r := range chunk {
-				sid, err := id(r.step)
-				if err != nil {
-					return err
-				}
-				var state any // NULL marks a deletion
-				if !r.c.Deleted {
-					state = nonNil(r.c.State)
-				}
-				args = append(args, r.epoch, sid, r.c.Key, state)
+		err := insertRows(tx, snapshotRows, len(rows), func(i int, args []any) ([]any, error) {
+			r := rows[i]
+			sid, err := id(r.step)
+			if err != nil {
+				return nil, err
 			}
-			if len(chunk) < rowsPerInsert {
-				if _, err := tx.Exec(insertRows(len(chunk)), args...); err != nil {
-					return err
-				}
-				continue
+			var state any // NULL marks a deletion
+			if !r.c.Deleted {
+				state = nonNil(r.c.State)
 			}
-			if many == nil {
-				var err error
-				if many, err = tx.Prepare(insertRows(rowsPerInsert)); err != nil {
-					return err
-				}
-				defer many.Close()
-			}
-			if _, err := many.Exec(args...); err != nil {
-				return err
-			}
+			return append(args, r.epoch, sid, r.c.Key, state), nil
+		})
+		if err != nil {
+			return err
 		}
 		if _, err := tx.Exec(`INSERT OR REPLACE INTO frontiers (execution, worker, epoch, final) VALUES (?, ?, ?, ?)`,
 			exec, worker, next, final); err != nil {
 			return err
 		}
 		// Recorded one write late, which only makes garbage collection more careful.
-		_, err := tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at) VALUES (?, ?)`, committed, now)
+		_, err = tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at) VALUES (?, ?)`, committed, now)
 		return err
 	})
 	if err != nil {
@@ -714,11 +751,19 @@ func (s *SQLite) writePart(p int, rows []row, exec int64, worker int, next uint6
 	return nil
 }
 
-// insertRows is the statement inserting n snapshot rows. OR REPLACE lets an epoch that a
-// failed write left half-written be written again.
-func insertRows(n int) string {
-	return `INSERT OR REPLACE INTO snapshots (epoch, step, key, state) VALUES (?, ?, ?, ?)` +
+// snapshotRows is the statement inserting n snapshot rows. A write retried after a failure
+// may repeat rows; readers take a key's last row.
+func snapshotRows(n int) string {
+	return `INSERT INTO snapshots (epoch, step, key, state) VALUES (?, ?, ?, ?)` +
 		strings.Repeat(`, (?, ?, ?, ?)`, n-1)
+}
+
+// compactRows is the statement moving n keys' latest rows into compacted.
+func compactRows(n int) string {
+	return `INSERT INTO compacted (step, key, epoch, state) VALUES (?, ?, ?, ?)` +
+		strings.Repeat(`, (?, ?, ?, ?)`, n-1) + `
+		ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state
+		WHERE excluded.epoch >= compacted.epoch`
 }
 
 type row struct {
@@ -779,6 +824,12 @@ func (s *SQLite) Load(fn func(step, key string, state []byte) error) error {
 	return nil
 }
 
+// stepKey is a key of a step, by the step's id in one partition.
+type stepKey struct {
+	step int64
+	key  string
+}
+
 // callbackError carries an error of Load's callback past the partition's error wrapping.
 type callbackError struct{ err error }
 
@@ -792,16 +843,12 @@ func loadPart(db *sql.DB, resume uint64, fn func(step, key string, state []byte)
 	if err != nil {
 		return err
 	}
-	type stepKey struct {
-		step int64
-		key  string
-	}
 	type version struct {
 		state   []byte
 		deleted bool // a zero-length state scans as nil too
 	}
 	recent := map[stepKey]version{}
-	rows, err := db.Query(`SELECT step, key, state, state IS NULL FROM snapshots WHERE epoch < ? ORDER BY epoch`, resume)
+	rows, err := db.Query(`SELECT step, key, state, state IS NULL FROM snapshots WHERE epoch < ? ORDER BY rowid`, resume)
 	if err != nil {
 		return err
 	}
@@ -879,7 +926,10 @@ func (s *SQLite) GC(backup time.Duration) error {
 		}
 	}
 	for p, db := range s.parts {
-		if err := tx(db, func(tx *sql.Tx) error { return collect(tx, cutoff, committed) }); err != nil {
+		s.sem <- struct{}{}
+		err := tx(db, func(tx *sql.Tx) error { return collect(tx, cutoff, committed) })
+		<-s.sem
+		if err != nil {
 			return s.fail(p, err)
 		}
 	}
@@ -901,11 +951,47 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 	if !h.Valid || h.Int64 <= done {
 		return nil
 	}
-	// Rows come in epoch order (the table's key), so the latest of a key is applied last.
-	if _, err := tx.Exec(`INSERT INTO compacted (step, key, epoch, state)
-		SELECT step, key, epoch, state FROM snapshots WHERE epoch < ? ORDER BY epoch
-		ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state
-		WHERE excluded.epoch >= compacted.epoch`, h.Int64); err != nil {
+	// The latest row of each key below h, found here rather than by SQLite's sort: in
+	// rowid order, a key's last row is its latest.
+	type latest struct {
+		epoch   int64
+		state   []byte
+		deleted bool
+	}
+	keys := map[stepKey]latest{}
+	rows, err := tx.Query(`SELECT step, key, epoch, state, state IS NULL FROM snapshots WHERE epoch < ? ORDER BY rowid`, h.Int64)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var k stepKey
+		var l latest
+		if err := rows.Scan(&k.step, &k.key, &l.epoch, &l.state, &l.deleted); err != nil {
+			rows.Close()
+			return err
+		}
+		keys[k] = l
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	// In the order of compacted's key, so that its pages are visited once.
+	order := slices.SortedFunc(maps.Keys(keys), func(a, b stepKey) int {
+		if c := cmp.Compare(a.step, b.step); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	err = insertRows(tx, compactRows, len(order), func(i int, args []any) ([]any, error) {
+		k := order[i]
+		l := keys[k]
+		var state any // a deletion is moved as NULL, then dropped
+		if !l.deleted {
+			state = nonNil(l.state)
+		}
+		return append(args, k.step, k.key, l.epoch, state), nil
+	})
+	if err != nil {
 		return err
 	}
 	for _, q := range []string{
@@ -921,7 +1007,7 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 			return err
 		}
 	}
-	_, err := tx.Exec(`INSERT INTO meta (name, value) VALUES ('collected', ?)
+	_, err = tx.Exec(`INSERT INTO meta (name, value) VALUES ('collected', ?)
 		ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, h.Int64)
 	return err
 }

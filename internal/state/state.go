@@ -162,6 +162,10 @@ func (m *Memory) Write(worker int, epochs []Epoch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range epochs {
+		for _, s := range e.Snaps {
+			// In key order, so that tests can compare what was written.
+			slices.SortStableFunc(s.Changes, func(a, b graph.Change) int { return compare(a.Key, b.Key) })
+		}
 		m.writes = append(m.writes, Write{Worker: worker, Epoch: e.Epoch, Snaps: e.Snaps})
 		m.frontier[worker] = e.Epoch + 1
 		m.final[worker] = e.Final
