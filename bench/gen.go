@@ -113,6 +113,19 @@ func (s *Sum[T]) Build(context.Context, sink.Part, []byte) (sink.Partition[T], e
 	return p, nil
 }
 
+// Last returns when the last batch arrived, over every worker. Call it after the run.
+func (s *Sum[T]) Last() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var last time.Time
+	for _, p := range s.parts {
+		if p.last.After(last) {
+			last = p.last
+		}
+	}
+	return last
+}
+
 // Total returns the sum over every worker and the number of items received. Call it after
 // the run.
 func (s *Sum[T]) Total() (sum, items int) {
@@ -127,7 +140,8 @@ func (s *Sum[T]) Total() (sum, items int) {
 
 type sumPart[T any] struct {
 	sum, items int
-	_          [48]byte // keep workers' accumulators on separate cache lines
+	last       time.Time // of the last write
+	_          [24]byte  // keep workers' accumulators on separate cache lines
 }
 
 // Write adds in a loop typed once per batch, so that the sink costs what the anchor
@@ -148,6 +162,7 @@ func (p *sumPart[T]) Write(items []T) error {
 		}
 	}
 	p.items += len(items)
+	p.last = time.Now()
 	return nil
 }
 

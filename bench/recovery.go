@@ -57,6 +57,14 @@ var (
 // recovery directory dir when it is not empty. It returns the sum of every running sum
 // emitted.
 func Aggregate(ctx context.Context, n int, dir string) (int, error) {
+	sum, _, err := AggregateTimed(ctx, n, dir)
+	return sum, err
+}
+
+// AggregateTimed is Aggregate that also returns when the last running sum reached the
+// sink: what follows it until the run returns (the last commit, collection) is the cost
+// of stopping, not of throughput.
+func AggregateTimed(ctx context.Context, n int, dir string) (int, time.Time, error) {
 	flow := weir.NewDataflow("aggregate")
 	s := op.KeyOn("key", op.Input("ints", flow, NewInts(n, 1)), aggKey)
 	sum := CountSum()
@@ -66,13 +74,13 @@ func Aggregate(ctx context.Context, n int, dir string) (int, error) {
 		opts = append(opts, run.Recovery(dir))
 	}
 	if err := run.Run(ctx, flow, opts...); err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	total, items := sum.Total()
 	if items != n {
-		return total, fmt.Errorf("weir: bench aggregate: %d sums, want %d", items, n)
+		return total, time.Time{}, fmt.Errorf("weir: bench aggregate: %d sums, want %d", items, n)
 	}
-	return total, nil
+	return total, sum.Last(), nil
 }
 
 // AggregateLoop is the result of Aggregate computed by a loop over a slice of sums.
@@ -89,16 +97,23 @@ func AggregateLoop(n int) int {
 // AggregateRecovery is Aggregate snapshotting to a fresh recovery directory of
 // RecoveryPartitions partitions, made in a temporary directory and removed after.
 func AggregateRecovery(ctx context.Context, n int) (int, error) {
+	sum, _, err := AggregateRecoveryTimed(ctx, n)
+	return sum, err
+}
+
+// AggregateRecoveryTimed is AggregateTimed on a fresh recovery directory, as
+// AggregateRecovery.
+func AggregateRecoveryTimed(ctx context.Context, n int) (int, time.Time, error) {
 	tmp, err := os.MkdirTemp("", "weir-bench-")
 	if err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "recovery")
 	if err := recovery.Init(dir, RecoveryPartitions); err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
-	return Aggregate(ctx, n, dir)
+	return AggregateTimed(ctx, n, dir)
 }
 
 // resumeFlow is a running sum over the ints 0 to n-1, each its own key, that calls first

@@ -38,7 +38,7 @@
 // epoch every worker had completed more than the backup interval ago (rows of older
 // epochs move to compacted, the latest of each key kept). A copy of the directory taken
 // within the interval, even file by file, therefore still resumes. A run collects at its
-// start, every second and at its end.
+// start, every 10 seconds and at its end.
 //
 // # Inspecting
 //

@@ -46,10 +46,10 @@ func RunConfig(ctx context.Context, flow *weir.Dataflow, cfg Config) error {
 	}
 	defer store.Close()
 	ecfg.Store = store
-	// Collect at the start of each execution and every gcInterval during it: snapshots
-	// superseded for longer than the backup interval are no longer needed by any copy of
-	// the directory. What the last interval leaves, the next execution collects, so
-	// that a run does not wait for it to return.
+	// Collect at the start and the end of each execution and every gcInterval during it:
+	// snapshots superseded for longer than the backup interval are no longer needed by any
+	// copy of the directory. Collecting at the end leaves the next run less to load; after
+	// a crash, the next run's start collects instead.
 	if err := store.GC(cfg.BackupInterval); err != nil {
 		return err
 	}
@@ -58,5 +58,8 @@ func RunConfig(ctx context.Context, flow *weir.Dataflow, cfg Config) error {
 	if gcErr := stopGC(); err == nil {
 		err = gcErr
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return store.GC(cfg.BackupInterval)
 }
