@@ -618,6 +618,7 @@ func (s *SQLite) Write(worker int, epochs []Epoch) error {
 	if exec == 0 {
 		return errors.New("weir: recovery: write before begin")
 	}
+	// Rows go in epoch order, which keeps each key's rows in epoch order by rowid.
 	n := uint64(len(s.parts))
 	byPart := make([][]row, len(s.parts))
 	for _, e := range epochs {
@@ -631,18 +632,6 @@ func (s *SQLite) Write(worker int, epochs []Epoch) error {
 	}
 	last := epochs[len(epochs)-1]
 	next := last.Epoch + 1
-	for _, rows := range byPart {
-		// In the order of the table's key, so that inserts append.
-		slices.SortFunc(rows, func(a, b row) int {
-			if a.epoch != b.epoch {
-				return cmp.Compare(a.epoch, b.epoch)
-			}
-			if c := strings.Compare(a.step, b.step); c != 0 {
-				return c
-			}
-			return strings.Compare(a.c.Key, b.c.Key)
-		})
-	}
 	now := s.now().UnixNano()
 	err := each(s.sem, len(s.parts), func(p int) error {
 		if err := s.writePart(p, byPart[p], exec, worker, next, last.Final, committed, now); err != nil {
