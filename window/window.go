@@ -1,6 +1,7 @@
 package window
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -278,7 +279,7 @@ func (l *keyLogic[V, W, S]) emit(id int64, ws []W) {
 func (l *keyLogic[V, W, S]) advance(wm int64) ([]event[V, W], bool) {
 	if len(l.queue) > 0 {
 		if !l.sortedQueued {
-			slices.SortStableFunc(l.queue, func(a, b queued[V]) int { return cmpInstant(a.TS, b.TS) })
+			slices.SortStableFunc(l.queue, func(a, b queued[V]) int { return cmp.Compare(a.TS, b.TS) })
 			l.sortedQueued = true
 		}
 		n := 0
@@ -306,16 +307,6 @@ func (l *keyLogic[V, W, S]) advance(wm int64) ([]event[V, W], bool) {
 	}
 	// Nothing open and nothing queued: free the key (Bytewax keeps sessions for ever).
 	return l.out, len(l.win.Windows) == 0 && len(l.queue) == 0
-}
-
-func cmpInstant(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // NotifyAt asks to be woken when the next window closes or the next queued item is due.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/weirflow/weir/internal/text"
 	"github.com/weirflow/weir/source"
 )
 
@@ -121,7 +122,7 @@ func (l *lineReader) next() (string, error) {
 	line, err := l.r.ReadString('\n')
 	if line != "" {
 		l.off += int64(len(line))
-		return trimEOL(line), nil
+		return text.TrimEOL(line), nil
 	}
 	if err == io.EOF {
 		return "", io.EOF
@@ -157,17 +158,6 @@ func (p *linePart) Next(context.Context) ([]string, error) {
 	var err error
 	p.buf, err = p.r.read(p.buf[:0], p.batch)
 	return p.buf, err
-}
-
-func trimEOL(line string) string {
-	n := len(line)
-	if n > 0 && line[n-1] == '\n' {
-		n--
-		if n > 0 && line[n-1] == '\r' {
-			n--
-		}
-	}
-	return line[:n]
 }
 
 func (p *linePart) Snapshot() []byte { return p.r.snapshot() }

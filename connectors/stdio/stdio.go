@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weirflow/weir/internal/text"
 	"github.com/weirflow/weir/sink"
 	"github.com/weirflow/weir/source"
 )
@@ -138,7 +139,7 @@ func (p *linePart) readAll(r *bufio.Reader) {
 			return
 		}
 		if line != "" {
-			p.pending = append(p.pending, trimEOL(line))
+			p.pending = append(p.pending, text.TrimEOL(line))
 		}
 		if err != nil {
 			p.err = err
@@ -147,17 +148,6 @@ func (p *linePart) readAll(r *bufio.Reader) {
 		}
 		p.mu.Unlock()
 	}
-}
-
-func trimEOL(line string) string {
-	n := len(line)
-	if n > 0 && line[n-1] == '\n' {
-		n--
-		if n > 0 && line[n-1] == '\r' {
-			n--
-		}
-	}
-	return line[:n]
 }
 
 func (p *linePart) Next(context.Context) ([]string, error) {

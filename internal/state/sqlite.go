@@ -761,12 +761,9 @@ type row struct {
 	c     *graph.Change
 }
 
-// stepHash and keyHash compute graph.Hash(step + "\x00" + key) without building the string.
-func stepHash(step string) uint64 {
-	h := graph.Hash(step)
-	h ^= 0
-	return h * 1099511628211
-}
+// stepHash and keyHash compute graph.Hash(step + "\x00" + key) without building the
+// string; the zero byte's FNV-1a step is the multiplication alone.
+func stepHash(step string) uint64 { return graph.Hash(step) * 1099511628211 }
 
 func keyHash(h uint64, key string) uint64 {
 	for i := 0; i < len(key); i++ {
@@ -983,18 +980,14 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 	if err != nil {
 		return err
 	}
-	for _, q := range []string{
-		`DELETE FROM compacted WHERE state IS NULL`,
-		`DELETE FROM snapshots WHERE epoch < ?`,
-		`DELETE FROM commits WHERE epoch < ?`,
-	} {
-		var args []any
-		if strings.Contains(q, "?") {
-			args = append(args, h.Int64)
-		}
-		if _, err := tx.Exec(q, args...); err != nil {
-			return err
-		}
+	if _, err := tx.Exec(`DELETE FROM compacted WHERE state IS NULL`); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`DELETE FROM snapshots WHERE epoch < ?`, h.Int64); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`DELETE FROM commits WHERE epoch < ?`, h.Int64); err != nil {
+		return err
 	}
 	_, err = tx.Exec(`INSERT INTO meta (name, value) VALUES ('collected', ?)
 		ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, h.Int64)

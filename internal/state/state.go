@@ -5,6 +5,7 @@ package state
 
 import (
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/weirflow/weir/internal/graph"
@@ -112,9 +113,9 @@ func (m *Memory) Load(fn func(step, key string, state []byte) error) error {
 	}
 	slices.SortFunc(keys, func(a, b sk) int {
 		if a.step != b.step {
-			return compare(a.step, b.step)
+			return strings.Compare(a.step, b.step)
 		}
-		return compare(a.key, b.key)
+		return strings.Compare(a.key, b.key)
 	})
 	for _, k := range keys {
 		if c := latest[k]; !c.Deleted {
@@ -148,23 +149,13 @@ func nextResume(workers int, resume uint64, frontier func(w int) (epoch uint64, 
 	return max(low, resume)
 }
 
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 func (m *Memory) Write(worker int, epochs []Epoch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range epochs {
 		for _, s := range e.Snaps {
 			// In key order, so that tests can compare what was written.
-			slices.SortStableFunc(s.Changes, func(a, b graph.Change) int { return compare(a.Key, b.Key) })
+			slices.SortStableFunc(s.Changes, func(a, b graph.Change) int { return strings.Compare(a.Key, b.Key) })
 		}
 		m.writes = append(m.writes, Write{Worker: worker, Epoch: e.Epoch, Snaps: e.Snaps})
 		m.frontier[worker] = e.Epoch + 1
