@@ -30,15 +30,15 @@ type Params struct {
 	Wait time.Duration
 }
 
-// DefaultParams returns the reference's settings, with a Wait of the event time of 2^22
-// events at c's rate: several seconds of skew between workers at the rates weir reads.
+// DefaultParams returns the reference's settings, with a Wait of the event time of 2^20
+// events at c's rate: 16 times the skew the Source allows between its partitions.
 func DefaultParams(c Config) Params {
 	return Params{
 		WindowSize:         10 * time.Second,
 		WindowPeriod:       5 * time.Second,
 		AuctionSkip:        123,
 		MaxAuctionsWaiting: 600 * time.Second,
-		Wait:               time.Duration(float64(1<<22) / c.Rate * float64(time.Second)),
+		Wait:               time.Duration(float64(1<<20) / c.Rate * float64(time.Second)),
 	}
 }
 
@@ -118,62 +118,6 @@ func Q2(in weir.Stream[Event], p Params) weir.Stream[AuctionPrice] {
 		}
 		return AuctionPrice{Auction: e.Bid.Auction, Price: e.Bid.Price}, true
 	})
-}
-
-// q3Item is a seller of Q3's states (Name set) or one of their category-10 auctions.
-type q3Item struct {
-	Name, City, State string
-	Auction           int64
-	Time              int64
-}
-
-// Q3State is a seller's state in Q3: the seller once seen, the auctions that came before
-// them, and when it all expires.
-type Q3State struct {
-	Seller  *q3Item
-	Pending []int64
-	Expires int64
-}
-
-// Q3 joins sellers in Oregon, Idaho and California with their auctions in category 10,
-// incrementally: an auction that comes before its seller waits for them. A seller's state
-// expires MaxAuctionsWaiting after their last event (checked when their next one comes).
-func Q3(in weir.Stream[Event], p Params) weir.Stream[NameCityStateID] {
-	items := op.FilterMap("q3_select", in, func(e Event) (weir.KV[q3Item], bool) {
-		if a := e.Auction; a != nil && a.Category == 10 {
-			return weir.KV[q3Item]{Key: strconv.FormatInt(a.Seller, 10), Value: q3Item{Auction: a.ID, Time: a.DateTime}}, true
-		}
-		if s := e.Person; s != nil && (s.State == "OR" || s.State == "ID" || s.State == "CA") {
-			return weir.KV[q3Item]{Key: strconv.FormatInt(s.ID, 10), Value: q3Item{Name: s.Name, City: s.City, State: s.State, Time: s.DateTime}}, true
-		}
-		return weir.KV[q3Item]{}, false
-	})
-	keep := p.MaxAuctionsWaiting.Milliseconds()
-	joined := op.StatefulFlatMap("q3_join", items, func(st *op.State[Q3State], it q3Item) []NameCityStateID {
-		s, _ := st.Get()
-		if s.Expires != 0 && it.Time >= s.Expires {
-			s = Q3State{}
-		}
-		var out []NameCityStateID
-		switch {
-		case it.Name != "" && s.Seller == nil:
-			s.Seller = &it
-			for _, id := range s.Pending {
-				out = append(out, NameCityStateID{Name: it.Name, City: it.City, State: it.State, ID: id})
-			}
-			s.Pending = nil
-		case it.Name != "":
-			// A second record for the same person: the reference ignores it.
-		case s.Seller != nil:
-			out = append(out, NameCityStateID{Name: s.Seller.Name, City: s.Seller.City, State: s.Seller.State, ID: it.Auction})
-		default:
-			s.Pending = append(s.Pending, it.Auction)
-		}
-		s.Expires = max(s.Expires, it.Time+keep)
-		st.Set(s)
-		return out
-	})
-	return op.KeyRm("q3_out", joined)
 }
 
 // windowStart returns the start, in ms, of window id of windows starting every period.

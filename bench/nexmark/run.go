@@ -74,7 +74,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	case 2:
 		output(Q2(in, o.Params), out)
 	case 3:
-		output(Q3(in, o.Params), out)
+		output(Q3(in, o.Params, &late), out)
 	case 4:
 		output(Q4(in, o.Params, &late), out)
 	case 5:

@@ -112,10 +112,11 @@ type winning struct {
 	pending map[int64][]Bid
 	// closed holds the auctions closed in the last Wait or two, to tell a late bid from
 	// one too late for its auction.
-	closed map[int64]AuctionInfo
-	items  int
-	late   Late
-	out    []AuctionBid
+	closed  map[int64]AuctionInfo
+	closing []AuctionInfo // closed, in the order they closed, to forget them in that order
+	items   int
+	late    Late
+	out     []AuctionBid
 }
 
 func newWinning(resume WinningState, wait int64, late Late) *winning {
@@ -156,7 +157,7 @@ func (w *winning) OnItem(it wbItem) ([]AuctionBid, bool) {
 		w.pending[it.Bid.Auction] = append(w.pending[it.Bid.Auction], it.Bid)
 	}
 	w.items++
-	if w.items%4096 == 0 {
+	if w.items%(1<<16) == 0 {
 		w.prune(mark - w.wait)
 	}
 	return w.close(mark), false
@@ -170,10 +171,9 @@ func (w *winning) prune(before int64) {
 			delete(w.pending, id)
 		}
 	}
-	for id, a := range w.closed {
-		if a.Expires < before {
-			delete(w.closed, id)
-		}
+	for len(w.closing) > 0 && w.closing[0].Expires < before {
+		delete(w.closed, w.closing[0].ID)
+		w.closing = w.closing[1:]
 	}
 }
 
@@ -184,6 +184,7 @@ func (w *winning) close(mark int64) []AuctionBid {
 		o := heap.Pop(&w.byClose).(*OpenAuction)
 		delete(w.open, o.Auction.ID)
 		w.closed[o.Auction.ID] = o.Auction
+		w.closing = append(w.closing, o.Auction)
 		if o.HasBest {
 			w.out = append(w.out, AuctionBid{Auction: o.Auction, Bid: o.Best})
 		}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"text/tabwriter"
@@ -39,9 +40,22 @@ func main() {
 	workers := flag.Int("w", 2, "workers")
 	out := flag.String("out", "", "write the query's outputs to this file, as JSON lines")
 	verify := flag.Bool("verify", false, "compare the outputs with the reference computation")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "nexmark:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*query, c, *workers, *out, *verify); err != nil {
 		fmt.Fprintln(os.Stderr, "nexmark:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
