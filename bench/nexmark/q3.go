@@ -1,7 +1,6 @@
 package nexmark
 
 import (
-	"container/heap"
 	"time"
 
 	"github.com/weirflow/weir"
@@ -40,12 +39,14 @@ func Q3(in weir.Stream[Event], p Params, late Late) weir.Stream[NameCityStateID]
 	keyed := op.KeyOn("q3_key", items, toAll[Q3Item])
 	keep, wait := p.MaxAuctionsWaiting.Milliseconds(), p.Wait.Milliseconds()
 	joined := op.Stateful("q3_join", keyed, func(resume Q3State, _ bool) op.ItemLogic[Q3Item, NameCityStateID, Q3State] {
-		j := &q3Join{keep: keep, wait: wait, late: late, maxTime: resume.MaxTime, sellers: map[int64]*Q3Seller{}}
+		j := &q3Join{keep: keep, wait: wait, late: late, maxTime: resume.MaxTime, sellers: map[int64]*Q3Seller{},
+			expiry: minHeap[expiryAt]{less: func(a, b expiryAt) bool { return a.at < b.at }},
+			queue:  minHeap[Q3Item]{less: func(a, b Q3Item) bool { return a.Time < b.Time }}}
 		for i := range resume.Sellers {
 			j.set(&resume.Sellers[i])
 		}
 		for _, it := range resume.Queued {
-			heap.Push(&j.queue, it)
+			j.queue.push(it)
 		}
 		return j
 	})
@@ -74,15 +75,15 @@ type q3Join struct {
 	keep, wait int64
 	maxTime    int64
 	sellers    map[int64]*Q3Seller
-	expiry     expiryHeap // (expiry, seller) for every expiry set; stale ones are skipped
-	queue      itemHeap   // events not yet passed by the watermark
+	expiry     minHeap[expiryAt] // (expiry, seller) for every expiry set; stale ones are skipped
+	queue      minHeap[Q3Item]   // events not yet passed by the watermark
 	late       Late
 	out        []NameCityStateID
 }
 
 func (j *q3Join) set(s *Q3Seller) {
 	j.sellers[s.ID] = s
-	heap.Push(&j.expiry, expiryAt{at: s.Expires, id: s.ID})
+	j.expiry.push(expiryAt{at: s.Expires, id: s.ID})
 }
 
 func (j *q3Join) OnItem(it Q3Item) ([]NameCityStateID, bool) {
@@ -92,13 +93,13 @@ func (j *q3Join) OnItem(it Q3Item) ([]NameCityStateID, bool) {
 	if it.Time < mark && j.late != nil {
 		j.late.Add(1)
 	}
-	heap.Push(&j.queue, it)
-	for len(j.queue) > 0 && j.queue[0].Time <= mark {
-		j.apply(heap.Pop(&j.queue).(Q3Item))
+	j.queue.push(it)
+	for j.queue.len() > 0 && j.queue.min().Time <= mark {
+		j.apply(j.queue.pop())
 	}
 	// Sellers expired before the watermark: no on-time event can reach them any more.
-	for len(j.expiry) > 0 && j.expiry[0].at <= mark {
-		e := heap.Pop(&j.expiry).(expiryAt)
+	for j.expiry.len() > 0 && j.expiry.min().at <= mark {
+		e := j.expiry.pop()
 		if s := j.sellers[e.id]; s != nil && s.Expires == e.at {
 			delete(j.sellers, e.id)
 		}
@@ -133,14 +134,14 @@ func (j *q3Join) apply(it Q3Item) {
 func (j *q3Join) OnNotify() ([]NameCityStateID, bool) { return nil, false }
 func (j *q3Join) OnEOF() ([]NameCityStateID, bool) {
 	j.out = j.out[:0]
-	for len(j.queue) > 0 {
-		j.apply(heap.Pop(&j.queue).(Q3Item))
+	for j.queue.len() > 0 {
+		j.apply(j.queue.pop())
 	}
 	return j.out, true
 }
 func (j *q3Join) NotifyAt() (time.Time, bool) { return time.Time{}, false }
 func (j *q3Join) Snapshot() Q3State {
-	s := Q3State{MaxTime: j.maxTime, Queued: j.queue}
+	s := Q3State{MaxTime: j.maxTime, Queued: j.queue.items}
 	for _, seller := range j.sellers {
 		s.Sellers = append(s.Sellers, *seller)
 	}
@@ -148,31 +149,3 @@ func (j *q3Join) Snapshot() Q3State {
 }
 
 type expiryAt struct{ at, id int64 }
-
-// expiryHeap orders expiries by time.
-type expiryHeap []expiryAt
-
-func (h expiryHeap) Len() int           { return len(h) }
-func (h expiryHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiryAt)) }
-func (h *expiryHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// itemHeap orders Q3's queued events by time.
-type itemHeap []Q3Item
-
-func (h itemHeap) Len() int           { return len(h) }
-func (h itemHeap) Less(i, j int) bool { return h[i].Time < h[j].Time }
-func (h itemHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *itemHeap) Push(x any)        { *h = append(*h, x.(Q3Item)) }
-func (h *itemHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}

@@ -167,44 +167,32 @@ func Reference(q int, c Config, p Params) ([]string, error) {
 	for i := range es {
 		es[i] = c.Event(int64(i))
 	}
-	var out []any
-	add := func(n int, at func(int) any) {
-		for i := range n {
-			out = append(out, at(i))
-		}
-	}
 	switch q {
 	case 0:
-		r := ref0(es, p)
-		add(len(r), func(i int) any { return r[i] })
+		return jsonLines(ref0(es, p))
 	case 1:
-		r := ref1(es, p)
-		add(len(r), func(i int) any { return r[i] })
+		return jsonLines(ref1(es, p))
 	case 2:
-		r := ref2(es, p)
-		add(len(r), func(i int) any { return r[i] })
+		return jsonLines(ref2(es, p))
 	case 3:
-		r := ref3(es, p)
-		add(len(r), func(i int) any { return r[i] })
+		return jsonLines(ref3(es, p))
 	case 4:
-		r := ref4(es, p)
-		add(len(r), func(i int) any { return r[i] })
+		return jsonLines(ref4(es, p))
 	case 5:
-		r := ref5(es, p)
-		add(len(r), func(i int) any { return r[i] })
+		return jsonLines(ref5(es, p))
 	case 6:
-		r := ref6(es, p)
-		add(len(r), func(i int) any { return r[i] })
+		return jsonLines(ref6(es, p))
 	case 7:
-		r := ref7(es, p)
-		add(len(r), func(i int) any { return r[i] })
-	case 8:
-		r := ref8(es, p)
-		add(len(r), func(i int) any { return r[i] })
+		return jsonLines(ref7(es, p))
 	}
-	lines := make([]string, len(out))
-	for i, x := range out {
-		b, err := json.Marshal(x)
+	return jsonLines(ref8(es, p))
+}
+
+// jsonLines returns items as sorted JSON lines.
+func jsonLines[T any](items []T) ([]string, error) {
+	lines := make([]string, len(items))
+	for i := range items {
+		b, err := json.Marshal(items[i])
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,6 @@
 package nexmark
 
 import (
-	"container/heap"
 	"sync/atomic"
 	"time"
 
@@ -106,7 +105,7 @@ type winning struct {
 	wait    int64
 	maxTime int64
 	open    map[int64]*OpenAuction
-	byClose closeHeap
+	byClose minHeap[*OpenAuction]
 	// pending holds bids on auctions not seen yet (bids may name an auction a few ids
 	// ahead of the last one created, and partitions run apart by up to Wait).
 	pending map[int64][]Bid
@@ -120,7 +119,7 @@ type winning struct {
 }
 
 func newWinning(resume WinningState, wait int64, late Late) *winning {
-	w := &winning{wait: wait, maxTime: resume.MaxTime, open: map[int64]*OpenAuction{}, pending: map[int64][]Bid{}, closed: map[int64]AuctionInfo{}, late: late}
+	w := &winning{wait: wait, maxTime: resume.MaxTime, open: map[int64]*OpenAuction{}, byClose: minHeap[*OpenAuction]{less: closesFirst}, pending: map[int64][]Bid{}, closed: map[int64]AuctionInfo{}, late: late}
 	for i := range resume.Open {
 		o := resume.Open[i]
 		w.add(&o)
@@ -133,7 +132,7 @@ func newWinning(resume WinningState, wait int64, late Late) *winning {
 
 func (w *winning) add(o *OpenAuction) {
 	w.open[o.Auction.ID] = o
-	heap.Push(&w.byClose, o)
+	w.byClose.push(o)
 }
 
 func (w *winning) OnItem(it wbItem) ([]AuctionBid, bool) {
@@ -180,8 +179,8 @@ func (w *winning) prune(before int64) {
 // close closes the auctions that expire at or before mark, and returns their winners.
 func (w *winning) close(mark int64) []AuctionBid {
 	w.out = w.out[:0]
-	for len(w.byClose) > 0 && w.byClose[0].Auction.Expires <= mark {
-		o := heap.Pop(&w.byClose).(*OpenAuction)
+	for w.byClose.len() > 0 && w.byClose.min().Auction.Expires <= mark {
+		o := w.byClose.pop()
 		delete(w.open, o.Auction.ID)
 		w.closed[o.Auction.ID] = o.Auction
 		w.closing = append(w.closing, o.Auction)
@@ -197,7 +196,7 @@ func (w *winning) OnEOF() ([]AuctionBid, bool)    { return w.close(maxTime), tru
 func (w *winning) NotifyAt() (time.Time, bool)    { return time.Time{}, false }
 func (w *winning) Snapshot() WinningState {
 	s := WinningState{MaxTime: w.maxTime}
-	for _, o := range w.byClose {
+	for _, o := range w.byClose.items {
 		s.Open = append(s.Open, *o)
 	}
 	for _, bids := range w.pending {
@@ -208,24 +207,12 @@ func (w *winning) Snapshot() WinningState {
 
 const maxTime = 1<<63 - 1
 
-// closeHeap orders open auctions by expiry, then id.
-type closeHeap []*OpenAuction
-
-func (h closeHeap) Len() int { return len(h) }
-func (h closeHeap) Less(i, j int) bool {
-	a, b := h[i].Auction, h[j].Auction
-	if a.Expires != b.Expires {
-		return a.Expires < b.Expires
+// closesFirst orders open auctions by expiry, then id.
+func closesFirst(a, b *OpenAuction) bool {
+	if a.Auction.Expires != b.Auction.Expires {
+		return a.Auction.Expires < b.Auction.Expires
 	}
-	return a.ID < b.ID
-}
-func (h closeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *closeHeap) Push(x any)   { *h = append(*h, x.(*OpenAuction)) }
-func (h *closeHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	return a.Auction.ID < b.Auction.ID
 }
 
 // Counter is a Late that counts atomically.
