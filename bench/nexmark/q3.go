@@ -1,6 +1,7 @@
 package nexmark
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/weirflow/weir"
@@ -26,7 +27,7 @@ type Q3Item struct {
 // before or after an expiry depends on their order, so the join applies events in time
 // order once the watermark (the latest time less Wait) passes them, as the reference
 // sees them; events already behind it are late.
-func Q3(in weir.Stream[Event], p Params, late Late) weir.Stream[NameCityStateID] {
+func Q3(in weir.Stream[Event], p Params, late *atomic.Int64) weir.Stream[NameCityStateID] {
 	items := op.FilterMap("q3_select", in, func(e Event) (Q3Item, bool) {
 		if a := e.Auction; a != nil && a.Category == 10 {
 			return Q3Item{Person: a.Seller, Auction: a.ID, Time: a.DateTime}, true
@@ -77,7 +78,7 @@ type q3Join struct {
 	sellers    map[int64]*Q3Seller
 	expiry     minHeap[expiryAt] // (expiry, seller) for every expiry set; stale ones are skipped
 	queue      minHeap[Q3Item]   // events not yet passed by the watermark
-	late       Late
+	late       *atomic.Int64
 	out        []NameCityStateID
 }
 

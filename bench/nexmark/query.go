@@ -1,9 +1,12 @@
 package nexmark
 
 import (
+	"cmp"
+	"errors"
 	"math"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/weirflow/weir"
@@ -40,6 +43,20 @@ func DefaultParams(c Config) Params {
 		MaxAuctionsWaiting: 600 * time.Second,
 		Wait:               time.Duration(float64(1<<20) / c.Rate * float64(time.Second)),
 	}
+}
+
+// Validate reports whether the queries can run with p.
+func (p Params) Validate() error {
+	switch {
+	case p.WindowPeriod < time.Millisecond || p.WindowSize < time.Millisecond:
+		return errors.New("weir: nexmark: WindowSize and WindowPeriod must be at least 1 ms")
+	case p.WindowSize%p.WindowPeriod != 0:
+		// Q5 counts per period and adds the periods of a window up.
+		return errors.New("weir: nexmark: WindowPeriod must divide WindowSize")
+	case p.AuctionSkip <= 0 || p.Wait < 0 || p.MaxAuctionsWaiting < 0:
+		return errors.New("weir: nexmark: AuctionSkip must be positive, Wait and MaxAuctionsWaiting not negative")
+	}
+	return nil
 }
 
 func (p Params) sizeMs() int64   { return p.WindowSize.Milliseconds() }
@@ -126,13 +143,13 @@ func windowStart(id int64, period time.Duration) int64 { return id * period.Mill
 // roundDiv is Java's Math.round of sum/n, as the reference rounds averages.
 func roundDiv(sum, n int64) int64 { return int64(math.Floor(float64(sum)/float64(n) + 0.5)) }
 
-// Late counts, per query run, the events that came after the Wait allowed and so did not
-// count; a run with any is not comparable to the reference.
-type Late interface{ Add(int64) int64 }
+// The windowed queries and those built on WinningBids add to late, if not nil, the events
+// that came after the Wait allowed and so did not count: a run with any is not comparable
+// to the reference.
 
 // Q4 averages the winning prices of the auctions that closed in each sliding window, per
 // category.
-func Q4(in weir.Stream[Event], p Params, late Late) weir.Stream[CategoryPrice] {
+func Q4(in weir.Stream[Event], p Params, late *atomic.Int64) weir.Stream[CategoryPrice] {
 	wins := WinningBids(in, p, late)
 	keyed := op.KeyOn("q4_key", wins, toAll[AuctionBid])
 	clock := window.EventClock(func(w AuctionBid) time.Time { return Millis(w.Auction.Expires) }, p.Wait)
@@ -170,7 +187,7 @@ type q5Part struct{ Auction, Count, Time int64 }
 // Q5 finds, for each sliding window, the auctions with the most bids. Each batch is first
 // reduced to a count per auction and period, so the global step sees a few counts per
 // batch instead of every bid.
-func Q5(in weir.Stream[Event], p Params, late Late) weir.Stream[AuctionCount] {
+func Q5(in weir.Stream[Event], p Params, late *atomic.Int64) weir.Stream[AuctionCount] {
 	period := p.periodMs()
 	parts := op.FlatMapBatch("q5_partial", in, func(es []Event) []q5Part {
 		type slot struct{ pane, auction int64 }
@@ -221,13 +238,13 @@ func hottest(start int64, counts map[int64]int64) []AuctionCount {
 			out = append(out, AuctionCount{WindowStart: start, Auction: a, Count: n})
 		}
 	}
-	slices.SortFunc(out, func(x, y AuctionCount) int { return int(x.Auction - y.Auction) })
+	slices.SortFunc(out, func(x, y AuctionCount) int { return cmp.Compare(x.Auction, y.Auction) })
 	return out
 }
 
 // Q6 averages each seller's selling price over their last 10 closed auctions, updated at
 // each close. "Last" orders winning bids by time, then price, as the reference does.
-func Q6(in weir.Stream[Event], p Params, late Late) weir.Stream[SellerPrice] {
+func Q6(in weir.Stream[Event], p Params, late *atomic.Int64) weir.Stream[SellerPrice] {
 	wins := WinningBids(in, p, late)
 	keyed := op.KeyOn("q6_key", wins, func(w AuctionBid) string { return strconv.FormatInt(w.Auction.Seller, 10) })
 	avg := op.StatefulMap("q6_avg", keyed, func(st *op.State[[]Bid], w AuctionBid) SellerPrice {
@@ -248,10 +265,7 @@ func Q6(in weir.Stream[Event], p Params, late Late) weir.Stream[SellerPrice] {
 func lastBids(bids []Bid, b Bid) []Bid {
 	b.Extra = ""
 	i, _ := slices.BinarySearchFunc(bids, b, func(x, y Bid) int {
-		if x.DateTime != y.DateTime {
-			return int(x.DateTime - y.DateTime)
-		}
-		return int(x.Price - y.Price)
+		return cmp.Or(cmp.Compare(x.DateTime, y.DateTime), cmp.Compare(x.Price, y.Price))
 	})
 	bids = slices.Insert(bids, i, b)
 	if len(bids) > 10 {
@@ -262,7 +276,7 @@ func lastBids(bids []Bid, b Bid) []Bid {
 
 // Q7 finds the bids with the highest price of each tumbling window. Each batch is first
 // reduced to its highest bids per window.
-func Q7(in weir.Stream[Event], p Params, late Late) weir.Stream[WindowBid] {
+func Q7(in weir.Stream[Event], p Params, late *atomic.Int64) weir.Stream[WindowBid] {
 	size := p.sizeMs()
 	highest := op.FlatMapBatch("q7_partial", in, func(es []Event) []Bid {
 		// Events come in time order within a partition, so each window is one run of the
@@ -321,7 +335,7 @@ type q8Item struct {
 
 // Q8 joins the people who joined in each tumbling window with the auctions they opened in
 // the same window.
-func Q8(in weir.Stream[Event], p Params, late Late) weir.Stream[IDNameReserve] {
+func Q8(in weir.Stream[Event], p Params, late *atomic.Int64) weir.Stream[IDNameReserve] {
 	items := op.FilterMap("q8_select", in, func(e Event) (q8Item, bool) {
 		if a := e.Auction; a != nil {
 			return q8Item{Person: a.Seller, Reserve: a.Reserve, Time: a.DateTime}, true
@@ -358,7 +372,7 @@ func joinWindow(start int64, items []q8Item) []IDNameReserve {
 }
 
 // countLate adds the number of late items of a window step to late.
-func countLate[V any](id string, s weir.KeyedStream[window.Windowed[V]], late Late) {
+func countLate[V any](id string, s weir.KeyedStream[window.Windowed[V]], late *atomic.Int64) {
 	op.Output(id, op.KeyRm(id+"_unkey", s), sink.Func(func(items []window.Windowed[V]) error {
 		if late != nil {
 			late.Add(int64(len(items)))

@@ -61,10 +61,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err := o.Config.Validate(); err != nil {
 		return Result{}, err
 	}
+	if err := o.Params.Validate(); err != nil {
+		return Result{}, err
+	}
 	workers := max(o.Workers, 1)
 	flow := weir.NewDataflow(fmt.Sprintf("nexmark_q%d", o.Query))
 	in := op.Input("events", flow, NewSource(o.Config, workers))
-	var late Counter
+	var late atomic.Int64
 	out := &counter{collect: o.Collect}
 	switch o.Query {
 	case 0:

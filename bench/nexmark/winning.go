@@ -1,6 +1,7 @@
 package nexmark
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -37,7 +38,7 @@ func (it wbItem) time() int64 {
 // win: a bid with no higher or equal price made earlier in the batch. A bid that can win
 // after the reduction could have won before it, so the global step sees fewer bids and the
 // same winners.
-func WinningBids(in weir.Stream[Event], p Params, late Late) weir.Stream[AuctionBid] {
+func WinningBids(in weir.Stream[Event], p Params, late *atomic.Int64) weir.Stream[AuctionBid] {
 	items := op.FlatMapBatch("winning_partial", in, func(es []Event) []wbItem {
 		best := make(map[int64]int64, 128)
 		out := make([]wbItem, 0, len(es)/8)
@@ -70,6 +71,7 @@ type WinningState struct {
 	MaxTime int64
 	Open    []OpenAuction
 	Pending []Bid
+	Closed  []AuctionInfo
 }
 
 // OpenAuction is an auction not yet closed and its best valid bid so far.
@@ -114,11 +116,11 @@ type winning struct {
 	closed  map[int64]AuctionInfo
 	closing []AuctionInfo // closed, in the order they closed, to forget them in that order
 	items   int
-	late    Late
+	late    *atomic.Int64
 	out     []AuctionBid
 }
 
-func newWinning(resume WinningState, wait int64, late Late) *winning {
+func newWinning(resume WinningState, wait int64, late *atomic.Int64) *winning {
 	w := &winning{wait: wait, maxTime: resume.MaxTime, open: map[int64]*OpenAuction{}, byClose: minHeap[*OpenAuction]{less: closesFirst}, pending: map[int64][]Bid{}, closed: map[int64]AuctionInfo{}, late: late}
 	for i := range resume.Open {
 		o := resume.Open[i]
@@ -127,6 +129,10 @@ func newWinning(resume WinningState, wait int64, late Late) *winning {
 	for _, b := range resume.Pending {
 		w.pending[b.Auction] = append(w.pending[b.Auction], b)
 	}
+	for _, a := range resume.Closed {
+		w.closed[a.ID] = a
+	}
+	w.closing = resume.Closed
 	return w
 }
 
@@ -192,10 +198,10 @@ func (w *winning) close(mark int64) []AuctionBid {
 }
 
 func (w *winning) OnNotify() ([]AuctionBid, bool) { return nil, false }
-func (w *winning) OnEOF() ([]AuctionBid, bool)    { return w.close(maxTime), true }
+func (w *winning) OnEOF() ([]AuctionBid, bool)    { return w.close(math.MaxInt64), true }
 func (w *winning) NotifyAt() (time.Time, bool)    { return time.Time{}, false }
 func (w *winning) Snapshot() WinningState {
-	s := WinningState{MaxTime: w.maxTime}
+	s := WinningState{MaxTime: w.maxTime, Closed: w.closing}
 	for _, o := range w.byClose.items {
 		s.Open = append(s.Open, *o)
 	}
@@ -205,8 +211,6 @@ func (w *winning) Snapshot() WinningState {
 	return s
 }
 
-const maxTime = 1<<63 - 1
-
 // closesFirst orders open auctions by expiry, then id.
 func closesFirst(a, b *OpenAuction) bool {
 	if a.Auction.Expires != b.Auction.Expires {
@@ -214,6 +218,3 @@ func closesFirst(a, b *OpenAuction) bool {
 	}
 	return a.Auction.ID < b.Auction.ID
 }
-
-// Counter is a Late that counts atomically.
-type Counter struct{ atomic.Int64 }
