@@ -1,6 +1,7 @@
 package nexmark
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -56,38 +57,11 @@ func draws(n int, f func() int64) []int64 {
 func equalAny(a, b any) bool {
 	switch a := a.(type) {
 	case []int64:
-		b := b.([]int64)
-		if len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if a[i] != b[i] {
-				return false
-			}
-		}
-		return true
+		return slices.Equal(a, b.([]int64))
 	case []int32:
-		b := b.([]int32)
-		if len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if a[i] != b[i] {
-				return false
-			}
-		}
-		return true
+		return slices.Equal(a, b.([]int32))
 	case []any:
-		b := b.([]any)
-		if len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if a[i] != b[i] {
-				return false
-			}
-		}
-		return true
+		return slices.Equal(a, b.([]any))
 	}
 	return a == b
 }
