@@ -21,9 +21,13 @@ import (
 // Map transforms each item into one item.
 //
 // Its inner step is "flat_map_batch": a panic in fn names "flow.id.flat_map_batch".
+//
+// Consecutive Map steps, each the only consumer of the one before, run fused: each item
+// goes through all their functions in one loop. The steps after the first must keep its
+// output type (a Map that changes it starts a new run of fused steps).
 func Map[X, Y any](id string, up weir.Stream[X], fn func(X) Y) weir.Stream[Y] {
 	return weir.Composite(id, up, func(in weir.Stream[X]) weir.Stream[Y] {
-		return flatMapBatch("flat_map_batch", in, func() func([]X) []Y {
+		out := flatMapBatch("flat_map_batch", in, func() func([]X) []Y {
 			var buf []Y
 			return func(xs []X) []Y {
 				b := slices.Grow(buf[:0], len(xs))[:len(xs)]
@@ -34,6 +38,8 @@ func Map[X, Y any](id string, up weir.Stream[X], fn func(X) Y) weir.Stream[Y] {
 				return b
 			}
 		})
+		chainable(out, fn)
+		return out
 	})
 }
 

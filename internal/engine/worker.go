@@ -46,6 +46,7 @@ type node struct {
 	// by kind
 	parts    []*sourcePart        // Input
 	flatMap  func(any) any        // FlatMapBatch
+	emit     *node                // FlatMapBatch: whose consumers get what flatMap returns
 	branch   func(any) (any, any) // Branch
 	inspect  func(string, any, uint64, int)
 	stateful graph.StatefulRuntime // Stateful
@@ -98,7 +99,9 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 		n.shard = r.shards[pn.Index]
 		switch spec := pn.Spec.(type) {
 		case *graph.FlatMapSpec:
-			n.flatMap = spec.New()
+			if pn.FusedInto == nil { // a fused node runs within the chain of the node it is fused into
+				n.flatMap = pn.FlatMap()
+			}
 		case *graph.BranchSpec:
 			n.branch = spec.Split
 		case *graph.InspectSpec:
@@ -118,6 +121,9 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 			}
 		}
 		w.nodes = append(w.nodes, n)
+	}
+	for _, n := range w.nodes {
+		n.emit = w.nodes[n.Emit.Index]
 	}
 	return w
 }
@@ -141,8 +147,8 @@ func (w *worker) newExchange(e *plan.Edge) *exchange {
 func (w *worker) run() (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			if sp, ok := r.(stepPanic); ok {
-				err = sp.err
+			if sp, ok := r.(graph.StepPanic); ok {
+				err = sp.Err
 			} else {
 				err = &graph.StepError{Step: w.cur, Cause: &graph.PanicError{Value: r, Stack: debug.Stack()}}
 			}
@@ -510,7 +516,7 @@ func (w *worker) deliver(n *node, epoch uint64, batch any) {
 	case graph.FlatMapBatch:
 		w.cur = n.ID
 		if out := n.flatMap(batch); out != nil {
-			w.push(n, 0, epoch, out)
+			w.push(n.emit, 0, epoch, out)
 		}
 	case graph.Branch:
 		w.cur = n.ID
@@ -533,7 +539,7 @@ func (w *worker) deliver(n *node, epoch uint64, batch any) {
 			return
 		}
 		if err := w.activate(n, batch, epoch, false); err != nil {
-			panic(stepPanic{err})
+			panic(graph.StepPanic{Err: err})
 		}
 	case graph.Output:
 		if n.shard != nil && epoch > n.frontier {
@@ -541,14 +547,10 @@ func (w *worker) deliver(n *node, epoch uint64, batch any) {
 			return
 		}
 		if err := w.write(n, batch); err != nil {
-			panic(stepPanic{err})
+			panic(graph.StepPanic{Err: err})
 		}
 	}
 }
-
-// stepPanic carries an already-wrapped step error out of the synchronous call chain to
-// the worker loop, which returns it as is.
-type stepPanic struct{ err error }
 
 // activate runs one activation of a stateful step and pushes what it emits, in epoch.
 func (w *worker) activate(n *node, batch any, epoch uint64, eof bool) error {

@@ -58,7 +58,25 @@ type OutputSpec struct {
 // function it returns may keep per-worker scratch space.
 type FlatMapSpec struct {
 	New func() func(batch any) any
+	// Chain, when set, is the step as a chain of per-item functions, which the plan may
+	// fuse with the chain of the step after it.
+	Chain Chain
 }
+
+// Chain is a run of per-item functions of consecutive stateless steps (op.Map): fused, an
+// item goes through all of them in one loop instead of one pass over the batch per step.
+type Chain interface {
+	// Then returns the chain of c's functions followed by next's, or false when the two
+	// do not fuse.
+	Then(next Chain) (Chain, bool)
+	// New returns a batch function running the chain, for one worker. A panic in one of
+	// its functions panics with a StepPanic naming that function's step.
+	New() func(batch any) any
+}
+
+// StepPanic carries an error already attributed to its step (a *StepError) out of a
+// panicking call chain to the worker loop, which returns it as is.
+type StepPanic struct{ Err error }
 
 // BranchSpec is the spec of a Branch node.
 type BranchSpec struct {

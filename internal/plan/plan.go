@@ -3,7 +3,9 @@
 // connects outputs to consumers, and decides every exchange between workers.
 //
 // Composite operators need no flattening here: the build layer records only core
-// primitives (with nested ids), so the plan is the graph with edges and exchanges.
+// primitives (with nested ids), so the plan is the graph with edges and exchanges. The one
+// rewrite is fusion: a chain of stateless steps that declare per-item functions (op.Map),
+// each the only consumer of the one before, runs as one loop in the chain's first node.
 package plan
 
 import (
@@ -43,6 +45,16 @@ type Node struct {
 	In      []*Edge   // by input port
 	Out     [][]*Edge // by output port: every consumer of that output
 	Sharded bool      // a partitioned input or sink: partitions are assigned to workers
+
+	// FlatMap makes the batch function of a FlatMapBatch node for one worker: the node's
+	// own, or, when later nodes are fused into it, the chain's.
+	FlatMap func() func(batch any) any
+	// Emit is the node whose consumers get what the node emits: the node itself, or the
+	// last node fused into it.
+	Emit *Node
+	// FusedInto is the node whose chain runs this node's function. Such a node receives
+	// no batches; its frontier follows its upstream's as any node's does.
+	FusedInto *Node
 }
 
 // Edge connects an output port to an input port.
@@ -71,6 +83,7 @@ func New(flow *graph.Dataflow) (*Plan, error) {
 	var inputs, outputs int
 	for i, gn := range flow.Nodes() {
 		n := &Node{Node: gn, Index: i, In: make([]*Edge, len(gn.Inputs)), Out: make([][]*Edge, gn.Outputs)}
+		n.Emit = n
 		switch gn.Kind {
 		case graph.Input:
 			inputs++
@@ -100,7 +113,37 @@ func New(flow *graph.Dataflow) (*Plan, error) {
 	case outputs == 0:
 		return nil, fmt.Errorf("weir: dataflow %s: %w", flow.ID(), ErrNoOutput)
 	}
+	for _, n := range p.Nodes {
+		fuse(n)
+	}
 	return p, nil
+}
+
+// fuse sets up a FlatMapBatch node's batch function, fusing into it the chain of nodes
+// after it: each the only consumer of the one before, on a local edge, with a chain of its
+// own that continues the previous one. Nodes come in plan order, so a chain's first node
+// is reached before the others.
+func fuse(n *Node) {
+	if n.Kind != graph.FlatMapBatch || n.FusedInto != nil {
+		return
+	}
+	spec := n.Spec.(*graph.FlatMapSpec)
+	n.FlatMap = spec.New
+	chain := spec.Chain
+	for chain != nil && len(n.Emit.Out[0]) == 1 {
+		e := n.Emit.Out[0][0]
+		if e.To.Kind != graph.FlatMapBatch || e.Exchange != Local {
+			return
+		}
+		next, ok := e.To.Spec.(*graph.FlatMapSpec).Chain, false
+		if next == nil {
+			return
+		}
+		if chain, ok = chain.Then(next); !ok {
+			return
+		}
+		e.To.FusedInto, n.Emit, n.FlatMap = n, e.To, chain.New
+	}
 }
 
 func exchangeInto(n *Node) Exchange {

@@ -1,0 +1,105 @@
+package op_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/run"
+	"github.com/weirflow/weir/weirtest"
+)
+
+// TestMapFusion checks that runs of Map steps, fused or not, give what calling their
+// functions one after the other gives: every length of chain the fused loop treats apart,
+// a change of type within a run, and a stream consumed twice (which must not fuse).
+func TestMapFusion(t *testing.T) {
+	add := func(k int) func(int) int { return func(x int) int { return x*2 + k } }
+	chain := func(n int) func(weir.Stream[int]) weir.Stream[int] {
+		return func(s weir.Stream[int]) weir.Stream[int] {
+			for k := range n {
+				s = op.Map("m"+strconv.Itoa(k), s, add(k))
+			}
+			return s
+		}
+	}
+	apply := func(n int, x int) int {
+		for k := range n {
+			x = add(k)(x)
+		}
+		return x
+	}
+	items := make([]int, 2500) // several batches of 1024, the last one short
+	for i := range items {
+		items[i] = i - 1000
+	}
+	for n := 1; n <= 6; n++ {
+		t.Run("chain_"+strconv.Itoa(n), func(t *testing.T) {
+			got := pipe(t, items, 1024, chain(n))
+			want := make([]int, len(items))
+			for i, x := range items {
+				want[i] = apply(n, x)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%d maps: got %v..., want %v...", n, got[:3], want[:3])
+			}
+		})
+	}
+	t.Run("type_changes", func(t *testing.T) {
+		got := pipe(t, items, 100, func(s weir.Stream[int]) weir.Stream[string] {
+			s = op.Map("double", s, add(0))
+			str := op.Map("format", s, strconv.Itoa)
+			str = op.Map("suffix", str, func(s string) string { return s + "!" })
+			n := op.Map("length", str, func(s string) int { return len(s) })
+			n = op.Map("inc", n, add(1))
+			return op.Map("again", n, strconv.Itoa)
+		})
+		for i, x := range items {
+			if want := strconv.Itoa(len(strconv.Itoa(x*2)+"!")*2 + 1); got[i] != want {
+				t.Fatalf("item %d: got %q, want %q", i, got[i], want)
+			}
+		}
+	})
+	t.Run("fan_out", func(t *testing.T) {
+		flow := weir.NewDataflow("f")
+		s := op.Map("first", op.Input("in", flow, weirtest.NewSource(items...)), add(1))
+		mid, end := weirtest.NewSink[int](), weirtest.NewSink[int]()
+		op.Output("mid", s, mid)
+		op.Output("end", op.Map("second", s, add(2)), end)
+		weirtest.Run(t, flow, 1)
+		for i, x := range items {
+			if m, e := mid.Items()[i], end.Items()[i]; m != add(1)(x) || e != add(2)(add(1)(x)) {
+				t.Fatalf("item %d: mid %d, end %d", i, m, e)
+			}
+		}
+	})
+}
+
+// TestFusedPanicNamesStep checks that a panic in any function of a fused run of Maps names
+// that function's own step, for each length of run the fused loop treats apart.
+func TestFusedPanicNamesStep(t *testing.T) {
+	for n := 2; n <= 6; n++ {
+		for bad := range n {
+			flow := weir.NewDataflow("df")
+			s := op.Input("in", flow, weirtest.NewSource(1, 2, 3))
+			for k := range n {
+				s = op.Map("m"+strconv.Itoa(k), s, func(x int) int {
+					if k == bad && x == 2 {
+						panic(errUserFn)
+					}
+					return x
+				})
+			}
+			dropAll("out", s)
+			err := run.Run(context.Background(), flow)
+			var se *weir.StepError
+			want := "df.m" + strconv.Itoa(bad) + ".flat_map_batch"
+			if !errors.Is(err, errUserFn) || !errors.As(err, &se) || se.Step != want {
+				t.Errorf("%d maps, panic in map %d: error %v, want a step error of %s", n, bad, err, want)
+			}
+		}
+	}
+}
