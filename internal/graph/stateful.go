@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"math/bits"
 	"reflect"
 	"runtime/debug"
 	"slices"
@@ -71,8 +72,9 @@ type entry[V, W, S any] struct {
 	dirty  bool           // in touched
 	clock  Clocked        // the logic, if it wants the activation's time
 	asked  uint64         // the activation whose NotifyAt it is due for
-	want   int64          // the notification time the logic asked for (Unix ns); its heap slot may hold an earlier one
-	hpos   int            // 1 + index in the timer heap, 0 when not armed
+	want   int64          // the notification time the logic asked for (Unix ns); see timers
+	hpos   int            // 1 + index in the timer heap, 0 when not in it
+	early  bool           // in the runtime's early list: want is not yet filed in the heap
 }
 
 func newEntry[V, W, S any](key string) *entry[V, W, S] {
@@ -96,7 +98,16 @@ type stateful[V, W, S any] struct {
 	fresh  []*entry[V, W, S]
 	dead   int
 
-	timers []timer[V, W, S] // armed entries, a min-heap on at; each knows its place
+	// timers is a min-heap of armed entries on the time filed for each (each entry knows
+	// its place). An entry's want may differ from the time filed: a later want is filed
+	// again when its slot reaches the top, and an earlier want (or a new entry) waits in
+	// early, with earlyMin their smallest want, until the early list is filed all at once: when it is due or long. Logics that move their deadline on every
+	// activation (an event clock's windows move theirs earlier with every event) then cost
+	// a flag and an append, not a sift through the heap.
+	timers     []timer[V, W, S]
+	early      []*entry[V, W, S]
+	earlyMin   int64
+	earlyStale bool // the entry whose want was earlyMin has withdrawn or postponed it
 
 	// touched lists the entries changed since the last snapshot, in the order they were
 	// first touched: flagging an entry costs less than a set of keys, on every item.
@@ -166,7 +177,11 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 	}
 
 	// 2. OnNotify for every key whose time has passed, keys sorted. A notification fires once.
-	if nowNs := now.UnixNano(); len(s.timers) > 0 && s.timers[0].at <= nowNs {
+	nowNs := now.UnixNano()
+	if s.refreshEarly(); len(s.early) > 0 && s.earlyMin <= nowNs {
+		s.fileEarly(false)
+	}
+	if len(s.timers) > 0 && s.timers[0].at <= nowNs {
 		var due []*entry[V, W, S]
 		for len(s.timers) > 0 && s.timers[0].at <= nowNs {
 			e := s.timers[0].e
@@ -293,27 +308,73 @@ type timer[V, W, S any] struct {
 }
 
 // arm sets e's notification time. A later time than the one filed leaves the heap alone
-// (the entry is filed again when it reaches the top): logics that push their deadline on
-// every activation then cost no heap work.
+// (the entry is filed again when it reaches the top); an earlier one, or a first one, goes
+// to the early list (see timers).
 func (s *stateful[V, W, S]) arm(e *entry[V, W, S], t time.Time) {
 	want := t.UnixNano()
+	if e.early && e.want == s.earlyMin && want > e.want {
+		s.earlyStale = true
+	}
 	e.want = want
-	if e.hpos > 0 {
-		if i := e.hpos - 1; want < s.timers[i].at {
-			s.setAt(i, want)
-			s.up(i)
-		}
+	if e.hpos > 0 && want >= s.timers[e.hpos-1].at {
 		return
 	}
-	s.timers = append(s.timers, timer[V, W, S]{at: want, e: e})
-	e.hpos = len(s.timers)
-	s.up(len(s.timers) - 1)
+	if len(s.early) == 0 || want < s.earlyMin {
+		s.earlyMin = want
+	}
+	if !e.early {
+		e.early = true
+		s.early = append(s.early, e)
+		// The list holds each entry once, but an entry disarmed and armed again is listed
+		// anew: file the list before it outgrows the keys.
+		if len(s.early) > 64+2*len(s.timers) {
+			s.fileEarly(false)
+		}
+	}
+}
+
+// fileEarly files the wants of the early list into the heap: one by one when they are
+// few, else all at once and the heap rebuilt, which costs about a pass over it. With all,
+// every entry of the heap is filed again at its want too.
+func (s *stateful[V, W, S]) fileEarly(all bool) {
+	if all {
+		for i := range s.timers {
+			s.setAt(i, s.timers[i].e.want)
+		}
+	}
+	few := !all && len(s.early)*bits.Len(uint(len(s.timers))) < len(s.timers)
+	for _, e := range s.early {
+		if !e.early { // disarmed since it was listed
+			continue
+		}
+		e.early = false
+		if e.hpos == 0 {
+			s.timers = append(s.timers, timer[V, W, S]{at: e.want, e: e})
+			e.hpos = len(s.timers)
+		} else {
+			s.setAt(e.hpos-1, e.want)
+		}
+		if few {
+			s.fix(e.hpos - 1)
+		}
+	}
+	clear(s.early)
+	s.early, s.earlyStale = s.early[:0], false
+	if !few {
+		for i := len(s.timers)/2 - 1; i >= 0; i-- {
+			s.down(i)
+		}
+	}
 }
 
 func (s *stateful[V, W, S]) setAt(i int, at int64) { s.timers[i].at = at }
 
-// disarm takes e out of the timer heap, if it is there.
+// disarm withdraws e's notification: out of the heap, and out of the early list (lazily).
 func (s *stateful[V, W, S]) disarm(e *entry[V, W, S]) {
+	if e.early && e.want == s.earlyMin {
+		s.earlyStale = true
+	}
+	e.early = false
 	if e.hpos == 0 {
 		return
 	}
@@ -374,12 +435,43 @@ func (s *stateful[V, W, S]) down(i int) bool {
 	return i > start
 }
 
+// refreshEarly recomputes earlyMin when it is stale, dropping the entries disarmed since
+// they were listed.
+func (s *stateful[V, W, S]) refreshEarly() {
+	if !s.earlyStale {
+		return
+	}
+	s.earlyStale = false
+	live := s.early[:0]
+	for _, e := range s.early {
+		if e.early {
+			if len(live) == 0 || e.want < s.earlyMin {
+				s.earlyMin = e.want
+			}
+			live = append(live, e)
+		}
+	}
+	clear(s.early[len(live):])
+	s.early = live
+}
+
+// NextNotify returns the earliest time filed or waiting in the early list.
 func (s *stateful[V, W, S]) NextNotify() (time.Time, bool) {
-	for len(s.timers) > 0 && s.timers[0].at < s.timers[0].e.want {
+	s.refreshEarly()
+	// Postponed entries on top are filed again at their wants; when many are, as when
+	// every key moved on to a later window, the heap is rebuilt instead.
+	for refiled := 0; len(s.timers) > 0 && s.timers[0].at < s.timers[0].e.want; refiled++ {
+		if refiled > bits.Len(uint(len(s.timers))) {
+			s.fileEarly(true)
+			break
+		}
 		s.setAt(0, s.timers[0].e.want)
 		s.down(0)
 	}
-	if len(s.timers) == 0 {
+	switch {
+	case len(s.early) > 0 && (len(s.timers) == 0 || s.earlyMin < s.timers[0].at):
+		return time.Unix(0, s.earlyMin), true
+	case len(s.timers) == 0:
 		return time.Time{}, false
 	}
 	return time.Unix(0, s.timers[0].at), true

@@ -2,9 +2,9 @@ package graph
 
 import (
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -70,39 +70,138 @@ func TestTimers(t *testing.T) {
 	}
 }
 
-// Many keys re-armed at random fire in time order, each at its last time.
-func TestTimersRandom(t *testing.T) {
-	rt := NewStateful(func(int, bool) Logic[string, string, int] { return &alarm{} }).(*stateful[string, string, int])
-	r := rand.New(rand.NewPCG(1, 2))
-	want := map[string]int{}
-	for round := range 50 {
-		var batch []KV[string]
-		for range 40 {
-			k := fmt.Sprint("k", r.IntN(200))
-			s := 1000 + r.IntN(1000)
-			batch = append(batch, KV[string]{Key: k, Value: fmt.Sprint(s)})
-			want[k] = s
-		}
-		if _, err := rt.Activate(batch, time.Unix(int64(round), 0), false); err != nil {
+// NextNotify follows the earliest want when it is withdrawn or postponed before it was
+// ever filed in the heap.
+func TestTimersEarliestWithdrawn(t *testing.T) {
+	rt := NewStateful(func(int, bool) Logic[string, string, int] { return &alarm{} })
+	steps := []struct {
+		batch []KV[string]
+		want  int64 // seconds; 0 for none
+	}{
+		{[]KV[string]{{Key: "a", Value: "10"}, {Key: "b", Value: "20"}}, 10},
+		{[]KV[string]{{Key: "a", Value: "-"}}, 20},
+		{[]KV[string]{{Key: "b", Value: "30"}}, 30},
+		{[]KV[string]{{Key: "b", Value: "-"}}, 0},
+	}
+	for i, st := range steps {
+		if _, err := rt.Activate(st.batch, time.Unix(1, 0), false); err != nil {
 			t.Fatal(err)
 		}
-	}
-	got := map[string]int{}
-	last := 0
-	for now := 1000; now <= 2000; now++ {
-		out, _ := rt.Activate(nil, time.Unix(int64(now), 0), false)
-		if out == nil {
-			continue
+		next, ok := rt.NextNotify()
+		if ok != (st.want > 0) || (ok && next.Unix() != st.want) {
+			t.Errorf("step %d: next notification %d (%v), want %d", i, next.Unix(), ok, st.want)
 		}
-		for _, kv := range out.([]KV[string]) {
-			if _, dup := got[kv.Key]; dup {
-				t.Fatalf("%s fired twice", kv.Key)
+	}
+}
+
+// Keys armed, re-armed earlier or later and withdrawn at random, while time passes, fire
+// exactly when a model of their last wants says, and NextNotify is always the earliest
+// want. Rounds touch few keys or many, so that the early list is filed both ways (one by
+// one and by rebuilding the heap), and due or not.
+func TestTimersRandom(t *testing.T) {
+	rt := NewStateful(func(int, bool) Logic[string, string, int] { return &alarm{} })
+	r := rand.New(rand.NewPCG(1, 2))
+	model := map[string]int{} // key -> the second it wants
+	now := 0
+	for round := range 400 {
+		now += r.IntN(3)
+		var batch []KV[string]
+		touch := 3
+		if round%7 == 0 {
+			touch = 150
+		}
+		for range touch {
+			k := fmt.Sprint("k", r.IntN(300))
+			v := fmt.Sprint(now + 1 + r.IntN(100))
+			if r.IntN(10) == 0 {
+				v = "-"
 			}
-			got[kv.Key] = now
+			batch = append(batch, KV[string]{Key: k, Value: v})
 		}
-		last = now
+		out, err := rt.Activate(batch, time.Unix(int64(now), 0), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fired []string
+		if out != nil {
+			for _, kv := range out.([]KV[string]) {
+				fired = append(fired, kv.Key)
+			}
+		}
+		// What was due at now fires, after OnBatch and before NotifyAt is asked again, so
+		// that a key of the batch that fires forgets the time its items named.
+		var due []string
+		for k, s := range model {
+			if s <= now {
+				due = append(due, k)
+				delete(model, k)
+			}
+		}
+		slices.Sort(due)
+		for _, kv := range batch {
+			switch {
+			case slices.Contains(due, kv.Key):
+			case kv.Value == "-":
+				delete(model, kv.Key)
+			default:
+				model[kv.Key], _ = strconv.Atoi(kv.Value)
+			}
+		}
+		if !slices.Equal(fired, due) {
+			t.Fatalf("round %d at %ds: fired %v, want %v", round, now, fired, due)
+		}
+		next, ok := rt.NextNotify()
+		want := -1
+		for _, s := range model {
+			if want < 0 || s < want {
+				want = s
+			}
+		}
+		if ok != (want >= 0) || (ok && next.Unix() != int64(want)) {
+			t.Fatalf("round %d: next notification %v (%v), want %ds", round, next.Unix(), ok, want)
+		}
 	}
-	if !maps.Equal(got, want) {
-		t.Errorf("fired %d keys (last at %d), want %d at their last times", len(got), last, len(want))
+}
+
+// deadline asks, after each batch, to be notified at the time its last value names
+// (Unix ns), as an event clock's windows do: every item of a key brings its deadline
+// earlier or later.
+type deadline struct{ at int64 }
+
+func (d *deadline) OnBatch(vs []int64) ([]int64, bool) { d.at = vs[len(vs)-1]; return nil, false }
+func (d *deadline) OnNotify() ([]int64, bool)          { return nil, false }
+func (d *deadline) OnEOF() ([]int64, bool)             { return nil, false }
+func (d *deadline) NotifyAt() (time.Time, bool)        { return time.Unix(0, d.at), true }
+func (d *deadline) Snapshot() int                      { return 0 }
+
+// BenchmarkTimerRearm measures the runtime when every item moves its key's deadline: 10k
+// keys, batches of 1024 items of distinct keys, each deadline earlier than every other
+// one (the pattern of per-key event-time windows, whose newest key closes first), and a
+// new window every 60 batches that postpones every deadline.
+func BenchmarkTimerRearm(b *testing.B) {
+	const keys, batch = 10_000, 1024
+	names := make([]string, keys)
+	for i := range names {
+		names[i] = fmt.Sprint("key-", i)
 	}
+	rt := NewStateful(func(int, bool) Logic[int64, int64, int] { return &deadline{} })
+	items := make([]KV[int64], batch)
+	now := time.Unix(1, 0)
+	at := int64(1 << 60)
+	i := 0
+	for b.Loop() {
+		for j := range items {
+			if i%(60*batch) == 0 {
+				at += 1 << 40 // a new window: later than every deadline so far
+			}
+			at-- // every item's deadline is the earliest yet
+			items[j] = KV[int64]{Key: names[i%keys], Value: at}
+			i++
+		}
+		if _, err := rt.Activate(items, now, false); err != nil {
+			b.Fatal(err)
+		}
+		rt.NextNotify()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/item")
 }

@@ -67,7 +67,7 @@ func TestFusion(t *testing.T) {
 	tests := []struct {
 		name  string
 		build func(s weir.Stream[int]) // steps "a", "b", ... after the input
-		want  map[string]string         // fused step (its Map) -> the Map it is fused into
+		want  map[string]string        // fused step (its Map) -> the Map it is fused into
 	}{
 		{"three_maps", func(s weir.Stream[int]) {
 			drop(op.Map("c", op.Map("b", op.Map("a", s, inc), inc), inc))
