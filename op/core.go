@@ -205,20 +205,5 @@ type Logic[V, W, S any] = graph.Logic[V, W, S]
 // routed to the worker that owns their key. builder makes the logic of a key from its
 // resume state; ok is false for a key that has none.
 func StatefulBatch[V, W, S any](id string, up weir.KeyedStream[V], builder func(resume S, ok bool) Logic[V, W, S]) weir.KeyedStream[W] {
-	return statefulPerWorker(id, up, func() func(S, bool) Logic[V, W, S] { return builder })
-}
-
-// statefulPerWorker is StatefulBatch with a builder made once per worker, so that the
-// logics of one worker can share scratch space (see scratch). Workers run concurrently, so
-// nothing made by perWorker may be shared between them.
-func statefulPerWorker[V, W, S any](id string, up weir.KeyedStream[V], perWorker func() func(resume S, ok bool) Logic[V, W, S]) weir.KeyedStream[W] {
-	sc := up.Scope()
-	if sc == nil {
-		return weir.KeyedStream[W]{}
-	}
-	spec := &graph.StatefulSpec{New: func() graph.StatefulRuntime {
-		return graph.NewStateful[V, W, S](perWorker())
-	}}
-	n := graph.AddNode(sc, id, graph.Stateful, []graph.Port{up.Port()}, 1, graph.NewOps[weir.KV[V]](), spec)
-	return graph.Out[weir.KV[W]](sc, n, 0)
+	return graph.AddStateful(id, up, func() func(S, bool) Logic[V, W, S] { return builder })
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/join"
 )
 
@@ -237,7 +238,7 @@ func joinOn[U, R any](id string, outer *weir.Scope, shape *join.Shape[U, R], opt
 	names := inner.Nest("add_names")
 	merged := weir.In(inner, Merge("merge", label(names)...))
 	joined := weir.Composite("join", merged, func(in weir.KeyedStream[U]) weir.KeyedStream[R] {
-		return statefulPerWorker("stateful_batch", in, func() func(join.Values[U], bool) Logic[U, R, join.Values[U]] {
+		return graph.AddStateful("stateful_batch", in, func() func(join.Values[U], bool) Logic[U, R, join.Values[U]] {
 			out := new(scratch[R])
 			return func(resume join.Values[U], ok bool) Logic[U, R, join.Values[U]] {
 				resume.Init(shape.Sides)

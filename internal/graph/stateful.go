@@ -33,6 +33,19 @@ type Clocked interface{ SetNow(now time.Time) }
 // Builder makes the logic of a key from its resume state (ok is false for a new key).
 type Builder[V, W, S any] func(resume S, ok bool) Logic[V, W, S]
 
+// AddStateful declares a StatefulBatch node in up's scope, its logics built by a builder
+// made once per worker, so that the logics of one worker may share scratch space. Workers
+// run concurrently: nothing perWorker makes may be shared between them.
+func AddStateful[V, W, S any](id string, up Stream[KV[V]], perWorker func() func(resume S, ok bool) Logic[V, W, S]) Stream[KV[W]] {
+	sc := up.Scope()
+	if sc == nil {
+		return Stream[KV[W]]{}
+	}
+	spec := &StatefulSpec{New: func() StatefulRuntime { return NewStateful[V, W, S](perWorker()) }}
+	n := AddNode(sc, id, Stateful, []Port{up.Port()}, 1, NewOps[KV[V]](), spec)
+	return Out[KV[W]](sc, n, 0)
+}
+
 // NewStateful returns a StatefulRuntime running builder's logics.
 func NewStateful[V, W, S any](builder Builder[V, W, S]) StatefulRuntime {
 	return &stateful[V, W, S]{build: builder, keys: map[string]*entry[V, W, S]{},
@@ -74,11 +87,12 @@ type entry[V, W, S any] struct {
 	asked  uint64         // the activation whose NotifyAt it is due for
 	want   int64          // the notification time the logic asked for (Unix ns); see timers
 	hpos   int            // 1 + index in the timer heap, 0 when not in it
+	rank   int            // index in the runtime's sorted list, -1 until it is swept in
 	early  bool           // in the runtime's early list: want is not yet filed in the heap
 }
 
 func newEntry[V, W, S any](key string) *entry[V, W, S] {
-	e := &entry[V, W, S]{key: key}
+	e := &entry[V, W, S]{key: key, rank: -1}
 	e.values = e.one[:0] // most activations give a key one value: keep it beside the key
 	return e
 }
@@ -116,6 +130,7 @@ type stateful[V, W, S any] struct {
 
 	// per-activation scratch, reused
 	batch []*entry[V, W, S]
+	ranks []uint64 // a bit per rank
 	ask   []*entry[V, W, S]
 	out   []KV[W]
 }
@@ -141,6 +156,7 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 	if batch != nil {
 		items := batch.([]KV[V])
 		s.batch = s.batch[:0]
+		ranked := true
 		for i := range items {
 			e := s.keys[items[i].Key]
 			if e == nil {
@@ -151,10 +167,11 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 			if e.stamp != s.act {
 				e.stamp = s.act
 				s.batch = append(s.batch, e)
+				ranked = ranked && e.rank >= 0
 			}
 			e.values = append(e.values, items[i].Value)
 		}
-		for _, e := range s.inOrder(s.batch) {
+		for _, e := range s.inOrder(s.batch, ranked) {
 			cur = e
 			if e.logic == nil {
 				var zero S
@@ -240,20 +257,44 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 
 func byKey[V, W, S any](a, b *entry[V, W, S]) int { return strings.Compare(a.key, b.key) }
 
-// inOrder returns the entries of batch in key order. A few keys are sorted; when the batch
-// touches a good share of all keys, walking the maintained sorted list is cheaper.
-func (s *stateful[V, W, S]) inOrder(batch []*entry[V, W, S]) []*entry[V, W, S] {
-	if len(batch) < 64 || len(batch)*8 < len(s.keys) {
-		slices.SortFunc(batch, byKey)
+// inOrder returns the entries of batch in key order. A few keys are sorted. Many keys
+// that all have a rank in the sorted list are put in order by their ranks, a bit each in a
+// bitmap; when some have none yet, a batch with a good share of all keys sweeps them in
+// and walks the sorted list, and a smaller one is sorted.
+func (s *stateful[V, W, S]) inOrder(batch []*entry[V, W, S], ranked bool) []*entry[V, W, S] {
+	// Keys that come and go would pile up in fresh, and dead ones in sorted: sweep them
+	// when they are many, which gives every live key a rank.
+	if len(s.fresh)+s.dead > 1024+len(s.sorted)/2 {
+		s.sweep()
+		ranked = true
+	}
+	switch {
+	case len(batch) < 64:
+	case ranked:
+		s.ranks = slices.Grow(s.ranks[:0], (len(s.sorted)+63)/64)[:(len(s.sorted)+63)/64]
+		clear(s.ranks)
+		for _, e := range batch {
+			s.ranks[e.rank/64] |= 1 << (e.rank % 64)
+		}
+		batch = batch[:0]
+		for i, word := range s.ranks {
+			for word != 0 {
+				batch = append(batch, s.sorted[i*64+bits.TrailingZeros64(word)])
+				word &= word - 1
+			}
+		}
+		return batch
+	case len(batch)*8 >= len(s.keys):
+		s.sweep()
+		batch = batch[:0]
+		for _, e := range s.sorted {
+			if e.stamp == s.act && !e.dead {
+				batch = append(batch, e)
+			}
+		}
 		return batch
 	}
-	s.sweep()
-	batch = batch[:0]
-	for _, e := range s.sorted {
-		if e.stamp == s.act && !e.dead {
-			batch = append(batch, e)
-		}
-	}
+	slices.SortFunc(batch, byKey)
 	return batch
 }
 
@@ -273,6 +314,7 @@ func (s *stateful[V, W, S]) sweep() {
 			e, j = s.fresh[j], j+1
 		}
 		if !e.dead {
+			e.rank = len(merged)
 			merged = append(merged, e)
 		}
 	}

@@ -205,3 +205,53 @@ func BenchmarkTimerRearm(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/item")
 }
+
+// forget counts its values and discards its key after the third.
+type forget struct{ n int }
+
+func (f *forget) OnBatch(vs []int) ([]int, bool) { f.n += len(vs); return []int{f.n}, f.n >= 3 }
+func (f *forget) OnNotify() ([]int, bool)        { return nil, false }
+func (f *forget) OnEOF() ([]int, bool)           { return []int{f.n}, false }
+func (f *forget) NotifyAt() (time.Time, bool)    { return time.Time{}, false }
+func (f *forget) Snapshot() int                  { return f.n }
+
+// Keys that come and go, in batches of every size, still run in key order, and the
+// runtime's lists of them stay bounded by the keys alive.
+func TestKeysComeAndGo(t *testing.T) {
+	rt := NewStateful(func(int, bool) Logic[int, int, int] { return &forget{} }).(*stateful[int, int, int])
+	r := rand.New(rand.NewPCG(3, 4))
+	order := func(out any) []string {
+		var keys []string
+		if out != nil {
+			for _, kv := range out.([]KV[int]) {
+				keys = append(keys, kv.Key)
+			}
+		}
+		return keys
+	}
+	for round := range 300 {
+		size := []int{1, 50, 500, 3000}[round%4]
+		batch := make([]KV[int], size)
+		for i := range batch {
+			batch[i] = KV[int]{Key: fmt.Sprintf("k%05d", r.IntN(20_000)+round*100), Value: 1}
+		}
+		out, err := rt.Activate(batch, time.Unix(0, 0), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys := order(out); !slices.IsSorted(keys) {
+			t.Fatalf("round %d: OnBatch ran out of key order", round)
+		}
+		if live, held := len(rt.keys), len(rt.sorted)+len(rt.fresh); held > 2*live+2048 {
+			t.Fatalf("round %d: %d entries held for %d live keys", round, held, live)
+		}
+	}
+	out, err := rt.Activate(nil, time.Unix(0, 0), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := order(out)
+	if len(keys) != len(rt.keys) || !slices.IsSorted(keys) {
+		t.Errorf("end of stream: %d keys, sorted %v; want the %d live keys in order", len(keys), slices.IsSorted(keys), len(rt.keys))
+	}
+}
