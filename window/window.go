@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/op"
 )
 
@@ -86,7 +87,7 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 	}
 	k := &kind[V, W, S]{clock: clock, windower: windower, build: builder, ordered: cfg.ordered && !clock.monotonic()}
 	inner := outer.Nest(id)
-	events := op.StatefulBatch("stateful_batch", weir.In(inner, up), k.logic)
+	events := graph.AddStateful("stateful_batch", weir.In(inner, up), k.perWorker)
 	return Out[V, W]{
 		Down: weir.In(outer, op.FilterMapValue("unwrap_down", events, func(e event[V, W]) (Windowed[W], bool) {
 			return Windowed[W]{Window: e.id, Value: e.down}, e.kind == downEvent
@@ -167,15 +168,31 @@ type keyLogic[V, W, S any] struct {
 	logics  windowLogics[V, W, S]
 	queue   []queued[V]
 
-	out          []event[V, W]
-	in, late     []int64
-	merges       []merge
-	closed       []span
+	*scratch[V, W]
 	sortedQueued bool
 }
 
-func (k *kind[V, W, S]) logic(resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
-	l := &keyLogic[V, W, S]{kind: k}
+// scratch is the space a logic needs only during one of its calls, shared by the logics
+// of one worker, one of which runs at a time: in its own cache lines, each key's buffers
+// would cost cache misses on every item. The runtime copies what a logic emits before it
+// calls the next one.
+type scratch[V, W any] struct {
+	out      []event[V, W]
+	in, late []int64
+	merges   []merge
+	closed   []span
+}
+
+// perWorker returns the builder of the key logics of one worker.
+func (k *kind[V, W, S]) perWorker() func(snapshot[V, S], bool) op.Logic[V, event[V, W], snapshot[V, S]] {
+	sc := new(scratch[V, W])
+	return func(resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
+		return k.logic(sc, resume, ok)
+	}
+}
+
+func (k *kind[V, W, S]) logic(sc *scratch[V, W], resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
+	l := &keyLogic[V, W, S]{kind: k, scratch: sc}
 	if !ok {
 		l.win.Done = minInstant
 		return l
