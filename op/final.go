@@ -11,7 +11,9 @@ import (
 // The operators of this file emit one value per key, only at the end of the stream, and
 // then drop the key's state: they are for finite streams (use package window on endless
 // ones). Until then a key's accumulator is part of every snapshot, so a resumed run
-// continues the aggregate. An aborted run emits nothing.
+// continues the aggregate. An aborted run emits nothing. Each key's values meet the
+// user's function in arrival order, but the keys of a batch in no particular order:
+// nothing is emitted before the end, so the runtime need not sort them.
 
 // FoldFinal combines each key's values into an accumulator, which builder makes when the
 // key first appears, and emits the accumulator at the end of the stream. Its step id is
@@ -153,5 +155,9 @@ func (l *finalLogic[V, A]) OnEOF() ([]A, bool)          { return l.out.one(l.acc
 func (l *finalLogic[V, A]) NotifyAt() (time.Time, bool) { return time.Time{}, false }
 
 // Timeless tells the runtime not to ask NotifyAt after every activation.
-func (l *finalLogic[V, A]) Timeless()   {}
+func (l *finalLogic[V, A]) Timeless() {}
+
+// Quiet tells the runtime that OnBatch emits nothing, so that keys need not run in key
+// order: the fold of each key still gets its values in arrival order.
+func (l *finalLogic[V, A]) Quiet()      {}
 func (l *finalLogic[V, A]) Snapshot() A { return l.acc }

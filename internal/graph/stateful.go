@@ -26,6 +26,11 @@ type Logic[V, W, S any] interface {
 // have no timers implement it; user logics need not.
 type Timeless interface{ Timeless() }
 
+// Quiet is implemented by logics whose OnBatch emits nothing and reaches nothing but the
+// key's own state (the folds of op's Final operators), so that the order in which keys run
+// OnBatch cannot be seen: the runtime then need not put them in key order.
+type Quiet interface{ Quiet() }
+
 // Clocked is implemented by logics that want the system time of the activation, the same
 // for every key of it, before each OnBatch, OnNotify and OnEOF.
 type Clocked interface{ SetNow(now time.Time) }
@@ -81,6 +86,7 @@ type entry[V, W, S any] struct {
 	one    [1]V
 	logic  Logic[V, W, S] // nil until the key's first OnBatch
 	timer  bool           // the logic may ask for notifications (it is not Timeless)
+	quiet  bool           // the logic is Quiet
 	dead   bool           // discarded: the key has a new entry if it comes back
 	dirty  bool           // in touched
 	clock  Clocked        // the logic, if it wants the activation's time
@@ -156,7 +162,7 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 	if batch != nil {
 		items := batch.([]KV[V])
 		s.batch = s.batch[:0]
-		ranked := true
+		ranked, quiet := true, true // a new key's logic is not built yet: not quiet
 		for i := range items {
 			e := s.keys[items[i].Key]
 			if e == nil {
@@ -168,10 +174,15 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 				e.stamp = s.act
 				s.batch = append(s.batch, e)
 				ranked = ranked && e.rank >= 0
+				quiet = quiet && e.quiet
 			}
 			e.values = append(e.values, items[i].Value)
 		}
-		for _, e := range s.inOrder(s.batch, ranked) {
+		keys := s.batch
+		if !quiet {
+			keys = s.inOrder(keys, ranked)
+		}
+		for _, e := range keys {
 			cur = e
 			if e.logic == nil {
 				var zero S
@@ -583,5 +594,6 @@ func (s *stateful[V, W, S]) Resume(key string, state []byte) (err error) {
 func (s *stateful[V, W, S]) setLogic(e *entry[V, W, S], l Logic[V, W, S]) {
 	_, timeless := l.(Timeless)
 	e.clock, _ = l.(Clocked)
+	_, e.quiet = l.(Quiet)
 	e.logic, e.timer = l, !timeless
 }
