@@ -121,9 +121,10 @@ type stateful[V, W, S any] struct {
 	// timers is a min-heap of armed entries on the time filed for each (each entry knows
 	// its place). An entry's want may differ from the time filed: a later want is filed
 	// again when its slot reaches the top, and an earlier want (or a new entry) waits in
-	// early, with earlyMin their smallest want, until the early list is filed all at once: when it is due or long. Logics that move their deadline on every
-	// activation (an event clock's windows move theirs earlier with every event) then cost
-	// a flag and an append, not a sift through the heap.
+	// early, with earlyMin their smallest want, until the early list is filed all at
+	// once: when it is due or long. Logics that move their deadline on every activation
+	// (an event clock's windows move theirs earlier with every event) then cost a flag and
+	// an append, not a sift through the heap.
 	timers     []timer[V, W, S]
 	early      []*entry[V, W, S]
 	earlyMin   int64

@@ -135,13 +135,15 @@ func fuse(n *Node) {
 		if e.To.Kind != graph.FlatMapBatch || e.Exchange != Local {
 			return
 		}
-		next, ok := e.To.Spec.(*graph.FlatMapSpec).Chain, false
+		next := e.To.Spec.(*graph.FlatMapSpec).Chain
 		if next == nil {
 			return
 		}
-		if chain, ok = chain.Then(next); !ok {
+		fused, ok := chain.Then(next)
+		if !ok {
 			return
 		}
+		chain = fused
 		e.To.FusedInto, n.Emit, n.FlatMap = n, e.To, chain.New
 	}
 }
