@@ -93,6 +93,20 @@ func FlatMapBatch[X, Y any](id string, up weir.Stream[X], fn func(items []X) []Y
 	return flatMapBatch(id, up, func() func([]X) []Y { return fn })
 }
 
+// appending is flatMapBatch ("flat_map_batch") with one output buffer per worker, reused
+// batch after batch: fill appends a batch's results to b, empty with the capacity of the
+// largest batch so far, and returns it. A loop inside fill keeps b in a local, where a
+// buffer captured by a closure would be reloaded after every call of the user's function.
+func appending[X, Y any](in weir.Stream[X], fill func(b []Y, xs []X) []Y) weir.Stream[Y] {
+	return flatMapBatch("flat_map_batch", in, func() func([]X) []Y {
+		var buf []Y
+		return func(xs []X) []Y {
+			buf = fill(buf[:0], xs)
+			return buf
+		}
+	})
+}
+
 // flatMapBatch is FlatMapBatch with a function made once per worker, so that it may keep
 // per-worker scratch space (an output buffer, a cache).
 func flatMapBatch[X, Y any](id string, up weir.Stream[X], perWorker func() func([]X) []Y) weir.Stream[Y] {

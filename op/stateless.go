@@ -11,7 +11,7 @@ import (
 )
 
 // The operators in this file are composites of FlatMapBatch and InspectDebug. Those built
-// on flatMapBatch keep one output buffer per worker and hand it downstream batch after
+// on appending keep one output buffer per worker and hand it downstream batch after
 // batch: batches are only borrowed, so every consumer has copied what it keeps before the
 // next batch is mapped. Per item they cost one call of the user's function.
 //
@@ -27,16 +27,12 @@ import (
 // output type (a Map that changes it starts a new run of fused steps).
 func Map[X, Y any](id string, up weir.Stream[X], fn func(X) Y) weir.Stream[Y] {
 	return weir.Composite(id, up, func(in weir.Stream[X]) weir.Stream[Y] {
-		out := flatMapBatch("flat_map_batch", in, func() func([]X) []Y {
-			var buf []Y
-			return func(xs []X) []Y {
-				b := slices.Grow(buf[:0], len(xs))[:len(xs)]
-				for i := range xs {
-					b[i] = fn(xs[i])
-				}
-				buf = b // a local in the loop: the captured variable would be reloaded after every call
-				return b
+		out := appending(in, func(b []Y, xs []X) []Y {
+			b = slices.Grow(b, len(xs))[:len(xs)]
+			for i := range xs {
+				b[i] = fn(xs[i])
 			}
+			return b
 		})
 		chainable(out, fn)
 		return out
@@ -46,16 +42,12 @@ func Map[X, Y any](id string, up weir.Stream[X], fn func(X) Y) weir.Stream[Y] {
 // MapValue transforms the value of each keyed item into one value; the key is kept.
 func MapValue[V, W any](id string, up weir.KeyedStream[V], fn func(V) W) weir.KeyedStream[W] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[W] {
-		return flatMapBatch("flat_map_batch", in, func() func([]weir.KV[V]) []weir.KV[W] {
-			var buf []weir.KV[W]
-			return func(kvs []weir.KV[V]) []weir.KV[W] {
-				b := slices.Grow(buf[:0], len(kvs))[:len(kvs)]
-				for i := range kvs {
-					b[i] = weir.KV[W]{Key: kvs[i].Key, Value: fn(kvs[i].Value)}
-				}
-				buf = b // a local in the loop: the captured variable would be reloaded after every call
-				return b
+		return appending(in, func(b []weir.KV[W], kvs []weir.KV[V]) []weir.KV[W] {
+			b = slices.Grow(b, len(kvs))[:len(kvs)]
+			for i := range kvs {
+				b[i] = weir.KV[W]{Key: kvs[i].Key, Value: fn(kvs[i].Value)}
 			}
+			return b
 		})
 	})
 }
@@ -64,16 +56,11 @@ func MapValue[V, W any](id string, up weir.KeyedStream[V], fn func(V) W) weir.Ke
 // in order. The slice is copied, so fn may reuse it.
 func FlatMap[X, Y any](id string, up weir.Stream[X], fn func(X) []Y) weir.Stream[Y] {
 	return weir.Composite(id, up, func(in weir.Stream[X]) weir.Stream[Y] {
-		return flatMapBatch("flat_map_batch", in, func() func([]X) []Y {
-			var buf []Y
-			return func(xs []X) []Y {
-				b := buf[:0]
-				for i := range xs {
-					b = append(b, fn(xs[i])...)
-				}
-				buf = b // a local in the loop: the captured variable would be reloaded after every call
-				return b
+		return appending(in, func(b []Y, xs []X) []Y {
+			for i := range xs {
+				b = append(b, fn(xs[i])...)
 			}
+			return b
 		})
 	})
 }
@@ -82,18 +69,13 @@ func FlatMap[X, Y any](id string, up weir.Stream[X], fn func(X) []Y) weir.Stream
 // keyed with the item's key. The slice fn returns is copied, so fn may reuse it.
 func FlatMapValue[V, W any](id string, up weir.KeyedStream[V], fn func(V) []W) weir.KeyedStream[W] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[W] {
-		return flatMapBatch("flat_map_batch", in, func() func([]weir.KV[V]) []weir.KV[W] {
-			var buf []weir.KV[W]
-			return func(kvs []weir.KV[V]) []weir.KV[W] {
-				b := buf[:0]
-				for i := range kvs {
-					for _, w := range fn(kvs[i].Value) {
-						b = append(b, weir.KV[W]{Key: kvs[i].Key, Value: w})
-					}
+		return appending(in, func(b []weir.KV[W], kvs []weir.KV[V]) []weir.KV[W] {
+			for i := range kvs {
+				for _, w := range fn(kvs[i].Value) {
+					b = append(b, weir.KV[W]{Key: kvs[i].Key, Value: w})
 				}
-				buf = b // a local in the loop: the captured variable would be reloaded after every call
-				return b
 			}
+			return b
 		})
 	})
 }
@@ -101,16 +83,11 @@ func FlatMapValue[V, W any](id string, up weir.KeyedStream[V], fn func(V) []W) w
 // Flatten emits the items of each slice in the stream, in order.
 func Flatten[X any](id string, up weir.Stream[[]X]) weir.Stream[X] {
 	return weir.Composite(id, up, func(in weir.Stream[[]X]) weir.Stream[X] {
-		return flatMapBatch("flat_map_batch", in, func() func([][]X) []X {
-			var buf []X
-			return func(xss [][]X) []X {
-				b := buf[:0]
-				for _, xs := range xss {
-					b = append(b, xs...)
-				}
-				buf = b // a local in the loop: the captured variable would be reloaded after every call
-				return b
+		return appending(in, func(b []X, xss [][]X) []X {
+			for _, xs := range xss {
+				b = append(b, xs...)
 			}
+			return b
 		})
 	})
 }
@@ -118,18 +95,13 @@ func Flatten[X any](id string, up weir.Stream[[]X]) weir.Stream[X] {
 // Filter keeps the items for which pred is true.
 func Filter[X any](id string, up weir.Stream[X], pred func(X) bool) weir.Stream[X] {
 	return weir.Composite(id, up, func(in weir.Stream[X]) weir.Stream[X] {
-		return flatMapBatch("flat_map_batch", in, func() func([]X) []X {
-			var buf []X
-			return func(xs []X) []X {
-				b := buf[:0]
-				for i := range xs {
-					if pred(xs[i]) {
-						b = append(b, xs[i])
-					}
+		return appending(in, func(b []X, xs []X) []X {
+			for i := range xs {
+				if pred(xs[i]) {
+					b = append(b, xs[i])
 				}
-				buf = b // a local in the loop: the captured variable would be reloaded after every call
-				return b
 			}
+			return b
 		})
 	})
 }
@@ -137,18 +109,13 @@ func Filter[X any](id string, up weir.Stream[X], pred func(X) bool) weir.Stream[
 // FilterValue keeps the keyed items whose value pred is true of.
 func FilterValue[V any](id string, up weir.KeyedStream[V], pred func(V) bool) weir.KeyedStream[V] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[V] {
-		return flatMapBatch("flat_map_batch", in, func() func([]weir.KV[V]) []weir.KV[V] {
-			var buf []weir.KV[V]
-			return func(kvs []weir.KV[V]) []weir.KV[V] {
-				b := buf[:0]
-				for i := range kvs {
-					if pred(kvs[i].Value) {
-						b = append(b, kvs[i])
-					}
+		return appending(in, func(b []weir.KV[V], kvs []weir.KV[V]) []weir.KV[V] {
+			for i := range kvs {
+				if pred(kvs[i].Value) {
+					b = append(b, kvs[i])
 				}
-				buf = b // a local in the loop: the captured variable would be reloaded after every call
-				return b
 			}
+			return b
 		})
 	})
 }
@@ -156,18 +123,13 @@ func FilterValue[V any](id string, up weir.KeyedStream[V], pred func(V) bool) we
 // FilterMap transforms each item into zero or one item: fn's result, when it returns true.
 func FilterMap[X, Y any](id string, up weir.Stream[X], fn func(X) (Y, bool)) weir.Stream[Y] {
 	return weir.Composite(id, up, func(in weir.Stream[X]) weir.Stream[Y] {
-		return flatMapBatch("flat_map_batch", in, func() func([]X) []Y {
-			var buf []Y
-			return func(xs []X) []Y {
-				b := buf[:0]
-				for i := range xs {
-					if y, ok := fn(xs[i]); ok {
-						b = append(b, y)
-					}
+		return appending(in, func(b []Y, xs []X) []Y {
+			for i := range xs {
+				if y, ok := fn(xs[i]); ok {
+					b = append(b, y)
 				}
-				buf = b // a local in the loop: the captured variable would be reloaded after every call
-				return b
 			}
+			return b
 		})
 	})
 }
@@ -176,18 +138,13 @@ func FilterMap[X, Y any](id string, up weir.Stream[X], fn func(X) (Y, bool)) wei
 // result, when it returns true. The key is kept.
 func FilterMapValue[V, W any](id string, up weir.KeyedStream[V], fn func(V) (W, bool)) weir.KeyedStream[W] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[W] {
-		return flatMapBatch("flat_map_batch", in, func() func([]weir.KV[V]) []weir.KV[W] {
-			var buf []weir.KV[W]
-			return func(kvs []weir.KV[V]) []weir.KV[W] {
-				b := buf[:0]
-				for i := range kvs {
-					if w, ok := fn(kvs[i].Value); ok {
-						b = append(b, weir.KV[W]{Key: kvs[i].Key, Value: w})
-					}
+		return appending(in, func(b []weir.KV[W], kvs []weir.KV[V]) []weir.KV[W] {
+			for i := range kvs {
+				if w, ok := fn(kvs[i].Value); ok {
+					b = append(b, weir.KV[W]{Key: kvs[i].Key, Value: w})
 				}
-				buf = b // a local in the loop: the captured variable would be reloaded after every call
-				return b
 			}
+			return b
 		})
 	})
 }
@@ -196,16 +153,12 @@ func FilterMapValue[V, W any](id string, up weir.KeyedStream[V], fn func(V) (W, 
 // can follow.
 func KeyOn[X any](id string, up weir.Stream[X], key func(X) string) weir.KeyedStream[X] {
 	return weir.Composite(id, up, func(in weir.Stream[X]) weir.KeyedStream[X] {
-		return flatMapBatch("flat_map_batch", in, func() func([]X) []weir.KV[X] {
-			var buf []weir.KV[X]
-			return func(xs []X) []weir.KV[X] {
-				b := slices.Grow(buf[:0], len(xs))[:len(xs)]
-				for i := range xs {
-					b[i] = weir.KV[X]{Key: key(xs[i]), Value: xs[i]}
-				}
-				buf = b // a local in the loop: the captured variable would be reloaded after every call
-				return b
+		return appending(in, func(b []weir.KV[X], xs []X) []weir.KV[X] {
+			b = slices.Grow(b, len(xs))[:len(xs)]
+			for i := range xs {
+				b[i] = weir.KV[X]{Key: key(xs[i]), Value: xs[i]}
 			}
+			return b
 		})
 	})
 }
@@ -213,16 +166,12 @@ func KeyOn[X any](id string, up weir.Stream[X], key func(X) string) weir.KeyedSt
 // KeyRm drops the keys of a keyed stream, leaving the values.
 func KeyRm[V any](id string, up weir.KeyedStream[V]) weir.Stream[V] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.Stream[V] {
-		return flatMapBatch("flat_map_batch", in, func() func([]weir.KV[V]) []V {
-			var buf []V
-			return func(kvs []weir.KV[V]) []V {
-				b := slices.Grow(buf[:0], len(kvs))[:len(kvs)]
-				for i := range kvs {
-					b[i] = kvs[i].Value
-				}
-				buf = b // a local in the loop: the captured variable would be reloaded after every call
-				return b
+		return appending(in, func(b []V, kvs []weir.KV[V]) []V {
+			b = slices.Grow(b, len(kvs))[:len(kvs)]
+			for i := range kvs {
+				b[i] = kvs[i].Value
 			}
+			return b
 		})
 	})
 }
