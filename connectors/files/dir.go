@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/weirflow/weir/source"
 )
+
+// ErrNotDir is the error of a directory source whose dir is not a directory.
+var ErrNotDir = errors.New("not a directory")
 
 // DirSource is a source of the lines of the files of a directory; see NewDirSource.
 type DirSource struct {
@@ -26,7 +30,9 @@ type DirSource struct {
 // "/" separators, so the files are read in parallel across workers, each from start to
 // end. Each partition resumes from the byte offset after its last line read. The files are
 // listed when the run starts: a file added later is read by the next run (from its start),
-// and a listed file that disappears makes the run fail.
+// and a listed file that disappears makes the run fail. A dir that is missing or is not
+// a directory (ErrNotDir) fails the run when it starts, naming the step and dir; an
+// empty directory, or one where nothing matches, is a stream with no items.
 func NewDirSource(dir, glob string) *DirSource {
 	return &DirSource{dir: dir, glob: glob, batch: DefaultBatchSize}
 }
@@ -40,8 +46,14 @@ func (s *DirSource) BatchSize(n int) *DirSource {
 
 // Partitions implements source.Partitioned.
 func (s *DirSource) Partitions(context.Context) ([]string, error) {
-	if _, err := os.Stat(s.dir); err != nil {
+	// A file where the directory should be would glob to nothing, and a run reading
+	// nothing looks like a run over an empty directory: refuse it as a missing one.
+	info, err := os.Stat(s.dir)
+	if err != nil {
 		return nil, fmt.Errorf("weir: files: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("weir: files: %s: %w", s.dir, ErrNotDir)
 	}
 	fsys := os.DirFS(s.dir)
 	matches, err := fs.Glob(fsys, s.glob)

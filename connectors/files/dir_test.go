@@ -2,8 +2,10 @@ package files_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +15,7 @@ import (
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/connectors/files"
 	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/run"
 	"github.com/weirflow/weir/source"
 	"github.com/weirflow/weir/weirtest"
 )
@@ -92,8 +95,55 @@ func TestDirSourcePartitions(t *testing.T) {
 	if _, err := files.NewDirSource(dir, "[").Partitions(context.Background()); err == nil || !strings.Contains(err.Error(), "weir: files: glob") {
 		t.Fatalf("bad glob: %v", err)
 	}
-	if _, err := files.NewDirSource(filepath.Join(dir, "nope"), "*").Partitions(context.Background()); err == nil {
-		t.Fatal("missing directory: no error")
+}
+
+// TestDirSourceDirectory runs a flow over each kind of path: a path that is not a
+// directory fails the run with an error naming the step and the path, and an empty
+// directory is a stream with no items.
+func TestDirSourceDirectory(t *testing.T) {
+	dir := writeTree(t, map[string]string{"a.log": "a1\na2\n", "b.log": "b1\n", "empty/.keep": ""})
+	if err := os.Remove(filepath.Join(dir, "empty", ".keep")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		path    string
+		want    []string
+		wantErr error // nil for none
+	}{
+		{"missing", filepath.Join(dir, "nope"), nil, fs.ErrNotExist},
+		{"a file", filepath.Join(dir, "a.log"), nil, files.ErrNotDir},
+		{"empty directory", filepath.Join(dir, "empty"), nil, nil},
+		{"directory with files", dir, []string{"a1", "a2", "b1"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			flow := weir.NewDataflow("flow")
+			out := weirtest.NewSink[string]()
+			op.Output("out", op.Input("in", flow, files.NewDirSource(tt.path, "*")), out)
+			err := run.Run(context.Background(), flow)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("run error %v", err)
+				}
+				got := out.Items()
+				slices.Sort(got)
+				if !slices.Equal(got, tt.want) {
+					t.Fatalf("items %q, want %q", got, tt.want)
+				}
+				return
+			}
+			var se *weir.StepError
+			if !errors.As(err, &se) || se.Step != "flow.in" || !errors.Is(err, tt.wantErr) {
+				t.Fatalf("run error %v, want a step error of flow.in wrapping %v", err, tt.wantErr)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "weir: files: ") || !strings.Contains(msg, tt.path) {
+				t.Fatalf("run error %q, want one naming %s", msg, tt.path)
+			}
+			if items := out.Items(); len(items) != 0 {
+				t.Fatalf("a failed run emitted %q", items)
+			}
+		})
 	}
 }
 
