@@ -317,9 +317,75 @@ func TestPollErrors(t *testing.T) {
 	if items, err := p.Next(context.Background()); len(items) != 0 || !errors.Is(err, boom) {
 		t.Fatalf("Next = %v, %v; want no items and boom", items, err)
 	}
-	bad := source.Poll(0, func(context.Context) (int, bool, error) { return 0, false, nil })
-	if _, err := bad.Build(context.Background(), source.Part{Partition: "poll"}, nil); err == nil || !strings.Contains(err.Error(), "interval must be positive") {
-		t.Fatalf("Build with a zero interval: %v", err)
+	bad := source.Poll(-time.Second, func(context.Context) (int, bool, error) { return 0, false, nil })
+	if _, err := bad.Build(context.Background(), source.Part{Partition: "poll"}, nil); err == nil || !strings.Contains(err.Error(), "interval must not be negative") {
+		t.Fatalf("Build with a negative interval: %v", err)
+	}
+}
+
+// TestPollZeroInterval checks that an interval of 0 polls again at once, and leaves the
+// wait after nothing to the runtime.
+func TestPollZeroInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		calls := 0
+		src := source.Poll(0, func(context.Context) (int, bool, error) { calls++; return calls, calls%2 == 1, nil })
+		p := build(t, src, "poll", nil)
+		for i, want := range [][]int{{1}, nil, {3}, nil, {5}} {
+			items, err := p.Next(context.Background())
+			if !slices.Equal(items, want) || err != nil || !p.(source.Awaker).NextAwake().IsZero() {
+				t.Fatalf("call %d: Next = %v, %v, awake at %v; want %v at once", i+1, items, err, p.(source.Awaker).NextAwake(), want)
+			}
+		}
+	})
+}
+
+// TestPollZeroIntervalInAFlow runs Poll(0) in a flow: items come without delay, and a
+// quiet fn is called once a millisecond, not in a busy loop.
+func TestPollZeroIntervalInAFlow(t *testing.T) {
+	tests := []struct {
+		name  string
+		quiet time.Duration // how long fn has nothing before its items
+		items int           // items fn then returns, one a call, before io.EOF
+	}{
+		{"items at once", 0, 100},
+		{"quiet then items", 100 * time.Millisecond, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				calls, sent := 0, 0
+				src := source.Poll(0, func(context.Context) (int, bool, error) {
+					calls++
+					if calls > 10000 {
+						return 0, false, errors.New("fn called in a busy loop")
+					}
+					if time.Since(start) < tt.quiet {
+						return 0, false, nil
+					}
+					sent++
+					if sent == tt.items {
+						return sent, true, io.EOF
+					}
+					return sent, true, nil
+				})
+				flow := weir.NewDataflow("flow")
+				out := weirtest.NewSink[int]()
+				op.Output("out", op.Input("in", flow, src), out)
+				weirtest.Run(t, flow, 1)
+				if got := out.Items(); len(got) != tt.items || got[len(got)-1] != tt.items {
+					t.Fatalf("items %v, want 1 to %d", got, tt.items)
+				}
+				// One call a millisecond while quiet, then one per item, none delayed.
+				quietCalls := calls - tt.items
+				if want := int(tt.quiet / time.Millisecond); quietCalls < want || quietCalls > want+1 {
+					t.Fatalf("%d calls with nothing over %v, want %d (one a millisecond)", quietCalls, tt.quiet, want)
+				}
+				if d := time.Since(start); d > tt.quiet+time.Millisecond {
+					t.Fatalf("the run took %v, want at most %v", d, tt.quiet+time.Millisecond)
+				}
+			})
+		})
 	}
 }
 
