@@ -18,9 +18,13 @@
 // # File sinks
 //
 // NewFileSink writes a keyed stream to one file, a line per item; NewDirSink writes it to
-// n files, routed by key. At every epoch close a sink flushes and fsyncs its files and
-// snapshots their lengths; a resumed run truncates each file to its snapshotted length
-// before writing, so that what a crashed run wrote after its last completed epoch is
-// replaced, not repeated: the output is exactly once. A fresh start (no recovery, or
-// a recovery store with no snapshot yet) truncates the files: it overwrites them.
+// n files, routed by key. At every epoch close a sink flushes its files, so that their
+// readers see the output epoch by epoch, and at the end of the run, or when a run is
+// stopped, it writes out what it was given.
+//
+// With a recovery store, every epoch close also fsyncs the files and snapshots their
+// lengths; a resumed run truncates each file to its snapshotted length before writing,
+// so that what a crashed run wrote after its last completed epoch is replaced, not
+// repeated: the output is exactly once. A fresh start (no recovery, or a recovery store
+// with no snapshot yet) truncates the files: it overwrites them.
 package files

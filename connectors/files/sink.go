@@ -28,11 +28,17 @@ type FileSink[T any] struct {
 // otherwise.
 //
 // It is a partitioned sink with one partition, named path, so one worker writes the
-// file, in epoch order. At every epoch close it flushes and fsyncs the file and snapshots
-// its length; a resumed run truncates the file to that length before writing, which
-// drops what was written after the last completed epoch, so every item is in the file
-// exactly once. A fresh start (no resume position) truncates the file to zero: it
-// overwrites any earlier output.
+// file, in epoch order. Lines are buffered and reach the file at every epoch close, so a
+// reader of the file sees the output of each epoch as the epoch closes, with or without
+// a recovery store, and at the end of the run. A run stopped by its context (Ctrl-C)
+// also writes out every line given to the sink before it stopped; items still inside the
+// flow are not written.
+//
+// With a recovery store, each epoch close also fsyncs the file and snapshots its length;
+// a resumed run truncates the file to that length before writing, which drops what was
+// written after the last completed epoch, so every item is in the file exactly once. A
+// fresh start (no resume position) truncates the file to zero: it overwrites any earlier
+// output.
 func NewFileSink[T any](path string) *FileSink[T] {
 	return &FileSink[T]{path: path, format: defaultFormat[T]}
 }
@@ -71,8 +77,9 @@ type DirSink[T any] struct {
 // to n-1, with i zero-padded to the same width so that the names sort numerically (with
 // n = 12: part-00 to part-11). Values of n below 1 mean 1. dir is created if missing.
 //
-// Each file is a partition, written and resumed as by NewFileSink: truncated to its
-// snapshotted length on resume, and to zero on a fresh start. A resumed run must use the
+// Each file is a partition, written and resumed as by NewFileSink: flushed at every
+// epoch close, truncated to its snapshotted length on resume, and to zero on a fresh
+// start. A resumed run must use the
 // same n: the engine routes keys by the number of partitions.
 func NewDirSink[T any](dir string, n int) *DirSink[T] {
 	n = max(n, 1)
@@ -170,9 +177,21 @@ func (p *filePart[T]) Write(items []T) error {
 	return nil
 }
 
-// Snapshot flushes and fsyncs the file and returns its length. It panics if that fails,
-// which fails the run before the epoch is committed: a snapshot claiming bytes that may
-// not be on disk would break exactly-once on resume.
+// Flush implements sink.Flusher, called at every epoch close of a run without a recovery
+// store: it hands the buffered lines to the operating system, so that a reader of the
+// file (tail -f) sees them, but does not fsync: without a store nothing is resumed, so
+// nothing needs the lines to survive a crash of the machine.
+func (p *filePart[T]) Flush() error {
+	if err := p.w.Flush(); err != nil {
+		return fmt.Errorf("weir: files: %s: %w", p.path, err)
+	}
+	return nil
+}
+
+// Snapshot, called at every epoch close of a run with a recovery store, flushes and
+// fsyncs the file and returns its length. It panics if that fails, which fails the run
+// before the epoch is committed: a snapshot claiming bytes that may not be on disk would
+// break exactly-once on resume.
 func (p *filePart[T]) Snapshot() []byte {
 	if err := p.sync(); err != nil {
 		panic(err)
@@ -181,8 +200,8 @@ func (p *filePart[T]) Snapshot() []byte {
 }
 
 func (p *filePart[T]) sync() error {
-	if err := p.w.Flush(); err != nil {
-		return fmt.Errorf("weir: files: %s: %w", p.path, err)
+	if err := p.Flush(); err != nil {
+		return err
 	}
 	if err := p.f.Sync(); err != nil {
 		return fmt.Errorf("weir: files: %s: %w", p.path, err)
@@ -190,6 +209,8 @@ func (p *filePart[T]) sync() error {
 	return nil
 }
 
+// Close flushes and fsyncs the file, so that every line the run gave the sink is in it,
+// whether the run ended, failed or was stopped by its context.
 func (p *filePart[T]) Close() error {
 	err := p.sync()
 	if cerr := p.f.Close(); err == nil && cerr != nil {

@@ -105,6 +105,56 @@ func TestFileSinkExactlyOnce(t *testing.T) {
 	}
 }
 
+// TestFileSinksFlush checks that Flush, called at every epoch close of a run without a
+// recovery store, puts the lines written so far in the file for other readers to see.
+func TestFileSinksFlush(t *testing.T) {
+	tests := []struct {
+		name      string
+		sink      func(dir string) sink.Sink[kv]
+		partition string
+	}{
+		{"file sink", func(dir string) sink.Sink[kv] { return files.NewFileSink[kv](filepath.Join(dir, "part-0")) }, "part-0"},
+		{"dir sink", func(dir string) sink.Sink[kv] { return files.NewDirSink[kv](dir, 1) }, "part-0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, tt.partition)
+			s := tt.sink(dir)
+			partition := tt.partition
+			if _, ok := s.(*files.FileSink[kv]); ok {
+				partition = path
+			}
+			p := buildSink(t, s, partition, nil)
+			f, ok := p.(interface{ Flush() error })
+			if !ok {
+				t.Fatalf("%T has no Flush method", p)
+			}
+			var want strings.Builder
+			for _, b := range [][]kv{kvs("ab", 0), nil, kvs("cde", 2)} {
+				if err := p.Write(b); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				for _, item := range b {
+					fmt.Fprintln(&want, item)
+				}
+				if got := readString(t, path); got != want.String() {
+					t.Fatalf("after Flush the file holds %q, want %q", got, want.String())
+				}
+			}
+			if err := p.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := readString(t, path); got != want.String() {
+				t.Fatalf("after Close the file holds %q, want %q", got, want.String())
+			}
+		})
+	}
+}
+
 func TestFileSinkBuildErrors(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.txt")
 	os.WriteFile(path, []byte("abc\n"), 0o644)
