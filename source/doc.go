@@ -3,7 +3,7 @@
 // # Partitioned sources
 //
 // A source that implements Partitioned lists the partitions it can reach (the files of a
-// directory, the partitions of a Kafka topic). The runtime assigns each partition to
+// directory, the partitions of a message broker's topic). The runtime assigns each partition to
 // exactly one worker, which calls Build with the partition's resume position: the bytes
 // its Partition.Snapshot returned at the last completed epoch, or nil on a fresh start.
 // A partition returns batches from Next, reports the end of its stream with io.EOF, can
@@ -25,7 +25,8 @@
 // # Helpers
 //
 // FromSlice, FromSeq and Lines turn a slice, an iterator or an in-memory text into a
-// resumable single-partition source; Poll calls a function at a fixed interval. Package
-// weirtest has a scripted source for tests, and the connectors packages read files,
-// standard input and Kafka.
+// resumable single-partition source; Poll calls a function at a fixed interval, or as
+// often as it can with an interval of 0. Package weirtest has a scripted source for
+// tests, and the connectors packages read files (connectors/files) and standard input
+// (connectors/stdio).
 package source
