@@ -419,3 +419,32 @@ func ExampleNewCSVStructSource() {
 	// oslo 25.7°F at 10:00AM
 	// rome 57.2°F at 10:00AM
 }
+
+func ExampleNewCSVSource() {
+	dir, err := os.MkdirTemp("", "weir-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "orders.csv")
+	data := "customer,item,note\nada,tea,\"two bags,\nno sugar\"\nbob,coffee,\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	flow := weir.NewDataflow("flow")
+	orders := op.Input("orders", flow, files.NewCSVSource(path))
+	out := weirtest.NewSink[string]()
+	op.Output("out", op.Map("fmt", orders, func(r map[string]string) string {
+		return fmt.Sprintf("%s wants %s (%q)", r["customer"], r["item"], r["note"])
+	}), out)
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println(strings.Join(out.Items(), "\n"))
+	// Output:
+	// ada wants tea ("two bags,\nno sugar")
+	// bob wants coffee ("")
+}

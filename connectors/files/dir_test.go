@@ -264,3 +264,38 @@ func FuzzLineOffsets(f *testing.F) {
 		}
 	})
 }
+
+func ExampleNewDirSource() {
+	dir, err := os.MkdirTemp("", "weir-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	for name, content := range map[string]string{
+		"2026-12-01.log": "GET /\nGET /about\n",
+		"2026-12-02.log": "POST /login\n",
+		"notes.txt":      "not a log\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+
+	flow := weir.NewDataflow("flow")
+	lines := op.Input("logs", flow, files.NewDirSource(dir, "*.log"))
+	out := weirtest.NewSink[string]()
+	op.Output("out", lines, out)
+	// Two workers read the two files in parallel, so the order of their lines varies.
+	if err := run.Run(context.Background(), flow, run.Workers(2)); err != nil {
+		fmt.Println(err)
+	}
+	got := out.Items()
+	slices.Sort(got)
+	fmt.Println(strings.Join(got, "\n"))
+	// Output:
+	// GET /
+	// GET /about
+	// POST /login
+}

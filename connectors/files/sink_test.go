@@ -312,3 +312,35 @@ func ExampleNewFileSink() {
 	// or	2
 	// not	3
 }
+
+func ExampleNewDirSink() {
+	dir, err := os.MkdirTemp("", "weir-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "out")
+
+	flow := weir.NewDataflow("flow")
+	words := op.Input("words", flow, weirtest.NewSource("apple", "avocado", "banana", "blueberry", "cherry"))
+	// Keyed by first letter: all the words of a letter go to one file, in order.
+	keyed := op.Map("key", words, func(w string) weir.KV[string] { return weir.KV[string]{Key: w[:1], Value: w} })
+	op.Output("out", keyed, files.NewDirSink[weir.KV[string]](out, 2).Format(func(buf []byte, kv weir.KV[string]) []byte {
+		return append(buf, kv.Value...)
+	}))
+	if err := run.Run(context.Background(), flow, run.Workers(2)); err != nil {
+		fmt.Println(err)
+	}
+	for _, name := range []string{"part-0", "part-1"} {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s: %q\n", name, b)
+	}
+	// Output:
+	// part-0: "apple\navocado\ncherry\n"
+	// part-1: "banana\nblueberry\n"
+}
