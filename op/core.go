@@ -87,6 +87,13 @@ func (p sinkPart[T]) Write(batch any) error { return p.part.Write(batch.([]T)) }
 func (p sinkPart[T]) Snapshot() []byte      { return p.part.Snapshot() }
 func (p sinkPart[T]) Close() error          { return p.part.Close() }
 
+func (p sinkPart[T]) Flush() error {
+	if f, ok := p.part.(sink.Flusher); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
 // FlatMapBatch runs fn on each batch of items the worker holds and emits what it returns.
 // No data moves between workers. The batch fn gets is only borrowed for the call.
 func FlatMapBatch[X, Y any](id string, up weir.Stream[X], fn func(items []X) []Y) weir.Stream[Y] {

@@ -37,3 +37,11 @@ type Partition[T any] interface {
 	// Close flushes and releases the partition.
 	Close() error
 }
+
+// Flusher is implemented by a partition that buffers its writes. Without a recovery store
+// the engine calls Flush at every epoch close, so that what a run has written reaches its
+// destination at the pace of epochs and not only at the end of the run; with a store it
+// calls Snapshot there instead, which must make the writes durable.
+type Flusher interface {
+	Flush() error
+}

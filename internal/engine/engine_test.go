@@ -553,3 +553,75 @@ func TestZeroEpochInterval(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// nowLogic asks to be notified at the system time of each item it sees.
+type nowLogic struct {
+	log *[]string
+	at  time.Time
+}
+
+func (l *nowLogic) OnBatch(vs []string) ([]string, bool) {
+	*l.log = append(*l.log, "batch "+strings.Join(vs, " "))
+	l.at = time.Now()
+	return nil, false
+}
+func (l *nowLogic) OnNotify() ([]string, bool) {
+	*l.log = append(*l.log, "notify")
+	l.at = time.Time{}
+	return nil, false
+}
+func (l *nowLogic) OnEOF() ([]string, bool)     { return nil, false }
+func (l *nowLogic) NotifyAt() (time.Time, bool) { return l.at, !l.at.IsZero() }
+func (l *nowLogic) Snapshot() int               { return 0 }
+
+// A due notification runs before the worker reads more input, even from a source that
+// always has data ready.
+func TestDueNotificationBeforeMoreInput(t *testing.T) {
+	var log []string
+	flow := weir.NewDataflow("due")
+	in := op.Input("in", flow, weirtest.NewSource(kv("k", "a"), kv("k", "b"), kv("k", "c")).BatchSize(1))
+	st := op.StatefulBatch("st", in, func(int, bool) op.Logic[string, string, int] { return &nowLogic{log: &log} })
+	op.Output("out", st, weirtest.NewSink[weir.KV[string]]())
+	if err := runFlow(t, flow, engine.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"batch a", "notify", "batch b", "notify", "batch c", "notify"}
+	if diff := cmp.Diff(want, log); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}
+
+// flushSink logs its writes and flushes.
+type flushSink struct{ log *[]string }
+
+func (s flushSink) Build(context.Context, sink.Part, []byte) (sink.Partition[string], error) {
+	return s, nil
+}
+func (s flushSink) Write(items []string) error {
+	*s.log = append(*s.log, "write "+strings.Join(items, " "))
+	return nil
+}
+func (s flushSink) Flush() error     { *s.log = append(*s.log, "flush"); return nil }
+func (s flushSink) Snapshot() []byte { return nil }
+func (s flushSink) Close() error     { *s.log = append(*s.log, "close"); return nil }
+
+// Without a store, a sink that buffers is flushed at every epoch close, not only when the
+// run ends.
+func TestSinkFlushedAtEpochClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log []string
+		flow := weir.NewDataflow("fl")
+		in := op.Input("in", flow, weirtest.NewSource("a").Pause(3*time.Second).Then("b"))
+		op.Output("out", in, flushSink{log: &log})
+		if err := runFlow(t, flow, engine.Config{EpochInterval: time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		// a's epoch closes during the pause, so it is flushed before b is written.
+		if i, j := slices.Index(log, "flush"), slices.Index(log, "write b"); i < 0 || j < 0 || i > j {
+			t.Errorf("calls %v: want a flush between the writes", log)
+		}
+		if log[len(log)-1] != "close" || log[len(log)-2] != "flush" {
+			t.Errorf("calls %v: want the last epoch flushed, then close", log)
+		}
+	})
+}

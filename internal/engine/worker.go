@@ -171,6 +171,12 @@ func (w *worker) run() (err error) {
 		if err := w.receive(); err != nil {
 			return err
 		}
+		// Notifications due by now run before more input is read: a logic that asks to be
+		// notified at once after an item sees the notification before the next item, however
+		// busy its source is.
+		if err := w.fireTimers(); err != nil {
+			return err
+		}
 		congested := w.n > 1 && w.r.mesh.Congested(w.id)
 		read := false
 		if !congested {
@@ -686,8 +692,8 @@ func (w *worker) advance(n *node, f uint64) error {
 					}
 					w.record(n, e, changes)
 				}
-			} else {
-				w.record(n, e, w.sinkSnapshots(n))
+			} else if err := w.closeSinkEpoch(n, e); err != nil {
+				return err
 			}
 		}
 	}
@@ -721,17 +727,30 @@ func (w *worker) sourceSnapshots(n *node) []graph.Change {
 	return cs
 }
 
-func (w *worker) sinkSnapshots(n *node) []graph.Change {
-	if w.r.cfg.Store == nil || n.shard == nil {
+// closeSinkEpoch ends epoch e at a sink's partitions on this worker: with a store, a
+// partitioned sink's positions are snapshotted (which makes its writes durable); otherwise
+// each partition flushes, so that output appears as epochs close and not only at the end.
+func (w *worker) closeSinkEpoch(n *node, e uint64) error {
+	if w.r.cfg.Store != nil && n.shard != nil {
+		var cs []graph.Change
+		for _, s := range n.sinks {
+			if s != nil {
+				cs = append(cs, graph.Change{Key: s.name, State: s.part.Snapshot()})
+			}
+		}
+		w.record(n, e, cs)
 		return nil
 	}
-	var cs []graph.Change
 	for _, s := range n.sinks {
-		if s != nil {
-			cs = append(cs, graph.Change{Key: s.name, State: s.part.Snapshot()})
+		if s == nil {
+			continue
+		}
+		w.cur = n.ID
+		if err := s.part.Flush(); err != nil {
+			return w.partErr(n, s.name, fmt.Errorf("flushing: %w", err))
 		}
 	}
-	return cs
+	return nil
 }
 
 func (w *worker) record(n *node, epoch uint64, changes []graph.Change) {

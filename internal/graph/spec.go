@@ -44,6 +44,9 @@ type SinkPart interface {
 	Write(batch any) error
 	// Snapshot returns the position to resume from after every batch written so far.
 	Snapshot() []byte
+	// Flush hands what was written so far to the destination; it is called at each epoch
+	// close of a run without a store.
+	Flush() error
 	Close() error
 }
 
