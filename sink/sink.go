@@ -32,16 +32,19 @@ type Partition[T any] interface {
 	// Write writes a batch. The slice is only borrowed for the call: copy what you keep.
 	Write(items []T) error
 	// Snapshot returns the position to resume from (e.g. a file length). It is called at
-	// each epoch close; a dynamic sink may return nil.
+	// each epoch close of a run with a recovery store, and only for a partitioned sink; a
+	// dynamic sink may return nil.
 	Snapshot() []byte
-	// Close flushes and releases the partition.
+	// Close flushes and releases the partition. It is called at the end of the run, and
+	// also when the run fails or is stopped by its context.
 	Close() error
 }
 
-// Flusher is implemented by a partition that buffers its writes. Without a recovery store
-// the engine calls Flush at every epoch close, so that what a run has written reaches its
-// destination at the pace of epochs and not only at the end of the run; with a store it
-// calls Snapshot there instead, which must make the writes durable.
+// Flusher is implemented by a partition that buffers its writes. At every epoch close
+// where the engine does not call Snapshot (in a run without a recovery store, and for a
+// dynamic sink) it calls Flush, so that what a run has written reaches its destination
+// at the pace of epochs and not only at the end of the run. Snapshot, where it is called,
+// must flush too, and make the writes durable.
 type Flusher interface {
 	Flush() error
 }

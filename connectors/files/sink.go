@@ -156,6 +156,8 @@ func openSinkFile[T any](path string, resume []byte, format formatter[T]) (*file
 	return &filePart[T]{path: path, f: f, w: bufio.NewWriterSize(f, 64<<10), size: size, format: format}, nil
 }
 
+var _ sink.Flusher = (*filePart[int])(nil)
+
 type filePart[T any] struct {
 	path   string
 	f      *os.File

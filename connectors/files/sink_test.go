@@ -2,13 +2,17 @@ package files_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/connectors/files"
@@ -109,24 +113,22 @@ func TestFileSinkExactlyOnce(t *testing.T) {
 // recovery store, puts the lines written so far in the file for other readers to see.
 func TestFileSinksFlush(t *testing.T) {
 	tests := []struct {
-		name      string
-		sink      func(dir string) sink.Sink[kv]
-		partition string
+		name string
+		sink func(dir string) (s sink.Sink[kv], partition, path string)
 	}{
-		{"file sink", func(dir string) sink.Sink[kv] { return files.NewFileSink[kv](filepath.Join(dir, "part-0")) }, "part-0"},
-		{"dir sink", func(dir string) sink.Sink[kv] { return files.NewDirSink[kv](dir, 1) }, "part-0"},
+		{"file sink", func(dir string) (sink.Sink[kv], string, string) {
+			path := filepath.Join(dir, "out.txt")
+			return files.NewFileSink[kv](path), path, path
+		}},
+		{"dir sink", func(dir string) (sink.Sink[kv], string, string) {
+			return files.NewDirSink[kv](dir, 1), "part-0", filepath.Join(dir, "part-0")
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, tt.partition)
-			s := tt.sink(dir)
-			partition := tt.partition
-			if _, ok := s.(*files.FileSink[kv]); ok {
-				partition = path
-			}
+			s, partition, path := tt.sink(t.TempDir())
 			p := buildSink(t, s, partition, nil)
-			f, ok := p.(interface{ Flush() error })
+			f, ok := p.(sink.Flusher)
 			if !ok {
 				t.Fatalf("%T has no Flush method", p)
 			}
@@ -153,6 +155,104 @@ func TestFileSinksFlush(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFileSinksWriteAsEpochsClose runs a flow without a recovery store whose source
+// pauses for an hour after its first items: with epochs of a second, the files hold those
+// items during the pause, for any reader to see, and everything once the run ends.
+func TestFileSinksWriteAsEpochsClose(t *testing.T) {
+	tests := []struct {
+		name    string
+		workers int
+		output  func(dir string) (sink.Sink[kv], []string) // the sink and its files
+	}{
+		{"file sink", 1, func(dir string) (sink.Sink[kv], []string) {
+			path := filepath.Join(dir, "out.txt")
+			return files.NewFileSink[kv](path), []string{path}
+		}},
+		{"dir sink", 2, func(dir string) (sink.Sink[kv], []string) {
+			return files.NewDirSink[kv](dir, 3), []string{filepath.Join(dir, "part-0"), filepath.Join(dir, "part-1"), filepath.Join(dir, "part-2")}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				out, paths := tt.output(t.TempDir())
+				first, rest := kvs("abcdef", 0), kvs("gh", 6)
+				flow := weir.NewDataflow("flow")
+				in := op.Input("in", flow, weirtest.NewSource(first...).BatchSize(2).Pause(time.Hour).Then(rest...))
+				op.Output("out", in, out)
+				done := make(chan error)
+				go func() {
+					done <- run.Run(context.Background(), flow, run.Workers(tt.workers), run.EpochInterval(time.Second))
+				}()
+
+				time.Sleep(time.Minute) // within the pause, many epochs later
+				if got, want := readLines(t, paths), itemLines(first); !slices.Equal(got, want) {
+					t.Errorf("during the pause the files hold %q, want %q", got, want) // and let the run end
+				}
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				if got, want := readLines(t, paths), itemLines(append(first, rest...)); !slices.Equal(got, want) {
+					t.Fatalf("after the run the files hold %q, want %q", got, want)
+				}
+			})
+		})
+	}
+}
+
+// TestFileSinksWriteOutOnCancel stops a run without a recovery store by cancelling its
+// context, as Ctrl-C does: the files hold every item the run had written.
+func TestFileSinksWriteOutOnCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		items := kvs("abc", 0)
+		flow := weir.NewDataflow("flow")
+		in := op.Input("in", flow, weirtest.NewSource(items...).Pause(time.Hour).Then(kvs("z", 9)...))
+		op.Output("out", in, files.NewDirSink[kv](dir, 2))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		// Epochs of an hour: nothing is flushed at an epoch close before the cancel.
+		go func() { done <- run.Run(ctx, flow, run.Workers(2), run.EpochInterval(time.Hour)) }()
+		time.Sleep(time.Minute)
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+		if got, want := readLines(t, []string{filepath.Join(dir, "part-0"), filepath.Join(dir, "part-1")}), itemLines(items); !slices.Equal(got, want) {
+			t.Fatalf("after the cancel the files hold %q, want %q", got, want)
+		}
+	})
+}
+
+// readLines returns the lines of the files at paths, sorted; a missing file has none.
+func readLines(t *testing.T, paths []string) []string {
+	t.Helper()
+	var lines []string
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")...)
+	}
+	lines = slices.DeleteFunc(lines, func(l string) bool { return l == "" })
+	slices.Sort(lines)
+	return lines
+}
+
+// itemLines returns the lines the sinks write for items, by default, sorted.
+func itemLines(items []kv) []string {
+	var lines []string
+	for _, item := range items {
+		lines = append(lines, fmt.Sprint(item))
+	}
+	slices.Sort(lines)
+	return lines
 }
 
 func TestFileSinkBuildErrors(t *testing.T) {
