@@ -47,6 +47,12 @@
 // auctions in the window they joined. Each query's doc comment states its exact rules,
 // and reference.go computes each one with plain loops; Verify compares the two.
 //
+// Q4 and Q6 build on WinningBids, which follows the reference's: an auction and its bids
+// meet in a window [DateTime, Expires), so a bid counts if it is made before the expiry,
+// even before the auction itself, and not at the expiry or after. The winner comes out,
+// as a window's output does, at the window's last instant, Expires less 1 ms
+// (AuctionBid.Time), and Q4's sliding windows take it at that time.
+//
 // Watermarks in weir are per key. The steps that need one event-time order over the
 // whole stream (a window's global maximum, an auction's close, a window's join) therefore
 // run under a single key, after a per-batch reduction that keeps what reaches them small:

@@ -82,7 +82,8 @@ type (
 		ID                int64
 	}
 	// CategoryPrice is Q4's output: the average winning price of a category's auctions
-	// that closed in the window starting at WindowStart (ms).
+	// whose winning bids' time (AuctionBid.Time) is in the window starting at WindowStart
+	// (ms).
 	CategoryPrice struct{ WindowStart, Category, Price int64 }
 	// AuctionCount is Q5's output: an auction with the most bids in a window.
 	AuctionCount struct{ WindowStart, Auction, Count int64 }
@@ -101,7 +102,8 @@ type (
 		Name            string
 		Reserve         int64
 	}
-	// AuctionBid is a closed auction and its winning bid (Q4 and Q6).
+	// AuctionBid is a closed auction and its winning bid (Q4 and Q6). Its event time is
+	// Time.
 	AuctionBid struct {
 		Auction AuctionInfo
 		Bid     Bid
@@ -109,6 +111,13 @@ type (
 	// AuctionInfo is the part of an auction that winning bids need.
 	AuctionInfo struct{ ID, Seller, Category, Reserve, DateTime, Expires int64 }
 )
+
+// Time is the event time of a winning bid: its auction's expiry less 1 ms. The reference
+// groups an auction with its bids in a window [DateTime, Expires) and, as any window's
+// output, stamps the winner with the window's last instant; Q4's sliding windows place it
+// by that time, so a winner whose auction expires on a period boundary counts in the
+// windows before the boundary, not after it.
+func (w AuctionBid) Time() int64 { return w.Auction.Expires - 1 }
 
 // Q0 is the pass-through: every event, unchanged, through one step.
 func Q0(in weir.Stream[Event], _ Params) weir.Stream[Event] {
@@ -147,12 +156,12 @@ func roundDiv(sum, n int64) int64 { return int64(math.Floor(float64(sum)/float64
 // that came after the Wait allowed and so did not count: a run with any is not comparable
 // to the reference.
 
-// Q4 averages the winning prices of the auctions that closed in each sliding window, per
-// category.
+// Q4 averages, per category, the winning prices of the auctions whose winning bid's time
+// (AuctionBid.Time: the expiry less 1 ms) falls in each sliding window.
 func Q4(in weir.Stream[Event], p Params, late *atomic.Int64) weir.Stream[CategoryPrice] {
 	wins := WinningBids(in, p, late)
 	keyed := op.KeyOn("q4_key", wins, toAll[AuctionBid])
-	clock := window.EventClock(func(w AuctionBid) time.Time { return Millis(w.Auction.Expires) }, p.Wait)
+	clock := window.EventClock(func(w AuctionBid) time.Time { return Millis(w.Time()) }, p.Wait)
 	type acc struct{ Sum, N [catCount]int64 }
 	out := window.Fold("q4_avg", keyed, clock, window.Sliding(p.WindowSize, p.WindowPeriod, epoch),
 		func() *acc { return new(acc) },

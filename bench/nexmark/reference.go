@@ -73,7 +73,11 @@ func ref3(es []Event, p Params) []NameCityStateID {
 	return out
 }
 
-// refWinningBids returns each auction's winning bid, in (expiry, id) order.
+// refWinningBids returns each auction's winning bid, in (expiry, id) order: of the bids in
+// the auction's window [DateTime, Expires), at or above its reserve, the highest, then the
+// earliest, then the lowest bidder's. The reference merges a bid into its auction's window
+// when the bid's time is before the window's end, so a bid made before the auction counts,
+// and one made at its expiry does not.
 func refWinningBids(es []Event) []AuctionBid {
 	bids := map[int64][]Bid{}
 	for _, e := range es {
@@ -120,7 +124,9 @@ func ref4(es []Event, p Params) []CategoryPrice {
 	type slot struct{ start, category int64 }
 	sums, counts := map[slot]int64{}, map[slot]int64{}
 	for _, w := range refWinningBids(es) {
-		for _, s := range slidingStarts(w.Auction.Expires, p) {
+		// The reference's WinningBids stamps a winner with the last instant of its
+		// auction's window [DateTime, Expires).
+		for _, s := range slidingStarts(w.Auction.Expires-1, p) {
 			k := slot{s, w.Auction.Category}
 			sums[k] += w.Bid.Price
 			counts[k]++

@@ -29,10 +29,12 @@ func (it wbItem) time() int64 {
 }
 
 // WinningBids finds the winning bid of each auction once it closes: of the bids made
-// before the auction expires at or above its reserve, the highest, the earliest of equal
-// ones, then the lowest bidder's. An auction closes when the event time, less Wait, passes
-// its expiry; every auction still open closes at the end of the stream; an auction without
-// a valid bid emits nothing. Winners come out in (expiry, auction id) order.
+// before the auction expires (a bid made before the auction itself included, one made at
+// the expiry not: the reference's window [DateTime, Expires)) at or above its reserve, the
+// highest, the earliest of equal ones, then the lowest bidder's. An auction closes when
+// the event time, less Wait, passes its expiry; every auction still open closes at the end
+// of the stream; an auction without a valid bid emits nothing. Winners come out in
+// (expiry, auction id) order; their event time is AuctionBid.Time, the expiry less 1 ms.
 //
 // Each batch is first reduced to its auctions and, per auction, the bids that could still
 // win: a bid with no higher or equal price made earlier in the batch. A bid that can win
