@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,117 +17,334 @@ import (
 	"github.com/weirflow/weir"
 )
 
-// Main runs flow as a command-line program, in Bytewax's shape, and exits: with status 0
-// when the flow ends or a signal (Ctrl-C, SIGTERM) stops it cleanly, and with status 1 and
-// the error on stderr when it fails. opts are applied first; flags and environment
-// variables override them:
+// Main runs flow as a command-line program, in Bytewax's shape, and exits:
+//
+//   - 0 when every input has ended;
+//   - 1 with the error on stderr when the flow fails (and, for a panic in user code, the
+//     stack of the panic, the program's own frames first);
+//   - 2 with one line on stderr for a bad flag or environment variable;
+//   - 130 after Ctrl-C (SIGINT) and 143 after SIGTERM, which stop the run cleanly: with a
+//     recovery directory, the last committed epoch stays resumable. A second signal kills
+//     the program at once.
+//
+// opts are applied first; environment variables override them, and flags override both:
 //
 //	-w, --workers-per-process N   workers in this process (WEIR_WORKERS_PER_PROCESS), default 1
 //	-s, --snapshot-interval D     epoch and snapshot interval, a duration ("500ms") or
 //	                              seconds ("10") (WEIR_SNAPSHOT_INTERVAL), default 10s
 //	-r, --recovery-directory DIR  snapshot to and resume from DIR (WEIR_RECOVERY_DIRECTORY)
 //	-b, --backup-interval D       keep superseded snapshots this long (WEIR_BACKUP_INTERVAL), default 0
+//	-h, --help                    print the usage and exit
 //
-// Arguments after the flags are left for the program: see Args.
+// A program adds flags of its own to Flags and reads its positional arguments with Args,
+// both before calling Main.
 func Main(flow *weir.Dataflow, opts ...Option) {
-	os.Exit(main(context.Background(), flow, os.Args[1:], os.Stderr, opts))
+	os.Exit(main(context.Background(), cli, flow, os.Args[1:], os.Stdout, os.Stderr, opts))
 }
 
-// Args returns the command-line arguments that follow Main's flags, so that a program can
-// pick its input before building the flow it passes to Main.
+// cli is the command line of this program, which Flags, Args and Main share: it is parsed
+// once, by whichever of Args and Main comes first.
+var cli = newCommandLine(filepath.Base(os.Args[0]))
+
+// Flags returns the flag set that Args and Main parse, holding weir's flags. A program
+// declares its own flags on it before calling Args or Main; they are listed in the usage
+// after weir's:
+//
+//	limit := run.Flags().Int("limit", 0, "stop after `N` lines (0: no limit)")
+//	files := run.Args() // parses the command line: -w 2 --limit 10 a.txt b.txt
+//	...
+//	run.Main(flow)
+func Flags() *flag.FlagSet { return cli.fs }
+
+// Args parses the command line (once: Main uses the same result) and returns the
+// arguments that follow the flags, so that a program can pick its input before building
+// the flow it passes to Main. On --help it prints the usage and exits with status 0; on a
+// bad flag or environment variable it prints one line and exits with status 2, as Main
+// would.
 func Args() []string {
-	fs, _ := newFlagSet(DefaultConfig(), io.Discard)
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		return nil
+	if code, exit := cli.parse(os.Args[1:], os.Stdout, os.Stderr); exit {
+		os.Exit(code)
 	}
-	return fs.Args()
+	return cli.fs.Args()
 }
 
-func main(ctx context.Context, flow *weir.Dataflow, args []string, stderr io.Writer, opts []Option) int {
-	cfg := DefaultConfig()
-	for _, o := range opts {
-		o(&cfg)
+func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []string, stdout, stderr io.Writer, opts []Option) int {
+	if code, exit := cl.parse(args, stdout, stderr); exit {
+		return code
 	}
-	fs, err := newFlagSet(cfg, stderr)
+	cfg, err := cl.config(opts)
 	if err == nil {
-		err = fs.Parse(args)
+		err = cfg.Validate()
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+	if err != nil {
+		cl.usageError(stderr, err)
+		return 2
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	got := make(chan os.Signal, 1)
+	go func() {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		signal.Stop(sigs) // a second signal ends the program at once
+		got <- sig
+		cancel()
+	}()
+	err = RunConfig(ctx, flow, cfg)
+	signal.Stop(sigs)
+	close(sigs)
+	select {
+	case sig := <-got:
+		if err == nil || errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, interrupted(flow, cfg, sig))
+			if sig == syscall.SIGTERM {
+				return 128 + int(syscall.SIGTERM)
+			}
+			return 128 + int(syscall.SIGINT)
+		}
+	default:
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	cfg = fs.cfg()
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err = RunConfig(ctx, flow, cfg)
-	if err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
-		fmt.Fprintln(stderr, err)
+		var pe *weir.PanicError
+		if errors.As(err, &pe) && len(pe.Stack) > 0 {
+			fmt.Fprint(stderr, panicTrace(pe.Stack))
+		}
 		return 1
 	}
 	return 0
 }
 
-type flagSet struct {
-	*flag.FlagSet
-	workers  *int
-	interval *durationFlag
-	backup   *durationFlag
-	recovery *string
+func interrupted(flow *weir.Dataflow, cfg Config, sig os.Signal) string {
+	name := "SIGINT"
+	if sig == syscall.SIGTERM {
+		name = "SIGTERM"
+	}
+	if cfg.RecoveryDir == "" {
+		return fmt.Sprintf("weir: flow %s interrupted by %s; without a recovery directory (-r) its progress is not kept", flow.ID(), name)
+	}
+	return fmt.Sprintf("weir: flow %s interrupted by %s; the next run on %s resumes from the last committed epoch", flow.ID(), name, cfg.RecoveryDir)
 }
 
-func (f *flagSet) cfg() Config {
-	return Config{Workers: *f.workers, EpochInterval: time.Duration(*f.interval),
-		BackupInterval: time.Duration(*f.backup), RecoveryDir: *f.recovery}
+// panicTrace renders a panic's stack for a person: the frames of the program's own code
+// first (where the panic is to be fixed), then the whole stack.
+func panicTrace(stack []byte) string {
+	lines := strings.Split(strings.TrimRight(string(stack), "\n"), "\n")
+	var own []string
+	for i := 1; i+1 < len(lines); i += 2 { // after the goroutine line: function, then "\tfile:line"
+		fn, loc := strings.TrimPrefix(lines[i], "created by "), lines[i+1]
+		if libraryFrame(fn) && !strings.Contains(loc, "_test.go:") {
+			continue
+		}
+		own = append(own, fn, loc)
+	}
+	var b strings.Builder
+	if len(own) > 0 {
+		b.WriteString("\nthe panic, in the program's own code (innermost first):\n")
+		for _, l := range own {
+			b.WriteString("  " + l + "\n")
+		}
+	}
+	b.WriteString("\nthe whole stack:\n" + strings.Join(lines, "\n") + "\n")
+	return b.String()
 }
 
-// newFlagSet declares Main's flags with defaults from cfg, overridden by the environment.
-func newFlagSet(cfg Config, out io.Writer) (*flagSet, error) {
-	fs := &flagSet{FlagSet: flag.NewFlagSet(os.Args[0], flag.ContinueOnError)}
-	fs.SetOutput(out)
-	if v, ok := os.LookupEnv("WEIR_WORKERS_PER_PROCESS"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return nil, fmt.Errorf("weir: WEIR_WORKERS_PER_PROCESS=%q: not a number", v)
-		}
-		cfg.Workers = n
+// libraryFrame reports whether a stack frame's function belongs to Go's runtime or to
+// weir's own packages rather than to the program (weir's examples count as programs, and
+// so do frames in test files).
+func libraryFrame(fn string) bool {
+	if strings.HasPrefix(fn, "runtime") || strings.HasPrefix(fn, "panic(") || strings.HasPrefix(fn, "testing.") {
+		return true
 	}
-	interval := durationFlag(cfg.EpochInterval)
-	if v, ok := os.LookupEnv("WEIR_SNAPSHOT_INTERVAL"); ok {
-		if err := interval.Set(v); err != nil {
-			return nil, fmt.Errorf("weir: WEIR_SNAPSHOT_INTERVAL=%q: %w", v, err)
-		}
+	const mod = "github.com/weirflow/weir"
+	rest, ok := strings.CutPrefix(fn, mod)
+	if !ok {
+		return false
 	}
-	backup := durationFlag(cfg.BackupInterval)
-	if v, ok := os.LookupEnv("WEIR_BACKUP_INTERVAL"); ok {
-		if err := backup.Set(v); err != nil {
-			return nil, fmt.Errorf("weir: WEIR_BACKUP_INTERVAL=%q: %w", v, err)
-		}
+	if strings.HasPrefix(rest, ".") {
+		return true // the root package
 	}
-	recovery := cfg.RecoveryDir
-	if v, ok := os.LookupEnv("WEIR_RECOVERY_DIRECTORY"); ok {
-		recovery = v
+	pkg, _, _ := strings.Cut(strings.TrimPrefix(rest, "/"), ".")
+	switch top, _, _ := strings.Cut(pkg, "/"); top {
+	case "internal", "op", "window", "run", "source", "sink", "recovery", "weirtest", "connectors":
+		return true
 	}
-	fs.workers = new(int)
-	fs.interval = &interval
-	fs.backup = &backup
-	fs.recovery = new(string)
-	for _, name := range []string{"r", "recovery-directory"} {
-		fs.StringVar(fs.recovery, name, recovery, "recovery directory made by `weir recovery init` (env WEIR_RECOVERY_DIRECTORY)")
-	}
-	for _, name := range []string{"b", "backup-interval"} {
-		fs.Var(fs.backup, name, "how long superseded snapshots are kept: a duration or seconds (env WEIR_BACKUP_INTERVAL)")
-	}
-	for _, name := range []string{"w", "workers-per-process"} {
-		fs.IntVar(fs.workers, name, cfg.Workers, "number of workers in this process (env WEIR_WORKERS_PER_PROCESS)")
-	}
-	for _, name := range []string{"s", "snapshot-interval"} {
-		fs.Var(fs.interval, name, "epoch and snapshot interval: a duration or seconds (env WEIR_SNAPSHOT_INTERVAL)")
-	}
-	return fs, nil
+	return false
 }
+
+// commandLine is weir's flags on a flag set that a program may add its own flags to.
+type commandLine struct {
+	name   string
+	fs     *flag.FlagSet
+	flags  []*weirFlag
+	parsed bool
+	code   int  // the exit status of a parse that ends the program
+	exit   bool // the parse ends the program (help, or a bad flag)
+}
+
+// weirFlag is one of weir's flags, with its short and long names.
+type weirFlag struct {
+	short, long, arg string
+	usage, env, def  string
+	value            flag.Value
+	apply            func(*Config, flag.Value) // sets the config from the value
+}
+
+func newCommandLine(name string) *commandLine {
+	cl := &commandLine{name: name, fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	def := DefaultConfig()
+	workers := intFlag(def.Workers)
+	interval := durationFlag(def.EpochInterval)
+	backup := durationFlag(def.BackupInterval)
+	recovery := stringFlag("")
+	cl.flags = []*weirFlag{
+		{short: "w", long: "workers-per-process", arg: "N", env: "WEIR_WORKERS_PER_PROCESS", def: "1",
+			usage: "workers in this process", value: &workers,
+			apply: func(c *Config, v flag.Value) { c.Workers = int(*v.(*intFlag)) }},
+		{short: "s", long: "snapshot-interval", arg: "D", env: "WEIR_SNAPSHOT_INTERVAL", def: def.EpochInterval.String(),
+			usage: "how often epochs close and snapshots are taken: a duration (500ms) or seconds", value: &interval,
+			apply: func(c *Config, v flag.Value) { c.EpochInterval = time.Duration(*v.(*durationFlag)) }},
+		{short: "r", long: "recovery-directory", arg: "DIR", env: "WEIR_RECOVERY_DIRECTORY",
+			usage: "snapshot to and resume from DIR, made by: weir recovery init DIR N", value: &recovery,
+			apply: func(c *Config, v flag.Value) { c.RecoveryDir = string(*v.(*stringFlag)) }},
+		{short: "b", long: "backup-interval", arg: "D", env: "WEIR_BACKUP_INTERVAL", def: "0s",
+			usage: "how long superseded snapshots are kept, so that a copy of the directory still resumes", value: &backup,
+			apply: func(c *Config, v flag.Value) { c.BackupInterval = time.Duration(*v.(*durationFlag)) }},
+	}
+	for _, f := range cl.flags {
+		cl.fs.Var(f.value, f.short, f.usage)
+		cl.fs.Var(f.value, f.long, f.usage)
+	}
+	cl.fs.SetOutput(io.Discard) // errors and usage are printed once, by parse
+	cl.fs.Usage = func() {}
+	return cl
+}
+
+// parse parses args once and reports whether the program should exit, and with what
+// status: 0 after printing the usage for --help, 2 after one line for a bad flag.
+func (cl *commandLine) parse(args []string, stdout, stderr io.Writer) (code int, exit bool) {
+	if cl.parsed {
+		return cl.code, cl.exit
+	}
+	cl.parsed = true
+	err := cl.fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		cl.usage(stdout)
+		cl.code, cl.exit = 0, true
+	case err != nil:
+		cl.usageError(stderr, err)
+		cl.code, cl.exit = 2, true
+	default:
+		if _, err := cl.config(nil); err != nil {
+			cl.usageError(stderr, err)
+			cl.code, cl.exit = 2, true
+		}
+	}
+	return cl.code, cl.exit
+}
+
+func (cl *commandLine) usageError(w io.Writer, err error) {
+	fmt.Fprintf(w, "%s: %v (see %s --help)\n", cl.name, err, cl.name)
+}
+
+// config applies opts to the defaults, then the environment, then the flags given.
+func (cl *commandLine) config(opts []Option) (Config, error) {
+	cfg := DefaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	for _, f := range cl.flags {
+		v, ok := os.LookupEnv(f.env)
+		if !ok {
+			continue
+		}
+		val := f.value
+		switch val.(type) { // parse into a fresh value: the flag's own holds what was given
+		case *intFlag:
+			val = new(intFlag)
+		case *durationFlag:
+			val = new(durationFlag)
+		case *stringFlag:
+			val = new(stringFlag)
+		}
+		if err := val.Set(v); err != nil {
+			return cfg, fmt.Errorf("%s=%q: %v", f.env, v, err)
+		}
+		f.apply(&cfg, val)
+	}
+	set := map[string]bool{}
+	cl.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for _, f := range cl.flags {
+		if set[f.short] || set[f.long] {
+			f.apply(&cfg, f.value)
+		}
+	}
+	return cfg, nil
+}
+
+// usage prints each of weir's flags once, with its argument, environment variable and
+// default, then the program's own flags.
+func (cl *commandLine) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s [flags] [arguments]\n\nweir flags (a flag beats its environment variable):\n", cl.name)
+	rows := [][2]string{}
+	for _, f := range cl.flags {
+		detail := f.usage + " (env " + f.env
+		if f.def != "" {
+			detail += ", default " + f.def
+		}
+		rows = append(rows, [2]string{"-" + f.short + ", --" + f.long + " " + f.arg, detail + ")"})
+	}
+	rows = append(rows, [2]string{"-h, --help", "print this help and exit"})
+	var own [][2]string
+	cl.fs.VisitAll(func(fl *flag.Flag) {
+		for _, f := range cl.flags {
+			if fl.Name == f.short || fl.Name == f.long {
+				return
+			}
+		}
+		arg, text := flag.UnquoteUsage(fl)
+		if fl.DefValue != "" && fl.DefValue != "0" && fl.DefValue != "false" {
+			text += " (default " + fl.DefValue + ")"
+		}
+		own = append(own, [2]string{strings.TrimSpace("--" + fl.Name + " " + arg), text})
+	})
+	width := 0
+	for _, r := range append(rows, own...) {
+		width = max(width, len(r[0]))
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, r[0], r[1])
+	}
+	if len(own) > 0 {
+		fmt.Fprintf(w, "\n%s flags:\n", cl.name)
+		for _, r := range own {
+			fmt.Fprintf(w, "  %-*s  %s\n", width, r[0], r[1])
+		}
+	}
+}
+
+type intFlag int
+
+func (i *intFlag) String() string { return strconv.Itoa(int(*i)) }
+
+func (i *intFlag) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("not a whole number")
+	}
+	*i = intFlag(n)
+	return nil
+}
+
+type stringFlag string
+
+func (s *stringFlag) String() string     { return string(*s) }
+func (s *stringFlag) Set(v string) error { *s = stringFlag(v); return nil }
 
 // durationFlag accepts a Go duration ("500ms") or, as Bytewax's -s does, whole seconds.
 type durationFlag time.Duration

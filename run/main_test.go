@@ -4,70 +4,176 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/sink"
+	"github.com/weirflow/weir/source"
 )
 
+func discard[T any]() sink.Sink[T] { return sink.Func(func([]T) error { return nil }) }
+
 func TestFlags(t *testing.T) {
+	def := DefaultConfig()
 	tests := []struct {
 		name    string
 		env     map[string]string
 		args    []string
+		opts    []Option
 		want    Config
+		rest    []string
 		wantErr string
 	}{
-		{name: "defaults", want: Config{Workers: 1, EpochInterval: 10 * time.Second}},
+		{name: "defaults", want: def},
 		{name: "short", args: []string{"-w", "3", "-s", "2"}, want: Config{Workers: 3, EpochInterval: 2 * time.Second}},
 		{name: "long", args: []string{"--workers-per-process=4", "--snapshot-interval=250ms"}, want: Config{Workers: 4, EpochInterval: 250 * time.Millisecond}},
 		{name: "env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2", "WEIR_SNAPSHOT_INTERVAL": "1.5"}, want: Config{Workers: 2, EpochInterval: 1500 * time.Millisecond}},
 		{name: "flag beats env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, args: []string{"-w", "5"}, want: Config{Workers: 5, EpochInterval: 10 * time.Second}},
+		{name: "env beats option", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, opts: []Option{Workers(7), EpochInterval(time.Second)},
+			want: Config{Workers: 2, EpochInterval: time.Second}},
+		{name: "option kept when no flag", opts: []Option{Workers(7)}, args: []string{"-s", "3"}, want: Config{Workers: 7, EpochInterval: 3 * time.Second}},
 		{name: "recovery", args: []string{"-r", "/tmp/rec", "-b", "1m"}, want: Config{Workers: 1, EpochInterval: 10 * time.Second, RecoveryDir: "/tmp/rec", BackupInterval: time.Minute}},
 		{name: "recovery env", env: map[string]string{"WEIR_RECOVERY_DIRECTORY": "/d", "WEIR_BACKUP_INTERVAL": "30"}, args: []string{"--backup-interval=5s"},
 			want: Config{Workers: 1, EpochInterval: 10 * time.Second, RecoveryDir: "/d", BackupInterval: 5 * time.Second}},
-		{name: "bad env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "many"}, wantErr: "WEIR_WORKERS_PER_PROCESS"},
-		{name: "bad interval", args: []string{"-s", "soon"}, wantErr: "not a duration"},
+		{name: "positional", args: []string{"-w", "2", "a.txt", "-x"}, want: Config{Workers: 2, EpochInterval: 10 * time.Second}, rest: []string{"a.txt", "-x"}},
+		{name: "bad env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "many"}, wantErr: `prog: WEIR_WORKERS_PER_PROCESS="many": not a whole number (see prog --help)`},
+		{name: "bad number", args: []string{"-w", "two"}, wantErr: `prog: invalid value "two" for flag -w: not a whole number (see prog --help)`},
+		{name: "bad interval", args: []string{"-s", "soon"}, wantErr: `prog: invalid value "soon" for flag -s: not a duration or a number of seconds (see prog --help)`},
+		{name: "unknown flag", args: []string{"--worker", "2"}, wantErr: "prog: flag provided but not defined: -worker (see prog --help)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			fs, err := newFlagSet(DefaultConfig(), &bytes.Buffer{})
-			if err == nil {
-				err = fs.Parse(tt.args)
-			}
+			cl := newCommandLine("prog")
+			var stdout, stderr bytes.Buffer
+			code, exit := cl.parse(tt.args, &stdout, &stderr)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				if !exit || code != 2 || stderr.String() != tt.wantErr+"\n" || stdout.Len() != 0 {
+					t.Fatalf("exit %v %d, stderr %q, stdout %q; want status 2 and the one line %q", exit, code, stderr.String(), stdout.String(), tt.wantErr)
 				}
 				return
 			}
+			if exit {
+				t.Fatalf("parse exits with %d: %s", code, stderr.String())
+			}
+			got, err := cl.config(tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := fs.cfg(); got != tt.want {
+			if got != tt.want {
 				t.Errorf("config = %+v, want %+v", got, tt.want)
+			}
+			if rest := cl.fs.Args(); strings.Join(rest, " ") != strings.Join(tt.rest, " ") {
+				t.Errorf("arguments = %q, want %q", rest, tt.rest)
 			}
 		})
 	}
 }
 
+// --help prints one usage, each flag once with its environment variable and default, and
+// the program's own flags after weir's.
+func TestUsage(t *testing.T) {
+	cl := newCommandLine("prog")
+	limit := cl.fs.Int("limit", 10, "stop after `N` lines")
+	var stdout, stderr bytes.Buffer
+	code, exit := cl.parse([]string{"--help"}, &stdout, &stderr)
+	if !exit || code != 0 || stderr.Len() != 0 {
+		t.Fatalf("exit %v %d, stderr %q; want status 0 and nothing on stderr", exit, code, stderr.String())
+	}
+	u := stdout.String()
+	for _, want := range []string{"-w, --workers-per-process N", "WEIR_WORKERS_PER_PROCESS, default 1",
+		"-s, --snapshot-interval D", "default 10s", "-r, --recovery-directory DIR", "weir recovery init DIR N",
+		"-b, --backup-interval D", "prog flags:", "--limit N", "stop after N lines (default 10)"} {
+		if strings.Count(u, want) != 1 {
+			t.Errorf("usage has %q %d times, want once:\n%s", want, strings.Count(u, want), u)
+		}
+	}
+	// Args and Main share the parse: a second call gives the same outcome without printing.
+	if code, exit := cl.parse(nil, &stdout, &stderr); !exit || code != 0 || stdout.String() != u {
+		t.Errorf("second parse: %v %d", exit, code)
+	}
+	cl = newCommandLine("prog")
+	limit = cl.fs.Int("limit", 10, "")
+	if _, exit := cl.parse([]string{"--limit", "3", "-w", "2", "in.csv"}, &stdout, &stderr); exit || *limit != 3 || cl.fs.Arg(0) != "in.csv" {
+		t.Errorf("program flag: exit %v, limit %d, args %q", exit, *limit, cl.fs.Args())
+	}
+}
+
 func TestMainExitCodes(t *testing.T) {
-	var stderr bytes.Buffer
-	flow := weir.NewDataflow("bad.id")
-	if code := main(context.Background(), flow, nil, &stderr, nil); code != 1 {
-		t.Errorf("exit code = %d, want 1", code)
+	var stdout, stderr bytes.Buffer
+	run := func(flow *weir.Dataflow, args ...string) int {
+		stdout.Reset()
+		stderr.Reset()
+		return main(context.Background(), newCommandLine("prog"), flow, args, &stdout, &stderr, nil)
 	}
-	if !strings.Contains(stderr.String(), "bad.id") {
-		t.Errorf("stderr = %q, want the build error naming the id", stderr.String())
+	if code := run(weir.NewDataflow("bad.id")); code != 1 || !strings.Contains(stderr.String(), "bad.id") {
+		t.Errorf("build error: status %d, stderr %q; want 1 and the error naming the id", code, stderr.String())
 	}
-	stderr.Reset()
-	if code := main(context.Background(), weir.NewDataflow("ok"), []string{"-w", "0"}, &stderr, nil); code != 1 {
-		t.Errorf("exit code for -w 0 = %d, want 1 (%s)", code, stderr.String())
+	if code := run(weir.NewDataflow("ok"), "-w", "0"); code != 2 || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("-w 0: status %d, stderr %q; want 2 and one line", code, stderr.String())
 	}
-	if code := main(context.Background(), weir.NewDataflow("ok"), []string{"-nope"}, &stderr, nil); code != 2 {
-		t.Errorf("exit code for an unknown flag = %d, want 2", code)
+	if code := run(weir.NewDataflow("ok"), "-nope"); code != 2 || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("unknown flag: status %d, stderr %q; want 2 and one line", code, stderr.String())
+	}
+}
+
+// A panic in user code prints the error, then the stack with the program's frames first.
+func TestMainPrintsPanicStack(t *testing.T) {
+	flow := weir.NewDataflow("p")
+	var m map[string]int
+	bad := op.Map("bad", op.Input("in", flow, source.FromSlice(1)), func(x int) int {
+		m["x"] = x // assignment to entry in nil map
+		return x
+	})
+	op.Output("out", bad, discard[int]())
+	var stdout, stderr bytes.Buffer
+	if code := main(context.Background(), newCommandLine("prog"), flow, nil, &stdout, &stderr, nil); code != 1 {
+		t.Fatalf("status %d, want 1", code)
+	}
+	out := stderr.String()
+	first, _, _ := strings.Cut(out, "\n")
+	if !strings.Contains(first, "step p.bad") || !strings.Contains(first, "assignment to entry in nil map") {
+		t.Errorf("first line %q, want the step and the panic", first)
+	}
+	own, whole, ok := strings.Cut(out, "the whole stack:")
+	if !ok || !strings.Contains(own, "the program's own code") || !strings.Contains(own, "run.TestMainPrintsPanicStack.func1") ||
+		!strings.Contains(own, "main_test.go:") || strings.Contains(own, "weir/op.") {
+		t.Errorf("stderr does not lead with the test's own frame:\n%s", out)
+	}
+	if !strings.Contains(whole, "weir/op.") {
+		t.Errorf("the whole stack lacks weir's frames:\n%s", whole)
+	}
+}
+
+// Ctrl-C stops the run with status 130 and a line saying so, not as a finish.
+func TestMainInterrupted(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			flow := weir.NewDataflow("long")
+			started := make(chan struct{})
+			in := op.Input("in", flow, source.Poll(time.Hour, func(context.Context) (int, bool, error) { return 1, true, nil }))
+			seen := op.InspectWith("seen", in, func(string, int) { close(started) })
+			op.Output("out", seen, discard[int]())
+			var stdout, stderr bytes.Buffer
+			done := make(chan int)
+			go func() { done <- main(context.Background(), newCommandLine("prog"), flow, nil, &stdout, &stderr, nil) }()
+			<-started
+			if err := syscall.Kill(syscall.Getpid(), sig); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case code := <-done:
+				if code != 128+int(sig) || !strings.Contains(stderr.String(), "flow long interrupted by "+map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[sig]) {
+					t.Errorf("status %d, stderr %q", code, stderr.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the run did not stop")
+			}
+		})
 	}
 }
