@@ -444,3 +444,25 @@ func ExampleLines() {
 	fmt.Printf("%q\n", out.Items())
 	// Output: ["first line" "second line"]
 }
+
+func ExamplePoll() {
+	// A queue drained as fast as the flow takes its items: an interval of 0 polls again at
+	// once after an item, and waits a millisecond after a poll that found nothing.
+	queue := []string{"job-1", "job-2", "job-3"}
+	src := source.Poll(0, func(context.Context) (string, bool, error) {
+		if len(queue) == 0 {
+			return "", false, io.EOF
+		}
+		job := queue[0]
+		queue = queue[1:]
+		return job, true, nil
+	})
+	flow := weir.NewDataflow("flow")
+	out := weirtest.NewSink[string]()
+	op.Output("out", op.Input("jobs", flow, src), out)
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println(out.Items())
+	// Output: [job-1 job-2 job-3]
+}
