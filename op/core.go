@@ -203,7 +203,7 @@ func InspectDebug[X any](id string, up weir.Stream[X], fn func(step string, item
 	return graph.Out[X](sc, n, 0)
 }
 
-// Logic is the per-key logic of a stateful step (SPEC.md 3).
+// Logic is the per-key logic of a stateful step.
 //
 // In one activation of the step: OnBatch runs once per key with the key's items in arrival
 // order, keys in byte-wise sorted order; then OnNotify for each key whose NotifyAt time has

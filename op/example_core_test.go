@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/connectors/stdio"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/run"
 	"github.com/weirflow/weir/weirtest"
@@ -82,4 +84,57 @@ func ExampleStatefulBatch() {
 	// Output:
 	// sessions.print: (alice, hi there)
 	// sessions.print: (bob, hey)
+}
+
+// Branch splits a stream in two by a predicate; each item goes to exactly one side.
+func ExampleBranch() {
+	flow := weir.NewDataflow("branch")
+	temps := op.Input("temps", flow, weirtest.NewSource(18, 31, 22, 35))
+	hot, mild := op.Branch("hot", temps, func(c int) bool { return c >= 30 })
+	op.Output("alerts", op.Map("alert", hot, func(c int) string { return fmt.Sprintf("alert: %d°C", c) }), stdio.NewSink[string]())
+	op.Output("log", op.Map("note", mild, func(c int) string { return fmt.Sprintf("ok: %d°C", c) }), stdio.NewSink[string]())
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// ok: 18°C
+	// alert: 31°C
+	// ok: 22°C
+	// alert: 35°C
+}
+
+// Merge makes one stream of several of the same type.
+func ExampleMerge() {
+	flow := weir.NewDataflow("merge")
+	web := op.Input("web", flow, weirtest.NewSource("web: login", "web: logout"))
+	app := op.Input("app", flow, weirtest.NewSource("app: login"))
+	op.Output("out", op.Merge("events", web, app), stdio.NewSink[string]())
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// web: login
+	// app: login
+	// web: logout
+}
+
+// Redistribute spreads a stream that one worker reads over every worker, so that costly
+// stateless work after it runs in parallel.
+func ExampleRedistribute() {
+	flow := weir.NewDataflow("spread")
+	jobs := op.Input("jobs", flow, weirtest.NewSource(1, 2, 3, 4, 5, 6).BatchSize(6)) // one partition: one worker reads it
+	var mu sync.Mutex
+	perWorker := map[int]int{}
+	spread := op.InspectDebug("where", op.Redistribute("spread", jobs), func(_ string, _ int, _ uint64, worker int) {
+		mu.Lock()
+		perWorker[worker]++
+		mu.Unlock()
+	})
+	op.Output("out", spread, weirtest.NewSink[int]())
+	if err := run.Run(context.Background(), flow, run.Workers(2)); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println("worker 0:", perWorker[0], "items; worker 1:", perWorker[1], "items")
+	// Output:
+	// worker 0: 3 items; worker 1: 3 items
 }

@@ -10,7 +10,7 @@ import (
 // ItemLogic is the per-key logic of a Stateful step: Logic with OnItem called once per
 // value instead of OnBatch once per batch.
 //
-// The hooks run in the order of Logic's (SPEC.md 3): OnItem for each value of the key in
+// The hooks run in the order of Logic's: OnItem for each value of the key in
 // arrival order, then OnNotify when the NotifyAt time has passed, then OnEOF at the end of
 // the stream. When OnItem returns discard, the logic and its state are dropped at once, and
 // the key's next value, even one in the same batch, gets a fresh logic from the builder.

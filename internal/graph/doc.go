@@ -13,5 +13,5 @@
 // The engine is untyped: it moves batches as `any` holding a []T. Everything that touches
 // items lives here, instantiated per type at build time: Ops (length, concatenation, split
 // by key or round robin) and the stateful runtime, which groups a batch by key and calls
-// each key's Logic in the order SPEC.md 3 fixes.
+// each key's Logic in the order op.Logic documents.
 package graph

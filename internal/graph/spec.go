@@ -105,7 +105,7 @@ type Change struct {
 
 // StatefulRuntime is the per-worker, type-erased half of a StatefulBatch step.
 type StatefulRuntime interface {
-	// Activate runs one activation (SPEC.md 3): OnBatch per key of batch (a []KV[V] or
+	// Activate runs one activation (in the order op.Logic documents): OnBatch per key of batch (a []KV[V] or
 	// nil), OnNotify for keys due at now, and OnEOF for every live key when eof is set.
 	// It returns the emitted items ([]KV[W] or nil).
 	Activate(batch any, now time.Time, eof bool) (any, error)
