@@ -30,9 +30,9 @@ type FileSink[T any] struct {
 // It is a partitioned sink with one partition, named path, so one worker writes the
 // file, in epoch order. Lines are buffered and reach the file at every epoch close, so a
 // reader of the file sees the output of each epoch as the epoch closes, with or without
-// a recovery store, and at the end of the run. A run stopped by its context (Ctrl-C)
-// also writes out every line given to the sink before it stopped; items still inside the
-// flow are not written.
+// a recovery store, and all of it at the end of the run, when the file is also fsynced.
+// A run stopped by its context (Ctrl-C) also writes out every line given to the sink
+// before it stopped; items still inside the flow are not written.
 //
 // With a recovery store, each epoch close also fsyncs the file and snapshots its length;
 // a resumed run truncates the file to that length before writing, which drops what was
@@ -79,8 +79,8 @@ type DirSink[T any] struct {
 //
 // Each file is a partition, written and resumed as by NewFileSink: flushed at every
 // epoch close, truncated to its snapshotted length on resume, and to zero on a fresh
-// start. A resumed run must use the
-// same n: the engine routes keys by the number of partitions.
+// start. A resumed run must use the same n: the engine routes keys by the number of
+// partitions.
 func NewDirSink[T any](dir string, n int) *DirSink[T] {
 	n = max(n, 1)
 	width := len(strconv.Itoa(n - 1))
