@@ -34,6 +34,8 @@ func TestLocalKeepsSenderOrder(t *testing.T) {
 	wg.Wait()
 }
 
+// A worker's load counts its messages from Send until it is Done with them: a batch being
+// processed holds memory as much as a queued one.
 func TestLocalCongestion(t *testing.T) {
 	l := NewLocal(2, 100)
 	l.Send(1, Message{Bytes: 60})
@@ -52,12 +54,50 @@ func TestLocalCongestion(t *testing.T) {
 	if n := len(l.Receive(1, nil)); n != 2 {
 		t.Fatalf("received %d messages, want 2", n)
 	}
+	if !l.Congested(0) {
+		t.Fatal("not congested while the received messages are processed")
+	}
+	l.Done(1, 60)
 	if l.Congested(0) {
-		t.Error("still congested after the queue drained")
+		t.Error("still congested after the receiver was done with enough")
 	}
 	select {
 	case <-l.Wake(0):
 	default:
-		t.Error("a paused sender was not woken when the queue drained")
+		t.Error("a paused sender was not woken when the load fell below the limit")
+	}
+}
+
+// Held bytes count toward the load, and a worker may ask for less than the mesh's limit,
+// never more.
+func TestLocalReport(t *testing.T) {
+	l := NewLocal(2, 100)
+	l.Report(1, 101, 1000)
+	if !l.Congested(0) {
+		t.Fatal("not congested with held bytes above the mesh's limit")
+	}
+	l.Report(1, 50, 1000)
+	if l.Congested(0) {
+		t.Fatal("congested below the limit")
+	}
+	select {
+	case <-l.Wake(0):
+	default:
+		t.Error("a paused sender was not woken when held bytes fell")
+	}
+	l.Send(1, Message{Bytes: 30})
+	l.Report(1, 50, 60)
+	if !l.Congested(0) {
+		t.Fatal("not congested above the reported limit")
+	}
+	l.Receive(1, nil)
+	l.Done(1, 30)
+	if l.Congested(0) {
+		t.Error("congested with 50 bytes held and a limit of 60")
+	}
+	select {
+	case <-l.Wake(0):
+	default:
+		t.Error("a paused sender was not woken when the load fell below the reported limit")
 	}
 }

@@ -42,7 +42,9 @@ type Config struct {
 	// FlushItems is the size at which an outbound exchange buffer is sent before the end of
 	// an activation. Default 1024.
 	FlushItems int
-	// InFlightBytes bounds the bytes queued for any worker before sources pause. Default 64 MiB.
+	// InFlightBytes bounds the memory (graph.BatchOps.Bytes) queued for any worker, or
+	// parked there for a later epoch, before sources pause. Default 64 MiB. A worker that
+	// drains slowly lets less queue up: about what it drains in two epoch intervals.
 	InFlightBytes int
 }
 
@@ -66,6 +68,9 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	defer cancel()
 	r := &runState{cfg: cfg, plan: p, cancel: cancel, mesh: comm.NewLocal(cfg.Workers, cfg.InFlightBytes),
 		spares: make([]sync.Pool, len(p.Edges))}
+	for i := range cfg.Workers { // until each has measured how fast it drains
+		r.mesh.Report(i, 0, min(minInFlight, cfg.InFlightBytes))
+	}
 	shards, err := assign(runCtx, p, cfg.Workers)
 	if err != nil {
 		return err

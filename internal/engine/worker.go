@@ -35,6 +35,16 @@ type worker struct {
 	snaps     map[uint64][]state.Snapshot
 	commits   *committer // nil without a store
 	final     bool       // the last epoch went to the committer
+
+	// Backpressure (see pace): bytes parked in pending, and the drain rate measured
+	// while busy, from which the load this worker lets others queue for it follows.
+	held    int           // bytes of the batches in every node's pending
+	drained int           // bytes received or applied from pending, less those parked, since the last sample
+	busy    time.Duration // time spent in rounds that drained something, since the last sample
+	worked  bool          // this round drained something
+	rate    float64       // bytes per second of busy time, smoothed; 0 before the first sample
+	limit   int           // the load this worker last reported
+	seen    uint64        // the highest epoch another worker's progress marker named
 }
 
 // node is the runtime of one primitive on one worker.
@@ -50,11 +60,17 @@ type node struct {
 	branch   func(any) (any, any) // Branch
 	inspect  func(string, any, uint64, int)
 	stateful graph.StatefulRuntime // Stateful
-	pending  map[uint64]any        // Stateful, partitioned Output: batches of epochs past the frontier
+	pending  map[uint64]parked     // Stateful, partitioned Output: batches of epochs past the frontier
 	sinks    []*sinkPart           // Output: by partition index (nil where not owned), or one dynamic part
 	split    graph.Splitter        // partitioned Output: items by partition
 	route    func(key string) int  // partitioned Output: a key's partition index
 	shard    *shard
+}
+
+// parked is the data of one epoch waiting in a node's pending, and the bytes it holds.
+type parked struct {
+	batch any
+	bytes int
 }
 
 type sourcePart struct {
@@ -81,7 +97,8 @@ type exchange struct {
 
 func newWorker(r *runState, id int, ctx context.Context) *worker {
 	w := &worker{r: r, id: id, n: r.cfg.Workers, ctx: ctx, epoch: r.start, committed: r.start,
-		out: make([]*exchange, len(r.plan.Edges)), snaps: map[uint64][]state.Snapshot{}}
+		out: make([]*exchange, len(r.plan.Edges)), snaps: map[uint64][]state.Snapshot{},
+		limit: min(minInFlight, r.cfg.InFlightBytes)}
 	if r.cfg.Store != nil {
 		w.commits = startCommitter(r.cfg.Store, id, r.fail)
 	}
@@ -111,9 +128,9 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 			if r.cfg.Store != nil {
 				n.stateful.Track()
 			}
-			n.pending = map[uint64]any{}
+			n.pending = map[uint64]parked{}
 		case *graph.OutputSpec:
-			n.pending = map[uint64]any{}
+			n.pending = map[uint64]parked{}
 			if s := n.shard; s != nil {
 				parts := uint64(len(s.parts))
 				n.route = func(key string) int { return int(graph.Hash(key) % parts) }
@@ -188,7 +205,9 @@ func (w *worker) run() (err error) {
 		// Close the epoch after reading, so that the first batches are in epoch 1. An
 		// interval of 0 gives every round that read something an epoch of its own (and
 		// idle rounds none, or an idle flow would spin through epochs).
-		if w.inputsLive() && ((w.r.cfg.EpochInterval == 0 && read) ||
+		// A congested worker behind the others moves on too: the data that congests may be
+		// parked waiting for its progress.
+		if w.inputsLive() && ((w.r.cfg.EpochInterval == 0 && (read || congested && w.epoch < w.seen)) ||
 			(w.r.cfg.EpochInterval > 0 && !w.now.Before(w.nextEpoch))) {
 			w.epoch++
 			w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
@@ -207,6 +226,7 @@ func (w *worker) run() (err error) {
 		if w.finished() {
 			return nil
 		}
+		w.pace()
 		if wake, ok := w.nextWake(congested); ok {
 			if d := time.Until(wake); d > 0 {
 				timer.Reset(d)
@@ -375,6 +395,65 @@ func (w *worker) nextWake(congested bool) (at time.Time, ok bool) {
 	return at, ok
 }
 
+// Backpressure pacing (see pace).
+const (
+	// minInFlight is the least load a worker lets others queue for it, however slowly it
+	// drains (unless InFlightBytes is lower): a few messages, so that a slow worker has
+	// its next batch at hand.
+	minInFlight = 64 << 10
+	// paceWindow is the busy time over which a drain rate is measured; the first sample
+	// takes a tenth of it, so that a fast worker soon lets more queue up.
+	paceWindow = 20 * time.Millisecond
+)
+
+// backlog is how long the data a worker lets others queue for it should take it to drain:
+// twice the epoch interval (so that an epoch waits behind about two others at a slow
+// step, and epochs keep committing at about their interval), within 20 ms and 1 s.
+func (w *worker) backlog() time.Duration {
+	return min(max(2*w.r.cfg.EpochInterval, 20*time.Millisecond), time.Second)
+}
+
+// pace measures how fast this worker drains the data others send it (bytes received or
+// taken out of pending, less those parked, over the time of the rounds that drained
+// any: idle time does not count) and reports to the mesh the load it lets others queue
+// for it: what it drains in backlog(), between minInFlight and InFlightBytes. This is
+// Flink's buffer debloating: in front of a slow step only about backlog() of data waits,
+// so the memory it holds stays small and an epoch closes there soon after its interval,
+// instead of waiting for InFlightBytes of earlier data to be written. It starts at
+// minInFlight and grows as the rate is measured. It also reports the bytes parked in
+// pending, which count toward the load.
+func (w *worker) pace() {
+	if w.n == 1 {
+		return // nobody to pause
+	}
+	if w.worked {
+		w.worked = false
+		w.busy += time.Since(w.now)
+		window := paceWindow
+		if w.rate == 0 {
+			window /= 10
+		}
+		if w.busy >= window {
+			sample := float64(max(w.drained, 0)) / w.busy.Seconds()
+			if w.rate == 0 {
+				w.rate = sample
+			} else {
+				w.rate = (w.rate + sample) / 2
+			}
+			w.drained, w.busy = 0, 0
+			w.limit = int(min(max(w.rate*w.backlog().Seconds(), minInFlight), float64(w.r.cfg.InFlightBytes)))
+		}
+	}
+	w.r.mesh.Report(w.id, w.held, w.limit)
+	if observeLoad != nil {
+		observeLoad(w.id, w.r.mesh, w.held)
+	}
+}
+
+// observeLoad, when set (by tests), sees every worker's mesh and parked bytes at the end
+// of each round.
+var observeLoad func(worker int, m comm.Mesh, held int)
+
 // poll reads one batch from every partition that is due, inputs in declared order, and
 // reports whether any batch was read.
 func (w *worker) poll() (read bool, err error) {
@@ -503,11 +582,17 @@ func (w *worker) receive() error {
 			if m.Frontier > to.remote[e.In][m.From] {
 				to.remote[e.In][m.From] = m.Frontier
 				w.dirty = true
+				if m.Frontier != never {
+					w.seen = max(w.seen, m.Frontier)
+				}
 			}
 			continue
 		}
 		w.deliver(to, m.Epoch, m.Batch)
 		w.r.spares[m.Edge].Put(m.Batch) // borrowed by deliver only: free to refill
+		w.r.mesh.Done(w.id, m.Bytes)
+		w.drained += m.Bytes
+		w.worked = true
 		if w.ctx.Err() != nil {
 			return nil
 		}
@@ -541,7 +626,7 @@ func (w *worker) deliver(n *node, epoch uint64, batch any) {
 		w.push(n, 0, epoch, batch)
 	case graph.Stateful:
 		if epoch > n.frontier {
-			n.pending[epoch] = n.Batch.Concat(n.pending[epoch], batch)
+			w.park(n, epoch, batch)
 			return
 		}
 		if err := w.activate(n, batch, epoch, false); err != nil {
@@ -549,13 +634,39 @@ func (w *worker) deliver(n *node, epoch uint64, batch any) {
 		}
 	case graph.Output:
 		if n.shard != nil && epoch > n.frontier {
-			n.pending[epoch] = n.Batch.Concat(n.pending[epoch], batch)
+			w.park(n, epoch, batch)
 			return
 		}
 		if err := w.write(n, batch); err != nil {
 			panic(graph.StepPanic{Err: err})
 		}
 	}
+}
+
+// park keeps a batch of an epoch past n's frontier until n reaches it. Its bytes count
+// toward this worker's load: a worker that holds too much parked data stops the sources
+// as a full queue does.
+func (w *worker) park(n *node, epoch uint64, batch any) {
+	p := n.pending[epoch]
+	b := n.Batch.Bytes(batch)
+	p.batch = n.Batch.Concat(p.batch, batch)
+	p.bytes += b
+	n.pending[epoch] = p
+	w.held += b
+	w.drained -= b
+}
+
+// unpark takes the data of epoch e out of n's pending.
+func (w *worker) unpark(n *node, e uint64) (any, bool) {
+	p, ok := n.pending[e]
+	if !ok {
+		return nil, false
+	}
+	delete(n.pending, e)
+	w.held -= p.bytes
+	w.drained += p.bytes
+	w.worked = true
+	return p.batch, true
 }
 
 // activate runs one activation of a stateful step and pushes what it emits, in epoch.
@@ -673,8 +784,7 @@ func (w *worker) advance(n *node, f uint64) error {
 		}
 		slices.Sort(epochs)
 		for i, e := range epochs {
-			if b, ok := n.pending[e]; ok {
-				delete(n.pending, e)
+			if b, ok := w.unpark(n, e); ok {
 				if err := w.apply(n, e, b); err != nil {
 					return err
 				}
@@ -698,8 +808,7 @@ func (w *worker) advance(n *node, f uint64) error {
 		}
 	}
 	n.frontier = f
-	if b, ok := n.pending[f]; ok {
-		delete(n.pending, f)
+	if b, ok := w.unpark(n, f); ok {
 		return w.apply(n, f, b)
 	}
 	return nil
