@@ -32,6 +32,14 @@
 // millisecond, auctions would last a millisecond or two, and a 10 s window would hold
 // every event of a 100M-event run.)
 //
+// The reference spreads its 10,000 events per second over 100 generators, so one
+// generator's events are 10 ms apart, from 2015-07-15T00:00:00Z. Rate 100 with that
+// BaseTime is that timeline exactly (a whole 10,000 µs delay either way): the stream of
+// the reference's generator read as one, as its query models read it, and the stream any
+// runner reads when the reference runs with one generator at 100 events per second. Its
+// results can be compared with the reference's event for event; the command nexmark's
+// documentation gives the flags.
+//
 // Prices go through a Go power of ten, which may differ from Java's Math.pow in the last
 // bit; that changes a price only when it lands within that bit of half a cent. An
 // independent Java program following the reference rules gave the same events as this

@@ -13,11 +13,15 @@ type Config struct {
 	// 100,000,000.
 	Events int64
 	// Rate is the number of events per second of event time. Default 10,000, the
-	// reference's: 100M events span 10,000 s, so the 10 s windows close a thousand times
-	// during a run, and auctions last up to a third of a second.
+	// reference's overall rate: 100M events span 10,000 s, so the 10 s windows close a
+	// thousand times during a run, and auctions last up to a third of a second. The
+	// reference spreads that rate over 100 generators, each with its own timeline of
+	// events 10 ms apart: Rate 100 and Beam's BaseTime give that timeline, event for
+	// event (see the command nexmark).
 	Rate float64
 	// BaseTime is the time of event 0, in milliseconds since the Unix epoch. Default
-	// 1,700,000,000,000 (November 2023): fixed, so that runs are reproducible.
+	// 1,700,000,000,000 (2023-11-14T22:13:20Z): fixed, so that runs are reproducible.
+	// Beam's is 1,436,918,400,000 (2015-07-15T00:00:00Z).
 	BaseTime int64
 
 	// ActivePeople is how many of the most recent people new auctions and bids pick

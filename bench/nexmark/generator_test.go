@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The expected values of these tests were printed by java.util.Random itself (OpenJDK
@@ -409,6 +410,39 @@ func TestGenTimestamp(t *testing.T) {
 		if got := c.Event(tt.n).Time(); got != tt.want {
 			t.Errorf("rate %v: Event(%d).Time() = %d, want %d", tt.rate, tt.n, got, tt.want)
 		}
+	}
+}
+
+// TestGenBeamTimeline checks the settings documented to reproduce Beam's default
+// timeline: with Rate 100 and Beam's base time, event n happens at 2015-07-15T00:00:00Z
+// plus 10n ms, as in Beam's generator (100 generators at 10,000 events/s in all: 10 ms
+// between one generator's events), and auctions last up to twice the time of 1666 events.
+func TestGenBeamTimeline(t *testing.T) {
+	c := DefaultConfig()
+	c.Rate = 100
+	c.BaseTime = time.Date(2015, 7, 15, 0, 0, 0, 0, time.UTC).UnixMilli()
+	if c.BaseTime != 1_436_918_400_000 {
+		t.Fatalf("base time %d", c.BaseTime)
+	}
+	for _, n := range []int64{0, 1, 3, 49, 50, 99_999, 1_000_000, 123_456_789, 1e10} {
+		if got, want := c.Event(n).Time(), c.BaseTime+10*n; got != want {
+			t.Errorf("event %d at %d, want %d", n, got, want)
+		}
+	}
+	// The auction 1666 events ahead is 16,660 ms ahead: lengths are 1 to 33,320 ms.
+	var longest int64
+	for n := int64(1); n < 50_000; n += 50 {
+		for _, m := range []int64{n, n + 1, n + 2} {
+			a := c.Event(m).Auction
+			if d := a.Expires - a.DateTime; d < 1 || d > 33_320 {
+				t.Fatalf("event %d: auction lasts %d ms", m, d)
+			} else {
+				longest = max(longest, d)
+			}
+		}
+	}
+	if longest < 30_000 {
+		t.Errorf("longest auction %d ms, want close to 33,320", longest)
 	}
 }
 

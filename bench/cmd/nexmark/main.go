@@ -1,7 +1,7 @@
 // Command nexmark runs the Nexmark queries on weir over the generator's events and prints
 // their throughput, generator included, and peak heap.
 //
-//	go run ./bench/cmd/nexmark -q N [-n events] [-w workers] [-rate r] [-out file] [-verify]
+//	go run ./bench/cmd/nexmark -q N [-n events] [-w workers] [-rate r] [-base-time t] [-out file] [-verify]
 //	go run ./bench/cmd/nexmark -q all [-n events] [-w workers]     # the table of every query
 //
 // Per core is the throughput divided by the cores the run had (the smaller of -w and
@@ -9,6 +9,29 @@
 // rates in the Nexmark reference setup, and Feldera's 16-core single-machine rates,
 // divided by 16. -out writes the outputs as JSON lines; -verify compares them with the
 // reference computation (a plain loop, in memory: keep -n to a few million).
+//
+// Event n happens at the base time plus n/rate seconds, truncated to the millisecond.
+// The defaults, 10,000 events per second from 2023-11-14T22:13:20Z (1,700,000,000,000 ms
+// since the epoch), are the benchmark's. -base-time takes an RFC 3339 time, to the
+// millisecond at most.
+//
+// # Beam's timeline
+//
+// To compare results event for event with Apache Beam's Java Nexmark, or with another
+// implementation checked against it, run on Beam's default timeline:
+//
+//	go run ./bench/cmd/nexmark -q 4 -n 100000 -rate 100 -base-time 2015-07-15T00:00:00Z -out q4.jsonl
+//
+// Beam's default configuration asks for 10,000 events per second over 100 event
+// generators, so each generator's events are 100 × 100 µs = 10 ms apart: -rate 100. Its
+// base time is 2015-07-15T00:00:00Z, and 100,000 events its default run (-n 100000);
+// every other setting of the generator and the queries already has Beam's default value.
+// That is the timeline of Beam's generator read as one stream, as its query models read
+// it: event n at the base time plus 10n ms. A Beam runner that splits the source into its
+// 100 generators gives each a timeline of its own from the base time, which no single
+// timeline reproduces; run Beam with numEventGenerators=1 and firstEventRate=nextEventRate
+// =100 to get this timeline from any runner. Beam's delay is a whole number of
+// microseconds and this generator's is 1e6/rate: they agree whenever 1e6/rate is whole.
 package main
 
 import (
@@ -22,6 +45,7 @@ import (
 	"strconv"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/weirflow/weir/bench/nexmark"
 )
@@ -32,15 +56,39 @@ var (
 	feldera = [nexmark.Queries]float64{6.97e6 / 16, 0, 0, 0, 4.23e6 / 16, 6.59e6 / 16, 0, 3.14e6 / 16, 0}
 )
 
+const usage = `usage: nexmark [-q N|all] [-n events] [-w workers] [-rate r] [-base-time t] [-out file] [-verify]
+
+Runs the Nexmark queries on weir and prints their throughput, or (-verify) checks a
+query's outputs against the reference computation.
+
+To compare outputs event for event with Beam's Java Nexmark, use Beam's default
+timeline, 100,000 events 10 ms apart from 2015-07-15T00:00:00Z:
+
+  nexmark -q 4 -n 100000 -rate 100 -base-time 2015-07-15T00:00:00Z -out q4.jsonl
+
+Beam gives that stream when its generator is read as one (as its query models read
+it), or from any runner with numEventGenerators=1 and firstEventRate=nextEventRate=100.
+
+`
+
 func main() {
 	query := flag.String("q", "all", "query, 0 to 8, or all")
 	c := nexmark.DefaultConfig()
 	flag.Int64Var(&c.Events, "n", c.Events, "events to generate")
-	flag.Float64Var(&c.Rate, "rate", c.Rate, "events per second of event time")
+	flag.Float64Var(&c.Rate, "rate", c.Rate, "events per second of event time (Beam's timeline: 100, 10 ms apart)")
+	flag.Func("base-time", fmt.Sprintf("time of event 0, RFC 3339 (default %s; Beam's: 2015-07-15T00:00:00Z)", formatMillis(c.BaseTime)), func(s string) error {
+		ms, err := parseBaseTime(s)
+		c.BaseTime = ms
+		return err
+	})
 	workers := flag.Int("w", 2, "workers")
 	out := flag.String("out", "", "write the query's outputs to this file, as JSON lines")
 	verify := flag.Bool("verify", false, "compare the outputs with the reference computation")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usage)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -125,6 +173,25 @@ func table(ctx context.Context, c nexmark.Config, p nexmark.Params, workers int)
 	fmt.Printf("\n%d events per query on %d workers; per core = events/s / min(workers, GOMAXPROCS=%d)\n", c.Events, workers, min(workers, runtime.GOMAXPROCS(0)))
 	return nil
 }
+
+// parseBaseTime reads an RFC 3339 time as milliseconds since the Unix epoch, the unit of
+// event times; a finer time would be silently truncated, so it is refused.
+func parseBaseTime(s string) (int64, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, fmt.Errorf("not an RFC 3339 time: %w", err)
+	}
+	if t.Nanosecond()%int(time.Millisecond) != 0 {
+		return 0, fmt.Errorf("%s is finer than a millisecond", s)
+	}
+	if t.Before(time.UnixMilli(0)) {
+		return 0, fmt.Errorf("%s is before 1970", s)
+	}
+	return t.UnixMilli(), nil
+}
+
+// formatMillis writes milliseconds since the Unix epoch as an RFC 3339 time in UTC.
+func formatMillis(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
 
 func si(v float64) string {
 	switch {
