@@ -1,6 +1,7 @@
 package recovery
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -12,49 +13,60 @@ import (
 // with an error matching ErrExists when dir already holds partitions.
 func Init(dir string, n int) error { return state.InitSQLite(dir, n) }
 
-// Verify opens the recovery directory dir and checks that its partitions are readable
-// and consistent. It returns the epoch the next run would resume from (1 for a new
-// directory) or one of the errors of this package.
+// Verify opens the recovery directory dir, checks that its partitions are readable and
+// consistent and verifies the checksum of every stored row. It returns the epoch the next
+// run would resume from (1 for a new directory) or one of the errors of this package.
+//
+// Verify, Inspect and State only read, and take no lock: they work while a run uses the
+// directory, reading each partition as its last committed transaction left it.
 func Verify(dir string) (resume uint64, err error) {
-	s, err := state.OpenSQLite(dir)
+	s, err := state.ReadSQLite(dir)
 	if err != nil {
 		return 0, err
 	}
-	resume, err = s.Verify()
-	if cerr := s.Close(); err == nil && cerr != nil {
-		return 0, cerr
+	defer s.Close()
+	if resume, err = s.Verify(); err != nil {
+		return 0, err
 	}
-	return resume, err
+	if err := s.Check(); err != nil {
+		return 0, err
+	}
+	return resume, nil
 }
 
 // Inspect reads what the recovery directory dir holds: its executions with their workers'
 // frontiers, and per step the keys, rows and bytes of state stored.
 func Inspect(dir string) (Info, error) {
-	s, err := state.OpenSQLite(dir)
+	s, err := state.ReadSQLite(dir)
 	if err != nil {
 		return Info{}, err
 	}
-	info, err := s.Inspect()
-	if cerr := s.Close(); err == nil && cerr != nil {
-		return Info{}, cerr
-	}
-	return info, err
+	defer s.Close()
+	return s.Inspect()
 }
 
-// KeyState is the stored state of one key of one step: what the next run would resume.
+// KeyState is the stored value of one key of one step: what the next run would resume.
+// For an input or a sink, Key is a partition and the value its position, in the
+// connector's own encoding rather than a state codec's.
 type KeyState struct {
 	Step  string // the full step id
 	Key   string
 	Epoch uint64 // the epoch whose snapshot holds it
-	State []byte // as stored: a format byte, then the codec's encoding
-	JSON  []byte // State rendered for reading
+	State []byte // as stored: for a state, a format byte, then the codec's encoding
+	// JSON renders a state for reading; nil when the value is not a codec-encoded state,
+	// as an input's or a sink's position is not.
+	JSON []byte
+	// Uvarints is the value read as a sequence of unsigned varints when JSON is nil and
+	// the value is exactly such a sequence: the files connectors store their positions so
+	// (a byte offset; for CSV, the offset and the line number).
+	Uvarints []uint64
 }
 
-// State reads from the recovery directory dir the state of key in step, which is a full
+// State reads from the recovery directory dir the value of key in step, which is a full
 // step id or the start of exactly one (the operator's id, such as "flow.sum", names the
 // steps inside it). It fails with an error matching ErrNoState when the key has none.
 func State(dir, step, key string) (KeyState, error) {
-	s, err := state.OpenSQLite(dir)
+	s, err := state.ReadSQLite(dir)
 	if err != nil {
 		return KeyState{}, err
 	}
@@ -71,13 +83,29 @@ func State(dir, step, key string) (KeyState, error) {
 	if err != nil {
 		return KeyState{}, err
 	}
-	js, err := codec.JSON(b)
-	if err != nil {
-		return KeyState{}, fmt.Errorf("weir: recovery directory %s: step %s, key %q: %w", dir, id, key, err)
+	ks := KeyState{Step: id, Key: key, Epoch: epoch, State: b}
+	if js, err := codec.JSON(b); err == nil {
+		ks.JSON = js
+	} else {
+		ks.Uvarints = uvarints(b)
 	}
-	return KeyState{Step: id, Key: key, Epoch: epoch, State: b, JSON: js}, nil
+	return ks, nil
 }
 
+// uvarints reads b as a sequence of unsigned varints, or returns nil when it is not one.
+func uvarints(b []byte) []uint64 {
+	var vs []uint64
+	for len(b) > 0 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil
+		}
+		vs, b = append(vs, v), b[n:]
+	}
+	return vs
+}
+
+// findStep finds the one step that step names; its errors go after the directory's name.
 func findStep(steps []string, step string) (string, error) {
 	var found []string
 	for _, s := range steps {
@@ -90,12 +118,26 @@ func findStep(steps []string, step string) (string, error) {
 	}
 	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("%w: no step %s (the directory has %s)", ErrNoState, step, strings.Join(steps, ", "))
+		has := strings.Join(steps, ", ")
+		if has == "" {
+			has = "none"
+		}
+		return "", stepError{fmt.Sprintf("no state stored: no step %s (the directory has %s)", step, has), true}
 	case 1:
 		return found[0], nil
 	}
-	return "", fmt.Errorf("step %s is ambiguous: %s", step, strings.Join(found, ", "))
+	return "", stepError{fmt.Sprintf("step %s is ambiguous: %s", step, strings.Join(found, ", ")), false}
 }
+
+// stepError is findStep's error: it matches ErrNoState when no step matched, without
+// repeating that error's "weir:" inside the directory's message.
+type stepError struct {
+	msg     string
+	noState bool
+}
+
+func (e stepError) Error() string        { return e.msg }
+func (e stepError) Is(target error) bool { return e.noState && target == ErrNoState }
 
 // ErrNoState: State found no state for the key, or no such step.
 var ErrNoState = state.ErrNoState
@@ -122,5 +164,37 @@ type MissingPartitionsError = state.MissingPartitionsError
 // InconsistentError names a partition older than the epoch the others resume from.
 type InconsistentError = state.InconsistentError
 
-// CorruptError names a partition that is not a readable weir partition, with the cause.
+// CorruptError names a partition that is not a readable weir partition, with the cause;
+// for a stored row that fails its checksum (Cause wraps ErrChecksum), the step and key.
 type CorruptError = state.CorruptError
+
+// FormatError names a partition written in a layout this weir does not read (by an older
+// weir: partitions without row checksums are refused, not read unchecked).
+type FormatError = state.FormatError
+
+// AccessError names a partition (or the directory) the operating system does not let the
+// run read or write: a permission, a read-only mount. Nothing is damaged. It matches
+// fs.ErrPermission.
+type AccessError = state.AccessError
+
+// ErrChecksum is the cause inside a *CorruptError whose stored row no longer matches the
+// checksum written with it.
+var ErrChecksum = state.ErrChecksum
+
+// ErrLocked: the recovery directory is in use by another run. The error is a
+// *LockedError, which says who holds it.
+var ErrLocked = state.ErrLocked
+
+// LockedError names the run (process id, host, start time) that holds a recovery
+// directory another run was refused.
+type LockedError = state.LockedError
+
+// LockFile is the file of a recovery directory that a run locks while it uses the
+// directory (with flock(2), which the kernel releases when the process ends, kill -9
+// included). It records the holder. On systems without flock(2) no lock is taken.
+const LockFile = state.LockFile
+
+// PartitionsChangedError names an input or a sink that no longer lists partitions the
+// recovery directory holds positions of, as when a path was moved or renamed: a run is
+// refused rather than reading or writing them from the start.
+type PartitionsChangedError = state.PartitionsChangedError

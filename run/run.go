@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/weirflow/weir"
@@ -46,20 +47,25 @@ func RunConfig(ctx context.Context, flow *weir.Dataflow, cfg Config) error {
 	}
 	defer store.Close()
 	ecfg.Store = store
-	// Collect at the start and the end of each execution and every gcInterval during it:
-	// snapshots superseded for longer than the backup interval are no longer needed by any
-	// copy of the directory. Collecting at the end leaves the next run less to load; after
-	// a crash, the next run's start collects instead.
-	if err := store.GC(cfg.BackupInterval); err != nil {
-		return err
-	}
+	// Collect once the execution has started (a refused run changes nothing), every
+	// gcInterval during it and when it stops cleanly, at its end or by ctx (Ctrl-C,
+	// SIGTERM): snapshots superseded for longer than the backup interval are no longer
+	// needed by any copy of the directory, and collecting at a stop leaves the next run
+	// less to load. After a crash or a failure, the next run's start collects instead.
 	stopGC := store.CollectEvery(gcInterval, cfg.BackupInterval)
 	err = engine.Run(ctx, p, ecfg)
+	var changed *state.PartitionsChangedError
+	if errors.As(err, &changed) && changed.Dir == "" {
+		changed.Dir = cfg.RecoveryDir
+	}
 	if gcErr := stopGC(); err == nil {
 		err = gcErr
 	}
-	if err != nil {
+	if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 		return err
 	}
-	return store.GC(cfg.BackupInterval)
+	if gcErr := store.GC(cfg.BackupInterval); gcErr != nil {
+		return gcErr
+	}
+	return err
 }

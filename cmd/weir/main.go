@@ -4,7 +4,13 @@
 //	weir recovery verify DIR   check DIR and print the epoch the next run resumes from
 //	weir recovery inspect DIR  list DIR's executions, frontiers and stored state per step
 //	weir recovery inspect DIR STEP KEY
-//	                           print the state KEY of STEP resumes with, as JSON
+//	                           print the state KEY of STEP resumes with, as JSON; for
+//	                           an input or a sink, KEY is a partition and its position
+//	                           is shown as bytes (and as the unsigned varints the files
+//	                           connectors store)
+//
+// verify and inspect only read, without the directory's lock, so they work while a run
+// uses the directory: each partition is read as its last committed transaction left it.
 package main
 
 import (
@@ -72,6 +78,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
+		if st.JSON == nil {
+			printPosition(stdout, st)
+			return 0
+		}
 		var js bytes.Buffer
 		if err := json.Indent(&js, st.JSON, "", "  "); err != nil {
 			js.Reset()
@@ -82,6 +92,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprint(stderr, usage)
 	return 2
+}
+
+// printPosition shows a value that is not a codec-encoded state: the position of an
+// input's or a sink's partition, in its connector's encoding, which only the connector
+// knows; the files connectors' byte offsets are unsigned varints.
+func printPosition(w io.Writer, st recovery.KeyState) {
+	fmt.Fprintf(w, "step %s, partition %q, as of epoch %d: a position, in the connector's encoding\n", st.Step, st.Key, st.Epoch)
+	fmt.Fprintf(w, "  bytes:    %x (%d)\n", st.State, len(st.State))
+	if st.Uvarints != nil {
+		fmt.Fprintf(w, "  uvarints: %v (the files connectors store a byte offset, and for CSV the line number, so)\n", st.Uvarints)
+	}
 }
 
 func printInfo(w io.Writer, dir string, info recovery.Info) {

@@ -38,8 +38,8 @@ type Mesh interface {
 	// which count toward its load like queued bytes, and the load above which w makes
 	// senders congested (capped at the mesh's limit).
 	Report(w, held, limit int)
-	// Wake returns a channel that receives when w has messages, or when a congested
-	// worker's load has fallen below its limit.
+	// Wake returns a channel that receives when w has messages, or when another worker's
+	// held bytes make it congested, or its load has fallen below its limit.
 	Wake(w int) <-chan struct{}
 	// Congested reports whether any worker's load is above its limit, so that w should
 	// stop reading its sources (but keep draining its own queue).
@@ -119,12 +119,14 @@ func (l *Local) Report(w, held, limit int) {
 	was := b.load() > b.limit.Load()
 	b.held.Store(int64(held))
 	b.limit.Store(lim)
-	if was && b.load() <= lim {
+	if was != (b.load() > lim) {
 		l.unpause(w)
 	}
 }
 
-// unpause wakes the senders paused on w's load: they wait on their own wake channels.
+// unpause wakes every other worker: the senders paused on w's load when it falls below
+// its limit (they wait on their own wake channels), and every worker when w's held bytes
+// congest it, so that a worker behind may move on what w waits for.
 func (l *Local) unpause(w int) {
 	for i, o := range l.boxes {
 		if i != w {

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/weirflow/weir/internal/state"
@@ -54,9 +53,8 @@ func (c *committer) loop() {
 		if len(batch) == 0 {
 			return // closed, and everything written
 		}
-		err := c.store.Write(c.worker, batch)
-		if err != nil {
-			err = fmt.Errorf("weir: writing snapshots of epochs %d to %d: %w", batch[0].Epoch, batch[len(batch)-1].Epoch, err)
+		// The store's errors name the directory, the partition and the epochs.
+		if err := c.store.Write(c.worker, batch); err != nil {
 			c.mu.Lock()
 			c.err = err
 			c.cond.Broadcast()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -88,7 +87,8 @@ func TestCommitIsPipelined(t *testing.T) {
 	})
 }
 
-// A write that fails stops the run with its error, naming the epochs.
+// A write that fails stops the run with the store's error as it is: the store's messages
+// name the directory, the partition and the epochs, and a second prefix would repeat them.
 func TestCommitFailure(t *testing.T) {
 	store := &gatedStore{Memory: state.NewMemory(), failAt: 3}
 	flow, _ := runningSums(weirtest.NewSource(1, 2, 3, 4, 5), func(int) string { return "k" }, 0)
@@ -97,7 +97,7 @@ func TestCommitFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = engine.Run(context.Background(), p, engine.Config{Store: store})
-	if !errors.Is(err, errDisk) || !strings.Contains(err.Error(), "writing snapshots of epochs") {
+	if err != errDisk {
 		t.Errorf("run = %v, want the store's error", err)
 	}
 	if f := store.Frontier(0); f > 3 {

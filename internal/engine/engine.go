@@ -219,14 +219,16 @@ func (r *runState) resume() error {
 	}
 	start, err := r.cfg.Store.Begin(r.cfg.Workers)
 	if err != nil {
-		return fmt.Errorf("weir: recovery: %w", err)
+		return err // the store's errors name the directory
 	}
 	r.start = start
 	byID := map[string]*plan.Node{}
 	for _, n := range r.plan.Nodes {
 		byID[n.ID] = n
 	}
-	return r.cfg.Store.Load(func(step, key string, state []byte) error {
+	// Partitions with a stored position that an input or sink no longer lists, by node.
+	gone := map[int][]string{}
+	err = r.cfg.Store.Load(func(step, key string, state []byte) error {
 		n, ok := byID[step]
 		if !ok {
 			return fmt.Errorf("weir: recovery: the store has state for step %s, which this dataflow does not have", step)
@@ -241,7 +243,8 @@ func (r *runState) resume() error {
 			s := r.shards[n.Index]
 			i, found := slices.BinarySearch(s.parts, key)
 			if !found {
-				return fmt.Errorf("weir: recovery: step %s has no partition %q any more", step, key)
+				gone[n.Index] = append(gone[n.Index], key)
+				return nil
 			}
 			w = s.owner[i]
 		default:
@@ -255,4 +258,34 @@ func (r *runState) resume() error {
 		m[key] = state
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, n := range r.plan.Nodes {
+		missing := gone[n.Index]
+		if missing == nil {
+			continue
+		}
+		slices.Sort(missing)
+		// The partitions listed now that have no position are likely where they went.
+		var added []string
+		for _, p := range r.shards[n.Index].parts {
+			if !positioned(r.positions, n.Index, p) {
+				added = append(added, p)
+			}
+		}
+		return &state.PartitionsChangedError{Step: n.ID, Missing: missing, New: added}
+	}
+	// Only a run that will go ahead is recorded: a refused one leaves the store as it was.
+	return r.cfg.Store.Start()
+}
+
+// positioned reports whether some worker resumes partition part of node index.
+func positioned(positions []map[int]map[string][]byte, index int, part string) bool {
+	for _, byNode := range positions {
+		if _, ok := byNode[index][part]; ok {
+			return true
+		}
+	}
+	return false
 }

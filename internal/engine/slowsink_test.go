@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -213,7 +214,7 @@ func TestSlowSinkLong(t *testing.T) {
 
 // aheadSource has two partitions: "a" emits a batch every millisecond of keys that all
 // belong to worker 0 (of 2); "b" blocks for a while in its first call, so that its worker's
-// epochs, and the progress it sends, stay behind.
+// epochs, and the progress it sends, stay behind, and then never has anything.
 type aheadSource struct {
 	keys  []string
 	block time.Duration
@@ -239,7 +240,7 @@ func (p *aheadPart) Next(context.Context) ([]weir.KV[string], error) {
 			time.Sleep(p.src.block)
 		}
 		p.n++
-		return nil, nil
+		return nil, nil // nothing, ever
 	}
 	out := make([]weir.KV[string], 1000)
 	for i := range out {
@@ -257,35 +258,65 @@ func (p *aheadPart) Close() error         { return nil }
 // sources read meanwhile. Before, parked data was not counted, and a worker read on.
 func TestParkedDataCounts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var keys []string // keys of worker 0
-		for i := 0; len(keys) < 50; i++ {
-			if k := strconv.Itoa(i); graph.Hash(k)%2 == 0 {
-				keys = append(keys, k)
-			}
-		}
-		flow := weir.NewDataflow("ahead")
-		in := op.Input("in", flow, aheadSource{keys: keys, block: 2 * time.Second})
-		counts := op.StatefulMap("count", in, func(st *op.State[int], _ string) int {
-			n, _ := st.Get()
-			st.Set(n + 1)
-			return n + 1
-		})
-		op.Output("out", counts, sink.Func(func([]weir.KV[int]) error { return nil }))
-		p, err := plan.New(flow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stop := engine.MaxLoad()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		err = engine.Run(ctx, p, engine.Config{Workers: 2, EpochInterval: 100 * time.Millisecond})
-		loads := stop()
-		if err != context.DeadlineExceeded {
-			t.Fatalf("run: %v, want the deadline", err)
-		}
-		t.Logf("max load by worker %v", loads)
+		loads, written := aheadRun(t, 100*time.Millisecond, 2*time.Second, 3*time.Second)
+		t.Logf("max load by worker %v, %d items written", loads, written)
 		if loads[0] > 1<<20 {
 			t.Errorf("worker 0 held %d bytes, want at most 1 MiB", loads[0])
 		}
 	})
+}
+
+// Without an epoch interval, a worker moves its epochs on only when it reads: one whose
+// source has nothing held back every epoch of the others, and their data stayed parked
+// (before, growing without bound). Now the worker behind catches up once the parked data
+// congests the cluster.
+func TestParkedDataCountsNoInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		loads, written := aheadRun(t, 0, 100*time.Millisecond, time.Second)
+		t.Logf("max load by worker %v, %d items written", loads, written)
+		if loads[0] > 1<<20 {
+			t.Errorf("worker 0 held %d bytes, want at most 1 MiB", loads[0])
+		}
+		if written < 100_000 {
+			t.Errorf("%d items written in a second, want at least 100,000", written)
+		}
+	})
+}
+
+// aheadRun counts the items of an aheadSource per key on 2 workers for d, with the given
+// epoch interval and the time partition b blocks, and returns the largest load of each
+// worker and how many counts were written.
+func aheadRun(t *testing.T, interval, block, d time.Duration) (map[int]int, int) {
+	t.Helper()
+	var keys []string // keys of worker 0
+	for i := 0; len(keys) < 50; i++ {
+		if k := strconv.Itoa(i); graph.Hash(k)%2 == 0 {
+			keys = append(keys, k)
+		}
+	}
+	flow := weir.NewDataflow("ahead")
+	in := op.Input("in", flow, aheadSource{keys: keys, block: block})
+	counts := op.StatefulMap("count", in, func(st *op.State[int], _ string) int {
+		n, _ := st.Get()
+		st.Set(n + 1)
+		return n + 1
+	})
+	var written atomic.Int64
+	op.Output("out", counts, sink.Func(func(items []weir.KV[int]) error {
+		written.Add(int64(len(items)))
+		return nil
+	}))
+	p, err := plan.New(flow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := engine.MaxLoad()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	err = engine.Run(ctx, p, engine.Config{Workers: 2, EpochInterval: interval})
+	loads := stop()
+	if err != context.DeadlineExceeded {
+		t.Fatalf("run: %v, want the deadline", err)
+	}
+	return loads, int(written.Load())
 }

@@ -39,7 +39,7 @@ type worker struct {
 	// Backpressure (see pace): bytes parked in pending, and the drain rate measured
 	// while busy, from which the load this worker lets others queue for it follows.
 	held    int           // bytes of the batches in every node's pending
-	drained int           // bytes received or applied from pending, less those parked, since the last sample
+	drained int           // bytes received or taken out of pending since the last sample
 	busy    time.Duration // time spent in rounds that drained something, since the last sample
 	worked  bool          // this round drained something
 	rate    float64       // bytes per second of busy time, smoothed; 0 before the first sample
@@ -205,11 +205,16 @@ func (w *worker) run() (err error) {
 		// Close the epoch after reading, so that the first batches are in epoch 1. An
 		// interval of 0 gives every round that read something an epoch of its own (and
 		// idle rounds none, or an idle flow would spin through epochs).
-		// A congested worker behind the others moves on too: the data that congests may be
-		// parked waiting for its progress.
-		if w.inputsLive() && ((w.r.cfg.EpochInterval == 0 && (read || congested && w.epoch < w.seen)) ||
+		// Without an interval, a congested worker whose epochs are behind another's catches
+		// up: the data that congests may be parked waiting for its progress, and its sources
+		// may read nothing (or be paused) to move its epochs on.
+		catchUp := w.r.cfg.EpochInterval == 0 && congested && w.epoch < w.seen
+		if w.inputsLive() && ((w.r.cfg.EpochInterval == 0 && (read || catchUp)) ||
 			(w.r.cfg.EpochInterval > 0 && !w.now.Before(w.nextEpoch))) {
 			w.epoch++
+			if catchUp {
+				w.epoch = w.seen
+			}
 			w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
 			w.dirty = true
 		}
@@ -227,6 +232,8 @@ func (w *worker) run() (err error) {
 			return nil
 		}
 		w.pace()
+		// What this round drained or parked may have ended or started a congestion.
+		congested = w.n > 1 && w.r.mesh.Congested(w.id)
 		if wake, ok := w.nextWake(congested); ok {
 			if d := time.Until(wake); d > 0 {
 				timer.Reset(d)
@@ -413,9 +420,10 @@ func (w *worker) backlog() time.Duration {
 	return min(max(2*w.r.cfg.EpochInterval, 20*time.Millisecond), time.Second)
 }
 
-// pace measures how fast this worker drains the data others send it (bytes received or
-// taken out of pending, less those parked, over the time of the rounds that drained
-// any: idle time does not count) and reports to the mesh the load it lets others queue
+// pace measures how fast this worker drains its load (bytes received or taken out of
+// pending, over the time of the rounds that drained any: idle time does not count; a
+// batch received and then parked counts twice, so the rate may be up to twice too high)
+// and reports to the mesh the load it lets others queue
 // for it: what it drains in backlog(), between minInFlight and InFlightBytes. This is
 // Flink's buffer debloating: in front of a slow step only about backlog() of data waits,
 // so the memory it holds stays small and an epoch closes there soon after its interval,
@@ -434,7 +442,7 @@ func (w *worker) pace() {
 			window /= 10
 		}
 		if w.busy >= window {
-			sample := float64(max(w.drained, 0)) / w.busy.Seconds()
+			sample := float64(w.drained) / w.busy.Seconds()
 			if w.rate == 0 {
 				w.rate = sample
 			} else {
@@ -653,7 +661,6 @@ func (w *worker) park(n *node, epoch uint64, batch any) {
 	p.bytes += b
 	n.pending[epoch] = p
 	w.held += b
-	w.drained -= b
 }
 
 // unpark takes the data of epoch e out of n's pending.

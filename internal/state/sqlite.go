@@ -16,14 +16,14 @@ import (
 	"sync"
 	"time"
 
-	"modernc.org/sqlite"
-
 	"github.com/weirflow/weir/internal/graph"
 )
 
 // FormatVersion is the layout of a recovery partition this weir reads and writes.
-// Version 1 kept every snapshot row in one table keyed by step name.
-const FormatVersion = 2
+// Version 1 kept every snapshot row in one table keyed by step name; version 2 had no
+// checksums. Partitions of another version are refused with a *FormatError: reading rows
+// without checksums would give up the check that every row read is the row written.
+const FormatVersion = 3
 
 // Layout of a recovery directory: N SQLite files part-<i>.sqlite3 (i from 0).
 //
@@ -45,36 +45,43 @@ const FormatVersion = 2
 // steps, per partition. commits records the wall time at which the store saw every worker
 // complete everything below an epoch; garbage collection uses it to honour the backup
 // interval.
+//
+// Every table has a crc column: the CRC-32C of the row (see sum.go), checked when the row
+// is read.
 const schema = `
-CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL, crc INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE executions (
 	number INTEGER PRIMARY KEY,
 	workers INTEGER NOT NULL,
 	resume INTEGER NOT NULL,
-	began_at INTEGER NOT NULL
+	began_at INTEGER NOT NULL,
+	crc INTEGER NOT NULL
 );
 CREATE TABLE frontiers (
 	execution INTEGER NOT NULL,
 	worker INTEGER NOT NULL,
 	epoch INTEGER NOT NULL,
 	final INTEGER NOT NULL,
+	crc INTEGER NOT NULL,
 	PRIMARY KEY (execution, worker)
 ) WITHOUT ROWID;
-CREATE TABLE steps (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE steps (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, crc INTEGER NOT NULL);
 CREATE TABLE snapshots (
 	epoch INTEGER NOT NULL,
 	step INTEGER NOT NULL,
 	key TEXT NOT NULL,
-	state BLOB
+	state BLOB,
+	crc INTEGER NOT NULL
 );
 CREATE TABLE compacted (
 	step INTEGER NOT NULL,
 	key TEXT NOT NULL,
 	epoch INTEGER NOT NULL,
 	state BLOB,
+	crc INTEGER NOT NULL,
 	PRIMARY KEY (step, key)
 ) WITHOUT ROWID;
-CREATE TABLE commits (epoch INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE commits (epoch INTEGER PRIMARY KEY, at INTEGER NOT NULL, crc INTEGER NOT NULL);
 `
 
 var partName = regexp.MustCompile(`^part-(0|[1-9][0-9]*)\.sqlite3$`)
@@ -84,68 +91,34 @@ func PartitionPath(dir string, i int) string {
 	return filepath.Join(dir, fmt.Sprintf("part-%d.sqlite3", i))
 }
 
-// ErrNoPartitions: the recovery directory holds no partition file (or does not exist).
-var ErrNoPartitions = errors.New("weir: no recovery partitions found")
+// openMode is how a partition file is opened.
+type openMode int
 
-// ErrExists: InitSQLite found partitions already in the directory.
-var ErrExists = errors.New("weir: recovery directory already initialized")
+const (
+	readWrite openMode = iota
+	readOnly
+	// immutable reads a file in a directory no one can write, where SQLite cannot create
+	// the shared-memory file a reader of a WAL database needs: nothing can change it.
+	immutable
+)
 
-// MissingPartitionsError: some partitions of a recovery directory are absent.
-type MissingPartitionsError struct {
-	Dir     string
-	Missing []int // indexes, ascending
-	Count   int   // partitions the directory should hold
-}
-
-func (e *MissingPartitionsError) Error() string {
-	return fmt.Sprintf("weir: recovery directory %s: missing partitions %v of %d", e.Dir, e.Missing, e.Count)
-}
-
-// InconsistentError: a partition's executions or frontiers are older than the epoch the
-// other partitions' last execution resumed from, as when a partition file was replaced by
-// an older copy. Resuming from it would lose or repeat state, so the store refuses.
-type InconsistentError struct {
-	Dir       string
-	Partition int
-	Has       uint64 // the epoch the partition could resume from
-	Need      uint64 // the epoch the last execution recorded elsewhere resumed from
-}
-
-func (e *InconsistentError) Error() string {
-	return fmt.Sprintf("weir: recovery directory %s: partition %d (%s) is too old: it is complete only below epoch %d, but the other partitions need epoch %d (was it replaced by an older copy?)",
-		e.Dir, e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)), e.Has, e.Need)
-}
-
-// CorruptError: a partition file cannot be used: not a SQLite file, truncated or damaged,
-// or not a weir partition of this format.
-type CorruptError struct {
-	Dir       string
-	Partition int
-	Cause     error
-}
-
-func (e *CorruptError) Error() string {
-	return fmt.Sprintf("weir: recovery directory %s: partition %d (%s) is corrupt: %v",
-		e.Dir, e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)), e.Cause)
-}
-
-func (e *CorruptError) Unwrap() error { return e.Cause }
-
-func dsn(path string, create bool) string {
-	mode := "rw"
-	if create {
-		mode = "rwc"
-	}
+func dsn(path string, mode openMode) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	switch mode {
+	case readOnly:
+		return "file:" + esc + "?mode=ro&_pragma=busy_timeout(10000)"
+	case immutable:
+		return "file:" + esc + "?mode=ro&immutable=1"
+	}
 	// synchronous(FULL) makes a commit durable in WAL mode; _txlock=immediate takes the
 	// write lock up front so concurrent writers queue instead of failing to upgrade.
 	// A 64 MiB page cache (the default is 2 MiB) keeps the pages a write touches in memory.
-	return "file:" + esc + "?mode=" + mode +
+	return "file:" + esc + "?mode=rw" +
 		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_txlock=immediate"
 }
 
-func openDB(path string, create bool) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", dsn(path, create))
+func openDB(path string, mode openMode) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, mode))
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +156,7 @@ func initPartition(path string, i, n int) error {
 		return err
 	}
 	f.Close()
-	db, err := openDB(path, false)
+	db, err := openDB(path, readWrite)
 	if err != nil {
 		return err
 	}
@@ -196,8 +169,8 @@ func initPartition(path string, i, n int) error {
 	if _, err := tx.Exec(schema); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`INSERT INTO meta (name, value) VALUES ('format', ?), ('partition', ?), ('partitions', ?)`,
-		FormatVersion, i, n); err != nil {
+	if _, err := tx.Exec(`INSERT INTO meta (name, value, crc) VALUES ('format', ?, ?), ('partition', ?, ?), ('partitions', ?, ?)`,
+		FormatVersion, sumMeta("format", FormatVersion), i, sumMeta("partition", int64(i)), n, sumMeta("partitions", int64(n))); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -231,24 +204,37 @@ func listPartitions(dir string) ([]int, error) {
 // SQLite is a Store in a recovery directory of SQLite partitions (see InitSQLite).
 // It is safe for concurrent Writes by different workers.
 type SQLite struct {
-	dir   string
-	parts []*sql.DB
-	ids   []stepIDs        // by partition
-	sem   chan struct{}    // bounds the partition transactions running at once
-	now   func() time.Time // the clock for commit times and garbage collection
+	dir      string
+	parts    []*sql.DB
+	ids      []stepIDs        // by partition
+	sem      chan struct{}    // bounds the partition transactions running at once
+	now      func() time.Time // the clock for commit times and garbage collection
+	lock     *dirLock         // nil when opened for reading
+	readOnly bool
 
 	mu        sync.Mutex
-	execution int64 // current execution's number, 0 before Begin
+	execution int64 // current execution's number, 0 before Start
+	pending   int64 // number of the execution Begin planned, 0 before Begin
 	workers   int
 	resume    uint64
 	frontier  map[int]uint64 // current execution's workers, as written through this store
 	final     map[int]bool   // current execution's workers that completed the stream
+	started   chan struct{}  // closed by Start
 }
 
-// OpenSQLite opens the recovery directory dir. It fails, never starting afresh, with
-// ErrNoPartitions, *MissingPartitionsError or *CorruptError. Partition files are checked
-// with SQLite's quick_check, which reads each file once.
-func OpenSQLite(dir string) (*SQLite, error) {
+// OpenSQLite opens the recovery directory dir for a run, holding its lock (see LockFile)
+// until Close. It fails, never starting afresh, with ErrNoPartitions,
+// *MissingPartitionsError, *CorruptError, *FormatError, *AccessError or, when another run
+// holds the directory, *LockedError. Partition files are checked with SQLite's
+// quick_check, which reads each file once.
+func OpenSQLite(dir string) (*SQLite, error) { return open(dir, false) }
+
+// ReadSQLite opens the recovery directory dir for reading only, without its lock, so that
+// a directory can be inspected while a run uses it: each partition is then read as its
+// last committed transaction left it. Begin, Start, Write and GC fail on it.
+func ReadSQLite(dir string) (*SQLite, error) { return open(dir, true) }
+
+func open(dir string, readOnly bool) (*SQLite, error) {
 	found, err := listPartitions(dir)
 	if err != nil {
 		return nil, err
@@ -256,21 +242,28 @@ func OpenSQLite(dir string) (*SQLite, error) {
 	if len(found) == 0 {
 		return nil, fmt.Errorf("%w in %s", ErrNoPartitions, dir)
 	}
-	s := &SQLite{dir: dir, now: time.Now, sem: newSem()}
+	s := &SQLite{dir: dir, now: time.Now, sem: newSem(), readOnly: readOnly, started: make(chan struct{})}
+	if !readOnly {
+		// Before anything is read: what a second run reads may change under it.
+		if s.lock, err = lockDir(dir); err != nil {
+			return nil, err
+		}
+	}
 	count := found[len(found)-1] + 1
 	dbs := map[int]*sql.DB{}
 	counts := map[int]int{}
-	var corrupt error
+	var bad error
 	closeAll := func() {
 		for _, db := range dbs {
 			db.Close()
 		}
+		s.lock.unlock()
 	}
 	for _, i := range found {
-		db, n, err := openPartition(PartitionPath(dir, i), i)
+		db, n, err := openPartition(PartitionPath(dir, i), i, readOnly)
 		if err != nil {
-			if corrupt == nil {
-				corrupt = &CorruptError{Dir: dir, Partition: i, Cause: err}
+			if bad == nil {
+				bad = classify(dir, i, err, true)
 			}
 			continue
 		}
@@ -279,8 +272,8 @@ func OpenSQLite(dir string) (*SQLite, error) {
 	}
 	// Every readable partition must agree on the count; a file beyond it is foreign.
 	for _, i := range found {
-		if n, ok := counts[i]; ok && n != count && corrupt == nil {
-			corrupt = &CorruptError{Dir: dir, Partition: i, Cause: fmt.Errorf("it belongs to a directory of %d partitions, this one has %d", n, count)}
+		if n, ok := counts[i]; ok && n != count && bad == nil {
+			bad = &CorruptError{Dir: dir, Partition: i, Cause: fmt.Errorf("it belongs to a directory of %d partitions, this one has %d", n, count)}
 		}
 	}
 	var missing []int
@@ -293,9 +286,9 @@ func OpenSQLite(dir string) (*SQLite, error) {
 		closeAll()
 		return nil, &MissingPartitionsError{Dir: dir, Missing: missing, Count: count}
 	}
-	if corrupt != nil {
+	if bad != nil {
 		closeAll()
-		return nil, corrupt
+		return nil, bad
 	}
 	for i := range count {
 		s.parts = append(s.parts, dbs[i])
@@ -332,17 +325,20 @@ func (c *stepIDs) load(db *sql.DB) error {
 func stepNames(q interface {
 	Query(string, ...any) (*sql.Rows, error)
 }) (map[int64]string, error) {
-	rows, err := q.Query(`SELECT id, name FROM steps`)
+	rows, err := q.Query(`SELECT id, name, crc FROM steps`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	names := map[int64]string{}
 	for rows.Next() {
-		var id int64
+		var id, crc int64
 		var name string
-		if err := rows.Scan(&id, &name); err != nil {
+		if err := rows.Scan(&id, &name, &crc); err != nil {
 			return nil, err
+		}
+		if crc != sumStep(id, name) {
+			return nil, &checksumError{row: fmt.Sprintf("step id %d (%q)", id, name)}
 		}
 		names[id] = name
 	}
@@ -350,17 +346,65 @@ func stepNames(q interface {
 }
 
 // openPartition opens and checks one partition file, returning its partition count.
-func openPartition(path string, i int) (*sql.DB, int, error) {
-	db, err := openDB(path, false)
+func openPartition(path string, i int, ro bool) (*sql.DB, int, error) {
+	mode := readWrite
+	if ro {
+		mode = readOnly
+	}
+	db, n, err := openAs(path, i, mode)
+	if ro && isAccess(err) {
+		db, n, err = openAs(path, i, immutable)
+	}
+	return db, n, err
+}
+
+func openAs(path string, i int, mode openMode) (*sql.DB, int, error) {
+	db, err := openDB(path, mode)
 	if err != nil {
 		return nil, 0, err
 	}
 	n, err := checkPartition(db, i)
+	if err == nil && mode == readWrite {
+		// A run must write: find out now, not at the first epoch's commit. SQLite opens a
+		// file it may not write read-only without a word, and in WAL mode even a write
+		// lock is granted: only a write, rolled back, tells.
+		var t *sql.Tx
+		if t, err = db.Begin(); err == nil {
+			_, err = t.Exec(`UPDATE meta SET value = value WHERE name = 'format'`)
+			if rerr := t.Rollback(); err == nil {
+				err = rerr
+			}
+		}
+	}
 	if err != nil {
 		db.Close()
 		return nil, 0, err
 	}
 	return db, n, nil
+}
+
+// readMeta reads a partition's meta table, checking each row.
+func readMeta(q interface {
+	Query(string, ...any) (*sql.Rows, error)
+}) (map[string]int64, error) {
+	meta := map[string]int64{}
+	rows, err := q.Query(`SELECT name, value, crc FROM meta`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v, crc int64
+		if err := rows.Scan(&k, &v, &crc); err != nil {
+			return nil, err
+		}
+		if crc != sumMeta(k, v) {
+			return nil, &checksumError{row: fmt.Sprintf("meta %s", k)}
+		}
+		meta[k] = v
+	}
+	return meta, rows.Err()
 }
 
 func checkPartition(db *sql.DB, i int) (int, error) {
@@ -372,52 +416,48 @@ func checkPartition(db *sql.DB, i int) (int, error) {
 		return 0, err
 	}
 	if res != "ok" {
-		return 0, fmt.Errorf("quick_check: %s", res)
+		return 0, invalidError{fmt.Errorf("quick_check: %s", res)}
 	}
-	meta := map[string]int{}
-	rows, err := db.Query(`SELECT name, value FROM meta`)
+	// The format first, by itself: an older layout has no crc column to check.
+	var format int64
+	err := db.QueryRow(`SELECT value FROM meta WHERE name = 'format'`).Scan(&format)
 	if err != nil {
-		return 0, fmt.Errorf("not a weir recovery partition: %w", err)
+		return 0, invalidError{fmt.Errorf("not a weir recovery partition: %w", err)}
 	}
-	for rows.Next() {
-		var k string
-		var v int
-		if err := rows.Scan(&k, &v); err != nil {
-			rows.Close()
+	if format != FormatVersion {
+		return 0, &FormatError{Version: int(format)}
+	}
+	meta, err := readMeta(db)
+	if err != nil {
+		var ce *checksumError
+		if errors.As(err, &ce) {
 			return 0, err
 		}
-		meta[k] = v
+		return 0, invalidError{fmt.Errorf("not a weir recovery partition: %w", err)}
 	}
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	rows.Close()
-	if v, ok := meta["format"]; !ok || v != FormatVersion {
-		return 0, fmt.Errorf("format version %d, this weir reads %d", v, FormatVersion)
-	}
-	if v, ok := meta["partition"]; !ok || v != i {
-		return 0, fmt.Errorf("the file holds partition %d", v)
+	if v, ok := meta["partition"]; !ok || v != int64(i) {
+		return 0, invalidError{fmt.Errorf("the file holds partition %d", v)}
 	}
 	n, ok := meta["partitions"]
-	if !ok || n < 1 || i >= n {
-		return 0, fmt.Errorf("bad partition count %d", n)
+	if !ok || n < 1 || int64(i) >= n {
+		return 0, invalidError{fmt.Errorf("bad partition count %d", n)}
 	}
 	// Touch every table so a wrong schema shows here, not in the middle of a run.
 	for _, q := range []string{
-		`SELECT number, workers, resume, began_at FROM executions LIMIT 1`,
-		`SELECT execution, worker, epoch, final FROM frontiers LIMIT 1`,
-		`SELECT id, name FROM steps LIMIT 1`,
-		`SELECT epoch, step, key, state FROM snapshots LIMIT 1`,
-		`SELECT step, key, epoch, state FROM compacted LIMIT 1`,
-		`SELECT epoch, at FROM commits LIMIT 1`,
+		`SELECT number, workers, resume, began_at, crc FROM executions LIMIT 1`,
+		`SELECT execution, worker, epoch, final, crc FROM frontiers LIMIT 1`,
+		`SELECT id, name, crc FROM steps LIMIT 1`,
+		`SELECT epoch, step, key, state, crc FROM snapshots LIMIT 1`,
+		`SELECT step, key, epoch, state, crc FROM compacted LIMIT 1`,
+		`SELECT epoch, at, crc FROM commits LIMIT 1`,
 	} {
 		rows, err := db.Query(q)
 		if err != nil {
-			return 0, fmt.Errorf("wrong schema: %w", err)
+			return 0, invalidError{fmt.Errorf("wrong schema: %w", err)}
 		}
 		rows.Close()
 	}
-	return n, nil
+	return int(n), nil
 }
 
 // Dir returns the recovery directory.
@@ -426,25 +466,24 @@ func (s *SQLite) Dir() string { return s.dir }
 // Partitions returns the number of partitions.
 func (s *SQLite) Partitions() int { return len(s.parts) }
 
-// Close closes every partition file.
+// Close closes every partition file, then releases the directory's lock.
 func (s *SQLite) Close() error {
 	var errs []error
 	for _, db := range s.parts {
 		errs = append(errs, db.Close())
 	}
+	errs = append(errs, s.lock.unlock())
+	s.lock = nil
 	return errors.Join(errs...)
 }
 
-// fail wraps an error of partition p, typing damage found mid-run as a CorruptError.
-func (s *SQLite) fail(p int, err error) error {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case 11, 26: // SQLITE_CORRUPT, SQLITE_NOTADB
-			return &CorruptError{Dir: s.dir, Partition: p, Cause: err}
-		}
-	}
-	return fmt.Errorf("weir: recovery directory %s: partition %d: %w", s.dir, p, err)
+// fail wraps an error of partition p, typing damage found mid-run as a *CorruptError and
+// refused access as an *AccessError.
+func (s *SQLite) fail(p int, err error) error { return classify(s.dir, p, err, false) }
+
+// errReadOnly is the error of a change to a store opened by ReadSQLite.
+func (s *SQLite) errReadOnly(what string) error {
+	return fmt.Errorf("weir: recovery directory %s: %s on a store opened for reading", s.dir, what)
 }
 
 // partView is what one partition says about the last execution.
@@ -458,13 +497,14 @@ type partView struct {
 func (s *SQLite) view(p int) (partView, error) {
 	db := s.parts[p]
 	var v partView
-	var workers int
-	err := db.QueryRow(`SELECT coalesce(max(value), 0) FROM meta WHERE name = 'collected'`).Scan(&v.collected)
+	meta, err := readMeta(db)
 	if err != nil {
 		return v, s.fail(p, err)
 	}
-	err = db.QueryRow(`SELECT number, workers, resume FROM executions ORDER BY number DESC LIMIT 1`).
-		Scan(&v.number, &workers, &v.resume)
+	v.collected = uint64(meta["collected"])
+	var workers, began, crc int64
+	err = db.QueryRow(`SELECT number, workers, resume, began_at, crc FROM executions ORDER BY number DESC LIMIT 1`).
+		Scan(&v.number, &workers, &v.resume, &began, &crc)
 	if errors.Is(err, sql.ErrNoRows) {
 		v.implied = 1
 		return v, nil
@@ -472,25 +512,31 @@ func (s *SQLite) view(p int) (partView, error) {
 	if err != nil {
 		return v, s.fail(p, err)
 	}
+	if crc != sumExecution(v.number, workers, v.resume, began) {
+		return v, s.fail(p, &checksumError{row: fmt.Sprintf("execution %d", v.number)})
+	}
 	front, final := map[int]uint64{}, map[int]bool{}
-	rows, err := db.Query(`SELECT worker, epoch, final FROM frontiers WHERE execution = ?`, v.number)
+	rows, err := db.Query(`SELECT worker, epoch, final, crc FROM frontiers WHERE execution = ?`, v.number)
 	if err != nil {
 		return v, s.fail(p, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var w int
+		var w, crc int64
 		var e uint64
 		var f bool
-		if err := rows.Scan(&w, &e, &f); err != nil {
+		if err := rows.Scan(&w, &e, &f, &crc); err != nil {
 			return v, s.fail(p, err)
 		}
-		front[w], final[w] = e, f
+		if crc != sumFrontier(v.number, w, e, f) {
+			return v, s.fail(p, &checksumError{row: fmt.Sprintf("frontier of execution %d, worker %d", v.number, w)})
+		}
+		front[int(w)], final[int(w)] = e, f
 	}
 	if err := rows.Err(); err != nil {
 		return v, s.fail(p, err)
 	}
-	v.implied = nextResume(workers, v.resume, func(w int) (uint64, bool, bool) {
+	v.implied = nextResume(int(workers), v.resume, func(w int) (uint64, bool, bool) {
 		f, ok := front[w]
 		return f, final[w], ok
 	})
@@ -531,28 +577,47 @@ func (s *SQLite) Verify() (resume uint64, err error) {
 	return resume, err
 }
 
-// Begin implements Store.
+// Begin implements Store: it plans the execution and writes nothing.
 func (s *SQLite) Begin(workers int) (uint64, error) {
 	if workers < 1 {
-		return 0, fmt.Errorf("weir: recovery: begin with %d workers", workers)
+		return 0, fmt.Errorf("weir: recovery directory %s: begin with %d workers", s.dir, workers)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.execution != 0 {
+		return 0, fmt.Errorf("weir: recovery directory %s: begin after start", s.dir)
+	}
 	resume, number, err := s.plan()
 	if err != nil {
 		return 0, err
 	}
+	s.pending, s.workers, s.resume = number, workers, resume
+	return resume, nil
+}
+
+// Start implements Store: in every partition, it drops the rows of the resume epoch and
+// later and records the execution.
+func (s *SQLite) Start() error {
+	if s.readOnly {
+		return s.errReadOnly("start")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending == 0 || s.execution != 0 {
+		return fmt.Errorf("weir: recovery directory %s: start without begin", s.dir)
+	}
+	number, workers, resume := s.pending, s.workers, s.resume
 	now := s.now().UnixNano()
-	err = each(s.sem, len(s.parts), func(p int) error {
+	err := each(s.sem, len(s.parts), func(p int) error {
 		err := tx(s.parts[p], func(tx *sql.Tx) error {
 			if _, err := tx.Exec(`DELETE FROM snapshots WHERE epoch >= ?`, resume); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(`INSERT INTO executions (number, workers, resume, began_at) VALUES (?, ?, ?, ?)`,
-				number, workers, resume, now); err != nil {
+			if _, err := tx.Exec(`INSERT INTO executions (number, workers, resume, began_at, crc) VALUES (?, ?, ?, ?, ?)`,
+				number, workers, resume, now, sumExecution(number, int64(workers), resume, now)); err != nil {
 				return err
 			}
-			_, err := tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at) VALUES (?, ?)`, resume, now)
+			_, err := tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at, crc) VALUES (?, ?, ?)`, resume, now, sumCommit(resume, now))
 			return err
 		})
 		if err != nil {
@@ -561,11 +626,12 @@ func (s *SQLite) Begin(workers int) (uint64, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
-	s.execution, s.workers, s.resume = number, workers, resume
+	s.execution = number
 	s.frontier, s.final = map[int]uint64{}, map[int]bool{}
-	return resume, nil
+	close(s.started)
+	return nil
 }
 
 // each runs fn for every partition, as many at once as sem lets (their fsyncs overlap),
@@ -616,7 +682,7 @@ func (s *SQLite) Write(worker int, epochs []Epoch) error {
 	committed := s.committedLocked()
 	s.mu.Unlock()
 	if exec == 0 {
-		return errors.New("weir: recovery: write before begin")
+		return fmt.Errorf("weir: recovery directory %s: write before start", s.dir)
 	}
 	// Rows go in epoch order, which keeps each key's rows in epoch order by rowid.
 	n := uint64(len(s.parts))
@@ -635,7 +701,7 @@ func (s *SQLite) Write(worker int, epochs []Epoch) error {
 	now := s.now().UnixNano()
 	err := each(s.sem, len(s.parts), func(p int) error {
 		if err := s.writePart(p, byPart[p], exec, worker, next, last.Final, committed, now); err != nil {
-			return s.fail(p, err)
+			return s.fail(p, fmt.Errorf("writing epochs %d to %d of worker %d: %w", epochs[0].Epoch, last.Epoch, worker, err))
 		}
 		return nil
 	})
@@ -658,7 +724,7 @@ const rowsPerInsert = 64
 // add appends the arguments of row i.
 func insertRows(tx *sql.Tx, stmt func(k int) string, n int, add func(i int, args []any) ([]any, error)) error {
 	var full *sql.Stmt
-	args := make([]any, 0, 4*rowsPerInsert)
+	args := make([]any, 0, 5*rowsPerInsert)
 	for start := 0; start < n; start += rowsPerInsert {
 		k := min(n-start, rowsPerInsert)
 		args = args[:0]
@@ -702,14 +768,18 @@ func (s *SQLite) writePart(p int, rows []row, exec int64, worker int, next uint6
 			if id, ok := added[step]; ok {
 				return id, nil
 			}
-			res, err := tx.Exec(`INSERT INTO steps (name) VALUES (?)`, step)
-			if err != nil {
+			// The id is chosen here rather than by SQLite, as the checksum covers it.
+			var id int64
+			if err := tx.QueryRow(`SELECT coalesce(max(id), 0) + 1 FROM steps`).Scan(&id); err != nil {
 				return 0, err
 			}
-			id, err := res.LastInsertId()
+			if _, err := tx.Exec(`INSERT INTO steps (id, name, crc) VALUES (?, ?, ?)`, id, step, sumStep(id, step)); err != nil {
+				return 0, err
+			}
 			added[step] = id
-			return id, err
+			return id, nil
 		}
+		var sum summer
 		err := insertRows(tx, snapshotRows, len(rows), func(i int, args []any) ([]any, error) {
 			r := rows[i]
 			sid, err := id(r.step)
@@ -720,17 +790,18 @@ func (s *SQLite) writePart(p int, rows []row, exec int64, worker int, next uint6
 			if !r.c.Deleted {
 				state = nonNil(r.c.State)
 			}
-			return append(args, r.epoch, sid, r.c.Key, state), nil
+			crc := sum.state(r.step, r.c.Key, r.epoch, r.c.State, r.c.Deleted)
+			return append(args, r.epoch, sid, r.c.Key, state, crc), nil
 		})
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`INSERT OR REPLACE INTO frontiers (execution, worker, epoch, final) VALUES (?, ?, ?, ?)`,
-			exec, worker, next, final); err != nil {
+		if _, err := tx.Exec(`INSERT OR REPLACE INTO frontiers (execution, worker, epoch, final, crc) VALUES (?, ?, ?, ?, ?)`,
+			exec, worker, next, final, sumFrontier(exec, int64(worker), next, final)); err != nil {
 			return err
 		}
 		// Recorded one write late, which only makes garbage collection more careful.
-		_, err = tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at) VALUES (?, ?)`, committed, now)
+		_, err = tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at, crc) VALUES (?, ?, ?)`, committed, now, sumCommit(committed, now))
 		return err
 	})
 	if err != nil {
@@ -743,15 +814,15 @@ func (s *SQLite) writePart(p int, rows []row, exec int64, worker int, next uint6
 // snapshotRows is the statement inserting n snapshot rows. A write retried after a failure
 // may repeat rows; readers take a key's last row.
 func snapshotRows(n int) string {
-	return `INSERT INTO snapshots (epoch, step, key, state) VALUES (?, ?, ?, ?)` +
-		strings.Repeat(`, (?, ?, ?, ?)`, n-1)
+	return `INSERT INTO snapshots (epoch, step, key, state, crc) VALUES (?, ?, ?, ?, ?)` +
+		strings.Repeat(`, (?, ?, ?, ?, ?)`, n-1)
 }
 
 // compactRows is the statement moving n keys' latest rows into compacted.
 func compactRows(n int) string {
-	return `INSERT INTO compacted (step, key, epoch, state) VALUES (?, ?, ?, ?)` +
-		strings.Repeat(`, (?, ?, ?, ?)`, n-1) + `
-		ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state
+	return `INSERT INTO compacted (step, key, epoch, state, crc) VALUES (?, ?, ?, ?, ?)` +
+		strings.Repeat(`, (?, ?, ?, ?, ?)`, n-1) + `
+		ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, crc = excluded.crc
 		WHERE excluded.epoch >= compacted.epoch`
 }
 
@@ -796,7 +867,7 @@ func (s *SQLite) Load(fn func(step, key string, state []byte) error) error {
 	resume := s.resume
 	s.mu.Unlock()
 	if resume == 0 {
-		return errors.New("weir: recovery: load before begin")
+		return fmt.Errorf("weir: recovery directory %s: load before begin", s.dir)
 	}
 	for p, db := range s.parts {
 		if err := loadPart(db, resume, fn); err != nil {
@@ -810,10 +881,137 @@ func (s *SQLite) Load(fn func(step, key string, state []byte) error) error {
 	return nil
 }
 
+// Check reads every row of every partition and verifies its checksum, returning the
+// first *CorruptError. Load and State check the rows they read; Check also checks the
+// rows no resume would read now.
+func (s *SQLite) Check() error {
+	for p, db := range s.parts {
+		if err := checkPart(db); err != nil {
+			return s.fail(p, err)
+		}
+	}
+	return nil
+}
+
+func checkPart(db *sql.DB) error {
+	names, err := stepNames(db)
+	if err != nil {
+		return err
+	}
+	if _, err := readMeta(db); err != nil {
+		return err
+	}
+	var sum summer
+	for _, q := range []string{
+		`SELECT step, key, epoch, state, state IS NULL, crc FROM snapshots`,
+		`SELECT step, key, epoch, state, state IS NULL, crc FROM compacted`,
+	} {
+		err := func() error {
+			rows, err := db.Query(q)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var r stateRow
+				if err := rows.Scan(&r.step, &r.key, &r.epoch, &r.state, &r.deleted, &r.crc); err != nil {
+					return err
+				}
+				if err := r.check(&sum, names); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	for _, q := range []struct {
+		query string
+		check func(rows *sql.Rows) error
+	}{
+		{`SELECT number, workers, resume, began_at, crc FROM executions`, func(rows *sql.Rows) error {
+			var n, w, began, crc int64
+			var resume uint64
+			if err := rows.Scan(&n, &w, &resume, &began, &crc); err != nil {
+				return err
+			}
+			if crc != sumExecution(n, w, resume, began) {
+				return &checksumError{row: fmt.Sprintf("execution %d", n)}
+			}
+			return nil
+		}},
+		{`SELECT execution, worker, epoch, final, crc FROM frontiers`, func(rows *sql.Rows) error {
+			var n, w, crc int64
+			var e uint64
+			var f bool
+			if err := rows.Scan(&n, &w, &e, &f, &crc); err != nil {
+				return err
+			}
+			if crc != sumFrontier(n, w, e, f) {
+				return &checksumError{row: fmt.Sprintf("frontier of execution %d, worker %d", n, w)}
+			}
+			return nil
+		}},
+		{`SELECT epoch, at, crc FROM commits`, func(rows *sql.Rows) error {
+			var e uint64
+			var at, crc int64
+			if err := rows.Scan(&e, &at, &crc); err != nil {
+				return err
+			}
+			if crc != sumCommit(e, at) {
+				return &checksumError{row: fmt.Sprintf("commit time of epoch %d", e)}
+			}
+			return nil
+		}},
+	} {
+		err := func() error {
+			rows, err := db.Query(q.query)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				if err := q.check(rows); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // stepKey is a key of a step, by the step's id in one partition.
 type stepKey struct {
 	step int64
 	key  string
+}
+
+// stateRow is a row of snapshots or compacted as read.
+type stateRow struct {
+	step    int64
+	key     string
+	epoch   uint64
+	state   []byte
+	deleted bool // a zero-length state scans as nil too
+	crc     int64
+}
+
+// check verifies r's checksum; names are the partition's step names by id.
+func (r *stateRow) check(sum *summer, names map[int64]string) error {
+	name, ok := names[r.step]
+	if !ok {
+		return invalidError{fmt.Errorf("state of key %q of unknown step id %d", r.key, r.step)}
+	}
+	if sum.state(name, r.key, r.epoch, r.state, r.deleted) != r.crc {
+		return &checksumError{step: name, key: r.key}
+	}
+	return nil
 }
 
 // callbackError carries an error of Load's callback past the partition's error wrapping.
@@ -823,7 +1021,7 @@ func (e callbackError) Error() string { return e.err.Error() }
 
 // loadPart calls fn with the latest state below resume of every key of one partition: the
 // recent rows of snapshots (few, as collection moves them to compacted), kept in a map,
-// override the rows of compacted, read in one ordered scan.
+// override the rows of compacted, read in one ordered scan. Every row read is checked.
 func loadPart(db *sql.DB, resume uint64, fn func(step, key string, state []byte) error) error {
 	names, err := stepNames(db)
 	if err != nil {
@@ -831,49 +1029,53 @@ func loadPart(db *sql.DB, resume uint64, fn func(step, key string, state []byte)
 	}
 	type version struct {
 		state   []byte
-		deleted bool // a zero-length state scans as nil too
+		deleted bool
 	}
+	var sum summer
 	recent := map[stepKey]version{}
-	rows, err := db.Query(`SELECT step, key, state, state IS NULL FROM snapshots WHERE epoch < ? ORDER BY rowid`, resume)
+	rows, err := db.Query(`SELECT step, key, epoch, state, state IS NULL, crc FROM snapshots WHERE epoch < ? ORDER BY rowid`, resume)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var k stepKey
-		var v version
-		if err := rows.Scan(&k.step, &k.key, &v.state, &v.deleted); err != nil {
+		var r stateRow
+		if err := rows.Scan(&r.step, &r.key, &r.epoch, &r.state, &r.deleted, &r.crc); err != nil {
 			rows.Close()
 			return err
 		}
-		recent[k] = v
+		if err := r.check(&sum, names); err != nil {
+			rows.Close()
+			return err
+		}
+		recent[stepKey{r.step, r.key}] = version{r.state, r.deleted}
 	}
 	if err := rows.Close(); err != nil {
 		return err
 	}
 	emit := func(step int64, key string, state []byte) error {
-		name, ok := names[step]
-		if !ok {
-			return fmt.Errorf("state of key %q of unknown step id %d", key, step)
-		}
-		if err := fn(name, key, state); err != nil {
+		if err := fn(names[step], key, state); err != nil {
 			return callbackError{err}
 		}
 		return nil
 	}
 	// compacted holds no deletions: collection drops them.
-	rows, err = db.Query(`SELECT step, key, state FROM compacted`)
+	rows, err = db.Query(`SELECT step, key, epoch, state, crc FROM compacted`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k stepKey
-		var v version
-		if err := rows.Scan(&k.step, &k.key, &v.state); err != nil {
+		var r stateRow
+		if err := rows.Scan(&r.step, &r.key, &r.epoch, &r.state, &r.crc); err != nil {
 			return err
 		}
-		if r, ok := recent[k]; ok {
-			v = r
+		if err := r.check(&sum, names); err != nil {
+			return err
+		}
+		v := version{state: r.state}
+		k := stepKey{r.step, r.key}
+		if rv, ok := recent[k]; ok {
+			v = rv
 			delete(recent, k)
 		}
 		if !v.deleted {
@@ -901,6 +1103,9 @@ func loadPart(db *sql.DB, resume uint64, fn func(step, key string, state []byte)
 // of the directory taken within the backup interval resumes from at least that epoch, so
 // it still finds the latest row before its resume epoch. GC may run while workers write.
 func (s *SQLite) GC(backup time.Duration) error {
+	if s.readOnly {
+		return s.errReadOnly("garbage collection")
+	}
 	cutoff := s.now().Add(-backup).UnixNano()
 	// commits learns of an epoch one write late; with no backup interval to honour, every
 	// epoch that all partitions hold is collectable at once.
@@ -923,40 +1128,61 @@ func (s *SQLite) GC(backup time.Duration) error {
 }
 
 func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
-	var h sql.NullInt64
-	if err := tx.QueryRow(`SELECT max(epoch) FROM commits WHERE at <= ?`, cutoff).Scan(&h); err != nil {
-		return err
-	}
-	if int64(committed) > h.Int64 {
-		h = sql.NullInt64{Int64: int64(committed), Valid: true}
-	}
-	var done int64
-	if err := tx.QueryRow(`SELECT coalesce(max(value), 0) FROM meta WHERE name = 'collected'`).Scan(&done); err != nil {
-		return err
-	}
-	if !h.Valid || h.Int64 <= done {
-		return nil
-	}
-	// The latest row of each key below h, found here rather than by SQLite's sort: in
-	// rowid order, a key's last row is its latest.
-	type latest struct {
-		epoch   int64
-		state   []byte
-		deleted bool
-	}
-	keys := map[stepKey]latest{}
-	rows, err := tx.Query(`SELECT step, key, epoch, state, state IS NULL FROM snapshots WHERE epoch < ? ORDER BY rowid`, h.Int64)
+	var h int64 // collect below this epoch
+	rows, err := tx.Query(`SELECT epoch, at, crc FROM commits`)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var k stepKey
-		var l latest
-		if err := rows.Scan(&k.step, &k.key, &l.epoch, &l.state, &l.deleted); err != nil {
+		var e uint64
+		var at, crc int64
+		if err := rows.Scan(&e, &at, &crc); err != nil {
 			rows.Close()
 			return err
 		}
-		keys[k] = l
+		if crc != sumCommit(e, at) {
+			rows.Close()
+			return &checksumError{row: fmt.Sprintf("commit time of epoch %d", e)}
+		}
+		if at <= cutoff {
+			h = max(h, int64(e))
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	h = max(h, int64(committed))
+	meta, err := readMeta(tx)
+	if err != nil {
+		return err
+	}
+	if h <= meta["collected"] {
+		return nil
+	}
+	names, err := stepNames(tx)
+	if err != nil {
+		return err
+	}
+	// The latest row of each key below h, found here rather than by SQLite's sort: in
+	// rowid order, a key's last row is its latest. Rows move with their checksums, which
+	// are checked on the way.
+	var sum summer
+	keys := map[stepKey]stateRow{}
+	rows, err = tx.Query(`SELECT step, key, epoch, state, state IS NULL, crc FROM snapshots WHERE epoch < ? ORDER BY rowid`, h)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var r stateRow
+		if err := rows.Scan(&r.step, &r.key, &r.epoch, &r.state, &r.deleted, &r.crc); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := r.check(&sum, names); err != nil {
+			rows.Close()
+			return err
+		}
+		keys[stepKey{r.step, r.key}] = r
 	}
 	if err := rows.Close(); err != nil {
 		return err
@@ -970,12 +1196,12 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 	})
 	err = insertRows(tx, compactRows, len(order), func(i int, args []any) ([]any, error) {
 		k := order[i]
-		l := keys[k]
+		r := keys[k]
 		var state any // a deletion is moved as NULL, then dropped
-		if !l.deleted {
-			state = nonNil(l.state)
+		if !r.deleted {
+			state = nonNil(r.state)
 		}
-		return append(args, k.step, k.key, l.epoch, state), nil
+		return append(args, k.step, k.key, r.epoch, state, r.crc), nil
 	})
 	if err != nil {
 		return err
@@ -983,35 +1209,40 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 	if _, err := tx.Exec(`DELETE FROM compacted WHERE state IS NULL`); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`DELETE FROM snapshots WHERE epoch < ?`, h.Int64); err != nil {
+	if _, err := tx.Exec(`DELETE FROM snapshots WHERE epoch < ?`, h); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`DELETE FROM commits WHERE epoch < ?`, h.Int64); err != nil {
+	if _, err := tx.Exec(`DELETE FROM commits WHERE epoch < ?`, h); err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO meta (name, value) VALUES ('collected', ?)
-		ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, h.Int64)
+	_, err = tx.Exec(`INSERT OR REPLACE INTO meta (name, value, crc) VALUES ('collected', ?, ?)`, h, sumMeta("collected", h))
 	return err
 }
 
-// CollectEvery runs GC(backup) on a goroutine every interval until stop is called, so that
-// a long execution's store stays the size of its state. stop returns the first error GC
+// CollectEvery runs GC(backup) on a goroutine once the execution has started (Start), so
+// that a refused run changes nothing, then every interval until stop is called, so that a
+// long execution's store stays the size of its state. stop returns the first error GC
 // met, after which it stopped collecting.
 func (s *SQLite) CollectEvery(interval, backup time.Duration) (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	var err error
 	go func() {
 		defer close(done)
+		select {
+		case <-quit:
+			return
+		case <-s.started:
+		}
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
+			if err = s.GC(backup); err != nil {
+				return
+			}
 			select {
 			case <-quit:
 				return
 			case <-t.C:
-				if err = s.GC(backup); err != nil {
-					return
-				}
 			}
 		}
 	}()
@@ -1053,16 +1284,19 @@ func (s *SQLite) Inspect() (Info, error) {
 	steps := map[string]*StepInfo{}
 	for p, db := range s.parts {
 		err := func() error {
-			rows, err := db.Query(`SELECT number, workers, resume, began_at FROM executions`)
+			rows, err := db.Query(`SELECT number, workers, resume, began_at, crc FROM executions`)
 			if err != nil {
 				return err
 			}
 			defer rows.Close()
 			for rows.Next() {
 				var e ExecutionInfo
-				var began int64
-				if err := rows.Scan(&e.Number, &e.Workers, &e.Resume, &began); err != nil {
+				var began, crc int64
+				if err := rows.Scan(&e.Number, &e.Workers, &e.Resume, &began, &crc); err != nil {
 					return err
+				}
+				if crc != sumExecution(e.Number, int64(e.Workers), e.Resume, began) {
+					return &checksumError{row: fmt.Sprintf("execution %d", e.Number)}
 				}
 				if execs[e.Number] == nil {
 					e.Began = time.Unix(0, began)
@@ -1073,17 +1307,21 @@ func (s *SQLite) Inspect() (Info, error) {
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			frows, err := db.Query(`SELECT execution, worker, epoch FROM frontiers`)
+			frows, err := db.Query(`SELECT execution, worker, epoch, final, crc FROM frontiers`)
 			if err != nil {
 				return err
 			}
 			defer frows.Close()
 			for frows.Next() {
-				var n int64
+				var n, crc int64
 				var w int
 				var e uint64
-				if err := frows.Scan(&n, &w, &e); err != nil {
+				var final bool
+				if err := frows.Scan(&n, &w, &e, &final, &crc); err != nil {
 					return err
+				}
+				if crc != sumFrontier(n, int64(w), e, final) {
+					return &checksumError{row: fmt.Sprintf("frontier of execution %d, worker %d", n, w)}
 				}
 				if x := execs[n]; x != nil && w < len(x.Frontiers) && (x.Frontiers[w] == 0 || e < x.Frontiers[w]) {
 					x.Frontiers[w] = e
@@ -1127,9 +1365,6 @@ func (s *SQLite) Inspect() (Info, error) {
 	return info, nil
 }
 
-// ErrNoState: State found no state for the key (never written, or deleted).
-var ErrNoState = errors.New("weir: no state stored")
-
 // Steps returns the ids of the steps the directory holds state for, sorted.
 func (s *SQLite) Steps() ([]string, error) {
 	set := map[string]bool{}
@@ -1146,7 +1381,8 @@ func (s *SQLite) Steps() ([]string, error) {
 }
 
 // State returns the state of (step, key) that the next execution would resume with, and
-// the epoch it was written in. It fails with ErrNoState when there is none.
+// the epoch it was written in, checking its checksum. It fails with ErrNoState when there
+// is none.
 func (s *SQLite) State(step, key string) (state []byte, epoch uint64, err error) {
 	resume, err := s.Verify()
 	if err != nil {
@@ -1154,17 +1390,29 @@ func (s *SQLite) State(step, key string) (state []byte, epoch uint64, err error)
 	}
 	p := int(keyHash(stepHash(step), key) % uint64(len(s.parts)))
 	db := s.parts[p]
-	var deleted bool
-	err = db.QueryRow(`SELECT epoch, state, state IS NULL FROM (
-			SELECT epoch, state FROM snapshots WHERE epoch < ?1 AND step = (SELECT id FROM steps WHERE name = ?2) AND key = ?3
+	r := stateRow{key: key}
+	err = db.QueryRow(`SELECT step, epoch, state, state IS NULL, crc FROM (
+			SELECT step, epoch, state, crc FROM snapshots WHERE epoch < ?1 AND step = (SELECT id FROM steps WHERE name = ?2) AND key = ?3
 			UNION ALL
-			SELECT epoch, state FROM compacted WHERE step = (SELECT id FROM steps WHERE name = ?2) AND key = ?3)
-		ORDER BY epoch DESC LIMIT 1`, resume, step, key).Scan(&epoch, &state, &deleted)
+			SELECT step, epoch, state, crc FROM compacted WHERE step = (SELECT id FROM steps WHERE name = ?2) AND key = ?3)
+		ORDER BY epoch DESC LIMIT 1`, resume, step, key).Scan(&r.step, &r.epoch, &r.state, &r.deleted, &r.crc)
+	if err == nil {
+		var names map[int64]string
+		if names, err = stepNames(db); err == nil {
+			err = r.check(new(summer), names)
+		}
+	}
 	switch {
-	case errors.Is(err, sql.ErrNoRows) || err == nil && deleted:
-		return nil, 0, fmt.Errorf("%w for step %s, key %q", ErrNoState, step, key)
+	case errors.Is(err, sql.ErrNoRows) || err == nil && r.deleted:
+		return nil, 0, &noStateError{fmt.Sprintf("weir: recovery directory %s: no state stored for step %s, key %q", s.dir, step, key)}
 	case err != nil:
 		return nil, 0, s.fail(p, err)
 	}
-	return nonNil(state), epoch, nil
+	return nonNil(r.state), r.epoch, nil
 }
+
+// noStateError is an ErrNoState with its own message.
+type noStateError struct{ msg string }
+
+func (e *noStateError) Error() string        { return e.msg }
+func (e *noStateError) Is(target error) bool { return target == ErrNoState }

@@ -4,6 +4,7 @@
 package state
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -20,18 +21,23 @@ type Snapshot struct {
 
 // Store keeps the snapshots of a dataflow's executions.
 //
-// An execution calls Begin once, then Load, then Write for every worker and epoch. The
-// resume epoch of a new execution is the earliest epoch that every worker of the previous
-// execution had not completed (1 for an empty store): every epoch below it is committed
-// everywhere, so resuming there loses nothing and repeats nothing.
+// An execution calls Begin once, then Load, then Start, then Write for every worker and
+// epoch. The resume epoch of a new execution is the earliest epoch that every worker of
+// the previous execution had not completed (1 for an empty store): every epoch below it
+// is committed everywhere, so resuming there loses nothing and repeats nothing. Nothing
+// is written before Start, so that an execution refused while it loads (its dataflow does
+// not match what the store holds) leaves the store as it found it.
 type Store interface {
-	// Begin records a new execution with the given number of workers and returns the
-	// epoch it resumes from. It drops what was written for that epoch and later: work of
-	// the previous execution that not every worker completed, which the new one redoes.
+	// Begin plans a new execution with the given number of workers and returns the epoch
+	// it resumes from.
 	Begin(workers int) (resume uint64, err error)
 	// Load calls fn with the latest state of every (step, key) written for an epoch
 	// below the resume epoch, skipping keys whose latest change is a deletion.
 	Load(fn func(step, key string, state []byte) error) error
+	// Start records the execution. It drops what was written for the resume epoch and
+	// later: work of the previous execution that not every worker completed, which the
+	// new one redoes.
+	Start() error
 	// Write records, durably, worker's snapshots of consecutive epochs (the first being
 	// its frontier), then its new frontier: the epoch after the last. Writing several
 	// epochs at once lets a store that fell behind catch up in one transaction.
@@ -58,6 +64,7 @@ type Memory struct {
 	frontier map[int]uint64 // of the current execution's workers
 	final    map[int]bool   // the current execution's workers that completed the stream
 	resume   uint64         // of the current execution
+	pending  int            // workers of the execution Begin planned, 0 when none
 }
 
 // Write is one epoch of a call of Store.Write as Memory saw it.
@@ -81,11 +88,22 @@ func (m *Memory) Begin(workers int) (uint64, error) {
 			f, ok := m.frontier[w]
 			return f, m.final[w], ok
 		})
-		m.writes = slices.DeleteFunc(m.writes, func(w Write) bool { return w.Epoch >= m.resume })
+		m.workers = 0 // an execution that is not started leaves the resume epoch as it is
 	}
-	m.workers = workers
-	m.frontier, m.final = map[int]uint64{}, map[int]bool{}
+	m.pending = workers
 	return m.resume, nil
+}
+
+func (m *Memory) Start() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pending == 0 {
+		return errors.New("weir: recovery: start without begin")
+	}
+	m.writes = slices.DeleteFunc(m.writes, func(w Write) bool { return w.Epoch >= m.resume })
+	m.workers, m.pending = m.pending, 0
+	m.frontier, m.final = map[int]uint64{}, map[int]bool{}
+	return nil
 }
 
 func (m *Memory) Load(fn func(step, key string, state []byte) error) error {
@@ -152,6 +170,9 @@ func nextResume(workers int, resume uint64, frontier func(w int) (epoch uint64, 
 func (m *Memory) Write(worker int, epochs []Epoch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.workers == 0 {
+		return errors.New("weir: recovery: write before start")
+	}
 	for _, e := range epochs {
 		for _, s := range e.Snaps {
 			// In key order, so that tests can compare what was written.

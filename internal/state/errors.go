@@ -1,0 +1,238 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"modernc.org/sqlite"
+)
+
+// ErrNoPartitions: the recovery directory holds no partition file (or does not exist).
+var ErrNoPartitions = errors.New("weir: no recovery partitions found")
+
+// ErrExists: InitSQLite found partitions already in the directory.
+var ErrExists = errors.New("weir: recovery directory already initialized")
+
+// ErrNoState: State found no state for the key (never written, or deleted).
+var ErrNoState = errors.New("weir: no state stored")
+
+// ErrLocked: another run (in this process or another) holds the recovery directory.
+// A *LockedError says who.
+var ErrLocked = errors.New("weir: recovery directory in use")
+
+// ErrChecksum is the cause inside a *CorruptError when a stored row no longer matches the
+// checksum written with it: the file was damaged after SQLite wrote it (bit rot, a bad
+// copy), which SQLite's own checks do not see. It never stands alone, hence no prefix.
+var ErrChecksum = errors.New("checksum mismatch")
+
+// MissingPartitionsError: some partitions of a recovery directory are absent.
+type MissingPartitionsError struct {
+	Dir     string
+	Missing []int // indexes, ascending
+	Count   int   // partitions the directory should hold
+}
+
+func (e *MissingPartitionsError) Error() string {
+	return fmt.Sprintf("weir: recovery directory %s: missing partitions %v of %d", e.Dir, e.Missing, e.Count)
+}
+
+// InconsistentError: a partition's executions or frontiers are older than the epoch the
+// other partitions' last execution resumed from, as when a partition file was replaced by
+// an older copy. Resuming from it would lose or repeat state, so the store refuses.
+type InconsistentError struct {
+	Dir       string
+	Partition int
+	Has       uint64 // the epoch the partition could resume from
+	Need      uint64 // the epoch the last execution recorded elsewhere resumed from
+}
+
+func (e *InconsistentError) Error() string {
+	return fmt.Sprintf("weir: recovery directory %s: partition %d (%s) is too old: it is complete only below epoch %d, but the other partitions need epoch %d (was it replaced by an older copy?)",
+		e.Dir, e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)), e.Has, e.Need)
+}
+
+// CorruptError: a partition file cannot be used: not a SQLite file, truncated or damaged,
+// not a weir partition, or a row whose checksum does not match (Cause wraps ErrChecksum).
+// Step and Key name the state or position row that failed its checksum (Key is the
+// partition name for an input's or a sink's position); they are empty when the damage is
+// elsewhere, and Cause then says where.
+type CorruptError struct {
+	Dir       string
+	Partition int
+	Step, Key string
+	Cause     error
+}
+
+func (e *CorruptError) Error() string {
+	var row string
+	if e.Step != "" {
+		row = fmt.Sprintf("step %s, key %q: ", e.Step, e.Key)
+	}
+	return fmt.Sprintf("weir: recovery directory %s: partition %d (%s) is corrupt: %s%v",
+		e.Dir, e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)), row, e.Cause)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Cause }
+
+// FormatError: a partition was written in a layout this weir does not read, by an older
+// (or newer) weir. Nothing is wrong with the file: it is refused rather than misread.
+type FormatError struct {
+	Dir       string
+	Partition int
+	Version   int // the partition's format version
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("weir: recovery directory %s: partition %d (%s) has format version %d, this weir reads version %d: resume it with the weir that wrote it, or start a new recovery directory",
+		e.Dir, e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)), e.Version, FormatVersion)
+}
+
+// AccessError: the operating system refused to let the store read or write a file of the
+// recovery directory (permissions, a read-only mount, an immutable file). The data is not
+// damaged; fix the access. It matches fs.ErrPermission.
+type AccessError struct {
+	Dir       string
+	Partition int // -1 for the directory itself or its lock file
+	Cause     error
+}
+
+func (e *AccessError) Error() string {
+	what := "the directory"
+	if e.Partition >= 0 {
+		what = fmt.Sprintf("partition %d (%s)", e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)))
+	}
+	return fmt.Sprintf("weir: recovery directory %s: %s cannot be written: %v (check the permissions and the mount of the directory and its files)",
+		e.Dir, what, e.Cause)
+}
+
+func (e *AccessError) Unwrap() error { return e.Cause }
+
+func (e *AccessError) Is(target error) bool { return target == fs.ErrPermission }
+
+// LockedError: the recovery directory is in use by another run, which holds its lock
+// file. PID, Host and Since describe the holder as it recorded itself (zero when it had
+// not yet done so). It matches ErrLocked.
+type LockedError struct {
+	Dir   string
+	PID   int
+	Host  string
+	Since time.Time
+}
+
+func (e *LockedError) Error() string {
+	if e.PID == 0 {
+		return fmt.Sprintf("weir: recovery directory %s is in use by another run", e.Dir)
+	}
+	return fmt.Sprintf("weir: recovery directory %s is in use by pid %d on host %s since %s",
+		e.Dir, e.PID, e.Host, e.Since.UTC().Format(time.RFC3339))
+}
+
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
+// PartitionsChangedError: the recovery directory holds positions of partitions that an
+// input or a sink no longer lists, as when its path was moved or renamed. Resuming
+// without them would read or write those partitions from the start.
+type PartitionsChangedError struct {
+	Dir     string   // the recovery directory, when known
+	Step    string   // the input or sink
+	Missing []string // partitions with a stored position that the step no longer lists
+	New     []string // partitions the step lists that have no stored position
+}
+
+func (e *PartitionsChangedError) Error() string {
+	var b strings.Builder
+	b.WriteString("weir: recovery")
+	if e.Dir != "" {
+		fmt.Fprintf(&b, " directory %s", e.Dir)
+	}
+	fmt.Fprintf(&b, ": step %s no longer lists partitions %q that the store holds positions of", e.Step, e.Missing)
+	if len(e.New) > 0 {
+		fmt.Fprintf(&b, " (it lists %q instead)", e.New)
+	}
+	b.WriteString(": restore the moved or renamed path, or start afresh with a new recovery directory")
+	return b.String()
+}
+
+// checksumError is a row that failed its checksum, before the partition is known.
+type checksumError struct {
+	step, key string
+	row       string // the row, when it is not a state or position
+}
+
+func (e *checksumError) Error() string {
+	if e.step != "" {
+		return fmt.Sprintf("step %s, key %q: %v", e.step, e.key, ErrChecksum)
+	}
+	return fmt.Sprintf("%s: %v", e.row, ErrChecksum)
+}
+
+func (e *checksumError) Unwrap() error { return ErrChecksum }
+
+// invalidError is a partition that opened but is not one this weir can use.
+type invalidError struct{ err error }
+
+func (e invalidError) Error() string { return e.err.Error() }
+func (e invalidError) Unwrap() error { return e.err }
+
+// sqliteCode is the primary result code of a SQLite error, 0 for other errors.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() & 0xff
+	}
+	return 0
+}
+
+// isAccess reports an error of the operating system's permissions rather than of the data.
+func isAccess(err error) bool {
+	switch sqliteCode(err) {
+	case 3, 8, 14, 23: // SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_AUTH
+		return true
+	}
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
+}
+
+// classify types an error met on partition p of dir. atOpen says the partition was being
+// opened and checked, where any failure but access means the file is unusable.
+func classify(dir string, p int, err error, atOpen bool) error {
+	var ce *checksumError
+	if errors.As(err, &ce) {
+		cause := error(ErrChecksum)
+		if ce.step == "" {
+			cause = fmt.Errorf("%s: %w", ce.row, ErrChecksum)
+		}
+		return &CorruptError{Dir: dir, Partition: p, Step: ce.step, Key: ce.key, Cause: cause}
+	}
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		return &FormatError{Dir: dir, Partition: p, Version: fe.Version}
+	}
+	if isAccess(err) {
+		return &AccessError{Dir: dir, Partition: p, Cause: err}
+	}
+	var inv invalidError
+	switch c := sqliteCode(err); {
+	case atOpen, errors.As(err, &inv), c == 11, c == 26: // SQLITE_CORRUPT, SQLITE_NOTADB
+		return &CorruptError{Dir: dir, Partition: p, Cause: err}
+	}
+	return fmt.Errorf("weir: recovery directory %s: partition %d: %w", dir, p, err)
+}
+
+// parseHolder reads the holder a lock file's text records ("pid P on host H since T").
+func parseHolder(text string, e *LockedError) {
+	var pid int
+	var host, since string
+	if _, err := fmt.Sscanf(strings.TrimSpace(text), "pid %d on host %s since %s", &pid, &host, &since); err != nil {
+		return
+	}
+	t, err := time.Parse(time.RFC3339, since)
+	if err != nil {
+		return
+	}
+	e.PID, e.Host, e.Since = pid, host, t
+}

@@ -1,0 +1,69 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package state
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// LockFile is the file in a recovery directory whose lock a run holds while it uses the
+// directory. The lock is flock(2)'s: the kernel releases it when the holder's process
+// ends, however it ends (kill -9 too), so a crash never leaves the directory locked. The
+// file's text records the holder for the error a second run gets.
+const LockFile = "weir.lock"
+
+// dirLock is a held lock of a recovery directory.
+type dirLock struct{ f *os.File }
+
+// lockDir takes the lock of dir without waiting: a run that finds the directory in use
+// must fail, not queue behind a job that may run for days. It fails with *LockedError
+// when another run (in this process or another) holds it.
+func lockDir(dir string) (*dirLock, error) {
+	path := filepath.Join(dir, LockFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		if isAccess(err) {
+			return nil, &AccessError{Dir: dir, Partition: -1, Cause: err}
+		}
+		return nil, fmt.Errorf("weir: recovery directory %s: %w", dir, err)
+	}
+	// flock locks belong to the open file, so a second open in this process conflicts too.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		defer f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			b, _ := os.ReadFile(path)
+			e := &LockedError{Dir: dir}
+			parseHolder(string(b), e)
+			return nil, e
+		}
+		return nil, fmt.Errorf("weir: recovery directory %s: locking %s: %w", dir, LockFile, err)
+	}
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("pid %d on host %s since %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
+	if err := f.Truncate(0); err == nil {
+		_, err = f.WriteAt([]byte(holder), 0)
+	}
+	if err != nil {
+		f.Close()
+		if isAccess(err) {
+			return nil, &AccessError{Dir: dir, Partition: -1, Cause: err}
+		}
+		return nil, fmt.Errorf("weir: recovery directory %s: %w", dir, err)
+	}
+	return &dirLock{f: f}, nil
+}
+
+// unlock releases the lock. The file stays: removing it would let a run that opened it
+// just before lock a file no longer in the directory while a third run locks a new one.
+func (l *dirLock) unlock() error {
+	if l == nil {
+		return nil
+	}
+	l.f.Truncate(0) // the holder's text would only mislead
+	return l.f.Close()
+}
