@@ -2,7 +2,6 @@ package window
 
 import (
 	"fmt"
-	"math"
 	"testing"
 	"time"
 
@@ -83,33 +82,103 @@ func TestEventClockWatermark(t *testing.T) {
 		{"before alignment and before 1970", 0, []clockStep{
 			{now: 0, items: []time.Duration{-100 * 365 * 24 * time.Hour}, want: []string{"-876000h0m0s"}},
 		}},
-		{"a wait past the beginning of time saturates", time.Duration(math.MaxInt64), []clockStep{
+		{"a wait past the beginning of time saturates", Forever - 1, []clockStep{
 			{now: 0, items: []time.Duration{-60 * 365 * 24 * time.Hour}, want: []string{"min"}}, // in 1964
 			{now: 2 * s, items: []time.Duration{-59 * 365 * 24 * time.Hour}, want: []string{"min+2s"}},
 			{now: 3 * s, want: []string{"min+3s"}},
 		}},
+		{"forever: the beginning of time whatever the system time", Forever, []clockStep{
+			{now: 0, items: []time.Duration{7 * s}, want: []string{"min"}},
+			{now: time.Hour, items: []time.Duration{8 * s, -290 * 365 * 24 * time.Hour}, want: []string{"min", "min"}},
+			{now: 2 * time.Hour, want: []string{"min"}},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			now := t0
-			c := EventClock(func(d time.Duration) time.Time { return t0.Add(d) }, tt.wait).WithNow(func() time.Time { return now })
-			var st clockState
-			for i, step := range tt.steps {
-				now = t0.Add(step.now)
-				c.beforeBatch(&st, 0)
-				var got []string
-				if step.items == nil {
-					got = append(got, fmtInstant(c.watermark(&st)))
-				}
-				for _, it := range step.items {
-					_, wm := c.onItem(&st, it)
-					got = append(got, fmtInstant(wm))
-				}
-				if fmt.Sprint(got) != fmt.Sprint(step.want) {
-					t.Fatalf("step %d (now %v, items %v): watermarks %v, want %v", i, step.now, step.items, got, step.want)
-				}
-			}
+			c := EventClock(func(d time.Duration) time.Time { return t0.Add(d) }, tt.wait)
+			runClockSteps(t, c, tt.steps)
 		})
+	}
+}
+
+// EventTime's watermark moves with event time only, or also with system time once a key
+// has been idle for the idle timeout.
+func TestEventTimeWatermark(t *testing.T) {
+	tests := []struct {
+		name  string
+		wait  time.Duration
+		idle  time.Duration // 0 for none
+		steps []clockStep
+	}{
+		{"no item: the beginning of time", 5 * s, 0, []clockStep{
+			{now: 0, want: []string{"min"}},
+			{now: 10 * s, want: []string{"min"}},
+		}},
+		{"item minus wait", 5 * s, 0, []clockStep{
+			{now: 0, items: []time.Duration{7 * s}, want: []string{"2s"}},
+		}},
+		{"system time does not move it", 5 * s, 0, []clockStep{
+			{now: 0, items: []time.Duration{7 * s}, want: []string{"2s"}},
+			{now: time.Hour, want: []string{"2s"}},
+			{now: 2 * time.Hour, items: []time.Duration{3 * s, 8 * s}, want: []string{"2s", "3s"}},
+		}},
+		{"an earlier item does not lower it", 5 * s, 0, []clockStep{
+			{now: 0, items: []time.Duration{7 * s, 3 * s, 6 * s}, want: []string{"2s", "2s", "2s"}},
+		}},
+		{"forever: nothing is ever late", Forever, 0, []clockStep{
+			{now: 0, items: []time.Duration{7 * s, -290 * 365 * 24 * time.Hour}, want: []string{"min", "min"}},
+			{now: time.Hour, want: []string{"min"}},
+		}},
+		{"idle: moves with system time after the timeout", 5 * s, 10 * s, []clockStep{
+			{now: 0, items: []time.Duration{7 * s}, want: []string{"2s"}},
+			{now: 9 * s, want: []string{"2s"}},
+			{now: 10 * s, want: []string{"2s"}},
+			{now: 13 * s, want: []string{"5s"}},
+		}},
+		{"idle: an item stops it, and restarts the timeout", 5 * s, 10 * s, []clockStep{
+			{now: 0, items: []time.Duration{7 * s}, want: []string{"2s"}},
+			{now: 13 * s, items: []time.Duration{4 * s}, want: []string{"5s"}}, // 4s is late
+			{now: 20 * s, want: []string{"5s"}},
+			{now: 25 * s, items: []time.Duration{20 * s}, want: []string{"15s"}},
+			{now: 36 * s, want: []string{"16s"}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []ClockOption
+			if tt.idle > 0 {
+				opts = append(opts, IdleTimeout(tt.idle))
+			}
+			c := EventTime(func(d time.Duration) time.Time { return t0.Add(d) }, tt.wait, opts...)
+			if err := c.check(); err != nil {
+				t.Fatal(err)
+			}
+			runClockSteps(t, c, tt.steps)
+		})
+	}
+}
+
+// runClockSteps runs steps through c, checking the watermark after each item or
+// notification.
+func runClockSteps(t *testing.T, c Clock[time.Duration], steps []clockStep) {
+	t.Helper()
+	now := t0
+	c.now = func() time.Time { return now }
+	var st clockState
+	for i, step := range steps {
+		now = t0.Add(step.now)
+		c.beforeBatch(&st, 0)
+		var got []string
+		if step.items == nil {
+			got = append(got, fmtInstant(c.watermark(&st)))
+		}
+		for _, it := range step.items {
+			_, wm := c.onItem(&st, it)
+			got = append(got, fmtInstant(wm))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(step.want) {
+			t.Fatalf("step %d (now %v, items %v): watermarks %v, want %v", i, step.now, step.items, got, step.want)
+		}
 	}
 }
 
@@ -147,16 +216,16 @@ func TestEventClockToSystem(t *testing.T) {
 	c := EventClock(func(d time.Duration) time.Time { return t0.Add(d) }, 5*s).WithNow(func() time.Time { return now })
 	var st clockState
 	c.beforeBatch(&st, 0)
-	if got := fmtInstant(c.toSystem(&st, at(10*s))); got != "10s" {
-		t.Errorf("before any item: %s, want 10s", got)
+	if sys, ok := c.toSystem(&st, at(10*s)); !ok || fmtInstant(sys) != "10s" {
+		t.Errorf("before any item: %s (%v), want 10s", fmtInstant(sys), ok)
 	}
 	c.onItem(&st, 7*s) // watermark 2s at system time 0
 	now = t0.Add(2 * s)
 	c.beforeBatch(&st, 0)
 	c.onItem(&st, 8*s) // keeps the watermark's base: 4s now
 	for _, tc := range []struct{ event, want time.Duration }{{10 * s, 8 * s}, {4 * s, 2 * s}, {2 * s, 0}} {
-		if got := fmtInstant(c.toSystem(&st, at(tc.event))); got != tc.want.String() {
-			t.Errorf("watermark reaches %v at system time %s, want %v", tc.event, got, tc.want)
+		if sys, ok := c.toSystem(&st, at(tc.event)); !ok || fmtInstant(sys) != tc.want.String() {
+			t.Errorf("watermark reaches %v at system time %s (%v), want %v", tc.event, fmtInstant(sys), ok, tc.want)
 		}
 	}
 }

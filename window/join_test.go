@@ -429,7 +429,7 @@ func TestJoinBuildErrors(t *testing.T) {
 		}, "weir: step f.j: no windower: use window.Tumbling, Sliding or Session"},
 		{"no_clock", func(s weir.KeyedStream[joinVal]) {
 			window.Join("j", window.Clock[joinVal]{}, tumbling, []weir.KeyedStream[joinVal]{s, s})
-		}, "weir: step f.j: no clock: use window.SystemClock or EventClock"},
+		}, "weir: step f.j: no clock: use window.SystemClock, EventTime or EventClock"},
 		{"duplicate_id", func(s weir.KeyedStream[joinVal]) {
 			window.Join("j", joinClock(0), tumbling, []weir.KeyedStream[joinVal]{s, s})
 			window.Join("j", joinClock(0), tumbling, []weir.KeyedStream[joinVal]{s, s})

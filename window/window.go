@@ -242,7 +242,7 @@ func (l *keyLogic[V, W, S]) lateFor(ts int64, v V) {
 		l.out = append(l.out, event[V, W]{kind: lateEvent, id: LateID, late: ptr(v)})
 		return
 	}
-	first, last := l.windower.intersects(ts)
+	first, last, _ := l.windower.intersects(ts)
 	for id := first; id <= last; id++ {
 		l.out = append(l.out, event[V, W]{kind: lateEvent, id: id, late: ptr(v)})
 	}
@@ -343,7 +343,11 @@ func (l *keyLogic[V, W, S]) NotifyAt() (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	return timeOf(l.clock.toSystem(&l.clockSt, at)), true
+	sys, ok := l.clock.toSystem(&l.clockSt, at)
+	if !ok {
+		return time.Time{}, false // only an item or the end of the stream moves it there
+	}
+	return timeOf(sys), true
 }
 
 func (l *keyLogic[V, W, S]) Snapshot() snapshot[V, S] {

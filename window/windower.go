@@ -22,10 +22,16 @@ type Windower struct {
 // [alignTo + i*offset, alignTo + i*offset + length), open inclusive, close exclusive, so
 // an item falls in length/offset windows (rounded up or down). A window closes when the
 // watermark reaches its close. offset > length (gaps between windows) and non-positive
-// lengths or offsets are build errors.
+// lengths or offsets are build errors, and so is an alignTo outside the times windows
+// can hold (see ErrTimeRange). Window ids are exact for any two times in that range,
+// however far apart; an item's timestamp outside it fails the run with a
+// TimeRangeError.
 func Sliding(length, offset time.Duration, alignTo time.Time) Windower {
-	w := Windower{length: int64(length), offset: int64(offset), align: instant(alignTo)}
+	align, inRange := instantOf(alignTo)
+	w := Windower{length: int64(length), offset: int64(offset), align: align}
 	switch {
+	case !inRange:
+		w.err = &TimeRangeError{What: "alignTo", Time: alignTo}
 	case length <= 0:
 		w.err = fmt.Errorf("sliding window length must be positive, not %v", length)
 	case offset <= 0:
@@ -89,14 +95,42 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// intersects returns the first and last ids of the sliding windows holding ts.
-func (w *Windower) intersects(ts int64) (first, last int64) {
-	last = floorDiv(sub(ts, w.align), w.offset)
-	if w.offset == w.length { // tumbling: one window
-		return last, last
+// divFrom returns q = floor((a-b)/d) and r = (a-b) - q*d, in [0, d), exactly for d > 0,
+// and false if q does not fit an int64. a-b itself may not fit one (two instants more
+// than 292 years apart), and saturating it would put an item in some other window.
+func divFrom(a, b, d int64) (q, r int64, ok bool) {
+	if x := a - b; (x < a) == (b > 0) { // no overflow: the common case
+		q = floorDiv(x, d)
+		return q, x - q*d, true
 	}
-	first = floorDiv(sub(sub(ts, w.align), w.length), w.offset) + 1
-	return first, last
+	// Divide each term first: a = qa*d + ra and b = qb*d + rb, with remainders in [0, d).
+	qa, qb := floorDiv(a, d), floorDiv(b, d)
+	r = (a - qa*d) - (b - qb*d)
+	q = qa - qb
+	if (q < qa) != (qb > 0) {
+		return 0, 0, false
+	}
+	if r < 0 {
+		if q == minInstant {
+			return 0, 0, false
+		}
+		q, r = q-1, r+d
+	}
+	return q, r, true
+}
+
+// intersects returns the first and last ids of the sliding windows holding ts, and the
+// open of the last one. It panics with a TimeRangeError if an id does not fit an int64,
+// which takes a window of a few nanoseconds and a time centuries from alignTo.
+func (w *Windower) intersects(ts int64) (first, last, lastOpen int64) {
+	last, rem, ok := divFrom(ts, w.align, w.offset)
+	// The windows holding ts open in (ts-length, ts], every offset back from the last.
+	back := (w.length - rem - 1) / w.offset
+	first = last - back
+	if !ok || first > last {
+		panic(&TimeRangeError{What: "window id", Time: timeOf(ts)})
+	}
+	return first, last, sub(ts, rem)
 }
 
 // closeTrigger returns the watermark at which s closes.
@@ -120,14 +154,16 @@ func (w *Windower) openFor(st *windows, ts, done int64, in, late []int64, merges
 	if w.session {
 		return w.openSession(st, ts, done, in, late, merges)
 	}
-	first, last := w.intersects(ts)
+	first, last, lastOpen := w.intersects(ts)
 	for id := first; id <= last; id++ {
 		if i, ok := st.find(id); ok {
 			in = append(in, st.Windows[i].ID)
 			continue
 		}
-		open := add(w.align, id*w.offset)
-		s := span{ID: id, Open: open, Close: add(open, w.length)}
+		// From the last open, not alignTo: id*offset may not fit an int64. A bound
+		// beyond the instants is clamped to them; the close then comes at end of stream.
+		back := (last - id) * w.offset
+		s := span{ID: id, Open: sub(lastOpen, back), Close: add(lastOpen, w.length-back)}
 		if w.closed(&s, done) {
 			late = append(late, id)
 			continue
@@ -144,9 +180,9 @@ func (w *Windower) openSession(st *windows, ts, done int64, in, late []int64, me
 		switch {
 		case s.Open <= ts && ts <= s.Close:
 			return append(in, s.ID), late, merges
-		case ts < s.Open && s.Open-ts <= w.gap:
+		case ts < s.Open && sub(s.Open, ts) <= w.gap:
 			s.Open = ts
-		case ts > s.Close && ts-s.Close <= w.gap:
+		case ts > s.Close && sub(ts, s.Close) <= w.gap:
 			s.Close = ts
 		default:
 			continue
@@ -171,7 +207,7 @@ func (w *Windower) mergeSessions(st *windows, merges []merge) []merge {
 	out := st.Windows[:1]
 	for _, s := range st.Windows[1:] {
 		last := &out[len(out)-1]
-		if s.Open-last.Close <= w.gap {
+		if sub(s.Open, last.Close) <= w.gap {
 			last.Close = max(last.Close, s.Close)
 			last.Merged = append(append(last.Merged, s.ID), s.Merged...)
 			merges = append(merges, merge{from: s.ID, into: last.ID})

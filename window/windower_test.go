@@ -2,7 +2,9 @@ package window
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +25,16 @@ func ids(first, last int64) []int64 {
 		out = append(out, id)
 	}
 	return out
+}
+
+// idsAt returns the ids of the windows of w holding ts, and checks the open of the last.
+func idsAt(t *testing.T, w *Windower, ts int64) []int64 {
+	t.Helper()
+	first, last, open := w.intersects(ts)
+	if want := w.align + last*w.offset; open != want {
+		t.Errorf("at %s: open of window %d %s, want %s", fmtInstant(ts), last, fmtInstant(open), fmtInstant(want))
+	}
+	return ids(first, last)
 }
 
 func TestSlidingIntersects(t *testing.T) {
@@ -84,7 +96,7 @@ func TestSlidingIntersects(t *testing.T) {
 			if err := w.check(); err != nil {
 				t.Fatal(err)
 			}
-			if got := ids(w.intersects(at(tt.ts))); !slices.Equal(got, tt.want) {
+			if got := idsAt(t, &w, at(tt.ts)); !slices.Equal(got, tt.want) {
 				t.Errorf("ids %v, want %v", got, tt.want)
 			}
 		})
@@ -110,7 +122,7 @@ func TestSlidingIntersectsGrid(t *testing.T) {
 								want = append(want, id)
 							}
 						}
-						if got := ids(w.intersects(at(ts + d))); !slices.Equal(got, want) {
+						if got := idsAt(t, &w, at(ts+d)); !slices.Equal(got, want) {
 							t.Fatalf("align %v, length %v, offset %v, at %v: ids %v, want %v", align, length, offset, ts+d, got, want)
 						}
 					}
@@ -120,7 +132,7 @@ func TestSlidingIntersectsGrid(t *testing.T) {
 	}
 	// With a one-nanosecond offset, every instant of the last length starts a window.
 	w := Sliding(s, 1, t0)
-	if first, last := w.intersects(at(5 * s)); first != int64(4*s)+1 || last != int64(5*s) {
+	if first, last, _ := w.intersects(at(5 * s)); first != int64(4*s)+1 || last != int64(5*s) {
 		t.Errorf("1ns offset: ids %d to %d, want %d to %d", first, last, int64(4*s)+1, int64(5*s))
 	}
 }
@@ -322,6 +334,12 @@ func TestBuildErrors(t *testing.T) {
 		{"zero clock", Tumbling(s, t0), Clock[int]{}, "weir: step f.win: no clock"},
 		{"negative wait", Tumbling(s, t0), EventClock(ts, -s), "weir: step f.win: event clock wait must not be negative, not -1s"},
 		{"no timestamps", Tumbling(s, t0), EventClock[int](nil, 0), "weir: step f.win: event clock without a timestamp function"},
+		{"no event time timestamps", Tumbling(s, t0), EventTime[int](nil, 0), "weir: step f.win: event clock without a timestamp function"},
+		{"negative event time wait", Tumbling(s, t0), EventTime(ts, -s), "weir: step f.win: event clock wait must not be negative, not -1s"},
+		{"zero idle timeout", Tumbling(s, t0), EventTime(ts, s, IdleTimeout(0)), "weir: step f.win: event time idle timeout must be positive, not 0s"},
+		{"idle timeout and forever", Tumbling(s, t0), EventTime(ts, Forever, IdleTimeout(s)), "weir: step f.win: event time idle timeout with a wait of Forever"},
+		{"alignTo in year 1", Tumbling(s, time.Time{}), EventTime(ts, 0), "weir: step f.win: window: alignTo 0001-01-01 00:00:00 +0000 UTC is outside the times windows can hold, 1677-09-21T00:12:44Z to 2262-04-11T23:47:15Z"},
+		{"alignTo in year 9000", Sliding(2*s, s, time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)), EventTime(ts, 0), "weir: step f.win: window: alignTo 9000-01-01"},
 	}
 	type build func(up weir.KeyedStream[int], c Clock[int], w Windower)
 	ops := map[string]build{
@@ -342,6 +360,9 @@ func TestBuildErrors(t *testing.T) {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 					t.Fatalf("build error %v, want %q", err, tt.want)
 				}
+				if strings.Contains(tt.want, "alignTo") && !errors.Is(err, ErrTimeRange) {
+					t.Errorf("build error %v is not an ErrTimeRange", err)
+				}
 				if rerr := run.Run(context.Background(), flow); rerr == nil || rerr.Error() != err.Error() {
 					t.Errorf("run error %v, want %v", rerr, err)
 				}
@@ -354,6 +375,105 @@ func TestBuildErrors(t *testing.T) {
 		Collect("win", op.Input("in", flow, weirtest.NewSource[weir.KV[int]]()), EventClock(ts, 0), w)
 		if err := flow.Err(); err != nil {
 			t.Errorf("%+v: %v", w, err)
+		}
+	}
+}
+
+// Window ids are exact for times and alignments centuries apart, where ts-alignTo does not
+// fit an int64 of nanoseconds: a saturated difference would put such items in a window
+// near the end of time.
+func TestSlidingIntersectsFarFromAlign(t *testing.T) {
+	year := func(y int) time.Time { return time.Date(y, 3, 14, 15, 9, 26, 535897932, time.UTC) }
+	tests := []struct {
+		align, ts      time.Time
+		length, offset time.Duration
+	}{
+		{year(1700), year(2260), time.Hour, time.Hour},
+		{year(2260), year(1700), time.Hour, time.Hour},
+		{year(1700), year(2260), 10 * time.Minute, 3 * time.Minute},
+		{year(2260), year(1700), 10 * time.Minute, 3 * time.Minute},
+		{minTime, maxTime, 7 * s, 7 * s},
+		{maxTime, minTime, 7*s + 1, 3 * s},
+		{maxTime, minTime, 2, 2},
+		{time.Unix(0, 0), maxTime, 1, 1},
+		{time.Unix(0, 0), minTime, 1, 1},
+		{maxTime, minTime, Forever, Forever},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d-%d/%v/%v", tt.align.Year(), tt.ts.Year(), tt.length, tt.offset), func(t *testing.T) {
+			w := Sliding(tt.length, tt.offset, tt.align)
+			if err := w.check(); err != nil {
+				t.Fatal(err)
+			}
+			ts := instant(tt.ts)
+			// The reference: window i holds ts when align + i*offset <= ts < that + length.
+			diff := new(big.Int).Sub(big.NewInt(ts), big.NewInt(w.align))
+			off, length := big.NewInt(w.offset), big.NewInt(w.length)
+			last := new(big.Int).Div(diff, off) // Euclidean: floors for a positive divisor
+			first := new(big.Int).Div(new(big.Int).Sub(diff, length), off)
+			first.Add(first, big.NewInt(1))
+			gotFirst, gotLast, gotOpen := w.intersects(ts)
+			if gotFirst != first.Int64() || gotLast != last.Int64() {
+				t.Errorf("ids %d to %d, want %v to %v", gotFirst, gotLast, first, last)
+			}
+			open := new(big.Int).Add(big.NewInt(w.align), new(big.Int).Mul(last, off))
+			// An open before the first instant is clamped to it.
+			if open.Cmp(big.NewInt(minInstant)) < 0 {
+				open.SetInt64(minInstant)
+			}
+			if gotOpen != open.Int64() {
+				t.Errorf("open of the last window %d, want %v", gotOpen, open)
+			}
+		})
+	}
+	// Past an int64 of ids (1ns windows, ts-alignTo above 2^63 ns): an error, not a wrong id.
+	w := Sliding(1, 1, minTime)
+	defer func() {
+		err, _ := recover().(error)
+		if !errors.Is(err, ErrTimeRange) {
+			t.Errorf("ids beyond int64: %v, want ErrTimeRange", err)
+		}
+	}()
+	first, last, _ := w.intersects(instant(maxTime))
+	t.Errorf("ids beyond int64: %d to %d, want a panic with ErrTimeRange", first, last)
+}
+
+// An item's timestamp outside the times windows can hold (years 1 and 9000 here, with
+// alignTo at the Unix epoch) fails the run with a TimeRangeError naming the step, the key
+// and the time, instead of wrapping around into some other window.
+func TestTimestampOutOfRange(t *testing.T) {
+	epoch := time.Unix(0, 0).UTC()
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+	}{
+		{"year 1", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"year 9000", time.Date(9000, 6, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		for _, clock := range []struct {
+			name string
+			c    Clock[time.Time]
+		}{
+			{"event time", EventTime(func(t time.Time) time.Time { return t }, Forever)},
+			{"event clock", EventClock(func(t time.Time) time.Time { return t }, 0)},
+		} {
+			t.Run(tc.name+"/"+clock.name, func(t *testing.T) {
+				flow := weir.NewDataflow("f")
+				in := op.Input("in", flow, weirtest.NewSource(
+					weir.KV[time.Time]{Key: "k", Value: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)},
+					weir.KV[time.Time]{Key: "k", Value: tc.at}))
+				out := Count("win", op.KeyRm("unkey", in), clock.c, Tumbling(time.Hour, epoch), func(time.Time) string { return "k" })
+				op.Output("out", out.Down, weirtest.NewSink[weir.KV[Windowed[int]]]())
+				err := run.Run(context.Background(), flow)
+				var tre *TimeRangeError
+				if !errors.As(err, &tre) || !tre.Time.Equal(tc.at) || tre.What != "timestamp" {
+					t.Fatalf("run error %v, want a TimeRangeError for %v", err, tc.at)
+				}
+				if msg := err.Error(); !strings.Contains(msg, "f.win.sum.stateful_batch") || !strings.Contains(msg, `key "k"`) ||
+					!strings.Contains(msg, "window: timestamp "+tc.at.String()+" is outside the times windows can hold") {
+					t.Errorf("run error %q does not say the step, the key and the time", msg)
+				}
+			})
 		}
 	}
 }
