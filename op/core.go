@@ -2,7 +2,6 @@ package op
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/weirflow/weir"
@@ -54,8 +53,10 @@ func (p *sourcePart[T]) NextAwake() time.Time {
 func (p *sourcePart[T]) Snapshot() []byte { return p.part.Snapshot() }
 func (p *sourcePart[T]) Close() error     { return p.part.Close() }
 
-// Output writes a stream to a sink. A partitioned sink needs a keyed stream (of weir.KV):
-// anything else is a build error.
+// Output writes a stream to a sink. Into a partitioned sink, the items of a keyed stream
+// (of weir.KV) go to the partition of their key; the items of any other stream all go to
+// one partition, the partition of the empty key, in order: key the stream (op.KeyOn) to
+// spread it over the files of a directory sink.
 func Output[T any](id string, up weir.Stream[T], s sink.Sink[T]) {
 	sc := up.Scope()
 	if sc == nil {
@@ -72,10 +73,6 @@ func Output[T any](id string, up weir.Stream[T], s sink.Sink[T]) {
 		},
 	}
 	if lister, ok := s.(sink.Partitioned); ok {
-		if !ops.Keyed() {
-			var zero T
-			sc.Flow().Fail(fmt.Errorf("weir: step %s.%s: a partitioned sink needs a keyed stream (weir.KV), not %T", sc.Path(), id, zero))
-		}
 		spec.Partitions = lister.Partitions
 	}
 	graph.AddNode(sc, id, graph.Output, []graph.Port{up.Port()}, 0, ops, spec)

@@ -3,9 +3,10 @@
 // # Partitioned sinks
 //
 // A sink that implements Partitioned lists its partitions (the files of a directory, the
-// partitions of a message broker's topic). Its stream must be keyed: each item goes to
-// partition hash(key) % n over the sorted partition names, and each partition is written
-// by one worker, in epoch order. In a run with a recovery store, the partition's Snapshot
+// partitions of a message broker's topic). Each item of a keyed stream (weir.KV) goes to
+// partition hash(key) % n over the sorted partition names; the items of a stream that is
+// not keyed all go to one partition, the empty key's, in order (key the stream to spread
+// it). Each partition is written by one worker, in epoch order. In a run with a recovery store, the partition's Snapshot
 // (a file length, say) is taken at every epoch close, and a resumed run passes it back to
 // Build, so that the sink can drop what was written after it and write each item exactly
 // once.

@@ -12,10 +12,11 @@ type Part = graph.PartInfo
 
 // Sink receives the items of a stream.
 //
-// A sink that also implements Partitioned is partitioned: its items must be keyed
-// (weir.KV); each goes to partition hash(key) % n over the sorted partition names, and
-// each partition is written by one worker, in epoch order, and snapshotted at every epoch
-// close so that it can resume exactly where it was. Any other sink is dynamic: Build is
+// A sink that also implements Partitioned is partitioned: each item of a keyed stream
+// (weir.KV) goes to partition hash(key) % n over the sorted partition names, and every
+// item of a stream that is not keyed to the empty key's partition. Each partition is
+// written by one worker, in epoch order, and snapshotted at every epoch close so that it
+// can resume exactly where it was. Any other sink is dynamic: Build is
 // called once per worker, with no routing and no state.
 type Sink[T any] interface {
 	Build(ctx context.Context, part Part, resume []byte) (Partition[T], error)

@@ -17,10 +17,13 @@
 //
 // # File sinks
 //
-// NewFileSink writes a keyed stream to one file, a line per item; NewDirSink writes it to
-// n files, routed by key. At every epoch close a sink flushes its files, so that their
-// readers see the output epoch by epoch, and at the end of the run, or when a run is
-// stopped, it writes out what it was given.
+// NewFileSink writes a stream to one file, a line per item, creating the file's
+// directory; NewDirSink writes it to n files, routed by key (a stream that is not keyed
+// goes to one of them: key it to spread it). Items are written with %v (a string as it
+// is) unless Format says otherwise: CSV and JSONLines are ready-made formats, and Header
+// sets a first line, such as CSVHeader's. At every epoch close a sink flushes its files,
+// so that their readers see the output epoch by epoch, and at the end of the run, or
+// when a run is stopped, it writes out what it was given.
 //
 // With a recovery store, every epoch close also fsyncs the files and snapshots their
 // lengths; a resumed run truncates each file to its snapshotted length before writing,

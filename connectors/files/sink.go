@@ -15,20 +15,31 @@ import (
 // formatter holds the item format shared by the file sinks.
 type formatter[T any] func(buf []byte, item T) []byte
 
-func defaultFormat[T any](buf []byte, item T) []byte { return fmt.Appendf(buf, "%v", item) }
+// defaultFormat returns the format of a sink that was not given one: fmt's %v, with
+// strings appended as they are, without fmt's work.
+func defaultFormat[T any]() formatter[T] {
+	if f, ok := any(formatter[string](appendString)).(formatter[T]); ok {
+		return f
+	}
+	return func(buf []byte, item T) []byte { return fmt.Appendf(buf, "%v", item) }
+}
 
-// FileSink writes a keyed stream to one file; see NewFileSink.
+func appendString(buf []byte, s string) []byte { return append(buf, s...) }
+
+// FileSink writes a stream to one file; see NewFileSink.
 type FileSink[T any] struct {
 	path   string
 	format formatter[T]
+	header string
 }
 
-// NewFileSink returns a sink that writes each item of a keyed stream (T is a weir.KV
-// type) to the file at path, on its own line, formatted with %v unless Format says
-// otherwise.
+// NewFileSink returns a sink that writes each item of a stream to the file at path, on
+// its own line, formatted with %v unless Format says otherwise: a string is written as it
+// is, a weir.KV as "(key, value)". The file's directory is created if missing.
 //
-// It is a partitioned sink with one partition, named path, so one worker writes the
-// file, in epoch order. Lines are buffered and reach the file at every epoch close, so a
+// It is a partitioned sink with one partition, named by the file's base name (so that
+// "out.txt" and its absolute path resume the same partition), and one worker writes the
+// file, in epoch order: the items of a keyed stream, and of any other, all go there. Lines are buffered and reach the file at every epoch close, so a
 // reader of the file sees the output of each epoch as the epoch closes, with or without
 // a recovery store, and all of it at the end of the run, when the file is also fsynced.
 // A run stopped by its context (Ctrl-C) also writes out every line given to the sink
@@ -40,40 +51,56 @@ type FileSink[T any] struct {
 // fresh start (no resume position) truncates the file to zero: it overwrites any earlier
 // output.
 func NewFileSink[T any](path string) *FileSink[T] {
-	return &FileSink[T]{path: path, format: defaultFormat[T]}
+	return &FileSink[T]{path: path, format: defaultFormat[T]()}
 }
 
 // Format sets how an item is written: fn appends the item's text, without a newline, to
 // buf and returns the result, as strconv.AppendInt does, so that writing allocates
-// nothing. It overrides the default, fmt's %v.
+// nothing. It overrides the default, fmt's %v. CSV and JSONLines are ready-made ones. fn
+// may be called from several workers at once (by a DirSink) and must be safe for that.
 func (s *FileSink[T]) Format(fn func(buf []byte, item T) []byte) *FileSink[T] {
 	s.format = fn
 	return s
 }
 
+// Header sets a line (without its newline) written first to a file that is empty when
+// the run opens it: on a fresh start, or on a resume before anything was written, but not
+// again after the lines of an earlier run. CSVHeader makes the header of the CSV format.
+// The default is none.
+func (s *FileSink[T]) Header(line string) *FileSink[T] {
+	s.header = line
+	return s
+}
+
 // Partitions implements sink.Partitioned.
 func (s *FileSink[T]) Partitions(context.Context) ([]string, error) {
-	return []string{s.path}, nil
+	return []string{filepath.Base(s.path)}, nil
 }
 
 // Build implements sink.Sink.
 func (s *FileSink[T]) Build(_ context.Context, part sink.Part, resume []byte) (sink.Partition[T], error) {
-	if part.Partition != s.path {
-		return nil, fmt.Errorf("weir: files: unknown partition %q", part.Partition)
+	if part.Partition != filepath.Base(s.path) {
+		return nil, fmt.Errorf("weir: files: %s: unknown partition %q", s.path, part.Partition)
 	}
-	return openSinkFile(s.path, resume, s.format)
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
+		return nil, fmt.Errorf("weir: files: %w", err)
+	}
+	return openSinkFile(s.path, resume, s.format, s.header)
 }
 
-// DirSink writes a keyed stream to the files of a directory; see NewDirSink.
+// DirSink writes a stream to the files of a directory; see NewDirSink.
 type DirSink[T any] struct {
 	dir    string
 	names  []string
 	format formatter[T]
+	header string
 }
 
 // NewDirSink returns a sink that writes each item of a keyed stream (T is a weir.KV
 // type) on its own line to one of n files in dir, chosen by the item's key, so that all
-// the items of a key are in one file, in order. The files are named "part-<i>", i from 0
+// the items of a key are in one file, in order. The items of a stream that is not keyed
+// all go to one file, the empty key's: key the stream (op.KeyOn) to spread it over the
+// files. The files are named "part-<i>", i from 0
 // to n-1, with i zero-padded to the same width so that the names sort numerically (with
 // n = 12: part-00 to part-11). Values of n below 1 mean 1. dir is created if missing.
 //
@@ -88,13 +115,20 @@ func NewDirSink[T any](dir string, n int) *DirSink[T] {
 	for i := range names {
 		names[i] = fmt.Sprintf("part-%0*d", width, i)
 	}
-	return &DirSink[T]{dir: dir, names: names, format: defaultFormat[T]}
+	return &DirSink[T]{dir: dir, names: names, format: defaultFormat[T]()}
 }
 
 // Format sets how an item is written, as FileSink.Format does, overriding the default,
 // fmt's %v.
 func (s *DirSink[T]) Format(fn func(buf []byte, item T) []byte) *DirSink[T] {
 	s.format = fn
+	return s
+}
+
+// Header sets a line written first to each file that is empty when the run opens it, as
+// FileSink.Header does. The default is none.
+func (s *DirSink[T]) Header(line string) *DirSink[T] {
+	s.header = line
 	return s
 }
 
@@ -115,12 +149,12 @@ func (s *DirSink[T]) Build(_ context.Context, part sink.Part, resume []byte) (si
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("weir: files: %w", err)
 	}
-	return openSinkFile(filepath.Join(s.dir, part.Partition), resume, s.format)
+	return openSinkFile(filepath.Join(s.dir, part.Partition), resume, s.format, s.header)
 }
 
 // openSinkFile opens path for writing at the length encoded in resume, truncating what
-// follows it (nil: truncating it all).
-func openSinkFile[T any](path string, resume []byte, format formatter[T]) (*filePart[T], error) {
+// follows it (nil: truncating it all), and writes header (if any) to a file left empty.
+func openSinkFile[T any](path string, resume []byte, format formatter[T], header string) (*filePart[T], error) {
 	size, err := decodeOffset(path, resume)
 	if err != nil {
 		return nil, err
@@ -153,7 +187,14 @@ func openSinkFile[T any](path string, resume []byte, format formatter[T]) (*file
 	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
-	return &filePart[T]{path: path, f: f, w: bufio.NewWriterSize(f, 64<<10), size: size, format: format}, nil
+	p := &filePart[T]{path: path, f: f, w: bufio.NewWriterSize(f, 64<<10), size: size, format: format}
+	if size == 0 && header != "" {
+		// Buffered like any line: it counts in the size the next snapshot records, so a
+		// resume after it does not write it again.
+		n, _ := p.w.WriteString(header + "\n")
+		p.size += int64(n)
+	}
+	return p, nil
 }
 
 var _ sink.Flusher = (*filePart[int])(nil)

@@ -78,7 +78,7 @@ func TestFileSinkExactlyOnce(t *testing.T) {
 			var want strings.Builder
 			for _, b := range batches {
 				// The crashed attempt: written, closed, never snapshotted.
-				p := buildSink(t, s, path, resume)
+				p := buildSink(t, s, "out.txt", resume)
 				if err := p.Write(b); err != nil {
 					t.Fatal(err)
 				}
@@ -86,7 +86,7 @@ func TestFileSinkExactlyOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 				// The resumed attempt truncates, writes again and completes its epoch.
-				p = buildSink(t, s, path, resume)
+				p = buildSink(t, s, "out.txt", resume)
 				if err := p.Write(b); err != nil {
 					t.Fatal(err)
 				}
@@ -118,7 +118,7 @@ func TestFileSinksFlush(t *testing.T) {
 	}{
 		{"file sink", func(dir string) (sink.Sink[kv], string, string) {
 			path := filepath.Join(dir, "out.txt")
-			return files.NewFileSink[kv](path), path, path
+			return files.NewFileSink[kv](path), "out.txt", path
 		}},
 		{"dir sink", func(dir string) (sink.Sink[kv], string, string) {
 			return files.NewDirSink[kv](dir, 1), "part-0", filepath.Join(dir, "part-0")
@@ -265,8 +265,8 @@ func TestFileSinkBuildErrors(t *testing.T) {
 		want      string
 	}{
 		{"unknown partition", "other", nil, `unknown partition "other"`},
-		{"corrupt resume", path, []byte{0x80}, "corrupt resume position"},
-		{"file shorter than its snapshot", path, []byte{9}, "the file has 4 bytes, fewer than the 9 of its snapshot"},
+		{"corrupt resume", "out.txt", []byte{0x80}, "corrupt resume position"},
+		{"file shorter than its snapshot", "out.txt", []byte{9}, "the file has 4 bytes, fewer than the 9 of its snapshot"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,7 +279,7 @@ func TestFileSinkBuildErrors(t *testing.T) {
 	if got := readString(t, path); got != "abc\n" {
 		t.Fatalf("a failed Build changed the file: %q", got)
 	}
-	if _, err := files.NewFileSink[kv](filepath.Join(path, "x")).Build(context.Background(), sink.Part{Partition: filepath.Join(path, "x")}, nil); err == nil {
+	if _, err := files.NewFileSink[kv](filepath.Join(path, "x")).Build(context.Background(), sink.Part{Partition: "x"}, nil); err == nil {
 		t.Fatal("no error opening a file under a file")
 	}
 }

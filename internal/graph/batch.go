@@ -28,7 +28,8 @@ type BatchOps interface {
 // Splitter routes the items of batches into one buffer per destination, keeping its typed
 // buffers between calls.
 type Splitter interface {
-	// ByKey appends each item of b to the buffer of dest(key).
+	// ByKey appends each item of b to the buffer of dest(key); items that are not KV
+	// values all go to dest("").
 	ByKey(b any, dest func(key string) int)
 	// Even appends the items of b to the buffers in turn, round robin.
 	Even(b any)
@@ -101,6 +102,13 @@ type splitter[T any] struct {
 
 func (s *splitter[T]) ByKey(b any, dest func(string) int) {
 	items := b.([]T)
+	if s.key == nil {
+		// Items without a key (a plain stream into a partitioned sink) all go where the
+		// empty key goes: one destination, in order.
+		d := dest("")
+		s.bufs[d] = append(s.bufs[d], items...)
+		return
+	}
 	for i := range items {
 		d := dest(s.key(&items[i]))
 		s.bufs[d] = append(s.bufs[d], items[i])
