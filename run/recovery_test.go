@@ -3,15 +3,23 @@ package run_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/connectors/files"
+	"github.com/weirflow/weir/internal/state"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/recovery"
 	"github.com/weirflow/weir/run"
@@ -76,5 +84,217 @@ func TestRecoveryErrors(t *testing.T) {
 	var corrupt *recovery.CorruptError
 	if !errors.As(err, &corrupt) || !strings.Contains(err.Error(), "r") {
 		t.Errorf("corrupt partition: %v", err)
+	}
+}
+
+// rowCounts counts the snapshot rows of every partition of dir, and the distinct (step,
+// key) they hold: equal counts mean that no superseded row is left.
+func rowCounts(t *testing.T, dir string) (rows, keys int) {
+	t.Helper()
+	parts, _ := filepath.Glob(filepath.Join(dir, "part-*.sqlite3"))
+	for _, p := range parts {
+		db, err := sql.Open("sqlite", "file:"+p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r, k int
+		err = db.QueryRow(`SELECT count(*), count(DISTINCT step || '/' || key)
+			FROM (SELECT step, key FROM snapshots UNION ALL SELECT step, key FROM compacted)`).Scan(&r, &k)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, keys = rows+r, keys+k
+	}
+	return rows, keys
+}
+
+// A run stopped by its context, as run.Main stops one on Ctrl-C or SIGTERM, collects
+// after its last commit like a run that ends: the next start does not read every
+// superseded row (tens of thousands of them made it seconds slower).
+func TestStopCollects(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rec")
+	if err := recovery.Init(dir, 2); err != nil {
+		t.Fatal(err)
+	}
+	var items []int
+	for i := range 400 {
+		items = append(items, i)
+	}
+	src := weirtest.NewSource(items...).BatchSize(20).Pause(time.Hour)
+	flow := weir.NewDataflow("stop")
+	keyed := op.KeyOn("key", op.Input("inp", flow, src), func(v int) string { return strconv.Itoa(v % 10) })
+	sink := weirtest.NewSink[weir.KV[int]]()
+	op.Output("out", op.StatefulMap("sum", keyed, func(st *op.State[int], v int) int {
+		s, _ := st.Get()
+		st.Set(s + v)
+		return s + v
+	}), sink)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run.Run(ctx, flow, run.EpochInterval(0), run.Recovery(dir)) }()
+	for deadline := time.Now().Add(30 * time.Second); len(sink.Items()) < len(items); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d items out of %d", len(sink.Items()), len(items))
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("run = %v, want context.Canceled", err)
+	}
+	rows, keys := rowCounts(t, dir)
+	if rows != keys || keys < 10 {
+		t.Errorf("%d snapshot rows of %d keys after the stop: superseded rows were not collected", rows, keys)
+	}
+}
+
+// partFiles reads every partition file of dir.
+func partFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	parts, _ := filepath.Glob(filepath.Join(dir, "part-*"))
+	files := map[string][]byte{}
+	for _, p := range parts {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Base(p)] = b
+	}
+	return files
+}
+
+// A run refused (the store is held by another run, is missing partitions or has an old
+// one, or holds what this dataflow cannot resume) leaves every partition file as it found
+// it, byte for byte: it used to record an execution, and to collect, before it loaded.
+func TestRefusedRunChangesNothing(t *testing.T) {
+	sums := func(name string, in string) *weir.Dataflow {
+		flow := weir.NewDataflow(name)
+		keyed := op.KeyOn("key", op.Input("inp", flow, files.NewLineSource(in)), func(s string) string { return s })
+		op.Output("out", op.StatefulMap("count", keyed, func(st *op.State[int], _ string) int {
+			n, _ := st.Get()
+			st.Set(n + 1)
+			return n + 1
+		}), weirtest.NewSink[weir.KV[int]]())
+		return flow
+	}
+	tests := []struct {
+		name string
+		// refuse prepares dir, where flow "sums" read in, and returns the refused run's flow.
+		refuse func(t *testing.T, dir, in string) *weir.Dataflow
+		check  func(err error) bool
+	}{
+		{"another dataflow", func(t *testing.T, dir, in string) *weir.Dataflow { return sums("other", in) },
+			func(err error) bool { return err != nil && strings.Contains(err.Error(), "which this dataflow does not have") }},
+		{"moved input", func(t *testing.T, dir, in string) *weir.Dataflow {
+			moved := in + ".moved"
+			if err := os.Rename(in, moved); err != nil {
+				t.Fatal(err)
+			}
+			return sums("sums", moved)
+		}, func(err error) bool {
+			var e *recovery.PartitionsChangedError
+			return errors.As(err, &e)
+		}},
+		{"locked", func(t *testing.T, dir, in string) *weir.Dataflow {
+			s, err := state.OpenSQLite(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return sums("sums", in)
+		}, func(err error) bool { return errors.Is(err, recovery.ErrLocked) }},
+		{"missing partition", func(t *testing.T, dir, in string) *weir.Dataflow {
+			if err := os.Remove(filepath.Join(dir, "part-2.sqlite3")); err != nil {
+				t.Fatal(err)
+			}
+			return sums("sums", in)
+		}, func(err error) bool {
+			var e *recovery.MissingPartitionsError
+			return errors.As(err, &e)
+		}},
+		{"older partition", func(t *testing.T, dir, in string) *weir.Dataflow {
+			old := partFiles(t, dir)["part-1.sqlite3"]
+			for range 2 {
+				f, err := os.OpenFile(in, os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.WriteString("c\nd\n")
+				f.Close()
+				if err := run.Run(context.Background(), sums("sums", in), run.EpochInterval(0), run.Recovery(dir)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "part-1.sqlite3"), old, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return sums("sums", in)
+		}, func(err error) bool {
+			var e *recovery.InconsistentError
+			return errors.As(err, &e)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			dir, in := filepath.Join(tmp, "rec"), filepath.Join(tmp, "in.txt")
+			if err := os.WriteFile(in, []byte("a\nb\na\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := recovery.Init(dir, 3); err != nil {
+				t.Fatal(err)
+			}
+			if err := run.Run(context.Background(), sums("sums", in), run.EpochInterval(0), run.Recovery(dir)); err != nil {
+				t.Fatal(err)
+			}
+			flow := tt.refuse(t, dir, in)
+			before := partFiles(t, dir)
+			err := run.Run(context.Background(), flow, run.EpochInterval(0), run.Recovery(dir))
+			if !tt.check(err) {
+				t.Fatalf("run = %v", err)
+			}
+			after := partFiles(t, dir)
+			for name, b := range before {
+				if !bytes.Equal(b, after[name]) {
+					t.Errorf("%s changed", name)
+				}
+			}
+			if len(after) != len(before) {
+				t.Errorf("files %d, then %d", len(before), len(after))
+			}
+		})
+	}
+}
+
+// A moved or renamed input is refused with a *recovery.PartitionsChangedError that says
+// what changed and what to do (it was an untyped "has no partition ... any more").
+func TestMovedInput(t *testing.T) {
+	tmp := t.TempDir()
+	dir, in, moved := filepath.Join(tmp, "rec"), filepath.Join(tmp, "in.txt"), filepath.Join(tmp, "new.txt")
+	if err := os.WriteFile(in, []byte("1\n2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := recovery.Init(dir, 2); err != nil {
+		t.Fatal(err)
+	}
+	flow := func(path string) *weir.Dataflow {
+		flow := weir.NewDataflow("f")
+		op.Output("out", op.Input("inp", flow, files.NewLineSource(path)), weirtest.NewSink[string]())
+		return flow
+	}
+	if err := run.Run(context.Background(), flow(in), run.Recovery(dir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(in, moved); err != nil {
+		t.Fatal(err)
+	}
+	err := run.Run(context.Background(), flow(moved), run.Recovery(dir))
+	var e *recovery.PartitionsChangedError
+	if !errors.As(err, &e) || e.Step != "f.inp" || !slices.Equal(e.Missing, []string{in}) || !slices.Equal(e.New, []string{moved}) {
+		t.Fatalf("run = %#v, want a *recovery.PartitionsChangedError of f.inp", err)
+	}
+	want := fmt.Sprintf(`weir: recovery directory %s: step f.inp no longer lists partitions [%q] that the store holds positions of (it lists [%q] instead): restore the moved or renamed path, or start afresh with a new recovery directory`, dir, in, moved)
+	if err.Error() != want {
+		t.Errorf("message\n%s\nwant\n%s", err, want)
 	}
 }
