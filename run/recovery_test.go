@@ -184,7 +184,9 @@ func TestRefusedRunChangesNothing(t *testing.T) {
 		check  func(err error) bool
 	}{
 		{"another dataflow", func(t *testing.T, dir, in string) *weir.Dataflow { return sums("other", in) },
-			func(err error) bool { return err != nil && strings.Contains(err.Error(), "which this dataflow does not have") }},
+			func(err error) bool {
+				return err != nil && strings.Contains(err.Error(), "which this dataflow does not have")
+			}},
 		{"moved input", func(t *testing.T, dir, in string) *weir.Dataflow {
 			moved := in + ".moved"
 			if err := os.Rename(in, moved); err != nil {
