@@ -250,3 +250,82 @@ func TestBatchSizeIndependence(t *testing.T) {
 		})
 	}
 }
+
+// An idle timeout closes the windows of a key that stops receiving items, without any
+// input to wake it; without one, they wait for the end of the stream.
+func TestEventTimeIdleTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []ClockOption
+		want []string
+	}{
+		{"no idle timeout", nil, []string{"1h0m0s: a 1 = [x y]", "1h0m0s: b 0 = [z]"}},
+		// a's watermark is 7s when it goes idle: its window closes 13s after the timeout.
+		{"idle timeout", []ClockOption{IdleTimeout(time.Minute)}, []string{"1m13s: a 1 = [x y]", "1h0m0s: b 0 = [z]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				src := weirtest.NewSource(x("a", "x", 10*s), x("a", "y", 12*s)).Pause(time.Hour).Then(x("b", "z", 0))
+				flow := weir.NewDataflow("f")
+				clock := EventTime(func(e ev) time.Time { return start.Add(e.At) }, 5*s, tc.opts...)
+				out := Collect("win", keyed(op.Input("in", flow, src)), clock, Tumbling(10*s, start))
+				var got []string
+				op.InspectWith("rec", out.Down, func(_ string, kv weir.KV[Windowed[[]ev]]) {
+					got = append(got, fmt.Sprintf("%v: %s %d = %v", time.Since(start), kv.Key, kv.Value.Window, kv.Value.Value))
+				})
+				weirtest.Run(t, flow, 1)
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+// A wait of Forever makes nothing late, not even an item 300 years older than the newest,
+// which the longest other wait (292 years) would.
+func TestForeverWait(t *testing.T) {
+	newest := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	old := newest.AddDate(-300, 0, 0)
+	epoch := time.Unix(0, 0).UTC()
+	oldID := int64(old.Sub(epoch) / time.Hour) // a whole number of hours before 1970
+	ts := func(t time.Time) time.Time { return t }
+	for _, tc := range []struct {
+		name  string
+		clock Clock[time.Time]
+		late  bool
+	}{
+		{"event time, forever", EventTime(ts, Forever), false},
+		{"event clock, forever", EventClock(ts, Forever), false},
+		{"event time, 292 years", EventTime(ts, Forever-1), true},
+		{"event clock, 292 years", EventClock(ts, Forever-1), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				flow := weir.NewDataflow("f")
+				in := op.Input("in", flow, weirtest.NewSource(
+					weir.KV[time.Time]{Key: "k", Value: newest}).Pause(time.Hour).Then(
+					weir.KV[time.Time]{Key: "k", Value: old}))
+				out := Count("win", op.KeyRm("unkey", in), tc.clock, Tumbling(time.Hour, epoch), func(time.Time) string { return "k" })
+				down, late := weirtest.NewSink[weir.KV[Windowed[int]]](), weirtest.NewSink[weir.KV[Windowed[time.Time]]]()
+				op.Output("down", out.Down, down)
+				op.Output("late", out.Late, late)
+				weirtest.Run(t, flow, 1)
+				newID := int64(newest.Sub(epoch) / time.Hour)
+				wantDown := fmt.Sprintf("[(k, (%d, 1)) (k, (%d, 1))]", oldID, newID)
+				wantLate := "[]"
+				if tc.late {
+					wantDown = fmt.Sprintf("[(k, (%d, 1))]", newID)
+					wantLate = fmt.Sprintf("[(k, (%d, %v))]", oldID, old)
+				}
+				if got := fmt.Sprint(down.Items()); got != wantDown {
+					t.Errorf("down %s, want %s", got, wantDown)
+				}
+				if got := fmt.Sprint(late.Items()); got != wantLate {
+					t.Errorf("late %s, want %s", got, wantLate)
+				}
+			})
+		})
+	}
+}

@@ -42,7 +42,7 @@ type act struct {
 	items []ev
 	eof   bool
 	want  []string // the events emitted, formatted by show
-	next  string   // the step's next notification after it (offset from t0); "" to skip
+	next  string   // the step's next notification after it (offset from t0); "none"; "" to skip
 	state string   // the snapshot taken after the activation, by showChanges; "" to skip
 }
 
@@ -146,6 +146,39 @@ var scenarios = []scenario{
 			{at: 4 * s, want: []string{"a 1 = [x]", "a meta 1 [10s,20s]"}, next: "5.000000001s", state: "a: open [] queued 1"},
 			{at: 5*s + 1, next: "14s", state: "a: open [2] queued 0"},
 			{at: 5*s + 1, eof: true, want: []string{"a 2 = [z]", "a meta 2 [20s,30s]"}, state: "a: freed"},
+		},
+	},
+	{
+		name: "event time: the system time moves nothing, items and the end of the stream do",
+		build: func(in weir.Stream[ev], now func() time.Time) shower {
+			Collect("win", keyed(in), EventTime(evTime, 5*s).WithNow(now), Tumbling(10*s, t0))
+			return show[ev, []ev]
+		},
+		acts: []act{
+			{at: 0, items: []ev{x("a", "x", 10*s)}, next: "none", state: "a: open [] queued 1"}, // watermark 5s
+			{at: time.Hour, next: "none", state: "-"},
+			{at: time.Hour, items: []ev{x("a", "y", 8*s), x("a", "v", 6*s)}, next: "none"}, // still on time
+			{at: 2 * time.Hour, items: []ev{x("a", "z", 21*s)}, // watermark 16s: v, y, x are due
+				want: []string{"a 0 = [v y]", "a meta 0 [0s,10s]"}, next: "none", state: "a: open [1] queued 1"},
+			{at: 3 * time.Hour, items: []ev{x("a", "w", 9*s)}, want: []string{"a late 0: w"}, next: "none"},
+			{at: 3 * time.Hour, eof: true, want: []string{"a 1 = [x]", "a meta 1 [10s,20s]", "a 2 = [z]", "a meta 2 [20s,30s]"}, state: "a: freed"},
+		},
+	},
+	{
+		name: "event time with an idle timeout: a key idle for it closes windows with the system time",
+		build: func(in weir.Stream[ev], now func() time.Time) shower {
+			Collect("win", keyed(in), EventTime(evTime, 5*s, IdleTimeout(time.Minute)).WithNow(now), Tumbling(10*s, t0), Ordered(false))
+			return show[ev, []ev]
+		},
+		acts: []act{
+			// Watermark 5s; window 1 closes at 20s, 15s after the timeout.
+			{at: 0, items: []ev{x("a", "x", 10*s)}, next: "1m15s", state: "a: open [1] queued 0"},
+			// Watermark 7s, the timeout restarted: window 1 closes 13s after it.
+			{at: 30 * s, items: []ev{x("a", "y", 12*s)}, next: "1m43s"},
+			{at: 90 * s, next: "1m43s", state: "-"},
+			{at: 103 * s, want: []string{"a 1 = [x y]", "a meta 1 [10s,20s]"}, next: "none", state: "a: freed"},
+			{at: 200 * s, items: []ev{x("a", "z", 25*s)}, next: "4m30s", state: "a: open [2] queued 0"},
+			{at: 210 * s, eof: true, want: []string{"a 2 = [z]", "a meta 2 [20s,30s]"}, state: "a: freed"},
 		},
 	},
 	{
@@ -411,6 +444,7 @@ func (d *driver) run(a act) (out []string, next, state string) {
 	if err != nil {
 		d.t.Fatal(err)
 	}
+	next = "none"
 	if at, ok := d.rt.NextNotify(); ok {
 		next = at.Sub(t0).String()
 	}
@@ -453,7 +487,7 @@ func TestWindowActivations(t *testing.T) {
 				if a.next != "" && next != a.next {
 					t.Errorf("activation %d: next notification at %q, want %q", i, next, a.next)
 				}
-				if a.eof && next != "" {
+				if a.eof && next != "none" {
 					t.Errorf("activation %d: notification at %s after the end of the stream", i, next)
 				}
 				if a.state != "" && state != a.state {
@@ -482,7 +516,7 @@ func TestWindowResume(t *testing.T) {
 					}
 					if i == cut {
 						d.resume()
-						if got, ok := d.rt.NextNotify(); (ok && got.Sub(t0).String() != next) || (!ok && next != "") {
+						if got, ok := d.rt.NextNotify(); (ok && got.Sub(t0).String() != next) || (!ok && next != "none") {
 							t.Fatalf("resumed after activation %d: next notification %v (%v), want %q", cut, got.Sub(t0), ok, next)
 						}
 					}
