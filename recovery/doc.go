@@ -25,6 +25,42 @@
 // the worker's snapshot rows for that partition: each partition can tell how far it is
 // complete, and the store trusts only what all partitions hold.
 //
+// # Integrity
+//
+// Every row of every table carries a CRC-32C of its identity and value (for a state or a
+// position: the step's name, the key, the epoch and the bytes), checked whenever the row
+// is read: SQLite's own checks see only the file's structure, and one flipped bit inside
+// a stored value would otherwise resume with a wrong state and exit 0. A mismatch is a
+// *CorruptError whose Cause wraps ErrChecksum and whose Step and Key name the row (for an
+// input or a sink, Key is the partition). Because the checksum covers the key and the
+// epoch, a value that turns up under another key or epoch fails too. Verify (`weir
+// recovery verify`) checks every row, including those no resume would read now.
+//
+// The layout is format version 3. A partition written by an older weir (version 2 had no
+// checksums) is refused with a *FormatError rather than read unchecked: resume it with
+// the weir that wrote it, or start a new directory.
+//
+// # One run at a time
+//
+// A run holds an exclusive lock on the directory's LockFile (weir.lock) from the moment
+// it opens the directory until it ends. The lock is flock(2)'s: the kernel releases it
+// when the process ends, however it ends, so a run killed with SIGKILL never leaves the
+// directory locked. The file records the holder, so that a second run, in this process or
+// another, is refused with a *LockedError (matching ErrLocked) such as
+//
+//	weir: recovery directory /data/rec is in use by pid 1234 on host worker-1 since 2026-12-04T17:00:00Z
+//
+// Verify, Inspect and State only read and take no lock: they work while a run writes,
+// reading each partition as its last committed transaction left it (a run between two
+// partitions' commits may therefore show one partition an epoch ahead of another, as a
+// crash would leave them). In a directory no one can write, such as a read-only mount,
+// they read the files as immutable. On systems without flock(2) no lock is taken.
+//
+// A run opens the store only to check it until its dataflow's state has loaded: a run
+// refused because the directory is locked, missing or inconsistent, or holds state that
+// this dataflow cannot resume (another dataflow, a moved input), leaves every partition
+// as it found it. Only then is the execution recorded.
+//
 // # Resuming
 //
 // A run resumes from the earliest epoch every worker of the previous run completed (1 for
@@ -37,14 +73,18 @@
 // A row superseded by a newer one is deleted only when that newer row belongs to an
 // epoch every worker had completed more than the backup interval ago (rows of older
 // epochs move to compacted, the latest of each key kept). A copy of the directory taken
-// within the interval, even file by file, therefore still resumes. A run collects at its
-// start, every 10 seconds and at its end.
+// within the interval, even file by file, therefore still resumes. A run collects once it
+// has started (after its state loaded), every 10 seconds, and when it stops cleanly: at
+// the end of its inputs, or when its context is cancelled, as run.Main's is on Ctrl-C or
+// SIGTERM. After a crash or a failure the next run's start collects instead.
 //
 // # Inspecting
 //
 // Inspect (`weir recovery inspect DIR`) lists executions, frontiers and per step the keys
 // and bytes stored; State (`weir recovery inspect DIR STEP KEY`) shows the state one key
-// resumes with, decoded to JSON.
+// resumes with, decoded to JSON. For an input or a sink, KEY is a partition and its value
+// a position in the connector's own encoding: State returns its bytes and, when they are
+// a sequence of unsigned varints (the files connectors' byte offsets), their values.
 //
 // # State codecs
 //
@@ -70,7 +110,14 @@
 //
 // A damaged directory never starts afresh silently. Opening or resuming fails with
 // ErrNoPartitions, a *MissingPartitionsError (which partitions), a *CorruptError (not a
-// SQLite file, truncated, another format or directory) or an *InconsistentError (a
-// partition older than the epoch the others resume from, as when one file was restored
-// from an older backup). Each message names the directory and the partition.
+// SQLite file, truncated, a partition of another directory, a row that fails its
+// checksum), a *FormatError (written by a weir of another format), an *AccessError (the
+// operating system refuses to let the run write a file: permissions, a read-only mount;
+// nothing is damaged, and it matches fs.ErrPermission), a *LockedError (another run holds
+// the directory) or an *InconsistentError (a partition older than the epoch the others
+// resume from, as when one file was restored from an older backup). Each message names
+// the directory and the partition. A resume whose input or sink no longer lists a
+// partition the directory holds a position of (its path was moved or renamed) fails with
+// a *PartitionsChangedError naming the step and the partitions, rather than reading or
+// writing them from the start.
 package recovery
