@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -20,8 +21,9 @@ import (
 // CSVError reports a CSV row that could not be read or decoded.
 type CSVError struct {
 	Path   string // the file
-	Line   int    // 1-based line of the file
+	Line   int    // 1-based line of the file where the error is
 	Column int    // 1-based byte column in the line
+	Offset int64  // byte offset in the file where the row starts
 	Header string // the column's header, or "" when the row itself is malformed
 	Value  string // the cell, when it could not be decoded
 	Err    error  // the cause
@@ -29,18 +31,24 @@ type CSVError struct {
 
 func (e *CSVError) Error() string {
 	if e.Header == "" {
-		return fmt.Sprintf("weir: files: %s:%d:%d: %v", e.Path, e.Line, e.Column, e.Err)
+		return fmt.Sprintf("weir: files: %s:%d:%d: %v (the row at byte %d)", e.Path, e.Line, e.Column, e.Err, e.Offset)
 	}
-	return fmt.Sprintf("weir: files: %s:%d:%d: column %q: invalid value %q: %v", e.Path, e.Line, e.Column, e.Header, e.Value, e.Err)
+	return fmt.Sprintf("weir: files: %s:%d:%d: column %q: invalid value %q: %v (the row at byte %d)", e.Path, e.Line, e.Column, e.Header, e.Value, e.Err, e.Offset)
 }
 
 func (e *CSVError) Unwrap() error { return e.Err }
 
 // csvConfig holds the settings shared by both CSV sources.
 type csvConfig struct {
-	path  string
-	batch int
-	comma rune
+	path   string
+	batch  int
+	comma  rune
+	policy ErrorPolicy
+	bad    *badCount
+}
+
+func newCSVConfig(path string) csvConfig {
+	return csvConfig{path: path, batch: DefaultBatchSize, comma: ',', bad: new(badCount)}
 }
 
 // CSVSource is a source of the rows of a CSV file as maps; see NewCSVSource.
@@ -51,11 +59,16 @@ type CSVSource struct{ cfg csvConfig }
 // The first row is the header; every row must have as many cells as it has. A UTF-8 byte
 // order mark before the header is dropped.
 //
-// It has one partition, named path, and resumes from the byte offset after the last row
-// read (quoted cells spanning lines included); a resumed run reads the header again, so
-// the file must be the same, or only appended to.
+// It has one partition, named by the file's base name (so that "clicks.csv" and its
+// absolute path are the same partition on resume), and resumes from the byte offset
+// after the last row read (quoted cells spanning lines included); a resumed run reads the
+// header again, so the file must be the same, or only appended to.
+//
+// A malformed row (a bare quote, a wrong number of cells) fails the run with a *CSVError
+// naming the file, line and byte offset, unless OnError says to skip it, or Read sends it
+// to a stream of BadRow.
 func NewCSVSource(path string) *CSVSource {
-	return &CSVSource{cfg: csvConfig{path: path, batch: DefaultBatchSize, comma: ','}}
+	return &CSVSource{cfg: newCSVConfig(path)}
 }
 
 // BatchSize sets the largest number of rows in a batch, overriding DefaultBatchSize.
@@ -71,9 +84,21 @@ func (s *CSVSource) Comma(r rune) *CSVSource {
 	return s
 }
 
+// OnError sets what the source does with a malformed row, overriding the default, Fail.
+// Read sends such rows to its stream of BadRow whatever this says.
+func (s *CSVSource) OnError(p ErrorPolicy) *CSVSource {
+	s.cfg.policy = p
+	return s
+}
+
+// Skipped returns the number of rows skipped (OnError(Skip)) by the runs of this source
+// in this process so far. A resumed run counts again a row it reads again, one read
+// after the last snapshot of the run before it.
+func (s *CSVSource) Skipped() int64 { return s.cfg.bad.n.Load() }
+
 // Partitions implements source.Partitioned.
 func (s *CSVSource) Partitions(context.Context) ([]string, error) {
-	return []string{s.cfg.path}, nil
+	return []string{filepath.Base(s.cfg.path)}, nil
 }
 
 // Build implements source.Source.
@@ -82,35 +107,79 @@ func (s *CSVSource) Build(_ context.Context, part source.Part, resume []byte) (s
 	if err != nil {
 		return nil, err
 	}
-	return &csvMapPart{r: r, batch: s.cfg.batch}, nil
+	return newCSVPart(r, s.cfg.batch, csvMap(r)), nil
 }
 
-type csvMapPart struct {
-	r     *csvReader
-	batch int
-	buf   []map[string]string
+func (s *CSVSource) deadLetters() source.Source[result[map[string]string]] {
+	cfg := s.cfg
+	cfg.policy = deadLetter
+	return &resultSource[map[string]string]{parts: s.Partitions, build: func(part source.Part, resume []byte) (source.Partition[result[map[string]string]], error) {
+		r, err := openCSV(cfg, part, resume)
+		if err != nil {
+			return nil, err
+		}
+		return newCSVPart(r, cfg.batch, withBad(csvMap(r))), nil
+	}}
 }
 
-func (p *csvMapPart) Next(context.Context) ([]map[string]string, error) {
+// csvMap decodes a row into a new map: consumers may keep rows, and the batch is only
+// borrowed, so maps are not reused.
+func csvMap(r *csvReader) func(*map[string]string, []string) error {
+	return func(dst *map[string]string, rec []string) error {
+		m := make(map[string]string, len(rec))
+		for i, h := range r.header {
+			m[h] = rec[i]
+		}
+		*dst = m
+		return nil
+	}
+}
+
+// csvPart is a partition of a CSV source, emitting rows decoded into T (T is a result
+// for Read: a row or a bad row).
+type csvPart[T any] struct {
+	r      *csvReader
+	batch  int
+	decode func(dst *T, rec []string) error
+	buf    []T
+}
+
+func newCSVPart[T any](r *csvReader, batch int, decode func(*T, []string) error) *csvPart[T] {
+	return &csvPart[T]{r: r, batch: batch, decode: decode}
+}
+
+func (p *csvPart[T]) Next(context.Context) ([]T, error) {
 	p.buf = p.buf[:0]
+	var zero T
 	for len(p.buf) < p.batch {
 		rec, err := p.r.next()
+		if err == nil {
+			p.buf = append(p.buf, zero)
+			if err = p.decode(&p.buf[len(p.buf)-1], rec); err == nil {
+				p.r.accept()
+				continue
+			}
+			p.buf = p.buf[:len(p.buf)-1]
+		}
+		if err == io.EOF {
+			return p.buf, io.EOF
+		}
+		bad, err := p.r.bad(err)
 		if err != nil {
 			return p.buf, err
 		}
-		// A new map per row: consumers may keep rows, and the batch is only borrowed.
-		m := make(map[string]string, len(rec))
-		for i, h := range p.r.header {
-			m[h] = rec[i]
+		if bad != nil {
+			// Dead letters: T is a result, which carries the bad row.
+			p.buf = append(p.buf, zero)
+			any(&p.buf[len(p.buf)-1]).(badSetter).setBad(bad)
 		}
-		p.buf = append(p.buf, m)
 		p.r.accept()
 	}
 	return p.buf, nil
 }
 
-func (p *csvMapPart) Snapshot() []byte { return p.r.snapshot() }
-func (p *csvMapPart) Close() error     { return p.r.f.Close() }
+func (p *csvPart[T]) Snapshot() []byte { return p.r.snapshot() }
+func (p *csvPart[T]) Close() error     { return p.r.f.Close() }
 
 // CSVStructSource is a source of the rows of a CSV file decoded into structs; see
 // NewCSVStructSource.
@@ -127,8 +196,11 @@ type CSVStructSource[T any] struct{ cfg csvConfig }
 // time.Duration (time.ParseDuration), or types defined on them. Cells are trimmed of
 // spaces, except for strings; an empty cell gives the zero value. A cell that cannot be
 // decoded stops the run with a *CSVError naming the file, line, column and value.
+//
+// A malformed row, or a cell that cannot be decoded, is handled as by NewCSVSource: it
+// fails the run unless OnError or Read says otherwise.
 func NewCSVStructSource[T any](path string) *CSVStructSource[T] {
-	return &CSVStructSource[T]{cfg: csvConfig{path: path, batch: DefaultBatchSize, comma: ','}}
+	return &CSVStructSource[T]{cfg: newCSVConfig(path)}
 }
 
 // BatchSize sets the largest number of rows in a batch, overriding DefaultBatchSize.
@@ -144,61 +216,67 @@ func (s *CSVStructSource[T]) Comma(r rune) *CSVStructSource[T] {
 	return s
 }
 
+// OnError sets what the source does with a malformed row or a cell it cannot decode,
+// overriding the default, Fail. Read sends such rows to its stream of BadRow whatever
+// this says.
+func (s *CSVStructSource[T]) OnError(p ErrorPolicy) *CSVStructSource[T] {
+	s.cfg.policy = p
+	return s
+}
+
+// Skipped returns the number of rows skipped, as CSVSource.Skipped does.
+func (s *CSVStructSource[T]) Skipped() int64 { return s.cfg.bad.n.Load() }
+
 // Partitions implements source.Partitioned.
 func (s *CSVStructSource[T]) Partitions(context.Context) ([]string, error) {
-	return []string{s.cfg.path}, nil
+	return []string{filepath.Base(s.cfg.path)}, nil
 }
 
 // Build implements source.Source.
 func (s *CSVStructSource[T]) Build(_ context.Context, part source.Part, resume []byte) (source.Partition[T], error) {
-	fields, err := structFields[T](s.cfg.path)
+	r, decode, err := openCSVStruct[T](s.cfg, part, resume)
 	if err != nil {
 		return nil, err
 	}
-	r, err := openCSV(s.cfg, part, resume)
+	return newCSVPart(r, s.cfg.batch, decode), nil
+}
+
+func (s *CSVStructSource[T]) deadLetters() source.Source[result[T]] {
+	cfg := s.cfg
+	cfg.policy = deadLetter
+	return &resultSource[T]{parts: s.Partitions, build: func(part source.Part, resume []byte) (source.Partition[result[T]], error) {
+		r, decode, err := openCSVStruct[T](cfg, part, resume)
+		if err != nil {
+			return nil, err
+		}
+		return newCSVPart(r, cfg.batch, withBad(decode)), nil
+	}}
+}
+
+func openCSVStruct[T any](cfg csvConfig, part source.Part, resume []byte) (*csvReader, func(*T, []string) error, error) {
+	fields, err := structFields[T](cfg.path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cols, err := bindColumns(s.cfg.path, fields, r.header)
+	r, err := openCSV(cfg, part, resume)
+	if err != nil {
+		return nil, nil, err
+	}
+	cols, err := bindColumns(cfg.path, fields, r.header)
 	if err != nil {
 		r.f.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return &csvStructPart[T]{r: r, cols: cols, batch: s.cfg.batch}, nil
+	return r, func(dst *T, rec []string) error { return r.decode(unsafe.Pointer(dst), cols, rec) }, nil
 }
-
-type csvStructPart[T any] struct {
-	r     *csvReader
-	cols  []column
-	batch int
-	buf   []T
-}
-
-func (p *csvStructPart[T]) Next(context.Context) ([]T, error) {
-	var zero T
-	p.buf = p.buf[:0]
-	for len(p.buf) < p.batch {
-		rec, err := p.r.next()
-		if err != nil {
-			return p.buf, err
-		}
-		p.buf = append(p.buf, zero)
-		if err := p.r.decode(unsafe.Pointer(&p.buf[len(p.buf)-1]), p.cols, rec); err != nil {
-			return p.buf[:len(p.buf)-1], err
-		}
-		p.r.accept()
-	}
-	return p.buf, nil
-}
-
-func (p *csvStructPart[T]) Snapshot() []byte { return p.r.snapshot() }
-func (p *csvStructPart[T]) Close() error     { return p.r.f.Close() }
 
 // csvReader reads the rows of a CSV file after its header and knows the byte offset after
 // the last accepted row, from csv.Reader.InputOffset: exact even with quoted newlines,
 // unlike the file's read position (the reader buffers ahead).
 type csvReader struct {
 	path   string
+	policy ErrorPolicy
+	skips  *badCount
 	f      *os.File
 	r      *csv.Reader
 	header []string
@@ -213,8 +291,8 @@ type csvReader struct {
 // after the header). The resume position is the byte offset and the file's line number
 // after the last row, so that errors name the right line without counting from the start.
 func openCSV(cfg csvConfig, part source.Part, resume []byte) (*csvReader, error) {
-	if part.Partition != cfg.path {
-		return nil, fmt.Errorf("weir: files: unknown partition %q", part.Partition)
+	if part.Partition != filepath.Base(cfg.path) {
+		return nil, fmt.Errorf("weir: files: %s: unknown partition %q", cfg.path, part.Partition)
 	}
 	var off, line uint64
 	if resume != nil {
@@ -231,7 +309,7 @@ func openCSV(cfg csvConfig, part source.Part, resume []byte) (*csvReader, error)
 	if err != nil {
 		return nil, fmt.Errorf("weir: files: %w", err)
 	}
-	c := &csvReader{path: cfg.path, f: f}
+	c := &csvReader{path: cfg.path, policy: cfg.policy, skips: cfg.bad, f: f}
 	fail := func(err error) (*csvReader, error) {
 		f.Close()
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/weirflow/weir/internal/text"
 	"github.com/weirflow/weir/source"
@@ -26,8 +27,10 @@ type LineSource struct {
 // endings ("\n" or "\r\n"); a last line without a newline is still a line. The stream
 // ends at the end of the file.
 //
-// It has one partition, named path, and resumes from the byte offset after the last line
-// read. A resumed run must find the same file: an offset past its end is an error.
+// It has one partition, named by the file's base name (so that "app.log" and its absolute
+// path are the same partition on resume), and resumes from the byte offset after the
+// last line read. A resumed run must find the same file: an offset past its end is an
+// error.
 func NewLineSource(path string) *LineSource {
 	return &LineSource{path: path, batch: DefaultBatchSize}
 }
@@ -41,13 +44,13 @@ func (s *LineSource) BatchSize(n int) *LineSource {
 
 // Partitions implements source.Partitioned.
 func (s *LineSource) Partitions(context.Context) ([]string, error) {
-	return []string{s.path}, nil
+	return []string{filepath.Base(s.path)}, nil
 }
 
 // Build implements source.Source.
 func (s *LineSource) Build(_ context.Context, part source.Part, resume []byte) (source.Partition[string], error) {
-	if part.Partition != s.path {
-		return nil, fmt.Errorf("weir: files: unknown partition %q", part.Partition)
+	if part.Partition != filepath.Base(s.path) {
+		return nil, fmt.Errorf("weir: files: %s: unknown partition %q", s.path, part.Partition)
 	}
 	r, err := openLines(s.path, resume)
 	if err != nil {

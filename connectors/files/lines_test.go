@@ -31,7 +31,7 @@ func writeFile(t *testing.T, content string) string {
 
 func build(t *testing.T, src *files.LineSource, path string, resume []byte) source.Partition[string] {
 	t.Helper()
-	p, err := src.Build(context.Background(), source.Part{Step: "flow.in", Partition: path, Workers: 1}, resume)
+	p, err := src.Build(context.Background(), source.Part{Step: "flow.in", Partition: filepath.Base(path), Workers: 1}, resume)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -141,7 +141,7 @@ func TestLineSourceBuildErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			partition := tt.partition
 			if partition == "" {
-				partition = tt.path
+				partition = filepath.Base(tt.path)
 			}
 			_, err := files.NewLineSource(tt.path).Build(context.Background(), source.Part{Partition: partition}, tt.resume)
 			if err == nil || !strings.HasPrefix(err.Error(), "weir: files: ") || !strings.Contains(err.Error(), tt.want) {
@@ -154,10 +154,49 @@ func TestLineSourceBuildErrors(t *testing.T) {
 	}
 }
 
+// TestLineSourcePartitions: a file's partition is its base name, whatever the spelling
+// of its path, so that a resumed run finds its position.
 func TestLineSourcePartitions(t *testing.T) {
-	got, err := files.NewLineSource("/some/file").Partitions(context.Background())
-	if err != nil || !slices.Equal(got, []string{"/some/file"}) {
-		t.Fatalf("Partitions = %v, %v", got, err)
+	for _, path := range []string{"/some/file", "file", "./file", "a/../file", "dir/file"} {
+		got, err := files.NewLineSource(path).Partitions(context.Background())
+		if err != nil || !slices.Equal(got, []string{"file"}) {
+			t.Errorf("%s: Partitions = %v, %v", path, got, err)
+		}
+	}
+}
+
+// TestSourcesResumeUnderAnotherSpelling runs a line source and a CSV source on relative
+// paths, aborts, and resumes them on the absolute paths of the same files: the rest of
+// each file is read, exactly once.
+func TestSourcesResumeUnderAnotherSpelling(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile("clicks.txt", []byte("a\nb\nc\nd\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("clicks.csv", []byte("k\n1\n2\n3\n4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := weirtest.NewRecovery(t, 1)
+	lines, rows := weirtest.NewSink[string](), weirtest.NewSink[string]()
+	for i, prefix := range []string{"", dir + string(filepath.Separator)} {
+		flow := weir.NewDataflow("flow")
+		var ls source.Source[string] = files.NewLineSource(prefix + "clicks.txt").BatchSize(1)
+		var cs source.Source[map[string]string] = files.NewCSVSource(prefix + "clicks.csv").BatchSize(1)
+		if i == 0 {
+			ls, cs = abortAfter(ls, 2), abortAfter(cs, 2)
+		}
+		l := op.Input("lines", flow, ls)
+		c := op.Input("csv", flow, cs)
+		op.Output("out_lines", l, lines)
+		op.Output("out_csv", op.Map("k", c, func(r map[string]string) string { return r["k"] }), rows)
+		rec.Run(t, flow, 1)
+	}
+	if got := lines.Items(); !slices.Equal(got, []string{"a", "b", "c", "d"}) {
+		t.Errorf("lines %q", got)
+	}
+	if got := rows.Items(); !slices.Equal(got, []string{"1", "2", "3", "4"}) {
+		t.Errorf("rows %q", got)
 	}
 }
 
@@ -199,4 +238,40 @@ func ExampleNewLineSource() {
 	}
 	fmt.Println(out.Items())
 	// Output: [5 6 6]
+}
+
+// abortAfter wraps a partitioned source whose partitions abort the run (as a crash would)
+// on their n+1st call of Next.
+func abortAfter[T any](src source.Source[T], n int) source.Source[T] {
+	return aborting[T]{src, n}
+}
+
+type aborting[T any] struct {
+	source.Source[T]
+	n int
+}
+
+func (a aborting[T]) Partitions(ctx context.Context) ([]string, error) {
+	return a.Source.(source.Partitioned).Partitions(ctx)
+}
+
+func (a aborting[T]) Build(ctx context.Context, part source.Part, resume []byte) (source.Partition[T], error) {
+	p, err := a.Source.Build(ctx, part, resume)
+	if err != nil {
+		return nil, err
+	}
+	return &abortingPart[T]{Partition: p, left: a.n}, nil
+}
+
+type abortingPart[T any] struct {
+	source.Partition[T]
+	left int
+}
+
+func (p *abortingPart[T]) Next(ctx context.Context) ([]T, error) {
+	if p.left == 0 {
+		return nil, source.ErrAbort
+	}
+	p.left--
+	return p.Partition.Next(ctx)
 }
