@@ -35,7 +35,7 @@ func ExampleJoin() {
 		weir.KV[reading]{Key: "hall", Value: reading{at(3), 21.0}},
 		weir.KV[reading]{Key: "attic", Value: reading{at(5), 25.2}},
 	))
-	clock := window.EventClock(func(r reading) time.Time { return r.At }, time.Minute)
+	clock := window.EventTime(func(r reading) time.Time { return r.At }, time.Minute)
 	out := window.Join("join", clock, window.Tumbling(10*time.Minute, t0), []weir.KeyedStream[reading]{wall, ceiling})
 	op.Inspect("rows", out.Down)
 	if err := run.Run(context.Background(), flow); err != nil {
@@ -58,7 +58,7 @@ type order struct {
 }
 
 // The pages a user visited in the same session as an order, as soon as the session has
-// both: sessions end after 30 minutes without a visit or an order. The event clock reads
+// both: sessions end after 30 minutes without a visit or an order. The clock reads
 // the time of each side's values with its own function.
 func ExampleJoin2() {
 	t0 := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -73,7 +73,7 @@ func ExampleJoin2() {
 	orders := op.Input("orders", flow, weirtest.NewSource(
 		weir.KV[order]{Key: "ann", Value: order{at(10), 4500}},
 	))
-	clock := window.EventClock(window.RowTime2(
+	clock := window.EventTime(window.RowTime2(
 		func(v visit) time.Time { return v.At },
 		func(o order) time.Time { return o.At },
 	), 10*time.Minute)

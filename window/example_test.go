@@ -49,7 +49,7 @@ func ExampleCollect() {
 		click{"ann", "/cart", sec(70)},
 	))
 	byUser := op.KeyOn("user", clicks, func(c click) string { return c.User })
-	clock := window.EventClock(clickTime, 30*time.Second)
+	clock := window.EventTime(clickTime, 30*time.Second)
 	visits := window.Collect("per_minute", byUser, clock, window.Tumbling(time.Minute, noon))
 	op.Inspect("visits", visits.Down)
 	if err := run.Run(context.Background(), flow); err != nil {
@@ -74,7 +74,7 @@ func ExampleCount() {
 		click{"ann", "/home", sec(75)}, // the watermark passes 12:01: window 0 closes
 		click{"dan", "/home", sec(50)}, // too late for window 0
 	))
-	clock := window.EventClock(clickTime, 5*time.Second)
+	clock := window.EventTime(clickTime, 5*time.Second)
 	hits := window.Count("per_minute", clicks, clock, window.Tumbling(time.Minute, noon), func(c click) string { return c.Page })
 	op.Inspect("count", hits.Down)
 	op.Inspect("late", hits.Late)
@@ -104,7 +104,7 @@ func ExampleFold() {
 		weir.KV[trade]{Key: "ACME", Value: trade{4, minute(6)}},
 		weir.KV[trade]{Key: "ACME", Value: trade{5, minute(12)}},
 	))
-	clock := window.EventClock(func(t trade) time.Time { return t.At }, 0)
+	clock := window.EventTime(func(t trade) time.Time { return t.At }, 0)
 	volume := window.Fold("sum", trades, clock, window.Sliding(10*time.Minute, 5*time.Minute, noon),
 		func() int { return 0 },
 		func(sum int, t trade) int { return sum + t.Shares },
@@ -147,7 +147,7 @@ func ExampleWindow() {
 		click{"ann", "/cart", minute(20)},
 	))
 	byUser := op.KeyOn("user", clicks, func(c click) string { return c.User })
-	clock := window.EventClock(clickTime, 0)
+	clock := window.EventTime(clickTime, 0)
 	out := window.Window("visits", byUser, clock, window.Session(5*time.Minute), func(n int, _ bool) window.Logic[click, string, int] {
 		return &visits{n: n}
 	})
@@ -175,7 +175,7 @@ func ExampleTumbling() {
 		click{"ann", "/help", minute(60)},
 	))
 	byUser := op.KeyOn("user", clicks, func(c click) string { return c.User })
-	clock := window.EventClock(clickTime, time.Hour)
+	clock := window.EventTime(clickTime, time.Hour)
 	out := window.Collect("per_hour", byUser, clock, window.Tumbling(time.Hour, noon))
 	op.Inspect("pages", out.Down)
 	op.Inspect("bounds", op.MapValue("fmt", out.Meta, bounds))
@@ -202,7 +202,7 @@ func ExampleSliding() {
 		click{"ann", "/cart", minute(12)},
 	))
 	byUser := op.KeyOn("user", clicks, func(c click) string { return c.User })
-	clock := window.EventClock(clickTime, time.Hour)
+	clock := window.EventTime(clickTime, time.Hour)
 	out := window.Collect("last_10m", byUser, clock, window.Sliding(10*time.Minute, 5*time.Minute, noon))
 	op.Inspect("pages", out.Down)
 	op.Inspect("bounds", op.MapValue("fmt", out.Meta, bounds))
@@ -234,7 +234,7 @@ func ExampleSession() {
 		click{"ann", "/help", minute(30)},
 	))
 	byUser := op.KeyOn("user", clicks, func(c click) string { return c.User })
-	clock := window.EventClock(clickTime, time.Hour)
+	clock := window.EventTime(clickTime, time.Hour)
 	out := window.Collect("sessions", byUser, clock, window.Session(5*time.Minute), window.Ordered(false))
 	op.Inspect("pages", out.Down)
 	op.Inspect("bounds", op.MapValue("fmt", out.Meta, bounds))
@@ -246,4 +246,135 @@ func ExampleSession() {
 	// visits.pages: (ann, (2, [/help]))
 	// visits.bounds: (ann, window 0 [12:00, 12:08) merged [1])
 	// visits.bounds: (ann, window 2 [12:30, 12:30))
+}
+
+// With EventTime, a key's watermark is its latest event time minus the wait, whatever
+// the system time does: the source's pause changes nothing, and the reading taken at
+// 12:00:00.950, 50ms older than the newest, is on time (the same input with EventClock
+// makes it late).
+func ExampleEventTime() {
+	ms := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Millisecond) }
+	flow := weir.NewDataflow("replay")
+	readings := op.Input("in", flow, weirtest.NewSource(
+		weir.KV[time.Time]{Key: "boiler", Value: ms(1000)}).
+		Pause(200*time.Millisecond).
+		Then(weir.KV[time.Time]{Key: "boiler", Value: ms(950)}))
+	clock := window.EventTime(func(t time.Time) time.Time { return t }, 100*time.Millisecond)
+	out := window.Count("per_second", op.KeyRm("unkey", readings), clock, window.Tumbling(time.Second, noon),
+		func(time.Time) string { return "boiler" })
+	op.Inspect("readings", out.Down)
+	op.Inspect("late", op.MapValue("fmt", out.Late, func(w window.Windowed[time.Time]) string {
+		return fmt.Sprintf("window %d: %s", w.Window, w.Value.Format("15:04:05.000"))
+	}))
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// replay.readings: (boiler, (0, 1))
+	// replay.readings: (boiler, (1, 1))
+}
+
+// EventClock, Bytewax's event clock, also moves a key's watermark on with the system
+// time: during the source's pause of 200ms it passes 12:00:01, so that the reading at
+// 12:00:00.950 that comes after the pause is late for window 0. Which items are late
+// thus depends on how fast the input comes.
+func ExampleEventClock() {
+	ms := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Millisecond) }
+	flow := weir.NewDataflow("live")
+	readings := op.Input("in", flow, weirtest.NewSource(
+		weir.KV[time.Time]{Key: "boiler", Value: ms(1000)}).
+		Pause(200*time.Millisecond).
+		Then(weir.KV[time.Time]{Key: "boiler", Value: ms(950)}))
+	clock := window.EventClock(func(t time.Time) time.Time { return t }, 100*time.Millisecond)
+	out := window.Count("per_second", op.KeyRm("unkey", readings), clock, window.Tumbling(time.Second, noon),
+		func(time.Time) string { return "boiler" })
+	op.Inspect("readings", out.Down)
+	op.Inspect("late", op.MapValue("fmt", out.Late, func(w window.Windowed[time.Time]) string {
+		return fmt.Sprintf("window %d: %s", w.Window, w.Value.Format("15:04:05.000"))
+	}))
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// live.late: (boiler, window 0: 12:00:00.950)
+	// live.readings: (boiler, (1, 1))
+}
+
+// purchase is an amount spent by a customer at a time.
+type purchase struct {
+	Cents int
+	At    time.Time
+}
+
+func (p purchase) String() string { return fmt.Sprintf("%d@%s", p.Cents, p.At.Format("15:04")) }
+
+func purchaseTime(p purchase) time.Time { return p.At }
+
+// purchases is the input of the Reduce, Max and Min examples: two customers' purchases
+// over two hours.
+func purchases(flow *weir.Dataflow) weir.KeyedStream[purchase] {
+	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
+	return op.Input("in", flow, weirtest.NewSource(
+		weir.KV[purchase]{Key: "ann", Value: purchase{1200, minute(5)}},
+		weir.KV[purchase]{Key: "ann", Value: purchase{300, minute(40)}},
+		weir.KV[purchase]{Key: "bob", Value: purchase{999, minute(50)}},
+		weir.KV[purchase]{Key: "ann", Value: purchase{4500, minute(70)}},
+		weir.KV[purchase]{Key: "ann", Value: purchase{700, minute(65)}},
+	))
+}
+
+// Reduce combines a window's values with no initial accumulator, the first value taking
+// its place: here the total each customer spent per hour, stamped with the time of the
+// hour's first purchase. Ann's first hour closes when her purchase at 13:10 takes her
+// watermark to 13:00; the other windows close at the end of the stream.
+func ExampleReduce() {
+	flow := weir.NewDataflow("spend")
+	total := window.Reduce("hourly", purchases(flow), window.EventTime(purchaseTime, 10*time.Minute), window.Tumbling(time.Hour, noon),
+		func(sum, p purchase) purchase { return purchase{Cents: sum.Cents + p.Cents, At: sum.At} })
+	op.Inspect("total", total.Down)
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// spend.total: (ann, (0, 1500@12:05))
+	// spend.total: (ann, (1, 5200@13:10))
+	// spend.total: (bob, (0, 999@12:50))
+}
+
+// Max keeps the value with the largest key of each window: each customer's biggest
+// purchase per hour. The wait of Forever holds every window open until the end of the
+// stream, so none of the purchases can be late.
+func ExampleMax() {
+	flow := weir.NewDataflow("biggest")
+	top := window.Max("hourly", purchases(flow), window.EventTime(purchaseTime, window.Forever), window.Tumbling(time.Hour, noon),
+		func(p purchase) int { return p.Cents })
+	op.Inspect("max", top.Down)
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// biggest.max: (ann, (0, 1200@12:05))
+	// biggest.max: (ann, (1, 4500@13:10))
+	// biggest.max: (bob, (0, 999@12:50))
+}
+
+// Min keeps the value with the smallest key of each window: each customer's earliest
+// purchase per session of purchases at most 30 minutes apart. The purchase at 13:05
+// comes after the one at 13:10, within the hour's wait.
+func ExampleMin() {
+	flow := weir.NewDataflow("first")
+	first := window.Min("visit", purchases(flow), window.EventTime(purchaseTime, time.Hour), window.Session(30*time.Minute),
+		func(p purchase) int64 { return p.At.Unix() })
+	op.Inspect("min", first.Down)
+	op.Inspect("bounds", op.MapValue("fmt", first.Meta, bounds))
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// first.min: (ann, (0, 1200@12:05))
+	// first.min: (ann, (1, 300@12:40))
+	// first.min: (bob, (0, 999@12:50))
+	// first.bounds: (ann, window 0 [12:05, 12:05))
+	// first.bounds: (ann, window 1 [12:40, 13:10))
+	// first.bounds: (bob, window 0 [12:50, 12:50))
 }
