@@ -13,12 +13,14 @@ import (
 	"github.com/weirflow/weir/source"
 )
 
-// ErrorPolicy is what a CSV source does with a row it cannot read or decode.
+// ErrorPolicy is what a CSV source does with a row it cannot read or decode, and what a
+// ParseLines source does with a line its parse function refuses.
 type ErrorPolicy int
 
 const (
 	// Fail stops the run with an error naming the file, the line, the byte offset of the
-	// row and the cause (a *CSVError), and the step and partition (a *weir.StepError).
+	// row and the cause (a *CSVError or *LineError), and the step and partition (a
+	// *weir.StepError).
 	// It is the default.
 	Fail ErrorPolicy = iota
 	// Skip drops the row and reads on; the source's Skipped method counts such rows.
@@ -43,7 +45,7 @@ type BadRow struct {
 	// Raw is the row's text as it is in the file (its quoted newlines included), without
 	// the line ending after it, and cut at 64 KiB.
 	Raw string
-	Err error // the cause: a *CSVError
+	Err error // the cause: a *CSVError or a *LineError
 }
 
 // String formats b as "path:line (byte offset): error: raw text".
@@ -79,14 +81,15 @@ func (s *resultSource[T]) Build(_ context.Context, part source.Part, resume []by
 }
 
 // Source is a source of this package that Read can split into rows and bad rows:
-// NewCSVSource's and NewCSVStructSource's.
+// NewCSVSource's, NewCSVStructSource's and ParseLines'.
 type Source[T any] interface {
 	source.Source[T]
 	deadLetters() source.Source[result[T]]
 }
 
-// Read reads src into two streams: the rows it reads, and the rows it cannot read or
-// decode, each with where it is in its file (a dead-letter stream, to write somewhere for
+// Read reads src into two streams: the rows (or parsed lines) it reads, and the rows it
+// cannot read or decode (or the lines its parse function refuses), each with where it is
+// in its file (a dead-letter stream, to write somewhere for
 // inspection or repair instead of stopping the run). Both keep the file's order. src's
 // OnError setting does not matter here.
 //

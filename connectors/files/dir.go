@@ -76,13 +76,23 @@ func (s *DirSource) Partitions(context.Context) ([]string, error) {
 
 // Build implements source.Source.
 func (s *DirSource) Build(_ context.Context, part source.Part, resume []byte) (source.Partition[string], error) {
-	// Only names that Partitions could have listed: a partition is never a path outside dir.
-	if ok, _ := path.Match(s.glob, part.Partition); !ok || !fs.ValidPath(part.Partition) {
-		return nil, fmt.Errorf("weir: files: %s: unknown partition %q", s.dir, part.Partition)
+	file, err := s.file(part)
+	if err != nil {
+		return nil, err
 	}
-	r, err := openLines(filepath.Join(s.dir, filepath.FromSlash(part.Partition)), resume)
+	r, err := openLines(file, resume)
 	if err != nil {
 		return nil, err
 	}
 	return &linePart{r: r, batch: s.batch}, nil
 }
+
+func (s *DirSource) file(part source.Part) (string, error) {
+	// Only names that Partitions could have listed: a partition is never a path outside dir.
+	if ok, _ := path.Match(s.glob, part.Partition); !ok || !fs.ValidPath(part.Partition) {
+		return "", fmt.Errorf("weir: files: %s: unknown partition %q", s.dir, part.Partition)
+	}
+	return filepath.Join(s.dir, filepath.FromSlash(part.Partition)), nil
+}
+
+func (s *DirSource) batchSize() int { return s.batch }

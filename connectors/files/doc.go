@@ -6,7 +6,15 @@
 // NewLineSource reads a file line by line; NewDirSource reads the files of a directory
 // that match a glob, one partition per file, so that several workers read them in
 // parallel. A partition's position is a byte offset, snapshotted at every epoch close, so
-// a resumed run continues at the first line it had not read.
+// a resumed run continues at the first line it had not read. ParseLines parses each line
+// of either into an item (a JSON line into a struct, say).
+//
+// A partition is named by the file's path relative to the directory, or for a single
+// file by its base name: not by the path as written, so that a run resumed with the same
+// file spelled another way ("clicks.csv", "./clicks.csv", its absolute path) finds its
+// position. A recovery directory written by an earlier weir, which named a single file's
+// partition by its path as given, resumes where that path was a bare file name, and is
+// otherwise refused with an error naming the partitions.
 //
 // # CSV sources
 //
@@ -14,6 +22,22 @@
 // NewCSVStructSource decodes them into structs by `csv:"name"` tags or field names. Both
 // resume from the byte offset after the last row read, found by encoding/csv itself, so
 // quoted cells spanning lines are safe; the header is read again on resume.
+//
+// # Bad rows
+//
+// A CSV row that is malformed or does not decode, or a line that ParseLines' function
+// refuses, is handled by the source's ErrorPolicy, set with its OnError method:
+//
+//   - Fail, the default, stops the run with a *CSVError or *LineError naming the file,
+//     the line and the row's byte offset, inside a *weir.StepError naming the step and
+//     partition. A resumed run meets the row again.
+//   - Skip drops the row and reads on; Skipped counts the rows skipped, for a program to
+//     report after its run.
+//   - Read, instead of op.Input, sends bad rows to a second stream, as BadRow values with
+//     the file, line, offset, raw text and error: a dead-letter stream.
+//
+// Whichever the policy, a bad row that was skipped or sent on counts as read: a resumed
+// run reads on after it, so that each row, good or bad, is read once across restarts.
 //
 // # File sinks
 //

@@ -49,15 +49,25 @@ func (s *LineSource) Partitions(context.Context) ([]string, error) {
 
 // Build implements source.Source.
 func (s *LineSource) Build(_ context.Context, part source.Part, resume []byte) (source.Partition[string], error) {
-	if part.Partition != filepath.Base(s.path) {
-		return nil, fmt.Errorf("weir: files: %s: unknown partition %q", s.path, part.Partition)
+	path, err := s.file(part)
+	if err != nil {
+		return nil, err
 	}
-	r, err := openLines(s.path, resume)
+	r, err := openLines(path, resume)
 	if err != nil {
 		return nil, err
 	}
 	return &linePart{r: r, batch: s.batch}, nil
 }
+
+func (s *LineSource) file(part source.Part) (string, error) {
+	if part.Partition != filepath.Base(s.path) {
+		return "", fmt.Errorf("weir: files: %s: unknown partition %q", s.path, part.Partition)
+	}
+	return s.path, nil
+}
+
+func (s *LineSource) batchSize() int { return s.batch }
 
 // decodeOffset decodes a resume position written by encodeOffset; nil means 0.
 func decodeOffset(path string, resume []byte) (int64, error) {
