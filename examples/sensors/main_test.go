@@ -3,22 +3,36 @@ package main
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/weirflow/weir/source"
 	"github.com/weirflow/weir/weirtest"
 )
 
 // TestBundled runs the example's flow on the bundled readings. Any batch size and worker
-// count must give the same lines: the bundled readings are never exactly at a watermark,
-// so system time spent between batches cannot change which ones are late.
+// count must give the same lines: the clock is pure event time, so the system time spent
+// between batches cannot change which readings are late.
 func TestBundled(t *testing.T) {
-	for _, tc := range []struct{ batch, workers int }{{8, 1}, {1, 1}, {1024, 1}, {8, 2}} {
-		t.Run(strconv.Itoa(tc.batch)+"x"+strconv.Itoa(tc.workers), func(t *testing.T) {
+	for _, tc := range []struct {
+		batch, workers int
+		pause          time.Duration // between batches, as a slow feed or machine makes
+	}{{8, 1, 0}, {1, 1, 0}, {1024, 1, 0}, {8, 2, 0}, {8, 1, time.Minute}, {1, 2, 5 * time.Second}} {
+		t.Run(strconv.Itoa(tc.batch)+"x"+strconv.Itoa(tc.workers)+"/"+tc.pause.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				out := weirtest.NewSink[string]()
-				weirtest.Run(t, sensorFlow(source.Lines(bundled).BatchSize(tc.batch), out), tc.workers)
+				var src source.Source[string] = source.Lines(bundled).BatchSize(tc.batch)
+				if tc.pause > 0 {
+					paused := weirtest.NewSource[string]().BatchSize(tc.batch)
+					lines := strings.Split(strings.TrimSuffix(bundled, "\n"), "\n")
+					for i := 0; i < len(lines); i += tc.batch {
+						paused.Then(lines[i:min(i+tc.batch, len(lines))]...).Pause(tc.pause)
+					}
+					src = paused
+				}
+				weirtest.Run(t, sensorFlow(src, out), tc.workers)
 				got := out.Items()
 				if len(got) != 33 { // 3 sensors x 10 minutes, and 3 late counts
 					t.Fatalf("got %d lines, want 33:\n%q", len(got), got)
