@@ -150,13 +150,16 @@ type ClockOption func(*clockOptions)
 
 // IdleTimeout lets the watermark of a key that has received no item for d of system time
 // advance with the system time, as EventClock's does, until its next item: so the last
-// windows of a key that stops receiving data close d (plus the wait) after its last item
-// instead of at the end of the stream. The key's watermark is then W + (now − last − d),
+// windows of a key that stops receiving data close some time after its last item instead
+// of at the end of the stream. From then on the key's watermark is W + (now − last − d),
 // where W is the watermark its last item left and last is the system time that item was
-// seen; its next item stops it there, or raises it to its own timestamp minus the wait
-// if that is higher. This gives back some of the determinism of EventTime: which items
-// are late now depends on how long keys stay idle. By default there is no idle timeout.
-// A d that is not positive, or an idle timeout with a wait of Forever, is a build error.
+// seen: a window closing at event time c closes at system time last + d + (c − W). The
+// next item stops it there, or raises it to its own timestamp minus the wait if that is
+// higher, and starts the timeout again. This gives up some of EventTime's determinism:
+// which items are late now depends on how long keys stay idle; and a key whose windows
+// all closed frees its state, so that its next item starts a fresh watermark. By default
+// there is no idle timeout. A d that is not positive, or an idle timeout with a wait of
+// Forever, is a build error.
 func IdleTimeout(d time.Duration) ClockOption {
 	return func(o *clockOptions) {
 		if d <= 0 {

@@ -25,17 +25,20 @@
 // But then which items are late, and what the windows hold, depends on how fast the
 // input is read: the same file gives other results on a slower machine, with a pause of
 // the source, or when the run is interrupted and resumed 20 s later. EventTime, weir's
-// addition, leaves the system time out: given the same items, each key's windows get the
-// same items and close in the same order whatever the speed, the number of workers, the
+// addition, leaves the system time out: given the same items in the same order per key
+// (as one partition, or partitions split by key, give them; the inputs of a Join
+// interleave as they come), each key's windows get the same items and close in the same order whatever the speed, the number of workers, the
 // batch sizes and the interruptions. The cost is that a key's last windows close only
-// when a later item of the key moves its watermark, or at the end of the stream;
-// IdleTimeout lets the watermark of a key that has had no item for a while advance with
-// the system time, trading that much determinism for progress.
+// when a later item of the key moves its watermark, or at the end of the stream, and the
+// key's state is kept until then; IdleTimeout lets the watermark of a key that has had no
+// item for a while advance with the system time, trading that much determinism for
+// progress.
 //
 // Timestamps are held as nanoseconds since 1970 in an int64: an item's timestamp outside
 // 1677-09-21..2262-04-11 fails the run with a TimeRangeError (ErrTimeRange), and an
 // alignTo outside that range is a build error. Within it, window ids are exact however
-// far apart the timestamp and alignTo are.
+// far apart the timestamp and alignTo are; Meta clamps a window bound beyond the range
+// to its end.
 //
 // # Windowers
 //
@@ -67,5 +70,8 @@
 // A key's whole window state (clock, open windows, their logics, queued items) is part of
 // the step's snapshots, and its pending closes (and idle timeouts) are re-armed after a
 // resume. A key with no open window and nothing queued frees its state, sessions
-// included; its clock starts afresh with its next item.
+// included; its clock starts afresh with its next item, which may then open again a
+// window that already closed. Under EventTime without an idle timeout that cannot
+// happen: a key's last item keeps a window open (or waits in the queue) until the end
+// of the stream.
 package window
