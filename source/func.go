@@ -1,0 +1,236 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// DefaultMaxWait is how long FromFunc and FromChan let the first item of a batch wait for
+// more unless their MaxWait method says otherwise.
+const DefaultMaxWait = 10 * time.Millisecond
+
+// Func is a source fed by a blocking function or a channel; see FromFunc and FromChan.
+type Func[T any] struct {
+	name  string
+	fn    func(context.Context) (T, error)
+	batch int
+	wait  time.Duration
+}
+
+// FromFunc returns a source of the items that fn returns, called again and again, one
+// call at a time, until it returns io.EOF, which ends the stream (its item is not used);
+// any other error stops the run. fn may block for as long as it likes, waiting for a
+// message, say: it runs in a goroutine of its own, never on the worker's loop, and
+// returns its items into a buffer that the worker takes them from in batches of up to
+// BatchSize items (DefaultBatchSize unless set). The worker takes a batch when its first
+// item has waited MaxWait (DefaultMaxWait unless set), or sooner when it finds BatchSize
+// items waiting, as it does at once after a full batch when fn keeps up: latency stays
+// near MaxWait when items are few, and batches grow when they come fast. While
+// BatchSize items wait, fn is not called: a slow flow holds fn back rather than letting
+// the buffer grow.
+//
+// The worker looks for items every MaxWait while there are none (the engine has no way
+// for a goroutine to wake it), so an idle source costs a cheap check per MaxWait, not a
+// busy loop.
+//
+// The source has one partition, "func", so exactly one worker calls fn. It keeps no
+// position: a resumed run calls fn again from where fn itself stands, and items that
+// were buffered but not yet passed on when a run stopped are lost. fn gets a context that
+// is cancelled when the run ends or stops, and must then return soon: the partition's
+// Close waits for it, so that no goroutine outlives the run. A panic in fn stops the run
+// with an error holding its value and stack.
+func FromFunc[T any](fn func(ctx context.Context) (T, error)) *Func[T] {
+	return &Func[T]{name: "func", fn: fn, batch: DefaultBatchSize, wait: DefaultMaxWait}
+}
+
+// FromChan returns a source of the items received from ch, in batches, as FromFunc
+// makes them: a goroutine receives into a buffer of up to BatchSize items, which the
+// worker takes when its first item has waited MaxWait or when it is full. Closing ch
+// ends the stream, after the items sent before.
+//
+// The source has one partition, "chan", so exactly one worker receives. It keeps no
+// position and is not resumable: items received but not yet passed on when a run stops
+// are lost, as are items sent while no run receives.
+func FromChan[T any](ch <-chan T) *Func[T] {
+	return &Func[T]{name: "chan", batch: DefaultBatchSize, wait: DefaultMaxWait, fn: func(ctx context.Context) (T, error) {
+		select {
+		case v, ok := <-ch:
+			if !ok {
+				return v, io.EOF
+			}
+			return v, nil
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		}
+	}}
+}
+
+// BatchSize sets the largest batch the source returns, and the most items it buffers,
+// overriding DefaultBatchSize. Values below 1 mean 1.
+func (s *Func[T]) BatchSize(n int) *Func[T] {
+	s.batch = max(n, 1)
+	return s
+}
+
+// MaxWait sets how long the first item of a batch waits for more before the batch is
+// passed on, overriding DefaultMaxWait; it is also how often the worker looks for items
+// when there are none. Values below 1 ms mean 1 ms, the runtime's shortest wait.
+func (s *Func[T]) MaxWait(d time.Duration) *Func[T] {
+	s.wait = max(d, time.Millisecond)
+	return s
+}
+
+// Partitions implements Partitioned.
+func (s *Func[T]) Partitions(context.Context) ([]string, error) { return []string{s.name}, nil }
+
+// Build implements Source: it starts the goroutine that calls fn.
+func (s *Func[T]) Build(ctx context.Context, part Part, _ []byte) (Partition[T], error) {
+	if err := checkPartition(part, s.name); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p := &funcPart[T]{
+		name: s.name, batch: s.batch, wait: s.wait, cancel: cancel,
+		space: make(chan struct{}, 1), exited: make(chan struct{}),
+		items: make([]T, 0, s.batch),
+	}
+	go p.fill(ctx, s.fn)
+	return p, nil
+}
+
+type funcPart[T any] struct {
+	name   string
+	batch  int
+	wait   time.Duration
+	cancel context.CancelFunc
+	space  chan struct{} // a token when the worker has taken items: fill may go on
+	exited chan struct{} // closed when fill returns
+	out    []T           // the batch last returned, borrowed by the flow
+
+	mu     sync.Mutex
+	items  []T       // filled by fill, taken by Next
+	first  time.Time // when items[0] arrived
+	fullAt time.Time // when items became full
+	end    error     // io.EOF or fn's error, after items
+	// refill is how long the last batch took to fill, when it was full: while fn keeps
+	// up, the worker comes back after about that long instead of MaxWait.
+	refill time.Duration
+}
+
+// fill calls fn until it ends, fails or the run stops, appending its items, and waits
+// while a full batch is buffered.
+func (p *funcPart[T]) fill(ctx context.Context, fn func(context.Context) (T, error)) {
+	defer close(p.exited)
+	defer func() {
+		if r := recover(); r != nil {
+			p.finish(fmt.Errorf("weir: source %s: panic: %v\n%s", p.name, r, debug.Stack()))
+		}
+	}()
+	for {
+		v, err := fn(ctx)
+		if ctx.Err() != nil {
+			return // the partition is closing: nobody will take what fn returned
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				err = fmt.Errorf("weir: source %s: %w", p.name, err)
+			}
+			p.finish(err)
+			return
+		}
+		p.mu.Lock()
+		if len(p.items) == 0 {
+			p.first = time.Now()
+		}
+		p.items = append(p.items, v)
+		if len(p.items) == p.batch {
+			p.fullAt = time.Now()
+		}
+		for len(p.items) >= p.batch {
+			p.mu.Unlock()
+			select {
+			case <-p.space:
+			case <-ctx.Done():
+				return
+			}
+			p.mu.Lock()
+		}
+		p.mu.Unlock()
+	}
+}
+
+func (p *funcPart[T]) finish(err error) {
+	p.mu.Lock()
+	p.end = err
+	p.mu.Unlock()
+}
+
+func (p *funcPart[T]) Next(context.Context) ([]T, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.items)
+	if n < p.batch && p.end == nil && (n == 0 || time.Since(p.first) < p.wait) {
+		return nil, nil // not due: NextAwake says when it will be
+	}
+	// Swap buffers: fill appends to the one the flow borrowed last time, which it has
+	// given back by calling Next again.
+	clear(p.out) // drop what the old batch's items referenced
+	p.refill = 0
+	if n >= p.batch {
+		p.refill = max(p.fullAt.Sub(p.first), 1) // 0 means "not full"
+	}
+	p.out, p.items = p.items, p.out[:0]
+	select {
+	case p.space <- struct{}{}:
+	default:
+	}
+	return p.out, p.end
+}
+
+// minLook is the shortest time NextAwake asks the worker to wait while items arrive:
+// shorter, and a fast fn would have the worker look for a full batch in a busy loop.
+const minLook = 50 * time.Microsecond
+
+// NextAwake implements Awaker: at once when a batch is due; with items buffered, when
+// the first will have waited MaxWait or, if sooner, when the buffer will be full at the
+// rate the items have come in so far, so that a fast fn's batches are taken as they
+// fill, not MaxWait apart; with none, in MaxWait to look again, or sooner, in the time
+// the last batch took to fill when it was full.
+func (p *funcPart[T]) NextAwake() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	n := len(p.items)
+	switch {
+	case n >= p.batch || p.end != nil:
+		return now // not the zero time, which means 1 ms after an empty batch
+	case n > 0:
+		due := p.first.Add(p.wait)
+		if el := now.Sub(p.first); el > 0 {
+			// At the rate so far, the buffer fills this long after the first item.
+			fill := time.Duration(float64(el) * float64(p.batch) / float64(n))
+			if full := p.first.Add(max(fill, el+minLook)); full.Before(due) {
+				due = full
+			}
+		}
+		return due
+	case p.refill > 0:
+		return now.Add(min(max(p.refill, minLook), p.wait))
+	}
+	return now.Add(p.wait)
+}
+
+func (p *funcPart[T]) Snapshot() []byte { return nil }
+
+// Close stops fill and waits for it to return, with fn's call under way.
+func (p *funcPart[T]) Close() error {
+	p.cancel()
+	<-p.exited
+	return nil
+}
