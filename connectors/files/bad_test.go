@@ -57,7 +57,7 @@ func TestCSVFailNamesTheRow(t *testing.T) {
 	if !errors.As(err, &ce) || !errors.As(err, &se) {
 		t.Fatalf("run error %v, want a step error with a *CSVError", err)
 	}
-	if ce.Path != path || ce.Line != 3 || ce.Offset != 8 || se.Step != "flow.in" || se.Partition != "bad.csv" {
+	if ce.Path != path || ce.Line != 3 || ce.Offset != 8 || se.Step != "flow.in" || se.Partition != path {
 		t.Fatalf("error %v: %+v in step %q partition %q", err, ce, se.Step, se.Partition)
 	}
 	if want := fmt.Sprintf("%s:3:1: wrong number of fields (the row at byte 8)", path); !strings.Contains(err.Error(), want) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -59,7 +58,7 @@ type CSVSource struct{ cfg csvConfig }
 // The first row is the header; every row must have as many cells as it has. A UTF-8 byte
 // order mark before the header is dropped.
 //
-// It has one partition, named by the file's base name (so that "clicks.csv" and its
+// It has one partition, named by the file's absolute path (so that "clicks.csv" and its
 // absolute path are the same partition on resume), and resumes from the byte offset
 // after the last row read (quoted cells spanning lines included); a resumed run reads the
 // header again, so the file must be the same, or only appended to.
@@ -98,7 +97,11 @@ func (s *CSVSource) Skipped() int64 { return s.cfg.bad.n.Load() }
 
 // Partitions implements source.Partitioned.
 func (s *CSVSource) Partitions(context.Context) ([]string, error) {
-	return []string{filepath.Base(s.cfg.path)}, nil
+	name, err := partitionName(s.cfg.path)
+	if err != nil {
+		return nil, err
+	}
+	return []string{name}, nil
 }
 
 // Build implements source.Source.
@@ -229,7 +232,11 @@ func (s *CSVStructSource[T]) Skipped() int64 { return s.cfg.bad.n.Load() }
 
 // Partitions implements source.Partitioned.
 func (s *CSVStructSource[T]) Partitions(context.Context) ([]string, error) {
-	return []string{filepath.Base(s.cfg.path)}, nil
+	name, err := partitionName(s.cfg.path)
+	if err != nil {
+		return nil, err
+	}
+	return []string{name}, nil
 }
 
 // Build implements source.Source.
@@ -291,8 +298,8 @@ type csvReader struct {
 // after the header). The resume position is the byte offset and the file's line number
 // after the last row, so that errors name the right line without counting from the start.
 func openCSV(cfg csvConfig, part source.Part, resume []byte) (*csvReader, error) {
-	if part.Partition != filepath.Base(cfg.path) {
-		return nil, fmt.Errorf("weir: files: %s: unknown partition %q", cfg.path, part.Partition)
+	if err := checkFilePartition(cfg.path, part); err != nil {
+		return nil, err
 	}
 	var off, line uint64
 	if resume != nil {

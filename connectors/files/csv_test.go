@@ -56,11 +56,11 @@ func TestCSVSourceResume(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d", tt.name, batch), func(t *testing.T) {
 				path := writeCSV(t, tt.content)
 				src := files.NewCSVSource(path).BatchSize(batch)
-				whole, end, err := readPart(t, src, "data.csv", nil, false)
+				whole, end, err := readPart(t, src, path, nil, false)
 				if err != nil {
 					t.Fatal(err)
 				}
-				resumed, rend, err := readPart(t, src, "data.csv", nil, true)
+				resumed, rend, err := readPart(t, src, path, nil, true)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -70,7 +70,7 @@ func TestCSVSourceResume(t *testing.T) {
 				if !bytes.Equal(end, rend) {
 					t.Fatalf("final snapshots differ: %x, %x", end, rend)
 				}
-				if again, _, err := readPart(t, src, "data.csv", end, false); err != nil || len(again) != 0 {
+				if again, _, err := readPart(t, src, path, end, false); err != nil || len(again) != 0 {
 					t.Fatalf("after the last snapshot: %q, %v", again, err)
 				}
 			})
@@ -81,7 +81,7 @@ func TestCSVSourceResume(t *testing.T) {
 func TestCSVSourceAppendedFileResumes(t *testing.T) {
 	path := writeCSV(t, "k,v\na,1\n")
 	src := files.NewCSVSource(path)
-	first, end, err := readPart(t, src, "data.csv", nil, false)
+	first, end, err := readPart(t, src, path, nil, false)
 	if err != nil || len(first) != 1 {
 		t.Fatalf("%q, %v", first, err)
 	}
@@ -91,7 +91,7 @@ func TestCSVSourceAppendedFileResumes(t *testing.T) {
 	}
 	f.WriteString("b,2\n")
 	f.Close()
-	more, _, err := readPart(t, src, "data.csv", end, false)
+	more, _, err := readPart(t, src, path, end, false)
 	if err != nil || !slices.EqualFunc(more, []row{{"k": "b", "v": "2"}}, maps.Equal) {
 		t.Fatalf("after appending: %q, %v", more, err)
 	}
@@ -119,7 +119,7 @@ func TestCSVSourceErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeCSV(t, tt.content)
 			for _, resumeEach := range []bool{false, true} {
-				got, _, err := readPart(t, files.NewCSVSource(path).BatchSize(1), "data.csv", tt.resume, resumeEach)
+				got, _, err := readPart(t, files.NewCSVSource(path).BatchSize(1), path, tt.resume, resumeEach)
 				want := tt.build + tt.read
 				if err == nil || !strings.HasPrefix(err.Error(), "weir: files: ") || !strings.Contains(err.Error(), want) {
 					t.Fatalf("error %v, want one containing %q", err, want)
@@ -141,7 +141,7 @@ func TestCSVSourceErrors(t *testing.T) {
 
 func TestCSVSourceComma(t *testing.T) {
 	path := writeCSV(t, "a;b\n1;2\n")
-	got, _, err := readPart(t, files.NewCSVSource(path).Comma(';'), "data.csv", nil, false)
+	got, _, err := readPart(t, files.NewCSVSource(path).Comma(';'), path, nil, false)
 	if err != nil || !slices.EqualFunc(got, []row{{"a": "1", "b": "2"}}, maps.Equal) {
 		t.Fatalf("%q, %v", got, err)
 	}
@@ -181,7 +181,7 @@ func TestCSVStructSource(t *testing.T) {
 	for _, batch := range []int{1, 5} {
 		src := files.NewCSVStructSource[reading](path).BatchSize(batch)
 		for _, resumeEach := range []bool{false, true} {
-			got, _, err := readPart(t, src, "data.csv", nil, resumeEach)
+			got, _, err := readPart(t, src, path, nil, resumeEach)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +226,7 @@ func TestCSVStructSourceErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeCSV(t, readingHeader+"ok,1,2,,,,,,,,,\n"+tt.row+"\n")
 			for _, resumeEach := range []bool{false, true} {
-				got, snap, err := readPart(t, files.NewCSVStructSource[reading](path).BatchSize(1), "data.csv", nil, resumeEach)
+				got, snap, err := readPart(t, files.NewCSVStructSource[reading](path).BatchSize(1), path, nil, resumeEach)
 				var ce *files.CSVError
 				if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), "weir: files: ") || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("error %v, want a *CSVError containing %q", err, tt.want)
@@ -238,7 +238,7 @@ func TestCSVStructSourceErrors(t *testing.T) {
 					t.Fatalf("%d rows before the error, want %d", len(got), tt.partial)
 				}
 				// The bad row is not counted as read: a resumed run meets it again.
-				if _, _, err := readPart(t, files.NewCSVStructSource[reading](path), "data.csv", snap, false); !errors.As(err, &ce) || ce.Line != tt.line {
+				if _, _, err := readPart(t, files.NewCSVStructSource[reading](path), path, snap, false); !errors.As(err, &ce) || ce.Line != tt.line {
 					t.Fatalf("resumed after the error: %v", err)
 				}
 			}
@@ -255,7 +255,7 @@ func TestCSVStructSourceBuildErrors(t *testing.T) {
 		A []string
 	}
 	ctx := context.Background()
-	part := source.Part{Partition: "data.csv"}
+	part := source.Part{Partition: path}
 	if _, err := files.NewCSVStructSource[missing](path).Build(ctx, part, nil); err == nil || !strings.Contains(err.Error(), `no column "c" in the header ["a" "b"]`) {
 		t.Errorf("missing column: %v", err)
 	}
@@ -312,8 +312,8 @@ func FuzzCSVResume(f *testing.F) {
 	f.Fuzz(func(t *testing.T, content string) {
 		path := writeCSV(t, content)
 		src := files.NewCSVSource(path).BatchSize(1)
-		whole, _, werr := readPart(t, src, "data.csv", nil, false)
-		resumed, _, rerr := readPart(t, src, "data.csv", nil, true)
+		whole, _, werr := readPart(t, src, path, nil, false)
+		resumed, _, rerr := readPart(t, src, path, nil, true)
 		if !slices.EqualFunc(whole, resumed, maps.Equal) {
 			t.Fatalf("read %q, resumed %q", whole, resumed)
 		}
@@ -372,7 +372,7 @@ func FuzzCSVDecode(f *testing.F) {
 			T  time.Time `csv:"t"`
 			I8 int8      `csv:"i8"`
 		}
-		got, _, err := readPart(t, files.NewCSVStructSource[rec](path), "data.csv", nil, false)
+		got, _, err := readPart(t, files.NewCSVStructSource[rec](path), path, nil, false)
 		if err != nil {
 			var ce *files.CSVError
 			if !errors.As(err, &ce) || ce.Line < 2 || ce.Column < 1 || ce.Header == "" || ce.Path != path {

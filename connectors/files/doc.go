@@ -9,12 +9,13 @@
 // a resumed run continues at the first line it had not read. ParseLines parses each line
 // of either into an item (a JSON line into a struct, say).
 //
-// A partition is named by the file's path relative to the directory, or for a single
-// file by its base name: not by the path as written, so that a run resumed with the same
-// file spelled another way ("clicks.csv", "./clicks.csv", its absolute path) finds its
-// position. A recovery directory written by an earlier weir, which named a single file's
-// partition by its path as given, resumes where that path was a bare file name, and is
-// otherwise refused with an error naming the partitions.
+// A source's partition is named by the file's path relative to the directory, or for a
+// single file by its absolute path: not by the path as written, so that a run resumed
+// with the same file spelled another way ("clicks.csv", "./clicks.csv", its absolute
+// path) finds its position, while a run given another file is refused rather than read
+// from the old offset. A recovery directory written by an earlier weir, which named a
+// single file's partition by its path as given, resumes where that path was absolute,
+// and is otherwise refused with an error naming the partitions.
 //
 // # CSV sources
 //
@@ -45,7 +46,9 @@
 // directory; NewDirSink writes it to n files, routed by key (a stream that is not keyed
 // goes to one of them: key it to spread it). Items are written with %v (a string as it
 // is) unless Format says otherwise: CSV and JSONLines are ready-made formats, and Header
-// sets a first line, such as CSVHeader's. At every epoch close a sink flushes its files,
+// sets a first line, such as CSVHeader's. The file sink's partition is the file's base
+// name: a resumed run checks that the file holds its snapshotted length, so output
+// moved to another directory resumes there, and a file that lacks it is refused. At every epoch close a sink flushes its files,
 // so that their readers see the output epoch by epoch, and at the end of the run, or
 // when a run is stopped, it writes out what it was given.
 //

@@ -27,10 +27,10 @@ type LineSource struct {
 // endings ("\n" or "\r\n"); a last line without a newline is still a line. The stream
 // ends at the end of the file.
 //
-// It has one partition, named by the file's base name (so that "app.log" and its absolute
-// path are the same partition on resume), and resumes from the byte offset after the
-// last line read. A resumed run must find the same file: an offset past its end is an
-// error.
+// It has one partition, named by the file's absolute path (so that "app.log" and its
+// absolute path are the same partition on resume), and resumes from the byte offset
+// after the last line read. A resumed run must find the same file: an offset past its
+// end is an error.
 func NewLineSource(path string) *LineSource {
 	return &LineSource{path: path, batch: DefaultBatchSize}
 }
@@ -44,7 +44,11 @@ func (s *LineSource) BatchSize(n int) *LineSource {
 
 // Partitions implements source.Partitioned.
 func (s *LineSource) Partitions(context.Context) ([]string, error) {
-	return []string{filepath.Base(s.path)}, nil
+	name, err := partitionName(s.path)
+	if err != nil {
+		return nil, err
+	}
+	return []string{name}, nil
 }
 
 // Build implements source.Source.
@@ -61,10 +65,33 @@ func (s *LineSource) Build(_ context.Context, part source.Part, resume []byte) (
 }
 
 func (s *LineSource) file(part source.Part) (string, error) {
-	if part.Partition != filepath.Base(s.path) {
-		return "", fmt.Errorf("weir: files: %s: unknown partition %q", s.path, part.Partition)
+	if err := checkFilePartition(s.path, part); err != nil {
+		return "", err
 	}
 	return s.path, nil
+}
+
+// partitionName is the partition of the single file at path: its absolute path, the same
+// however path is spelled. Not its base name, which a resumed run could find on another
+// file (yesterday's directory, today's) and read from the old offset, losing rows
+// without an error; a file that moved is refused instead, naming both paths.
+func partitionName(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("weir: files: %w", err)
+	}
+	return abs, nil
+}
+
+func checkFilePartition(path string, part source.Part) error {
+	name, err := partitionName(path)
+	if err != nil {
+		return err
+	}
+	if part.Partition != name {
+		return fmt.Errorf("weir: files: %s: unknown partition %q", path, part.Partition)
+	}
+	return nil
 }
 
 func (s *LineSource) batchSize() int { return s.batch }

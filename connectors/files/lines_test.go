@@ -15,6 +15,7 @@ import (
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/connectors/files"
 	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/recovery"
 	"github.com/weirflow/weir/run"
 	"github.com/weirflow/weir/source"
 	"github.com/weirflow/weir/weirtest"
@@ -31,7 +32,7 @@ func writeFile(t *testing.T, content string) string {
 
 func build(t *testing.T, src *files.LineSource, path string, resume []byte) source.Partition[string] {
 	t.Helper()
-	p, err := src.Build(context.Background(), source.Part{Step: "flow.in", Partition: filepath.Base(path), Workers: 1}, resume)
+	p, err := src.Build(context.Background(), source.Part{Step: "flow.in", Partition: path, Workers: 1}, resume)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -141,7 +142,7 @@ func TestLineSourceBuildErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			partition := tt.partition
 			if partition == "" {
-				partition = filepath.Base(tt.path)
+				partition = tt.path
 			}
 			_, err := files.NewLineSource(tt.path).Build(context.Background(), source.Part{Partition: partition}, tt.resume)
 			if err == nil || !strings.HasPrefix(err.Error(), "weir: files: ") || !strings.Contains(err.Error(), tt.want) {
@@ -154,14 +155,23 @@ func TestLineSourceBuildErrors(t *testing.T) {
 	}
 }
 
-// TestLineSourcePartitions: a file's partition is its base name, whatever the spelling
-// of its path, so that a resumed run finds its position.
+// TestLineSourcePartitions: a file's partition is its absolute path, whatever the
+// spelling of its path, so that a resumed run finds its position.
 func TestLineSourcePartitions(t *testing.T) {
-	for _, path := range []string{"/some/file", "file", "./file", "a/../file", "dir/file"} {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	want := filepath.Join(dir, "file")
+	for _, path := range []string{want, "file", "./file", "a/../file", dir + "/./file"} {
 		got, err := files.NewLineSource(path).Partitions(context.Background())
-		if err != nil || !slices.Equal(got, []string{"file"}) {
+		if err != nil || !slices.Equal(got, []string{want}) {
 			t.Errorf("%s: Partitions = %v, %v", path, got, err)
 		}
+		if got, err := files.NewCSVSource(path).Partitions(context.Background()); err != nil || !slices.Equal(got, []string{want}) {
+			t.Errorf("%s: CSV Partitions = %v, %v", path, got, err)
+		}
+	}
+	if got, _ := files.NewLineSource("other/file").Partitions(context.Background()); slices.Equal(got, []string{want}) {
+		t.Errorf("another file with the same name has the same partition")
 	}
 }
 
@@ -238,6 +248,31 @@ func ExampleNewLineSource() {
 	}
 	fmt.Println(out.Items())
 	// Output: [5 6 6]
+}
+
+// TestSourceRefusesAnotherFileOfTheSameName: a resumed run given another file with the
+// same base name is refused, not read from the first file's offset.
+func TestSourceRefusesAnotherFileOfTheSameName(t *testing.T) {
+	tmp := t.TempDir()
+	paths := []string{filepath.Join(tmp, "a", "clicks.txt"), filepath.Join(tmp, "b", "clicks.txt")}
+	for _, p := range paths {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte("1\n2\n3\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := weirtest.NewRecovery(t, 1)
+	flow := func(path string) *weir.Dataflow {
+		flow := weir.NewDataflow("flow")
+		op.Output("out", op.Input("in", flow, abortAfter[string](files.NewLineSource(path).BatchSize(1), 1)), weirtest.NewSink[string]())
+		return flow
+	}
+	rec.Run(t, flow(paths[0]), 1)
+	err := run.Run(context.Background(), flow(paths[1]), rec.Options(1)...)
+	var pc *recovery.PartitionsChangedError
+	if !errors.As(err, &pc) || !slices.Equal(pc.Missing, paths[:1]) || !slices.Equal(pc.New, paths[1:]) {
+		t.Fatalf("run on another file: %v", err)
+	}
 }
 
 // abortAfter wraps a partitioned source whose partitions abort the run (as a crash would)

@@ -43,7 +43,7 @@ func TestParseLinesFail(t *testing.T) {
 	if !errors.As(err, &le) || !errors.As(err, &se) || !errors.Is(err, strconv.ErrSyntax) {
 		t.Fatalf("run error %v, want a step error with a *LineError", err)
 	}
-	if le.Path != path || le.Line != 2 || le.Offset != 2 || se.Partition != "n.txt" {
+	if le.Path != path || le.Line != 2 || le.Offset != 2 || se.Partition != path {
 		t.Fatalf("error %+v, partition %q", le, se.Partition)
 	}
 	if want := path + `:2: strconv.Atoi: parsing "x": invalid syntax (the line at byte 2)`; !strings.Contains(err.Error(), want) {

@@ -38,8 +38,10 @@ type FileSink[T any] struct {
 // is, a weir.KV as "(key, value)". The file's directory is created if missing.
 //
 // It is a partitioned sink with one partition, named by the file's base name (so that
-// "out.txt" and its absolute path resume the same partition), and one worker writes the
-// file, in epoch order: the items of a keyed stream, and of any other, all go there. Lines are buffered and reach the file at every epoch close, so a
+// "out.txt", its absolute path, and the file moved to another directory resume the same
+// partition: unlike a source's offset, the length a resumed run truncates to is checked
+// against the file), and one worker writes the file, in epoch order: the items of a
+// keyed stream, and of any other, all go there. Lines are buffered and reach the file at every epoch close, so a
 // reader of the file sees the output of each epoch as the epoch closes, with or without
 // a recovery store, and all of it at the end of the run, when the file is also fsynced.
 // A run stopped by its context (Ctrl-C) also writes out every line given to the sink
