@@ -54,22 +54,26 @@ func (p *endlessPart) Snapshot() []byte     { return strconv.AppendInt(nil, int6
 func (p *endlessPart) Close() error         { return nil }
 
 // slowSink is a partitioned sink of one partition whose writes take perItem per item.
-type slowSink struct{ perItem time.Duration }
+type slowSink struct {
+	perItem time.Duration
+	written *atomic.Int64
+}
 
 func (slowSink) Partitions(context.Context) ([]string, error) { return []string{"only"}, nil }
 
 func (s slowSink) Build(context.Context, sink.Part, []byte) (sink.Partition[weir.KV[string]], error) {
-	return &slowPart{perItem: s.perItem}, nil
+	return &slowPart{slowSink: s}, nil
 }
 
 type slowPart struct {
-	perItem time.Duration
-	n       int
+	slowSink
+	n int
 }
 
 func (p *slowPart) Write(items []weir.KV[string]) error {
 	time.Sleep(time.Duration(len(items)) * p.perItem)
 	p.n += len(items)
+	p.written.Add(int64(len(items)))
 	return nil
 }
 func (p *slowPart) Snapshot() []byte { return strconv.AppendInt(nil, int64(p.n), 10) }
@@ -113,13 +117,14 @@ func (c *commitClock) Write(worker int, epochs []state.Epoch) error {
 
 // slowSinkRun runs a flow of three sources on three workers into a sink of one
 // partition 100 times slower per item than a source for d, with a store and epochs of
-// interval, and returns the gaps between commits (the first from the start). With heap,
-// it also returns HeapInuse sampled every second.
-func slowSinkRun(t *testing.T, d, interval time.Duration, heap bool) (gaps []time.Duration, heaps []uint64) {
+// interval, and returns the gaps between commits (the first from the start) and the items
+// written. With heap, it also returns HeapInuse sampled every second.
+func slowSinkRun(t *testing.T, d, interval time.Duration, heap bool) (gaps []time.Duration, written int, heaps []uint64) {
 	t.Helper()
 	const batch = 1000 // per partition and millisecond: 1 µs an item
 	flow := weir.NewDataflow("slow")
-	op.Output("out", op.Input("in", flow, endless{batch: batch}), slowSink{perItem: 100 * time.Microsecond})
+	var n atomic.Int64
+	op.Output("out", op.Input("in", flow, endless{batch: batch}), slowSink{perItem: 100 * time.Microsecond, written: &n})
 	p, err := plan.New(flow)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +163,7 @@ func slowSinkRun(t *testing.T, d, interval time.Duration, heap bool) (gaps []tim
 		last = at
 	}
 	gaps = append(gaps, start.Add(d).Sub(last)) // the time since the last commit counts too
-	return gaps, heaps
+	return gaps, int(n.Load()), heaps
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -176,11 +181,18 @@ func TestSlowSinkKeepsCommitting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const interval = 100 * time.Millisecond
 		stop := engine.MaxLoad()
-		gaps, _ := slowSinkRun(t, 5*time.Second, interval, false)
+		gaps, written, _ := slowSinkRun(t, 5*time.Second, interval, false)
 		loads := stop()
-		t.Logf("%d commits, gaps: median %v, max %v; max load by worker %v", len(gaps)-1, median(gaps), slices.Max(gaps), loads)
+		t.Logf("%d commits, gaps: median %v, max %v; max load by worker %v; %d items written",
+			len(gaps)-1, median(gaps), slices.Max(gaps), loads, written)
 		if worst := slices.Max(gaps); worst > 10*interval {
 			t.Errorf("%v without a commit; want at most 10 epoch intervals (%v)", worst, 10*interval)
+		}
+		// The sink is kept busy: it writes 10,000 items a second at most. (Its worker's
+		// epochs, one per round of 100 ms or more, fell behind the others' while their data
+		// waited parked for them, and the sink idled.)
+		if written < 45_000 {
+			t.Errorf("%d items written in 5s, want at least 45,000 (90%% of what the sink can write)", written)
 		}
 		// The sink drains about 10,000 items (500 KiB) a second: two intervals of it, plus
 		// a batch from each source that was on its way when they paused.
@@ -203,13 +215,13 @@ func TestSlowSinkLong(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gaps, heaps := slowSinkRun(t, d, 100*time.Millisecond, true)
+	gaps, written, heaps := slowSinkRun(t, d, 100*time.Millisecond, true)
 	mib := make([]string, len(heaps))
 	for i, h := range heaps {
 		mib[i] = strconv.FormatUint(h>>20, 10)
 	}
-	t.Logf("%d commits in %v, gaps: median %v, max %v; HeapInuse MiB each second: %v",
-		len(gaps)-1, d, median(gaps), slices.Max(gaps), mib)
+	t.Logf("%d commits in %v, gaps: median %v, max %v; %d items written; HeapInuse MiB each second: %v",
+		len(gaps)-1, d, median(gaps), slices.Max(gaps), written, mib)
 }
 
 // aheadSource has two partitions: "a" emits a batch every millisecond of keys that all

@@ -30,7 +30,8 @@ type worker struct {
 	cur       string    // the step running user code, named in a panic's error
 	dirty     bool      // a frontier may have moved
 
-	msgs      []comm.Message
+	msgs      []comm.Message // received; those from next on are not handled yet
+	next      int
 	committed uint64 // epochs below this are handed to the committer
 	snaps     map[uint64][]state.Snapshot
 	commits   *committer // nil without a store
@@ -205,16 +206,16 @@ func (w *worker) run() (err error) {
 		// Close the epoch after reading, so that the first batches are in epoch 1. An
 		// interval of 0 gives every round that read something an epoch of its own (and
 		// idle rounds none, or an idle flow would spin through epochs).
-		// Without an interval, a congested worker whose epochs are behind another's catches
-		// up: the data that congests may be parked waiting for its progress, and its sources
-		// may read nothing (or be paused) to move its epochs on.
-		catchUp := w.r.cfg.EpochInterval == 0 && congested && w.epoch < w.seen
-		if w.inputsLive() && ((w.r.cfg.EpochInterval == 0 && (read || catchUp)) ||
+		//
+		// A worker whose epochs are behind another's (its rounds are long, or it reads
+		// nothing without an interval) catches up to it when it closes an epoch, and at once
+		// when congested: data of the later epochs waits for its progress, parked where it
+		// counts toward the in-flight limit, and a slow step would otherwise idle while
+		// its worker's clock, moving one epoch per round, lags ever further behind.
+		catchUp := congested && w.epoch < w.seen
+		if w.inputsLive() && ((w.r.cfg.EpochInterval == 0 && read) || catchUp ||
 			(w.r.cfg.EpochInterval > 0 && !w.now.Before(w.nextEpoch))) {
-			w.epoch++
-			if catchUp {
-				w.epoch = w.seen
-			}
+			w.epoch = max(w.epoch+1, w.seen)
 			w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
 			w.dirty = true
 		}
@@ -232,6 +233,9 @@ func (w *worker) run() (err error) {
 			return nil
 		}
 		w.pace()
+		if w.next < len(w.msgs) {
+			continue // more received to handle: no sleep
+		}
 		// What this round drained or parked may have ended or started a congestion.
 		congested = w.n > 1 && w.r.mesh.Congested(w.id)
 		if wake, ok := w.nextWake(congested); ok {
@@ -579,11 +583,18 @@ func (w *worker) flush() {
 	}
 }
 
-// receive handles every message other workers sent.
+// receive handles the messages other workers sent, for at most about roundBudget: the
+// rest wait for the next round, so that epochs close and commit between the batches of a
+// long queue (a slow step's), not only once all of it is handled.
 func (w *worker) receive() error {
-	w.msgs = w.r.mesh.Receive(w.id, w.msgs[:0])
-	for i := range w.msgs {
-		m := &w.msgs[i]
+	if w.next == len(w.msgs) {
+		w.msgs = w.r.mesh.Receive(w.id, w.msgs[:0])
+		w.next = 0
+	}
+	budget := w.roundBudget()
+	for w.next < len(w.msgs) {
+		m := &w.msgs[w.next]
+		w.next++
 		e := w.r.plan.Edges[m.Edge]
 		to := w.nodes[e.To.Index]
 		if m.Batch == nil {
@@ -601,12 +612,21 @@ func (w *worker) receive() error {
 		w.r.mesh.Done(w.id, m.Bytes)
 		w.drained += m.Bytes
 		w.worked = true
+		*m = comm.Message{} // let the batch go
 		if w.ctx.Err() != nil {
 			return nil
 		}
+		if time.Since(w.now) > budget {
+			break
+		}
 	}
-	clear(w.msgs)
 	return nil
+}
+
+// roundBudget is how long a round handles received messages before it lets epochs close:
+// half the epoch interval, within 1 ms and 100 ms.
+func (w *worker) roundBudget() time.Duration {
+	return min(max(w.r.cfg.EpochInterval/2, time.Millisecond), 100*time.Millisecond)
 }
 
 // deliver runs node n on one batch of epoch.
