@@ -28,8 +28,9 @@
 // resumable single-partition source; Poll calls a function at a fixed interval, or as
 // often as it can with an interval of 0. FromFunc calls a blocking function (a client's
 // receive, say) in a goroutine of its own, and FromChan receives from a channel, both
-// into batches of up to a maximum size that wait at most a maximum time; they are not
-// resumable. Package weirtest has a scripted source for tests, and the connectors
+// into batches of up to a maximum size that wait at most a maximum time; FromFunc
+// resumes where its function can start again after a given item (Resume), FromChan does
+// not. Package weirtest has a scripted source for tests, and the connectors
 // packages read files (connectors/files), standard input (connectors/stdio) and random
 // metrics for examples (connectors/demo).
 package source

@@ -20,6 +20,8 @@ type Func[T any] struct {
 	fn    func(context.Context) (T, error)
 	batch int
 	wait  time.Duration
+	pos   func(item T) []byte
+	start func(ctx context.Context, after []byte) error
 }
 
 // FromFunc returns a source of the items that fn returns, called again and again, one
@@ -39,8 +41,9 @@ type Func[T any] struct {
 // busy loop.
 //
 // The source has one partition, "func", so exactly one worker calls fn. It keeps no
-// position: a resumed run calls fn again from where fn itself stands, and items that
-// were buffered but not yet passed on when a run stopped are lost. fn gets a context that
+// position unless Resume gives it one: a resumed run calls fn again from where fn itself
+// stands, and items that were buffered but not yet passed on when a run stopped are
+// lost. fn gets a context that
 // is cancelled when the run ends or stops, and must then return soon: the partition's
 // Close waits for it, so that no goroutine outlives the run. A panic in fn stops the run
 // with an error holding its value and stack.
@@ -86,17 +89,37 @@ func (s *Func[T]) MaxWait(d time.Duration) *Func[T] {
 	return s
 }
 
+// Resume makes the source resumable, for an fn that can start again after a given item
+// (a broker's consumer at an offset, say). pos returns the position after an item, in
+// any encoding; the source's position is that of the last item passed on, snapshotted
+// at every epoch close. start is called when a run starts, before fn, with the position
+// after the last item of the last completed epoch (nil on a fresh start), and must have
+// fn go on after that item; its error fails the run. By default the source has no
+// position.
+func (s *Func[T]) Resume(pos func(item T) []byte, start func(ctx context.Context, after []byte) error) *Func[T] {
+	s.pos, s.start = pos, start
+	return s
+}
+
 // Partitions implements Partitioned.
 func (s *Func[T]) Partitions(context.Context) ([]string, error) { return []string{s.name}, nil }
 
 // Build implements Source: it starts the goroutine that calls fn.
-func (s *Func[T]) Build(ctx context.Context, part Part, _ []byte) (Partition[T], error) {
+func (s *Func[T]) Build(ctx context.Context, part Part, resume []byte) (Partition[T], error) {
 	if err := checkPartition(part, s.name); err != nil {
 		return nil, err
 	}
+	if len(resume) == 0 {
+		resume = nil // the empty position of a run that passed nothing on
+	}
+	if s.start != nil {
+		if err := s.start(ctx, resume); err != nil {
+			return nil, fmt.Errorf("weir: source %s: resuming after %x: %w", s.name, resume, err)
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	p := &funcPart[T]{
-		name: s.name, batch: s.batch, wait: s.wait, cancel: cancel,
+		name: s.name, batch: s.batch, wait: s.wait, cancel: cancel, pos: s.pos, last: resume,
 		space: make(chan struct{}, 1), exited: make(chan struct{}),
 		items: make([]T, 0, s.batch),
 	}
@@ -112,6 +135,8 @@ type funcPart[T any] struct {
 	space  chan struct{} // a token when the worker has taken items: fill may go on
 	exited chan struct{} // closed when fill returns
 	out    []T           // the batch last returned, borrowed by the flow
+	pos    func(T) []byte
+	last   []byte // the position after the last item passed on
 
 	mu     sync.Mutex
 	items  []T       // filled by fill, taken by Next
@@ -186,6 +211,9 @@ func (p *funcPart[T]) Next(context.Context) ([]T, error) {
 		p.refill = max(p.fullAt.Sub(p.first), 1) // 0 means "not full"
 	}
 	p.out, p.items = p.items, p.out[:0]
+	if p.pos != nil && len(p.out) > 0 {
+		p.last = p.pos(p.out[len(p.out)-1])
+	}
 	select {
 	case p.space <- struct{}{}:
 	default:
@@ -226,7 +254,7 @@ func (p *funcPart[T]) NextAwake() time.Time {
 	return now.Add(p.wait)
 }
 
-func (p *funcPart[T]) Snapshot() []byte { return nil }
+func (p *funcPart[T]) Snapshot() []byte { return p.last }
 
 // Close stops fill and waits for it to return, with fn's call under way.
 func (p *funcPart[T]) Close() error {

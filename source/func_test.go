@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -293,6 +294,60 @@ func TestFromChanLatency(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFromFuncResume: with Resume, a run aborted after some rounds and resumed passes
+// on every item once, in order, the resumed fn starting after the last item of the last
+// completed epoch.
+func TestFromFuncResume(t *testing.T) {
+	for stop := range 4 {
+		t.Run(fmt.Sprint("abort after ", stop), func(t *testing.T) {
+			rec := weirtest.NewRecovery(t, 1)
+			out := weirtest.NewSink[int]()
+			crash := weirtest.NewSource(make([]int, stop)...).BatchSize(1).Abort()
+			var starts []int
+			for range 2 {
+				next := 0 // the "log" position of the next item
+				src := source.FromFunc(func(context.Context) (int, error) {
+					if next == 50 {
+						return 0, io.EOF
+					}
+					next++
+					return next - 1, nil
+				}).BatchSize(8).Resume(
+					func(item int) []byte { return []byte(strconv.Itoa(item + 1)) },
+					func(_ context.Context, after []byte) error {
+						if after != nil {
+							n, err := strconv.Atoi(string(after))
+							next = n
+							return err
+						}
+						return nil
+					})
+				flow := weir.NewDataflow("flow")
+				op.Output("ticks", op.Input("crash", flow, crash), sink.Func(func([]int) error { return nil }))
+				op.Output("out", op.Input("in", flow, src), out)
+				rec.Run(t, flow, 1)
+				starts = append(starts, next)
+			}
+			got := out.Items()
+			if len(got) != 50 {
+				t.Fatalf("%d items, want 50: %v", len(got), got)
+			}
+			for i, n := range got {
+				if n != i {
+					t.Fatalf("item %d is %d: %v", i, n, got)
+				}
+			}
+		})
+	}
+	// A failing start fails the run.
+	flow := weir.NewDataflow("flow")
+	src := source.FromFunc(counter(1, 0)).Resume(func(int) []byte { return nil }, func(context.Context, []byte) error { return errors.New("no such offset") })
+	op.Output("out", op.Input("in", flow, src), weirtest.NewSink[int]())
+	if err := run.Run(context.Background(), flow); err == nil || !strings.Contains(err.Error(), "weir: source func: resuming after : no such offset") {
+		t.Fatalf("run error %v", err)
+	}
 }
 
 func ExampleFromFunc() {

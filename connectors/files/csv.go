@@ -91,7 +91,7 @@ func (s *CSVSource) OnError(p ErrorPolicy) *CSVSource {
 }
 
 // Skipped returns the number of rows skipped (OnError(Skip)) by the runs of this source
-// in this process so far. A resumed run counts again a row it reads again, one read
+// in this process so far. A resumed run counts again the rows it reads again: those
 // after the last snapshot of the run before it.
 func (s *CSVSource) Skipped() int64 { return s.cfg.bad.n.Load() }
 
