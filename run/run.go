@@ -20,6 +20,12 @@ const gcInterval = 10 * time.Second
 // It returns the flow's build error if it has one; nil after the end of every input or an
 // abort; a *weir.StepError naming the failed step when user code or a connector fails;
 // and ctx's error when ctx stops the run.
+//
+// With a recovery directory (Recovery), the run holds the directory's lock until it
+// returns, and is refused, changing nothing, with the errors of package recovery: another
+// run holds the directory (*recovery.LockedError), it is missing, damaged, of another
+// format or not writable, or it holds state this dataflow cannot resume (another
+// dataflow's, or positions of partitions an input or sink no longer lists).
 func Run(ctx context.Context, flow *weir.Dataflow, opts ...Option) error {
 	cfg := DefaultConfig()
 	for _, o := range opts {

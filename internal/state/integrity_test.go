@@ -311,3 +311,42 @@ func TestReadOnly(t *testing.T) {
 		}
 	})
 }
+
+// Any one flipped bit in a state row's step, key, epoch or state, and any shift of the
+// boundary between step and key, changes its checksum: CRC-32C detects every single-bit
+// error, provided the checksum covers the field and its length.
+func FuzzStateSum(f *testing.F) {
+	f.Add("flow.sum", "k1", uint64(3), []byte{1, 2, 3}, false, uint(7))
+	f.Add("s", "", uint64(1), []byte{}, true, uint(0))
+	f.Fuzz(func(t *testing.T, step, key string, epoch uint64, state []byte, deleted bool, bit uint) {
+		if deleted {
+			state = nil
+		}
+		var s summer
+		sum := s.state(step, key, epoch, state, deleted)
+		flip := func(b []byte) []byte {
+			b = append([]byte(nil), b...)
+			i := bit % uint(8*len(b))
+			b[i/8] ^= 1 << (i % 8)
+			return b
+		}
+		check := func(what string, got int64) {
+			t.Helper()
+			if got == sum {
+				t.Errorf("%s: the checksum did not change", what)
+			}
+		}
+		if len(step) > 0 {
+			check("step", s.state(string(flip([]byte(step))), key, epoch, state, deleted))
+			check("boundary", s.state(step[:len(step)-1], step[len(step)-1:]+key, epoch, state, deleted))
+		}
+		if len(key) > 0 {
+			check("key", s.state(step, string(flip([]byte(key))), epoch, state, deleted))
+		}
+		check("epoch", s.state(step, key, epoch^(1<<(bit%64)), state, deleted))
+		if len(state) > 0 {
+			check("state", s.state(step, key, epoch, flip(state), deleted))
+		}
+		check("deletion", s.state(step, key, epoch, nil, !deleted))
+	})
+}
