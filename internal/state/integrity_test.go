@@ -282,6 +282,21 @@ func TestReadOnly(t *testing.T) {
 			t.Errorf("message %q", err)
 		}
 	})
+	t.Run("directory with its lock file", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		initT(t, dir, 2)
+		fill(t, dir, 1) // leaves the lock file, which stays writable
+		makeReadOnly(t, dir)
+		_, err := OpenSQLite(dir)
+		var ae *AccessError
+		if !errors.As(err, &ae) || ae.Partition != 0 || !errors.Is(err, fs.ErrPermission) {
+			t.Fatalf("open: %v, want *AccessError of partition 0", err)
+		}
+		if strings.Contains(err.Error(), "corrupt") {
+			t.Errorf("reported as corruption: %v", err)
+		}
+	})
 	t.Run("directory", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
