@@ -427,13 +427,13 @@ func (w *worker) backlog() time.Duration {
 // pace measures how fast this worker drains its load (bytes received or taken out of
 // pending, over the time of the rounds that drained any: idle time does not count; a
 // batch received and then parked counts twice, so the rate may be up to twice too high)
-// and reports to the mesh the load it lets others queue
-// for it: what it drains in backlog(), between minInFlight and InFlightBytes. This is
-// Flink's buffer debloating: in front of a slow step only about backlog() of data waits,
-// so the memory it holds stays small and an epoch closes there soon after its interval,
-// instead of waiting for InFlightBytes of earlier data to be written. It starts at
-// minInFlight and grows as the rate is measured. It also reports the bytes parked in
-// pending, which count toward the load.
+// and reports to the mesh the load it lets others queue for it: what it drains in
+// backlog(), between minInFlight and InFlightBytes. This is Flink's buffer debloating: in
+// front of a slow step only about backlog() of data waits, so the memory it holds stays
+// small and an epoch closes there soon after its interval, instead of waiting for
+// InFlightBytes of earlier data to be written. It starts at minInFlight and grows as the
+// rate is measured. It also reports the bytes parked in pending, which count toward the
+// load.
 func (w *worker) pace() {
 	if w.n == 1 {
 		return // nobody to pause
