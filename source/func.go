@@ -32,9 +32,9 @@ type Func[T any] struct {
 // BatchSize items (DefaultBatchSize unless set). The worker takes a batch when its first
 // item has waited MaxWait (DefaultMaxWait unless set), or sooner when it finds BatchSize
 // items waiting, as it does at once after a full batch when fn keeps up: latency stays
-// near MaxWait when items are few, and batches grow when they come fast. While
-// BatchSize items wait, fn is not called: a slow flow holds fn back rather than letting
-// the buffer grow.
+// near MaxWait when items are few, and batches grow when they come fast. fn runs ahead
+// of the flow by up to four batches, and is not called while four wait: a slow flow
+// holds fn back rather than letting the buffer grow.
 //
 // The worker looks for items every MaxWait while there are none (the engine has no way
 // for a goroutine to wake it), so an idle source costs a cheap check per MaxWait, not a
@@ -74,8 +74,8 @@ func FromChan[T any](ch <-chan T) *Func[T] {
 	}}
 }
 
-// BatchSize sets the largest batch the source returns, and the most items it buffers,
-// overriding DefaultBatchSize. Values below 1 mean 1.
+// BatchSize sets the largest batch the source returns, overriding DefaultBatchSize; the
+// source buffers up to four batches. Values below 1 mean 1.
 func (s *Func[T]) BatchSize(n int) *Func[T] {
 	s.batch = max(n, 1)
 	return s
@@ -121,11 +121,16 @@ func (s *Func[T]) Build(ctx context.Context, part Part, resume []byte) (Partitio
 	p := &funcPart[T]{
 		name: s.name, batch: s.batch, wait: s.wait, cancel: cancel, pos: s.pos, last: resume,
 		space: make(chan struct{}, 1), exited: make(chan struct{}),
-		items: make([]T, 0, s.batch),
+		items: make([]T, 0, min(s.batch, DefaultBatchSize)),
 	}
 	go p.fill(ctx, s.fn)
 	return p, nil
 }
+
+// ahead is how many batches fn may make before the flow takes them: while the worker
+// sleeps (for a millisecond at least on many systems, however short the wait it asks
+// for), a fast fn fills the next batches instead of waiting.
+const ahead = 4
 
 type funcPart[T any] struct {
 	name   string
@@ -138,18 +143,19 @@ type funcPart[T any] struct {
 	pos    func(T) []byte
 	last   []byte // the position after the last item passed on
 
-	mu     sync.Mutex
-	items  []T       // filled by fill, taken by Next
-	first  time.Time // when items[0] arrived
-	fullAt time.Time // when items became full
-	end    error     // io.EOF or fn's error, after items
+	mu    sync.Mutex
+	items []T // filled by fill, taken by Next, at most ahead batches
+	// starts[i] and ends[i] are when the first and the last item of the batch
+	// items[i*batch:(i+1)*batch] arrived (ends only once it is full).
+	starts, ends []time.Time
+	end          error // io.EOF or fn's error, after items
 	// refill is how long the last batch took to fill, when it was full: while fn keeps
 	// up, the worker comes back after about that long instead of MaxWait.
 	refill time.Duration
 }
 
 // fill calls fn until it ends, fails or the run stops, appending its items, and waits
-// while a full batch is buffered.
+// while ahead batches are buffered.
 func (p *funcPart[T]) fill(ctx context.Context, fn func(context.Context) (T, error)) {
 	defer close(p.exited)
 	defer func() {
@@ -170,14 +176,14 @@ func (p *funcPart[T]) fill(ctx context.Context, fn func(context.Context) (T, err
 			return
 		}
 		p.mu.Lock()
-		if len(p.items) == 0 {
-			p.first = time.Now()
+		if len(p.items)%p.batch == 0 {
+			p.starts = append(p.starts, time.Now())
 		}
 		p.items = append(p.items, v)
-		if len(p.items) == p.batch {
-			p.fullAt = time.Now()
+		if len(p.items)%p.batch == 0 {
+			p.ends = append(p.ends, time.Now())
 		}
-		for len(p.items) >= p.batch {
+		for len(p.items) >= ahead*p.batch {
 			p.mu.Unlock()
 			select {
 			case <-p.space:
@@ -200,17 +206,29 @@ func (p *funcPart[T]) Next(context.Context) ([]T, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := len(p.items)
-	if n < p.batch && p.end == nil && (n == 0 || time.Since(p.first) < p.wait) {
+	if n < p.batch && p.end == nil && (n == 0 || time.Since(p.starts[0]) < p.wait) {
 		return nil, nil // not due: NextAwake says when it will be
 	}
-	// Swap buffers: fill appends to the one the flow borrowed last time, which it has
-	// given back by calling Next again.
 	clear(p.out) // drop what the old batch's items referenced
 	p.refill = 0
 	if n >= p.batch {
-		p.refill = max(p.fullAt.Sub(p.first), 1) // 0 means "not full"
+		p.refill = max(p.ends[0].Sub(p.starts[0]), 1) // 0 means "not full"
 	}
-	p.out, p.items = p.items, p.out[:0]
+	var err error
+	if n <= p.batch {
+		// Swap buffers: fill appends to the one the flow borrowed last time, which it
+		// has given back by calling Next again.
+		p.out, p.items = p.items, p.out[:0]
+		p.starts, p.ends = p.starts[:0], p.ends[:0]
+		err = p.end
+	} else {
+		p.out = append(p.out[:0], p.items[:p.batch]...)
+		rest := copy(p.items, p.items[p.batch:])
+		clear(p.items[rest:])
+		p.items = p.items[:rest]
+		p.starts = p.starts[:copy(p.starts, p.starts[1:])]
+		p.ends = p.ends[:copy(p.ends, p.ends[1:])]
+	}
 	if p.pos != nil && len(p.out) > 0 {
 		p.last = p.pos(p.out[len(p.out)-1])
 	}
@@ -218,7 +236,7 @@ func (p *funcPart[T]) Next(context.Context) ([]T, error) {
 	case p.space <- struct{}{}:
 	default:
 	}
-	return p.out, p.end
+	return p.out, err
 }
 
 // minLook is the shortest time NextAwake asks the worker to wait while items arrive:
@@ -226,7 +244,7 @@ func (p *funcPart[T]) Next(context.Context) ([]T, error) {
 const minLook = 50 * time.Microsecond
 
 // NextAwake implements Awaker: at once when a batch is due; with items buffered, when
-// the first will have waited MaxWait or, if sooner, when the buffer will be full at the
+// the first will have waited MaxWait or, if sooner, when a batch will be full at the
 // rate the items have come in so far, so that a fast fn's batches are taken as they
 // fill, not MaxWait apart; with none, in MaxWait to look again, or sooner, in the time
 // the last batch took to fill when it was full.
@@ -239,11 +257,12 @@ func (p *funcPart[T]) NextAwake() time.Time {
 	case n >= p.batch || p.end != nil:
 		return now // not the zero time, which means 1 ms after an empty batch
 	case n > 0:
-		due := p.first.Add(p.wait)
-		if el := now.Sub(p.first); el > 0 {
-			// At the rate so far, the buffer fills this long after the first item.
+		first := p.starts[0]
+		due := first.Add(p.wait)
+		if el := now.Sub(first); el > 0 {
+			// At the rate so far, the batch fills this long after its first item.
 			fill := time.Duration(float64(el) * float64(p.batch) / float64(n))
-			if full := p.first.Add(max(fill, el+minLook)); full.Before(due) {
+			if full := first.Add(max(fill, el+minLook)); full.Before(due) {
 				due = full
 			}
 		}

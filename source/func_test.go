@@ -83,15 +83,14 @@ func TestFromFuncBatches(t *testing.T) {
 		if !slices.EqualFunc(got, [][]int{{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9}}, slices.Equal) {
 			t.Fatalf("batches %v", got)
 		}
-		// Items 0 to 3 come at 3, 6, 9 and 12 ms. The worker looks at 0 ms, 10 ms later,
-		// then when the buffer will be full at the rate so far (3 items in 7 ms: at 12.33
-		// ms, before 0 has waited 10 ms) and takes them. fn, held back while they wait,
-		// makes 4 to 7 at 15.33 to 24.33 ms; the worker comes back 9 ms later (the time
-		// the last batch took to fill), at 21.33 ms, then at 23.33 ms (the rate's guess),
-		// and at 25.33 ms, when 4 has waited 10 ms. 8 and 9 come at 28.33 and 31.33 ms,
-		// EOF at 34.33 ms, when the worker looks again, 9 ms after the last batch.
+		// Item k comes at 3(k+1) ms. The worker looks at 0 ms, 10 ms later, then when the
+		// batch will be full at the rate so far (3 items in 7 ms: at 12.33 ms, before 0
+		// has waited 10 ms) and takes 0 to 3. It comes back 9 ms later (the time that
+		// batch took to fill), at 21.33 ms, then at 23.44 ms (the rate's guess), and at 25
+		// ms, when 4 has waited 10 ms and 7 has come. 8 and 9 come at 27 and 30 ms, EOF
+		// at 33 ms, and the worker looks again at 34 ms, 9 ms after the last batch.
 		third := time.Millisecond / 3
-		if want := []time.Duration{12*time.Millisecond + third, 25*time.Millisecond + third, 34*time.Millisecond + third}; !slices.Equal(at, want) {
+		if want := []time.Duration{12*time.Millisecond + third, 25 * time.Millisecond, 34 * time.Millisecond}; !slices.Equal(at, want) {
 			t.Fatalf("batches at %v, want %v", at, want)
 		}
 		if err := p.Close(); err != nil {
@@ -158,26 +157,28 @@ func TestFromFuncKeepsUp(t *testing.T) {
 	})
 }
 
-// TestFromFuncHoldsBack: while a full batch waits, fn is not called.
+// TestFromFuncHoldsBack: fn runs ahead of the flow by four batches, no more.
 func TestFromFuncHoldsBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int64
 		p := buildFunc(t, source.FromFunc(func(context.Context) (int, error) { return int(calls.Add(1)), nil }).BatchSize(5), "func")
 		synctest.Wait()
-		if n := calls.Load(); n != 5 {
-			t.Fatalf("fn called %d times with nobody taking items, want 5", n)
+		if n := calls.Load(); n != 20 {
+			t.Fatalf("fn called %d times with nobody taking items, want 20", n)
 		}
-		items, err := p.Next(context.Background())
-		if err != nil || !slices.Equal(items, []int{1, 2, 3, 4, 5}) {
-			t.Fatalf("Next: %v, %v", items, err)
-		}
-		synctest.Wait()
-		if n := calls.Load(); n != 10 {
-			t.Fatalf("fn called %d times, want 10", n)
-		}
-		// The batch returned is not touched by fn's goroutine while the flow holds it.
-		if !slices.Equal(items, []int{1, 2, 3, 4, 5}) {
-			t.Fatalf("the borrowed batch changed: %v", items)
+		for want := 1; want <= 11; want += 5 {
+			items, err := p.Next(context.Background())
+			if err != nil || !slices.Equal(items, []int{want, want + 1, want + 2, want + 3, want + 4}) {
+				t.Fatalf("Next: %v, %v", items, err)
+			}
+			synctest.Wait()
+			if n := calls.Load(); n != int64(want+4+20) {
+				t.Fatalf("fn called %d times, want %d", n, want+4+20)
+			}
+			// The batch returned is not touched by fn's goroutine while the flow holds it.
+			if !slices.Equal(items, []int{want, want + 1, want + 2, want + 3, want + 4}) {
+				t.Fatalf("the borrowed batch changed: %v", items)
+			}
 		}
 		p.Close()
 	})
