@@ -24,8 +24,9 @@ const (
 	Local Exchange = iota
 	// ByKey routes each keyed item to hash(key) % workers: the input of a stateful step.
 	ByKey
-	// ByPartition routes each keyed item to the owner of partition hash(key) % partitions:
-	// the input of a partitioned sink.
+	// ByPartition routes each keyed item to the owner of partition hash(key) % partitions,
+	// and every item of an unkeyed stream to the empty key's: the input of a partitioned
+	// sink.
 	ByPartition
 	// Even spreads items round robin over all workers: Redistribute.
 	Even
