@@ -61,15 +61,11 @@ func instantOf(t time.Time) (int64, bool) {
 	return sec*int64(time.Second) + int64(t.Nanosecond()), true
 }
 
-// stamp returns an item's timestamp as an instant. One out of range fails the run: the
-// panic reaches the runtime, which fails the step with it for that key.
-func stamp(t time.Time) int64 {
-	i, ok := instantOf(t)
-	if !ok {
-		panic(&TimeRangeError{What: "timestamp", Time: t})
-	}
-	return i
-}
+// outOfRange panics with a TimeRangeError, apart from the hot paths that call it so that
+// they stay small.
+//
+//go:noinline
+func outOfRange(what string, t time.Time) { panic(&TimeRangeError{What: what, Time: t}) }
 
 // timeOf returns the time of an instant, in UTC.
 func timeOf(i int64) time.Time { return time.Unix(0, i).UTC() }
@@ -252,7 +248,14 @@ func (c *Clock[V]) onItem(st *clockState, v V) (ts, wm int64) {
 	if c.ts == nil {
 		return st.Now, st.Now
 	}
-	ts = stamp(c.ts(v))
+	// The timestamp as an instant, inline: this is the hot path. One out of range fails
+	// the run: the panic reaches the runtime, which fails the step with it for the key.
+	t := c.ts(v)
+	sec, ns := t.Unix(), int64(t.Nanosecond())
+	if sec < minSecond || sec > maxSecond {
+		outOfRange("timestamp", t)
+	}
+	ts = sec*int64(time.Second) + ns
 	base := sub(ts, c.wait)
 	if c.forever() {
 		base = minInstant

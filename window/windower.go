@@ -95,17 +95,14 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// divFrom returns q = floor((a-b)/d) and r = (a-b) - q*d, in [0, d), exactly for d > 0,
-// and false if q does not fit an int64. a-b itself may not fit one (two instants more
-// than 292 years apart), and saturating it would put an item in some other window.
-func divFrom(a, b, d int64) (q, r int64, ok bool) {
-	if x := a - b; (x < a) == (b > 0) { // no overflow: the common case
-		q = floorDiv(x, d)
-		return q, x - q*d, true
-	}
-	// Divide each term first: a = qa*d + ra and b = qb*d + rb, with remainders in [0, d).
+// divFar returns q = floor((a-b)/d) and r = (a-b) - q*d, in [0, d), exactly for d > 0,
+// and false if q does not fit an int64, for an a-b that does not fit an int64 (two
+// instants more than 292 years apart), where saturating it would put an item in some
+// other window. Each term is divided first: a = qa*d + ra and b = qb*d + rb, with
+// remainders in [0, d).
+func divFar(a, b, d int64) (q, r int64, ok bool) {
 	qa, qb := floorDiv(a, d), floorDiv(b, d)
-	r = (a - qa*d) - (b - qb*d)
+	r = (a - qa*d) - (b - qb*d) // exact although the products may wrap
 	q = qa - qb
 	if (q < qa) != (qb > 0) {
 		return 0, 0, false
@@ -123,12 +120,25 @@ func divFrom(a, b, d int64) (q, r int64, ok bool) {
 // open of the last one. It panics with a TimeRangeError if an id does not fit an int64,
 // which takes a window of a few nanoseconds and a time centuries from alignTo.
 func (w *Windower) intersects(ts int64) (first, last, lastOpen int64) {
-	last, rem, ok := divFrom(ts, w.align, w.offset)
-	// The windows holding ts open in (ts-length, ts], every offset back from the last.
-	back := (w.length - rem - 1) / w.offset
-	first = last - back
-	if !ok || first > last {
-		panic(&TimeRangeError{What: "window id", Time: timeOf(ts)})
+	x := ts - w.align
+	var rem int64
+	if (x < ts) == (w.align > 0) { // no overflow: the common case
+		last, rem = x/w.offset, x%w.offset
+		if rem < 0 { // rounded toward zero: one down
+			last, rem = last-1, rem+w.offset
+		}
+	} else {
+		var ok bool
+		if last, rem, ok = divFar(ts, w.align, w.offset); !ok {
+			outOfRange("window id", timeOf(ts))
+		}
+	}
+	first = last
+	if w.offset != w.length { // tumbling: one window, and no second division
+		// The windows holding ts open in (ts-length, ts], every offset back from the last.
+		if first = last - (w.length-rem-1)/w.offset; first > last {
+			outOfRange("window id", timeOf(ts))
+		}
 	}
 	return first, last, sub(ts, rem)
 }
