@@ -24,10 +24,19 @@ const (
 	// It is the default.
 	Fail ErrorPolicy = iota
 	// Skip drops the row and reads on; the source's Skipped method counts such rows.
+	// OnError takes any other value for Fail.
 	Skip
 	// deadLetter hands the row to Read's stream of BadRow.
 	deadLetter
 )
+
+// policy is p if it is Fail or Skip, else Fail: dead letters are Read's alone.
+func policy(p ErrorPolicy) ErrorPolicy {
+	if p == Skip {
+		return Skip
+	}
+	return Fail
+}
 
 // badCount counts the rows a source skipped, over all its partitions and runs.
 type badCount struct{ n atomic.Int64 }
@@ -144,14 +153,14 @@ func (c *csvReader) bad(err error) (*BadRow, error) {
 		c.nextLine = c.line + ends
 	}
 	switch c.policy {
-	case Fail:
-		return nil, ce
 	case Skip:
 		c.skips.n.Add(1)
 		return nil, nil
+	case deadLetter:
+		row.Err = ce
+		return row, nil
 	}
-	row.Err = ce
-	return row, nil
+	return nil, ce // Fail, and any value OnError was given that is not a policy
 }
 
 // span reads the text of the row between the offsets from and to: it skips the blank

@@ -48,9 +48,19 @@ func writeBad(t *testing.T) string {
 
 func TestCSVFailNamesTheRow(t *testing.T) {
 	path := writeBad(t)
+	for _, src := range []*files.CSVStructSource[kn]{
+		files.NewCSVStructSource[kn](path),
+		files.NewCSVStructSource[kn](path).OnError(files.ErrorPolicy(2)), // not a policy: Fail
+	} {
+		checkFail(t, path, src)
+	}
+}
+
+func checkFail(t *testing.T, path string, src *files.CSVStructSource[kn]) {
+	t.Helper()
 	flow := weir.NewDataflow("flow")
 	out := weirtest.NewSink[kn]()
-	op.Output("out", op.Input("in", flow, files.NewCSVStructSource[kn](path)), out)
+	op.Output("out", op.Input("in", flow, src), out)
 	err := run.Run(context.Background(), flow)
 	var ce *files.CSVError
 	var se *weir.StepError

@@ -86,7 +86,7 @@ func (s *CSVSource) Comma(r rune) *CSVSource {
 // OnError sets what the source does with a malformed row, overriding the default, Fail.
 // Read sends such rows to its stream of BadRow whatever this says.
 func (s *CSVSource) OnError(p ErrorPolicy) *CSVSource {
-	s.cfg.policy = p
+	s.cfg.policy = policy(p)
 	return s
 }
 
@@ -223,7 +223,7 @@ func (s *CSVStructSource[T]) Comma(r rune) *CSVStructSource[T] {
 // overriding the default, Fail. Read sends such rows to its stream of BadRow whatever
 // this says.
 func (s *CSVStructSource[T]) OnError(p ErrorPolicy) *CSVStructSource[T] {
-	s.cfg.policy = p
+	s.cfg.policy = policy(p)
 	return s
 }
 

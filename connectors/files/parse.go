@@ -58,7 +58,7 @@ func ParseLines[T any](src Lines, parse func(line string) (T, error)) *Parsed[T]
 // OnError sets what the source does with a line parse refuses, overriding the default,
 // Fail. Read sends such lines to its stream of BadRow whatever this says.
 func (s *Parsed[T]) OnError(p ErrorPolicy) *Parsed[T] {
-	s.policy = p
+	s.policy = policy(p)
 	return s
 }
 
@@ -181,15 +181,15 @@ func (p *parsedPart[U]) Next(context.Context) ([]U, error) {
 			p.buf = p.buf[:len(p.buf)-1]
 			le := &LineError{Path: p.r.path, Line: p.line + 1, Offset: start, Err: err}
 			switch p.policy {
-			case Fail:
-				// Not accepted: a resumed run meets the line again.
-				return p.buf, le
 			case Skip:
 				p.skips.n.Add(1)
-			default:
+			case deadLetter:
 				raw := s[:min(len(s), maxRaw)]
 				p.buf = append(p.buf, zero)
 				any(&p.buf[len(p.buf)-1]).(badSetter).setBad(&BadRow{Path: p.r.path, Line: le.Line, Offset: start, Raw: raw, Err: le})
+			default: // Fail, and any value OnError was given that is not a policy
+				// Not accepted: a resumed run meets the line again.
+				return p.buf, le
 			}
 		}
 		p.off = p.r.off
