@@ -160,6 +160,7 @@ func TestReadResumesAfterBadRows(t *testing.T) {
 			path := writeBad(t)
 			rec := weirtest.NewRecovery(t, 1)
 			got, gotBad := weirtest.NewSink[kn](), weirtest.NewSink[files.BadRow]()
+			skipped := weirtest.NewSink[kn]()
 			// Declared first, it aborts the first run in round stop+1, before the CSV
 			// source reads its batch of that round; the resumed run reads it to its end.
 			crash := weirtest.NewSource(make([]int, stop)...).BatchSize(1).Abort()
@@ -170,6 +171,7 @@ func TestReadResumesAfterBadRows(t *testing.T) {
 				rows, bad := files.Read("in", flow, files.NewCSVStructSource[kn](path).BatchSize(1))
 				op.Output("rows", rows, got)
 				op.Output("bad", bad, gotBad)
+				op.Output("skipped", op.Input("skip", flow, files.NewCSVStructSource[kn](path).BatchSize(1).OnError(files.Skip)), skipped)
 				rec.Run(t, flow, 1)
 				runs++
 				if runs == 1 && len(got.Items())+len(gotBad.Items()) != min(stop, 7) {
@@ -178,6 +180,9 @@ func TestReadResumesAfterBadRows(t *testing.T) {
 			}
 			if !slices.Equal(got.Items(), []kn{{"a", 1}, {"c", 3}, {"h", 8}}) {
 				t.Errorf("rows %v", got.Items())
+			}
+			if !slices.Equal(skipped.Items(), []kn{{"a", 1}, {"c", 3}, {"h", 8}}) {
+				t.Errorf("rows read with Skip %v", skipped.Items())
 			}
 			checkBad(t, path, gotBad.Items(), wantBad)
 		})
