@@ -43,22 +43,22 @@ type Func[T any] struct {
 // The source has one partition, "func", so exactly one worker calls fn. It keeps no
 // position unless Resume gives it one: a resumed run calls fn again from where fn itself
 // stands, and items that were buffered but not yet passed on when a run stopped are
-// lost. fn gets a context that
-// is cancelled when the run ends or stops, and must then return soon: the partition's
-// Close waits for it, so that no goroutine outlives the run. A panic in fn stops the run
-// with an error holding its value and stack.
+// lost. fn gets a context that is cancelled when the run ends or stops, and must then
+// return soon: the partition's Close waits for it, so that no goroutine outlives the
+// run. A panic in fn stops the run with an error holding its value and stack.
 func FromFunc[T any](fn func(ctx context.Context) (T, error)) *Func[T] {
 	return &Func[T]{name: "func", fn: fn, batch: DefaultBatchSize, wait: DefaultMaxWait}
 }
 
 // FromChan returns a source of the items received from ch, in batches, as FromFunc
-// makes them: a goroutine receives into a buffer of up to BatchSize items, which the
-// worker takes when its first item has waited MaxWait or when it is full. Closing ch
+// makes them: a goroutine receives into a buffer of up to four batches, and the worker
+// takes a batch when its first item has waited MaxWait or when it is full. Closing ch
 // ends the stream, after the items sent before.
 //
 // The source has one partition, "chan", so exactly one worker receives. It keeps no
-// position and is not resumable: items received but not yet passed on when a run stops
-// are lost, as are items sent while no run receives.
+// position and is not resumable (a channel cannot be read again; Resume is for
+// FromFunc): items received but not yet passed on when a run stops are lost, as are
+// items sent while no run receives.
 func FromChan[T any](ch <-chan T) *Func[T] {
 	return &Func[T]{name: "chan", batch: DefaultBatchSize, wait: DefaultMaxWait, fn: func(ctx context.Context) (T, error) {
 		select {
