@@ -32,6 +32,7 @@ const usage = `usage:
   weir recovery inspect DIR  list DIR's executions, frontiers and stored state per step
   weir recovery inspect DIR STEP KEY
                              print the state KEY of STEP resumes with, as JSON
+                             (for an input or a sink, KEY is a partition: its position)
 `
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
