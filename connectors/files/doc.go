@@ -27,7 +27,8 @@
 // # Bad rows
 //
 // A CSV row that is malformed or does not decode, or a line that ParseLines' function
-// refuses, is handled by the source's ErrorPolicy, set with its OnError method:
+// refuses, is handled by the source's ErrorPolicy, set with its OnError method (the
+// plain line sources have no bad lines: any bytes make a line):
 //
 //   - Fail, the default, stops the run with a *CSVError or *LineError naming the file,
 //     the line and the row's byte offset, inside a *weir.StepError naming the step and
