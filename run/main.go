@@ -39,7 +39,17 @@ import (
 // A program adds flags of its own to Flags and reads its positional arguments with Args,
 // both before calling Main.
 func Main(flow *weir.Dataflow, opts ...Option) {
-	os.Exit(main(context.Background(), cli, flow, os.Args[1:], os.Stdout, os.Stderr, opts))
+	os.Exit(MainStatus(flow, opts...))
+}
+
+// MainStatus is Main without the exit: it runs flow as Main does and returns the status
+// Main would exit with, so that a program can report or clean up after the run:
+//
+//	code := run.MainStatus(flow)
+//	fmt.Fprintf(os.Stderr, "skipped %d bad rows\n", src.Skipped())
+//	os.Exit(code)
+func MainStatus(flow *weir.Dataflow, opts ...Option) int {
+	return main(context.Background(), cli, flow, os.Args[1:], os.Stdout, os.Stderr, opts)
 }
 
 // cli is the command line of this program, which Flags, Args and Main share: it is parsed
