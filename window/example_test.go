@@ -251,7 +251,7 @@ func ExampleSession() {
 // With EventTime, a key's watermark is its latest event time minus the wait, whatever
 // the system time does: the source's pause changes nothing, and the reading taken at
 // 12:00:00.950, 50ms older than the newest, is on time (the same input with EventClock
-// makes it late).
+// makes it late). Both readings count in the minute from noon.
 func ExampleEventTime() {
 	ms := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Millisecond) }
 	flow := weir.NewDataflow("replay")
@@ -260,7 +260,7 @@ func ExampleEventTime() {
 		Pause(200*time.Millisecond).
 		Then(weir.KV[time.Time]{Key: "boiler", Value: ms(950)}))
 	clock := window.EventTime(func(t time.Time) time.Time { return t }, 100*time.Millisecond)
-	out := window.Count("per_second", op.KeyRm("unkey", readings), clock, window.Tumbling(time.Second, noon),
+	out := window.Count("per_minute", op.KeyRm("unkey", readings), clock, window.Tumbling(time.Minute, noon),
 		func(time.Time) string { return "boiler" })
 	op.Inspect("readings", out.Down)
 	op.Inspect("late", op.MapValue("fmt", out.Late, func(w window.Windowed[time.Time]) string {
@@ -270,14 +270,13 @@ func ExampleEventTime() {
 		fmt.Println(err)
 	}
 	// Output:
-	// replay.readings: (boiler, (0, 1))
-	// replay.readings: (boiler, (1, 1))
+	// replay.readings: (boiler, (0, 2))
 }
 
 // EventClock, Bytewax's event clock, also moves a key's watermark on with the system
 // time: during the source's pause of 200ms it passes 12:00:01, so that the reading at
-// 12:00:00.950 that comes after the pause is late for window 0. Which items are late
-// thus depends on how fast the input comes.
+// 12:00:00.950 that comes after the pause is late. Which items are late thus depends on
+// how fast the input comes.
 func ExampleEventClock() {
 	ms := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Millisecond) }
 	flow := weir.NewDataflow("live")
@@ -286,7 +285,7 @@ func ExampleEventClock() {
 		Pause(200*time.Millisecond).
 		Then(weir.KV[time.Time]{Key: "boiler", Value: ms(950)}))
 	clock := window.EventClock(func(t time.Time) time.Time { return t }, 100*time.Millisecond)
-	out := window.Count("per_second", op.KeyRm("unkey", readings), clock, window.Tumbling(time.Second, noon),
+	out := window.Count("per_minute", op.KeyRm("unkey", readings), clock, window.Tumbling(time.Minute, noon),
 		func(time.Time) string { return "boiler" })
 	op.Inspect("readings", out.Down)
 	op.Inspect("late", op.MapValue("fmt", out.Late, func(w window.Windowed[time.Time]) string {
@@ -297,7 +296,7 @@ func ExampleEventClock() {
 	}
 	// Output:
 	// live.late: (boiler, window 0: 12:00:00.950)
-	// live.readings: (boiler, (1, 1))
+	// live.readings: (boiler, (0, 1))
 }
 
 // purchase is an amount spent by a customer at a time.
