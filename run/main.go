@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/engine"
 )
 
 // Main runs flow as a command-line program, in Bytewax's shape, and exits:
@@ -34,7 +36,13 @@ import (
 //	                              seconds ("10") (WEIR_SNAPSHOT_INTERVAL), default 10s
 //	-r, --recovery-directory DIR  snapshot to and resume from DIR (WEIR_RECOVERY_DIRECTORY)
 //	-b, --backup-interval D       keep superseded snapshots this long (WEIR_BACKUP_INTERVAL), default 0
+//	    --log-level LEVEL         debug, info, warn or error (WEIR_LOG_LEVEL), default info
+//	    --log-interval D          how often to log a progress summary, 0 for never
+//	                              (WEIR_LOG_INTERVAL), default 30s
 //	-h, --help                    print the usage and exit
+//
+// The run's logs (see Logs in the package doc) go to stderr as text, unless opts give a
+// Logger of their own, which --log-level then does not change.
 //
 // A program adds flags of its own to Flags and reads its positional arguments with Args,
 // both before calling Main.
@@ -90,6 +98,11 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 		cl.usageError(stderr, err)
 		return 2
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cl.level}))
+	}
+	var outcome engine.Outcome // where the run stopped, for the line after a signal
+	ctx = engine.WithOutcome(ctx, &outcome)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sigs := make(chan os.Signal, 1)
@@ -110,7 +123,7 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 	select {
 	case sig := <-got:
 		if err == nil || errors.Is(err, context.Canceled) {
-			fmt.Fprintln(stderr, interrupted(flow, cfg, sig))
+			fmt.Fprintln(stderr, interrupted(flow, cfg, sig, outcome.Resume))
 			if sig == syscall.SIGTERM {
 				return 128 + int(syscall.SIGTERM)
 			}
@@ -129,13 +142,18 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 	return 0
 }
 
-func interrupted(flow *weir.Dataflow, cfg Config, sig os.Signal) string {
+// interrupted is the line after a signal stopped the run; resume is the epoch the next run
+// resumes from, 0 when the run did not get to start.
+func interrupted(flow *weir.Dataflow, cfg Config, sig os.Signal, resume uint64) string {
 	name := "SIGINT"
 	if sig == syscall.SIGTERM {
 		name = "SIGTERM"
 	}
 	if cfg.RecoveryDir == "" {
 		return fmt.Sprintf("weir: flow %s interrupted by %s; without a recovery directory (-r) its progress is not kept", flow.ID(), name)
+	}
+	if resume > 0 {
+		return fmt.Sprintf("weir: flow %s interrupted by %s; the next run on %s resumes from epoch %d", flow.ID(), name, cfg.RecoveryDir, resume)
 	}
 	return fmt.Sprintf("weir: flow %s interrupted by %s; the next run on %s resumes from the last committed epoch", flow.ID(), name, cfg.RecoveryDir)
 }
@@ -194,6 +212,9 @@ type commandLine struct {
 	parsed bool
 	code   int  // the exit status of a parse that ends the program
 	exit   bool // the parse ends the program (help, or a bad flag)
+	// level is the level of Main's own logger (--log-level), which is not in Config: a
+	// Logger given by an option keeps its own.
+	level slog.Level
 }
 
 // weirFlag is one of weir's flags, with its short and long names.
@@ -211,6 +232,8 @@ func newCommandLine(name string) *commandLine {
 	interval := durationFlag(def.EpochInterval)
 	backup := durationFlag(def.BackupInterval)
 	recovery := stringFlag("")
+	level := levelFlag(slog.LevelInfo)
+	logEvery := durationFlag(def.LogEvery)
 	cl.flags = []*weirFlag{
 		{short: "w", long: "workers-per-process", arg: "N", env: "WEIR_WORKERS_PER_PROCESS", def: "1",
 			usage: "workers in this process", value: &workers,
@@ -224,9 +247,17 @@ func newCommandLine(name string) *commandLine {
 		{short: "b", long: "backup-interval", arg: "D", env: "WEIR_BACKUP_INTERVAL", def: "0s",
 			usage: "how long superseded snapshots are kept, so that a copy of the directory still resumes", value: &backup,
 			apply: func(c *Config, v flag.Value) { c.BackupInterval = time.Duration(*v.(*durationFlag)) }},
+		{long: "log-level", arg: "LEVEL", env: "WEIR_LOG_LEVEL", def: "info",
+			usage: "the least level logged to stderr: debug (adds each snapshot written), info, warn or error", value: &level,
+			apply: func(_ *Config, v flag.Value) { cl.level = slog.Level(*v.(*levelFlag)) }},
+		{long: "log-interval", arg: "D", env: "WEIR_LOG_INTERVAL", def: def.LogEvery.String(),
+			usage: "how often a summary of the run's progress is logged, 0 for never", value: &logEvery,
+			apply: func(c *Config, v flag.Value) { c.LogEvery = time.Duration(*v.(*durationFlag)) }},
 	}
 	for _, f := range cl.flags {
-		cl.fs.Var(f.value, f.short, f.usage)
+		if f.short != "" {
+			cl.fs.Var(f.value, f.short, f.usage)
+		}
 		cl.fs.Var(f.value, f.long, f.usage)
 	}
 	cl.fs.SetOutput(io.Discard) // errors and usage are printed once, by parse
@@ -268,6 +299,7 @@ func (cl *commandLine) config(opts []Option) (Config, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cl.level = slog.LevelInfo
 	for _, f := range cl.flags {
 		v, ok := os.LookupEnv(f.env)
 		if !ok {
@@ -281,6 +313,8 @@ func (cl *commandLine) config(opts []Option) (Config, error) {
 			val = new(durationFlag)
 		case *stringFlag:
 			val = new(stringFlag)
+		case *levelFlag:
+			val = new(levelFlag)
 		}
 		if err := val.Set(v); err != nil {
 			return cfg, fmt.Errorf("%s=%q: %v", f.env, v, err)
@@ -290,7 +324,7 @@ func (cl *commandLine) config(opts []Option) (Config, error) {
 	set := map[string]bool{}
 	cl.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	for _, f := range cl.flags {
-		if set[f.short] || set[f.long] {
+		if (f.short != "" && set[f.short]) || set[f.long] {
 			f.apply(&cfg, f.value)
 		}
 	}
@@ -307,13 +341,17 @@ func (cl *commandLine) usage(w io.Writer) {
 		if f.def != "" {
 			detail += ", default " + f.def
 		}
-		rows = append(rows, [2]string{"-" + f.short + ", --" + f.long + " " + f.arg, detail + ")"})
+		names := "    --" + f.long // aligned with the flags that have a short name
+		if f.short != "" {
+			names = "-" + f.short + ", --" + f.long
+		}
+		rows = append(rows, [2]string{names + " " + f.arg, detail + ")"})
 	}
 	rows = append(rows, [2]string{"-h, --help", "print this help and exit"})
 	var own [][2]string
 	cl.fs.VisitAll(func(fl *flag.Flag) {
 		for _, f := range cl.flags {
-			if fl.Name == f.short || fl.Name == f.long {
+			if (f.short != "" && fl.Name == f.short) || fl.Name == f.long {
 				return
 			}
 		}
@@ -371,5 +409,28 @@ func (d *durationFlag) Set(s string) error {
 		return fmt.Errorf("not a duration or a number of seconds")
 	}
 	*d = durationFlag(v)
+	return nil
+}
+
+// levelFlag is a log level by name: debug, info, warn or error (any case).
+type levelFlag slog.Level
+
+func (l *levelFlag) String() string { return slog.Level(*l).String() }
+
+func (l *levelFlag) Set(s string) error {
+	var v slog.Level
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		v = slog.LevelDebug
+	case "info":
+		v = slog.LevelInfo
+	case "warn", "warning":
+		v = slog.LevelWarn
+	case "error":
+		v = slog.LevelError
+	default:
+		return fmt.Errorf("not a log level: debug, info, warn or error")
+	}
+	*l = levelFlag(v)
 	return nil
 }

@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,20 +26,25 @@ func TestFlags(t *testing.T) {
 		opts    []Option
 		want    Config
 		rest    []string
+		level   slog.Level // of Main's own logger
 		wantErr string
 	}{
 		{name: "defaults", want: def},
-		{name: "short", args: []string{"-w", "3", "-s", "2"}, want: Config{Workers: 3, EpochInterval: 2 * time.Second}},
-		{name: "long", args: []string{"--workers-per-process=4", "--snapshot-interval=250ms"}, want: Config{Workers: 4, EpochInterval: 250 * time.Millisecond}},
-		{name: "env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2", "WEIR_SNAPSHOT_INTERVAL": "1.5"}, want: Config{Workers: 2, EpochInterval: 1500 * time.Millisecond}},
-		{name: "flag beats env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, args: []string{"-w", "5"}, want: Config{Workers: 5, EpochInterval: 10 * time.Second}},
+		{name: "short", args: []string{"-w", "3", "-s", "2"}, want: Config{Workers: 3, EpochInterval: 2 * time.Second, LogEvery: def.LogEvery}},
+		{name: "long", args: []string{"--workers-per-process=4", "--snapshot-interval=250ms"}, want: Config{Workers: 4, EpochInterval: 250 * time.Millisecond, LogEvery: def.LogEvery}},
+		{name: "env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2", "WEIR_SNAPSHOT_INTERVAL": "1.5"}, want: Config{Workers: 2, EpochInterval: 1500 * time.Millisecond, LogEvery: def.LogEvery}},
+		{name: "flag beats env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, args: []string{"-w", "5"}, want: Config{Workers: 5, EpochInterval: 10 * time.Second, LogEvery: def.LogEvery}},
 		{name: "env beats option", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, opts: []Option{Workers(7), EpochInterval(time.Second)},
-			want: Config{Workers: 2, EpochInterval: time.Second}},
-		{name: "option kept when no flag", opts: []Option{Workers(7)}, args: []string{"-s", "3"}, want: Config{Workers: 7, EpochInterval: 3 * time.Second}},
-		{name: "recovery", args: []string{"-r", "/tmp/rec", "-b", "1m"}, want: Config{Workers: 1, EpochInterval: 10 * time.Second, RecoveryDir: "/tmp/rec", BackupInterval: time.Minute}},
+			want: Config{Workers: 2, EpochInterval: time.Second, LogEvery: def.LogEvery}},
+		{name: "option kept when no flag", opts: []Option{Workers(7)}, args: []string{"-s", "3"}, want: Config{Workers: 7, EpochInterval: 3 * time.Second, LogEvery: def.LogEvery}},
+		{name: "recovery", args: []string{"-r", "/tmp/rec", "-b", "1m"}, want: Config{Workers: 1, EpochInterval: 10 * time.Second, RecoveryDir: "/tmp/rec", BackupInterval: time.Minute, LogEvery: def.LogEvery}},
 		{name: "recovery env", env: map[string]string{"WEIR_RECOVERY_DIRECTORY": "/d", "WEIR_BACKUP_INTERVAL": "30"}, args: []string{"--backup-interval=5s"},
-			want: Config{Workers: 1, EpochInterval: 10 * time.Second, RecoveryDir: "/d", BackupInterval: 5 * time.Second}},
-		{name: "positional", args: []string{"-w", "2", "a.txt", "-x"}, want: Config{Workers: 2, EpochInterval: 10 * time.Second}, rest: []string{"a.txt", "-x"}},
+			want: Config{Workers: 1, EpochInterval: 10 * time.Second, RecoveryDir: "/d", BackupInterval: 5 * time.Second, LogEvery: def.LogEvery}},
+		{name: "positional", args: []string{"-w", "2", "a.txt", "-x"}, want: Config{Workers: 2, EpochInterval: 10 * time.Second, LogEvery: def.LogEvery}, rest: []string{"a.txt", "-x"}},
+		{name: "logs", args: []string{"--log-interval", "5s", "--log-level=debug"}, want: Config{Workers: 1, EpochInterval: 10 * time.Second, LogEvery: 5 * time.Second}, level: slog.LevelDebug},
+		{name: "logs env", env: map[string]string{"WEIR_LOG_INTERVAL": "0", "WEIR_LOG_LEVEL": "WARN"}, want: Config{Workers: 1, EpochInterval: 10 * time.Second}, level: slog.LevelWarn},
+		{name: "log level flag beats env", env: map[string]string{"WEIR_LOG_LEVEL": "error"}, args: []string{"--log-level", "info"}, want: def},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: `prog: invalid value "loud" for flag -log-level: not a log level: debug, info, warn or error (see prog --help)`},
 		{name: "bad env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "many"}, wantErr: `prog: WEIR_WORKERS_PER_PROCESS="many": not a whole number (see prog --help)`},
 		{name: "bad number", args: []string{"-w", "two"}, wantErr: `prog: invalid value "two" for flag -w: not a whole number (see prog --help)`},
 		{name: "bad interval", args: []string{"-s", "soon"}, wantErr: `prog: invalid value "soon" for flag -s: not a duration or a number of seconds (see prog --help)`},
@@ -68,6 +74,9 @@ func TestFlags(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("config = %+v, want %+v", got, tt.want)
 			}
+			if cl.level != tt.level {
+				t.Errorf("log level = %v, want %v", cl.level, tt.level)
+			}
 			if rest := cl.fs.Args(); strings.Join(rest, " ") != strings.Join(tt.rest, " ") {
 				t.Errorf("arguments = %q, want %q", rest, tt.rest)
 			}
@@ -88,7 +97,8 @@ func TestUsage(t *testing.T) {
 	u := stdout.String()
 	for _, want := range []string{"-w, --workers-per-process N", "WEIR_WORKERS_PER_PROCESS, default 1",
 		"-s, --snapshot-interval D", "default 10s", "-r, --recovery-directory DIR", "weir recovery init DIR N",
-		"-b, --backup-interval D", "prog flags:", "--limit N", "stop after N lines (default 10)"} {
+		"-b, --backup-interval D", "    --log-level LEVEL", "WEIR_LOG_LEVEL, default info", "    --log-interval D",
+		"WEIR_LOG_INTERVAL, default 30s", "prog flags:", "--limit N", "stop after N lines (default 10)"} {
 		if strings.Count(u, want) != 1 {
 			t.Errorf("usage has %q %d times, want once:\n%s", want, strings.Count(u, want), u)
 		}
@@ -135,7 +145,12 @@ func TestMainPrintsPanicStack(t *testing.T) {
 	if code := main(context.Background(), newCommandLine("prog"), flow, nil, &stdout, &stderr, nil); code != 1 {
 		t.Fatalf("status %d, want 1", code)
 	}
-	out := stderr.String()
+	// The run's logs come first (the start, then the failure): the error is the line after.
+	logs, out, _ := strings.Cut(stderr.String(), "level=ERROR msg=\"weir: run failed\"")
+	if !strings.Contains(logs, "weir: run starting") {
+		t.Errorf("stderr lacks the logs of the run:\n%s", stderr.String())
+	}
+	_, out, _ = strings.Cut(out, "\n")
 	first, _, _ := strings.Cut(out, "\n")
 	if !strings.Contains(first, "step p.bad") || !strings.Contains(first, "assignment to entry in nil map") {
 		t.Errorf("first line %q, want the step and the panic", first)

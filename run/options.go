@@ -14,8 +14,12 @@ type Config struct {
 	// EpochInterval is how often inputs close an epoch (and, with recovery, snapshot);
 	// zero closes one after every round of reads. Default 10s.
 	EpochInterval time.Duration
-	// Logger receives the run's structured logs. Default: slog.Default().
+	// Logger receives the run's structured logs (see the package doc's Logs). Default:
+	// slog.Default(); run.Main's default is text on stderr at info level.
 	Logger *slog.Logger
+	// LogEvery is how often the Logger gets a summary of the run's progress ("weir:
+	// progress"); zero logs none. Default 30s.
+	LogEvery time.Duration
 	// RecoveryDir is a recovery directory made by recovery.Init (or `weir recovery init`):
 	// snapshots go there at every epoch close, and a run resumes from it. Default: none,
 	// and nothing is snapshotted.
@@ -27,7 +31,7 @@ type Config struct {
 
 // DefaultConfig returns the configuration used when no option is given.
 func DefaultConfig() Config {
-	return Config{Workers: 1, EpochInterval: 10 * time.Second}
+	return Config{Workers: 1, EpochInterval: 10 * time.Second, LogEvery: 30 * time.Second}
 }
 
 // Validate reports the first invalid setting.
@@ -40,6 +44,9 @@ func (c Config) Validate() error {
 	}
 	if c.EpochInterval < 0 {
 		return fmt.Errorf("weir: epoch interval must not be negative, not %v", c.EpochInterval)
+	}
+	if c.LogEvery < 0 {
+		return fmt.Errorf("weir: log interval must not be negative, not %v", c.LogEvery)
 	}
 	return nil
 }
@@ -56,6 +63,11 @@ func EpochInterval(d time.Duration) Option { return func(c *Config) { c.EpochInt
 
 // Logger sets the logger for the run's structured logs, overriding slog.Default().
 func Logger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
+
+// LogEvery sets how often the run logs a summary of its progress at info level (items
+// read and written, their rates, the current and the last committed epoch), overriding
+// the default of 30s. Zero logs none; the start and the end of the run are logged anyway.
+func LogEvery(d time.Duration) Option { return func(c *Config) { c.LogEvery = d } }
 
 // Recovery makes the run snapshot to, and resume from, the recovery directory dir (made by
 // recovery.Init), overriding the default of no recovery.

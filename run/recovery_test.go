@@ -52,7 +52,7 @@ func TestRecoveryResumesExactlyOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := strings.Count(logs.String(), "execution starting"); n != 2 || !strings.Contains(logs.String(), "recovery=true") {
+	if n := strings.Count(logs.String(), "weir: run starting"); n != 2 || !strings.Contains(logs.String(), "recovery="+store) {
 		t.Errorf("logs of two runs with recovery:\n%s", logs.String())
 	}
 	got, err := os.ReadFile(outPath)

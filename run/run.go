@@ -43,7 +43,8 @@ func RunConfig(ctx context.Context, flow *weir.Dataflow, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	ecfg := engine.Config{Workers: cfg.Workers, EpochInterval: cfg.EpochInterval, Logger: cfg.Logger}
+	ecfg := engine.Config{Workers: cfg.Workers, EpochInterval: cfg.EpochInterval, Logger: cfg.Logger,
+		LogEvery: cfg.LogEvery, RecoveryDir: cfg.RecoveryDir}
 	if cfg.RecoveryDir == "" {
 		return engine.Run(ctx, p, ecfg)
 	}

@@ -399,7 +399,7 @@ func TestRecoveryOptions(t *testing.T) {
 	for _, o := range rec.Options(3, run.BackupInterval(time.Minute)) {
 		o(&cfg)
 	}
-	want := run.Config{Workers: 3, EpochInterval: 0, RecoveryDir: rec.Dir(), BackupInterval: time.Minute}
+	want := run.Config{Workers: 3, EpochInterval: 0, RecoveryDir: rec.Dir(), BackupInterval: time.Minute, LogEvery: run.DefaultConfig().LogEvery}
 	if cfg != want {
 		t.Fatalf("config %+v, want %+v", cfg, want)
 	}

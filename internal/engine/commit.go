@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"context"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/weirflow/weir/internal/state"
 )
@@ -22,6 +25,8 @@ type committer struct {
 	store  state.Store
 	worker int
 	fail   func(error) // stops the run when a write fails
+	log    *slog.Logger
+	stats  *counters // where the worker's written frontier is published
 	done   chan struct{}
 
 	mu     sync.Mutex
@@ -32,8 +37,9 @@ type committer struct {
 	err    error
 }
 
-func startCommitter(store state.Store, worker int, fail func(error)) *committer {
-	c := &committer{store: store, worker: worker, fail: fail, done: make(chan struct{})}
+func startCommitter(r *runState, worker int) *committer {
+	c := &committer{store: r.cfg.Store, worker: worker, fail: r.fail, log: r.cfg.Logger,
+		stats: &r.stats[worker], done: make(chan struct{})}
 	c.cond.L = &c.mu
 	go c.loop()
 	return c
@@ -54,6 +60,7 @@ func (c *committer) loop() {
 			return // closed, and everything written
 		}
 		// The store's errors name the directory, the partition and the epochs.
+		began := time.Now()
 		if err := c.store.Write(c.worker, batch); err != nil {
 			c.mu.Lock()
 			c.err = err
@@ -62,7 +69,33 @@ func (c *committer) loop() {
 			c.fail(err)
 			return
 		}
+		last := batch[len(batch)-1]
+		c.stats.written.Store(last.Epoch + 1)
+		c.stats.final.Store(last.Final)
+		c.logWrite(batch, time.Since(began))
 	}
+}
+
+// logWrite logs, at debug level, what one write made durable: this worker's part of the
+// epochs; an epoch is committed once every worker has written its part.
+func (c *committer) logWrite(batch []state.Epoch, took time.Duration) {
+	ctx := context.Background()
+	if !c.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	rows, bytes := 0, 0
+	for _, e := range batch {
+		for _, s := range e.Snaps {
+			rows += len(s.Changes)
+			for _, ch := range s.Changes {
+				bytes += len(ch.Key) + len(ch.State)
+			}
+		}
+	}
+	last := batch[len(batch)-1]
+	c.log.LogAttrs(ctx, slog.LevelDebug, "weir: epoch written", slog.Int("worker", c.worker),
+		slog.Uint64("epoch", last.Epoch), slog.Int("epochs", len(batch)), slog.Int("rows", rows),
+		slog.Int("bytes", bytes), slog.Bool("final", last.Final), slog.Duration("duration", took))
 }
 
 // add queues a closed epoch. It waits while too much is queued, and returns the error of

@@ -39,6 +39,10 @@ type Config struct {
 	// Store receives snapshots at each epoch close; nil takes none.
 	Store  state.Store
 	Logger *slog.Logger
+	// RecoveryDir names the Store's directory in the logs; "" for a store in memory.
+	RecoveryDir string
+	// LogEvery is how often Logger gets a summary of the run's progress; 0 logs none.
+	LogEvery time.Duration
 	// FlushItems is the size at which an outbound exchange buffer is sent before the end of
 	// an activation. Default 1024.
 	FlushItems int
@@ -51,6 +55,9 @@ type Config struct {
 // Run runs p until every input ends, a source aborts, a step fails or ctx is done. It
 // returns nil after an abort, the step's error after a failure, and ctx's error when ctx
 // ends the run.
+//
+// Once the execution has started, it logs one line saying so, then one saying how it
+// ended (see report.go); a run refused before it starts logs nothing and returns why.
 func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
@@ -67,7 +74,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &runState{cfg: cfg, plan: p, cancel: cancel, mesh: comm.NewLocal(cfg.Workers, cfg.InFlightBytes),
-		spares: make([]sync.Pool, len(p.Edges))}
+		spares: make([]sync.Pool, len(p.Edges)), stats: make([]counters, cfg.Workers)}
 	for i := range cfg.Workers { // until each has measured how fast it drains
 		r.mesh.Report(i, 0, min(minInFlight, cfg.InFlightBytes))
 	}
@@ -79,12 +86,17 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	if err := r.resume(); err != nil {
 		return err
 	}
-	level := slog.LevelDebug
-	if cfg.Store != nil {
-		level = slog.LevelInfo // where a run resumes is worth knowing
+	began := time.Now()
+	r.logStart(ctx)
+	stopSummary := func() {}
+	if cfg.LogEvery > 0 {
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			r.summarize(ctx, cfg.LogEvery, stop)
+		}()
+		stopSummary = func() { close(stop); <-done }
 	}
-	cfg.Logger.Log(ctx, level, "weir: execution starting", "flow", p.Flow, "workers", cfg.Workers,
-		"epoch", r.start, "recovery", cfg.Store != nil)
 
 	var wg sync.WaitGroup
 	for i := range cfg.Workers {
@@ -104,13 +116,16 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 		}()
 	}
 	wg.Wait()
+	stopSummary() // no summary after the end line
+	err = ctx.Err()
 	switch {
 	case r.err != nil:
-		return r.err
+		err = r.err
 	case r.aborted:
-		return nil
+		err = nil
 	}
-	return ctx.Err()
+	r.logEnd(ctx, began, err)
+	return err
 }
 
 // runState is what the workers of one process share: only setup, the mesh and the outcome.
@@ -128,6 +143,8 @@ type runState struct {
 	// spares holds, by edge, batches that receivers are done with, for senders to fill
 	// again: in one process this saves allocating (and collecting) a batch per message.
 	spares []sync.Pool
+	// stats holds each worker's counters, for the periodic summary and the end line.
+	stats []counters
 
 	mu      sync.Mutex
 	err     error

@@ -101,7 +101,7 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 		out: make([]*exchange, len(r.plan.Edges)), snaps: map[uint64][]state.Snapshot{},
 		limit: min(minInFlight, r.cfg.InFlightBytes)}
 	if r.cfg.Store != nil {
-		w.commits = startCommitter(r.cfg.Store, id, r.fail)
+		w.commits = startCommitter(r, id)
 	}
 	for _, pn := range r.plan.Nodes {
 		n := &node{Node: pn, frontier: w.epoch, remote: make([][]uint64, len(pn.In))}
@@ -481,6 +481,9 @@ func (w *worker) poll() (read bool, err error) {
 			batch, err := p.part.Next(w.ctx)
 			if batch != nil {
 				read = true
+				st := &w.r.stats[w.id] // per batch, for the run's summary
+				st.in.Add(int64(n.Batch.Len(batch)))
+				st.epoch.Store(w.epoch)
 				w.push(n, 0, w.epoch, batch)
 			}
 			switch {
@@ -719,6 +722,7 @@ func (w *worker) activate(n *node, batch any, epoch uint64, eof bool) error {
 // write writes a batch to this worker's partitions of a sink.
 func (w *worker) write(n *node, batch any) error {
 	w.cur = n.ID
+	w.r.stats[w.id].out.Add(int64(n.Batch.Len(batch)))
 	if n.shard == nil {
 		if err := n.sinks[0].part.Write(batch); err != nil {
 			return w.partErr(n, "", err)
