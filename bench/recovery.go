@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
-	"github.com/weirflow/weir/internal/state"
+	"github.com/weirflow/weir/internal/state/sqlitestore"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/recovery"
 	"github.com/weirflow/weir/run"
@@ -134,7 +134,7 @@ func resumeFlow(n, n0 int, first func()) *weir.Dataflow {
 // ResumeTimes are the timings of one resume of a recovery directory.
 type ResumeTimes struct {
 	// Store is the time to open the directory, begin an execution and load every key's
-	// state through the store alone (state.OpenSQLite, Begin, Load), without decoding.
+	// state through the store alone (sqlitestore.Open, Begin, Load), without decoding.
 	Store time.Duration
 	// FirstItem is the time from run.Run's call to the first new item reaching the
 	// stateful step, in a run resuming every key.
@@ -160,7 +160,7 @@ func BuildResumeStore(ctx context.Context, dir string, keys int) error {
 func Resume(ctx context.Context, dir string, keys int) (ResumeTimes, error) {
 	var t ResumeTimes
 	start := time.Now()
-	st, err := state.OpenSQLite(dir)
+	st, err := sqlitestore.Open(dir)
 	if err != nil {
 		return t, err
 	}

@@ -7,11 +7,12 @@ import (
 
 	"github.com/weirflow/weir/internal/codec"
 	"github.com/weirflow/weir/internal/state"
+	"github.com/weirflow/weir/internal/state/sqlitestore"
 )
 
 // Init creates the recovery directory dir, if needed, with n empty partitions. It fails
 // with an error matching ErrExists when dir already holds partitions.
-func Init(dir string, n int) error { return state.InitSQLite(dir, n) }
+func Init(dir string, n int) error { return sqlitestore.Init(dir, n) }
 
 // Verify opens the recovery directory dir, checks that its partitions are readable and
 // consistent and verifies the checksum of every stored row. It returns the epoch the next
@@ -20,7 +21,7 @@ func Init(dir string, n int) error { return state.InitSQLite(dir, n) }
 // Verify, Inspect and State only read, and take no lock: they work while a run uses the
 // directory, reading each partition as its last committed transaction left it.
 func Verify(dir string) (resume uint64, err error) {
-	s, err := state.ReadSQLite(dir)
+	s, err := sqlitestore.Read(dir)
 	if err != nil {
 		return 0, err
 	}
@@ -37,7 +38,7 @@ func Verify(dir string) (resume uint64, err error) {
 // Inspect reads what the recovery directory dir holds: its executions with their workers'
 // frontiers, and per step the keys, rows and bytes of state stored.
 func Inspect(dir string) (Info, error) {
-	s, err := state.ReadSQLite(dir)
+	s, err := sqlitestore.Read(dir)
 	if err != nil {
 		return Info{}, err
 	}
@@ -66,7 +67,7 @@ type KeyState struct {
 // step id or the start of exactly one (the operator's id, such as "flow.sum", names the
 // steps inside it). It fails with an error matching ErrNoState when the key has none.
 func State(dir, step, key string) (KeyState, error) {
-	s, err := state.ReadSQLite(dir)
+	s, err := sqlitestore.Read(dir)
 	if err != nil {
 		return KeyState{}, err
 	}

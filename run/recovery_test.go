@@ -19,7 +19,7 @@ import (
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/connectors/files"
-	"github.com/weirflow/weir/internal/state"
+	"github.com/weirflow/weir/internal/state/sqlitestore"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/recovery"
 	"github.com/weirflow/weir/run"
@@ -198,7 +198,7 @@ func TestRefusedRunChangesNothing(t *testing.T) {
 			return errors.As(err, &e)
 		}},
 		{"locked", func(t *testing.T, dir, in string) *weir.Dataflow {
-			s, err := state.OpenSQLite(dir)
+			s, err := sqlitestore.Open(dir)
 			if err != nil {
 				t.Fatal(err)
 			}

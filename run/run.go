@@ -8,7 +8,6 @@ import (
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/engine"
 	"github.com/weirflow/weir/internal/plan"
-	"github.com/weirflow/weir/internal/state"
 )
 
 // gcInterval is how often a run collects its recovery directory's superseded snapshots.
@@ -48,23 +47,19 @@ func RunConfig(ctx context.Context, flow *weir.Dataflow, cfg Config) error {
 	if cfg.RecoveryDir == "" {
 		return engine.Run(ctx, p, ecfg)
 	}
-	store, err := state.OpenSQLite(cfg.RecoveryDir)
+	store, loaded, err := openStore(cfg, p)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	ecfg.Store = store
+	ecfg.Store = loaded
 	// Collect once the execution has started (a refused run changes nothing), every
 	// gcInterval during it and when it stops cleanly, at its end or by ctx (Ctrl-C,
 	// SIGTERM): snapshots superseded for longer than the backup interval are no longer
 	// needed by any copy of the directory, and collecting at a stop leaves the next run
 	// less to load. After a crash or a failure, the next run's start collects instead.
 	stopGC := store.CollectEvery(gcInterval, cfg.BackupInterval)
-	err = engine.Run(ctx, p, ecfg)
-	var changed *state.PartitionsChangedError
-	if errors.As(err, &changed) && changed.Dir == "" {
-		changed.Dir = cfg.RecoveryDir
-	}
+	err = inDir(engine.Run(ctx, p, ecfg), cfg.RecoveryDir)
 	if gcErr := stopGC(); err == nil {
 		err = gcErr
 	}

@@ -40,11 +40,11 @@ func TestWalkthrough(t *testing.T) {
 		err := cmd.Run()
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return ee.ExitCode(), o.String(), e.String()
+			return ee.ExitCode(), o.String(), withoutLogs(e.String())
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		return 0, o.String(), e.String()
+		return 0, o.String(), withoutLogs(e.String())
 	}
 	sessions := strings.Join([]string{
 		"alice session 0: 09:00:00 to 09:07:00, 5 pages: home search product cart pay",
@@ -144,7 +144,8 @@ func TestWalkthrough(t *testing.T) {
 		}
 		err := cmd.Wait()
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(e.String(), "interrupted by SIGINT") {
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(e.String(), "interrupted by SIGINT") ||
+			!strings.Contains(e.String(), `msg="weir: run interrupted"`) {
 			t.Fatalf("interrupted run: %v, stderr %q; want status 130 and a line saying so", err, e.String())
 		}
 		partial, _ := os.ReadFile(got)
@@ -161,6 +162,18 @@ func TestWalkthrough(t *testing.T) {
 			t.Logf("the interruption came after %d of %d bytes: the test did not interrupt mid-run", len(partial), len(a))
 		}
 	})
+}
+
+// withoutLogs drops the run's log lines (its start, progress and end, which run.Main writes
+// to stderr) from stderr, leaving the messages the walkthrough checks.
+func withoutLogs(stderr string) string {
+	var kept []string
+	for _, l := range strings.SplitAfter(stderr, "\n") {
+		if !(strings.HasPrefix(l, "time=") && strings.Contains(l, ` msg="weir: `)) {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "")
 }
 
 // writeClicks writes n clicks of 50 users, a few seconds apart, with a pause of an hour

@@ -1,6 +1,9 @@
 // Package state is the recovery store behind the engine: what a worker writes at each
 // epoch close, and what a new execution loads to resume. Memory keeps everything in
-// memory, for tests; the SQLite store (recovery directories) implements the same Store.
+// memory, for tests; the SQLite store of recovery directories, in package sqlitestore,
+// implements the same Store and registers itself as the DirOpener runs use. This package
+// does not import the store, so that a program that uses no recovery directory does not
+// compile and link SQLite.
 package state
 
 import (
@@ -65,6 +68,7 @@ type Memory struct {
 	final    map[int]bool   // the current execution's workers that completed the stream
 	resume   uint64         // of the current execution
 	pending  int            // workers of the execution Begin planned, 0 when none
+	drop     []string       // steps whose state the next Start deletes
 }
 
 // Write is one epoch of a call of Store.Write as Memory saw it.
@@ -84,7 +88,7 @@ func (m *Memory) Begin(workers int) (uint64, error) {
 	defer m.mu.Unlock()
 	if m.workers > 0 {
 		// The previous execution's workers must all have completed an epoch to move on.
-		m.resume = nextResume(m.workers, m.resume, func(w int) (uint64, bool, bool) {
+		m.resume = NextResume(m.workers, m.resume, func(w int) (uint64, bool, bool) {
 			f, ok := m.frontier[w]
 			return f, m.final[w], ok
 		})
@@ -101,9 +105,22 @@ func (m *Memory) Start() error {
 		return errors.New("weir: recovery: start without begin")
 	}
 	m.writes = slices.DeleteFunc(m.writes, func(w Write) bool { return w.Epoch >= m.resume })
+	if len(m.drop) > 0 {
+		for i := range m.writes {
+			m.writes[i].Snaps = slices.DeleteFunc(slices.Clone(m.writes[i].Snaps), func(s Snapshot) bool { return slices.Contains(m.drop, s.Step) })
+		}
+		m.drop = nil
+	}
 	m.workers, m.pending = m.pending, 0
 	m.frontier, m.final = map[int]uint64{}, map[int]bool{}
 	return nil
+}
+
+// DropAtStart implements Dropper.
+func (m *Memory) DropAtStart(steps []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.drop = slices.Clone(steps)
 }
 
 func (m *Memory) Load(fn func(step, key string, state []byte) error) error {
@@ -145,10 +162,10 @@ func (m *Memory) Load(fn func(step, key string, state []byte) error) error {
 	return nil
 }
 
-// nextResume is the epoch an execution after one of workers workers, begun at resume,
+// NextResume is the epoch an execution after one of workers workers, begun at resume,
 // resumes from: the lowest frontier of its workers that did not complete the stream (a
 // worker that wrote nothing counts at resume), or the highest when all completed it.
-func nextResume(workers int, resume uint64, frontier func(w int) (epoch uint64, final, ok bool)) uint64 {
+func NextResume(workers int, resume uint64, frontier func(w int) (epoch uint64, final, ok bool)) uint64 {
 	low, high := uint64(0), resume
 	for w := range workers {
 		f, final, ok := frontier(w)

@@ -1,4 +1,4 @@
-package state
+package sqlitestore
 
 import (
 	"database/sql"
@@ -11,13 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weirflow/weir/internal/state"
 )
 
 // damageDB opens partition p of dir with the driver alone, as a tool or a flipped bit on
 // the disk would change it: the row changes but its checksum does not.
 func damageDB(t *testing.T, dir string, p int, stmt string, args ...any) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+PartitionPath(dir, p))
+	db, err := sql.Open("sqlite", "file:"+state.PartitionPath(dir, p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +37,7 @@ func damageDB(t *testing.T, dir string, p int, stmt string, args ...any) {
 func flipBit(table, key, where string) func(t *testing.T, dir string, p int) {
 	return func(t *testing.T, dir string, p int) {
 		t.Helper()
-		db, err := sql.Open("sqlite", "file:"+PartitionPath(dir, p))
+		db, err := sql.Open("sqlite", "file:"+state.PartitionPath(dir, p))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +106,7 @@ func TestChecksums(t *testing.T) {
 			}
 			tt.damage(t, dir, p)
 			err := func() error {
-				s, err := OpenSQLite(dir)
+				s, err := Open(dir)
 				if err != nil {
 					return err
 				}
@@ -114,8 +116,8 @@ func TestChecksums(t *testing.T) {
 				}
 				return s.Load(func(step, key string, state []byte) error { return nil })
 			}()
-			var ce *CorruptError
-			if !errors.As(err, &ce) || !errors.Is(err, ErrChecksum) {
+			var ce *state.CorruptError
+			if !errors.As(err, &ce) || !errors.Is(err, state.ErrChecksum) {
 				t.Fatalf("resume: %v, want a *CorruptError of ErrChecksum", err)
 			}
 			wantStep := ""
@@ -130,12 +132,12 @@ func TestChecksums(t *testing.T) {
 				t.Errorf("message %q, want %q...%q", msg, want, tt.in)
 			}
 			// A full check finds it too.
-			s, err := ReadSQLite(dir)
+			s, err := Read(dir)
 			if err == nil {
 				err = s.Check()
 				s.Close()
 			}
-			if !errors.Is(err, ErrChecksum) {
+			if !errors.Is(err, state.ErrChecksum) {
 				t.Errorf("check: %v, want ErrChecksum", err)
 			}
 		})
@@ -157,7 +159,7 @@ func TestCheckReadsEverything(t *testing.T) {
 	if err := s.Load(func(string, string, []byte) error { return nil }); err != nil {
 		t.Fatalf("load of epoch 1 read the damaged row of epoch 2: %v", err)
 	}
-	var ce *CorruptError
+	var ce *state.CorruptError
 	if err := s.Check(); !errors.As(err, &ce) || ce.Key != "key003" {
 		t.Fatalf("check: %v, want the damaged row of key003", err)
 	}
@@ -169,12 +171,12 @@ func TestOlderFormat(t *testing.T) {
 	dir := t.TempDir()
 	initT(t, dir, 2)
 	damageDB(t, dir, 1, `UPDATE meta SET value = 2 WHERE name = 'format'`)
-	_, err := OpenSQLite(dir)
-	var fe *FormatError
+	_, err := Open(dir)
+	var fe *state.FormatError
 	if !errors.As(err, &fe) || fe.Partition != 1 || fe.Version != 2 {
 		t.Fatalf("open: %v, want *FormatError of partition 1, version 2", err)
 	}
-	var ce *CorruptError
+	var ce *state.CorruptError
 	if errors.As(err, &ce) {
 		t.Errorf("an older format is reported as corruption: %v", err)
 	}
@@ -191,9 +193,9 @@ func TestLock(t *testing.T) {
 	dir := t.TempDir()
 	initT(t, dir, 2)
 	s := openT(t, dir)
-	_, err := OpenSQLite(dir)
-	var le *LockedError
-	if !errors.As(err, &le) || !errors.Is(err, ErrLocked) {
+	_, err := Open(dir)
+	var le *state.LockedError
+	if !errors.As(err, &le) || !errors.Is(err, state.ErrLocked) {
 		t.Fatalf("second open: %v, want *LockedError", err)
 	}
 	host, _ := os.Hostname()
@@ -204,7 +206,7 @@ func TestLock(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("message %q, want %q", err, want)
 	}
-	r, err := ReadSQLite(dir)
+	r, err := Read(dir)
 	if err != nil {
 		t.Fatalf("read while locked: %v", err)
 	}
@@ -218,17 +220,17 @@ func TestLock(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := OpenSQLite(dir)
+	s2, err := Open(dir)
 	if err != nil {
 		t.Fatalf("open after close: %v", err)
 	}
 	s2.Close()
 	// A refused open leaves the holder's lock alone.
 	s3 := openT(t, dir)
-	if _, err := OpenSQLite(dir); !errors.Is(err, ErrLocked) {
+	if _, err := Open(dir); !errors.Is(err, state.ErrLocked) {
 		t.Fatalf("third open: %v", err)
 	}
-	if _, err := OpenSQLite(dir); !errors.Is(err, ErrLocked) {
+	if _, err := Open(dir); !errors.Is(err, state.ErrLocked) {
 		t.Fatalf("fourth open: %v", err)
 	}
 	s3.Close()
@@ -261,20 +263,21 @@ func makeReadOnly(t *testing.T, paths ...string) {
 
 // A directory or partition the run may not write is an access problem, not corruption:
 // an operator told "corrupt" might delete a healthy partition.
+//
+// Not parallel: chattr's fork shares, until its exec, the lock file descriptors the other
+// tests hold, so that a test reopening a directory it had just closed found it in use.
 func TestReadOnly(t *testing.T) {
-	t.Parallel()
 	t.Run("partition files", func(t *testing.T) {
-		t.Parallel()
-		dir := t.TempDir()
+			dir := t.TempDir()
 		initT(t, dir, 2)
 		fill(t, dir, 1)
-		makeReadOnly(t, PartitionPath(dir, 1))
-		_, err := OpenSQLite(dir)
-		var ae *AccessError
+		makeReadOnly(t, state.PartitionPath(dir, 1))
+		_, err := Open(dir)
+		var ae *state.AccessError
 		if !errors.As(err, &ae) || ae.Partition != 1 || !errors.Is(err, fs.ErrPermission) {
 			t.Fatalf("open: %v, want *AccessError of partition 1", err)
 		}
-		var ce *CorruptError
+		var ce *state.CorruptError
 		if errors.As(err, &ce) || strings.Contains(err.Error(), "corrupt") {
 			t.Errorf("reported as corruption: %v", err)
 		}
@@ -283,13 +286,12 @@ func TestReadOnly(t *testing.T) {
 		}
 	})
 	t.Run("directory with its lock file", func(t *testing.T) {
-		t.Parallel()
-		dir := t.TempDir()
+			dir := t.TempDir()
 		initT(t, dir, 2)
 		fill(t, dir, 1) // leaves the lock file, which stays writable
 		makeReadOnly(t, dir)
-		_, err := OpenSQLite(dir)
-		var ae *AccessError
+		_, err := Open(dir)
+		var ae *state.AccessError
 		if !errors.As(err, &ae) || ae.Partition != 0 || !errors.Is(err, fs.ErrPermission) {
 			t.Fatalf("open: %v, want *AccessError of partition 0", err)
 		}
@@ -298,14 +300,13 @@ func TestReadOnly(t *testing.T) {
 		}
 	})
 	t.Run("directory", func(t *testing.T) {
-		t.Parallel()
-		dir := t.TempDir()
+			dir := t.TempDir()
 		initT(t, dir, 2)
 		fill(t, dir, 1)
-		os.Remove(filepath.Join(dir, LockFile))
+		os.Remove(filepath.Join(dir, state.LockFile))
 		makeReadOnly(t, dir)
-		_, err := OpenSQLite(dir)
-		var ae *AccessError
+		_, err := Open(dir)
+		var ae *state.AccessError
 		if !errors.As(err, &ae) || !errors.Is(err, fs.ErrPermission) {
 			t.Fatalf("open: %v, want *AccessError", err)
 		}
@@ -313,7 +314,7 @@ func TestReadOnly(t *testing.T) {
 			t.Errorf("message %q", err)
 		}
 		// Reading needs no write.
-		r, err := ReadSQLite(dir)
+		r, err := Read(dir)
 		if err != nil {
 			t.Fatalf("read a read-only directory: %v", err)
 		}

@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package state
+package sqlitestore
 
 import (
 	"errors"
@@ -9,13 +9,9 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
-)
 
-// LockFile is the file in a recovery directory whose lock a run holds while it uses the
-// directory. The lock is flock(2)'s: the kernel releases it when the holder's process
-// ends, however it ends (kill -9 too), so a crash never leaves the directory locked. The
-// file's text records the holder for the error a second run gets.
-const LockFile = "weir.lock"
+	"github.com/weirflow/weir/internal/state"
+)
 
 // dirLock is a held lock of a recovery directory.
 type dirLock struct{ f *os.File }
@@ -24,11 +20,11 @@ type dirLock struct{ f *os.File }
 // must fail, not queue behind a job that may run for days. It fails with *LockedError
 // when another run (in this process or another) holds it.
 func lockDir(dir string) (*dirLock, error) {
-	path := filepath.Join(dir, LockFile)
+	path := filepath.Join(dir, state.LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		if isAccess(err) {
-			return nil, &AccessError{Dir: dir, Partition: -1, Cause: err}
+			return nil, &state.AccessError{Dir: dir, Partition: -1, Cause: err}
 		}
 		return nil, fmt.Errorf("weir: recovery directory %s: %w", dir, err)
 	}
@@ -37,11 +33,11 @@ func lockDir(dir string) (*dirLock, error) {
 		defer f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			b, _ := os.ReadFile(path)
-			e := &LockedError{Dir: dir}
+			e := &state.LockedError{Dir: dir}
 			parseHolder(string(b), e)
 			return nil, e
 		}
-		return nil, fmt.Errorf("weir: recovery directory %s: locking %s: %w", dir, LockFile, err)
+		return nil, fmt.Errorf("weir: recovery directory %s: locking %s: %w", dir, state.LockFile, err)
 	}
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("pid %d on host %s since %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
@@ -51,7 +47,7 @@ func lockDir(dir string) (*dirLock, error) {
 	if err != nil {
 		f.Close()
 		if isAccess(err) {
-			return nil, &AccessError{Dir: dir, Partition: -1, Cause: err}
+			return nil, &state.AccessError{Dir: dir, Partition: -1, Cause: err}
 		}
 		return nil, fmt.Errorf("weir: recovery directory %s: %w", dir, err)
 	}

@@ -1,4 +1,4 @@
-package state
+package sqlitestore
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package state
+package sqlitestore
 
 import (
 	"database/sql"
@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/state"
 )
 
 // write is one Store.Write of a scenario; changes are "key=state" or "key" to delete, and
@@ -37,7 +38,7 @@ type execution struct {
 
 const finalMark = "<final>"
 
-func snaps(w write) []Snapshot {
+func snaps(w write) []state.Snapshot {
 	var cs []graph.Change
 	for _, k := range w.keys {
 		if k == finalMark {
@@ -49,10 +50,10 @@ func snaps(w write) []Snapshot {
 			cs = append(cs, graph.Change{Key: k, Deleted: true})
 		}
 	}
-	return []Snapshot{{Step: w.step, Changes: cs}}
+	return []state.Snapshot{{Step: w.step, Changes: cs}}
 }
 
-func loadAll(t *testing.T, s Store) []string {
+func loadAll(t *testing.T, s state.Store) []string {
 	t.Helper()
 	var got []string
 	err := s.Load(func(step, key string, state []byte) error {
@@ -68,7 +69,7 @@ func loadAll(t *testing.T, s Store) []string {
 
 // runScenario plays execs against a store; open returns the store for the next execution
 // (the SQLite one reopens its files, so every execution also checks durability).
-func runScenario(t *testing.T, execs []execution, open func() Store, done func(Store)) {
+func runScenario(t *testing.T, execs []execution, open func() state.Store, done func(state.Store)) {
 	t.Helper()
 	for i, ex := range execs {
 		s := open()
@@ -86,8 +87,8 @@ func runScenario(t *testing.T, execs []execution, open func() Store, done func(S
 			t.Fatalf("execution %d: start: %v", i, err)
 		}
 		for _, w := range ex.writes {
-			e := Epoch{Epoch: w.epoch, Snaps: snaps(w), Final: slices.Contains(w.keys, finalMark)}
-			if err := s.Write(w.worker, []Epoch{e}); err != nil {
+			e := state.Epoch{Epoch: w.epoch, Snaps: snaps(w), Final: slices.Contains(w.keys, finalMark)}
+			if err := s.Write(w.worker, []state.Epoch{e}); err != nil {
 				t.Fatalf("execution %d: write: %v", i, err)
 			}
 		}
@@ -188,21 +189,21 @@ func TestStoresAgree(t *testing.T) {
 			t.Parallel()
 			t.Run("memory", func(t *testing.T) {
 				t.Parallel()
-				m := NewMemory()
-				runScenario(t, sc.execs, func() Store { return m }, func(Store) {})
+				m := state.NewMemory()
+				runScenario(t, sc.execs, func() state.Store { return m }, func(state.Store) {})
 			})
 			t.Run("sqlite", func(t *testing.T) {
 				t.Parallel()
 				dir := t.TempDir()
 				initT(t, dir, 2)
-				runScenario(t, sc.execs, func() Store {
-					s, err := OpenSQLite(dir)
+				runScenario(t, sc.execs, func() state.Store {
+					s, err := Open(dir)
 					if err != nil {
 						t.Fatal(err)
 					}
 					return s
-				}, func(s Store) {
-					if err := s.(*SQLite).Close(); err != nil {
+				}, func(s state.Store) {
+					if err := s.(*Store).Close(); err != nil {
 						t.Fatal(err)
 					}
 				})
@@ -220,7 +221,7 @@ type template struct {
 }
 
 // initT makes dir a new recovery directory of n partitions, copying the files of one
-// made by InitSQLite: creating the schema costs more than the rest of a test.
+// made by Init: creating the schema costs more than the rest of a test.
 func initT(t *testing.T, dir string, n int) {
 	t.Helper()
 	v, _ := templates.LoadOrStore(n, new(template))
@@ -232,11 +233,11 @@ func initT(t *testing.T, dir string, n int) {
 			return
 		}
 		defer os.RemoveAll(src)
-		if tp.err = InitSQLite(src, n); tp.err != nil {
+		if tp.err = Init(src, n); tp.err != nil {
 			return
 		}
 		for i := range n {
-			b, err := os.ReadFile(PartitionPath(src, i))
+			b, err := os.ReadFile(state.PartitionPath(src, i))
 			if err != nil {
 				tp.err = err
 				return
@@ -251,15 +252,15 @@ func initT(t *testing.T, dir string, n int) {
 		t.Fatal(err)
 	}
 	for i, b := range tp.files {
-		if err := os.WriteFile(PartitionPath(dir, i), b, 0o644); err != nil {
+		if err := os.WriteFile(state.PartitionPath(dir, i), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-func openT(t *testing.T, dir string) *SQLite {
+func openT(t *testing.T, dir string) *Store {
 	t.Helper()
-	s, err := OpenSQLite(dir)
+	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +274,7 @@ func fill(t *testing.T, dir string, epochs ...uint64) { fillN(t, dir, 4, epochs.
 // fillN runs one execution of one worker writing n keys of 64 bytes for each epoch given.
 func fillN(t *testing.T, dir string, n int, epochs ...uint64) {
 	t.Helper()
-	s, err := OpenSQLite(dir)
+	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +289,7 @@ func fillN(t *testing.T, dir string, n int, epochs ...uint64) {
 		for i := range n {
 			cs = append(cs, graph.Change{Key: fmt.Sprintf("key%03d", i), State: []byte(strings.Repeat("x", 64))})
 		}
-		if err := s.Write(0, []Epoch{{Epoch: e, Snaps: []Snapshot{{Step: "s", Changes: cs}}}}); err != nil {
+		if err := s.Write(0, []state.Epoch{{Epoch: e, Snaps: []state.Snapshot{{Step: "s", Changes: cs}}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -320,13 +321,13 @@ func copyFile(t *testing.T, from, to string) {
 func TestInitTwice(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if err := InitSQLite(dir, 2); err != nil {
+	if err := Init(dir, 2); err != nil {
 		t.Fatal(err)
 	}
-	if err := InitSQLite(dir, 2); !errors.Is(err, ErrExists) {
+	if err := Init(dir, 2); !errors.Is(err, state.ErrExists) {
 		t.Fatalf("second init: %v, want ErrExists", err)
 	}
-	if err := InitSQLite(t.TempDir(), 0); err == nil {
+	if err := Init(t.TempDir(), 0); err == nil {
 		t.Fatal("init with 0 partitions succeeded")
 	}
 }
@@ -341,31 +342,31 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"no directory", func(t *testing.T, dir string) { os.RemoveAll(dir) },
 			func(t *testing.T, err error) {
-				if !errors.Is(err, ErrNoPartitions) {
+				if !errors.Is(err, state.ErrNoPartitions) {
 					t.Errorf("got %v, want ErrNoPartitions", err)
 				}
 			}, []string{"no recovery partitions found in"}},
 		{"empty directory", func(t *testing.T, dir string) {
 			for i := range 3 {
-				os.Remove(PartitionPath(dir, i))
+				os.Remove(state.PartitionPath(dir, i))
 			}
 		}, func(t *testing.T, err error) {
-			if !errors.Is(err, ErrNoPartitions) {
+			if !errors.Is(err, state.ErrNoPartitions) {
 				t.Errorf("got %v, want ErrNoPartitions", err)
 			}
 		}, []string{"no recovery partitions found in"}},
-		{"missing middle", func(t *testing.T, dir string) { os.Remove(PartitionPath(dir, 1)) },
+		{"missing middle", func(t *testing.T, dir string) { os.Remove(state.PartitionPath(dir, 1)) },
 			missing([]int{1}), []string{"missing partitions [1] of 3"}},
-		{"missing last", func(t *testing.T, dir string) { os.Remove(PartitionPath(dir, 2)) },
+		{"missing last", func(t *testing.T, dir string) { os.Remove(state.PartitionPath(dir, 2)) },
 			missing([]int{2}), []string{"missing partitions [2] of 3"}},
 		{"garbage", func(t *testing.T, dir string) {
-			os.WriteFile(PartitionPath(dir, 1), []byte(strings.Repeat("not a database ", 500)), 0o644)
+			os.WriteFile(state.PartitionPath(dir, 1), []byte(strings.Repeat("not a database ", 500)), 0o644)
 		}, corrupt(1), []string{"partition 1 (part-1.sqlite3) is corrupt"}},
-		{"truncated to nothing", func(t *testing.T, dir string) { os.Truncate(PartitionPath(dir, 2), 0) },
+		{"truncated to nothing", func(t *testing.T, dir string) { os.Truncate(state.PartitionPath(dir, 2), 0) },
 			corrupt(2), []string{"partition 2 (part-2.sqlite3) is corrupt"}},
 		{"truncated", func(t *testing.T, dir string) {
 			fillN(t, dir, 100, 1, 2, 3)
-			p := PartitionPath(dir, 0)
+			p := state.PartitionPath(dir, 0)
 			fi, err := os.Stat(p)
 			if err != nil || fi.Size() < 4*4096 {
 				t.Fatalf("partition too small to truncate: %v %v", fi.Size(), err)
@@ -373,13 +374,13 @@ func TestOpenErrors(t *testing.T) {
 			os.Truncate(p, fi.Size()/2)
 		}, corrupt(0), []string{"partition 0 (part-0.sqlite3) is corrupt"}},
 		{"partition file in the wrong place", func(t *testing.T, dir string) {
-			copyFile(t, PartitionPath(dir, 0), PartitionPath(dir, 1))
+			copyFile(t, state.PartitionPath(dir, 0), state.PartitionPath(dir, 1))
 		}, corrupt(1), []string{"holds partition 0"}},
 		{"foreign partition", func(t *testing.T, dir string) {
 			other := t.TempDir()
 			initT(t, other, 5)
-			copyFile(t, PartitionPath(other, 4), PartitionPath(dir, 4))
-			copyFile(t, PartitionPath(other, 3), PartitionPath(dir, 3))
+			copyFile(t, state.PartitionPath(other, 4), state.PartitionPath(dir, 4))
+			copyFile(t, state.PartitionPath(other, 3), state.PartitionPath(dir, 3))
 		}, corrupt(0), []string{"directory of 3 partitions, this one has 5"}},
 	}
 	for _, tt := range tests {
@@ -388,7 +389,7 @@ func TestOpenErrors(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "rec")
 			initT(t, dir, 3)
 			tt.damage(t, dir)
-			s, err := OpenSQLite(dir)
+			s, err := Open(dir)
 			if err == nil {
 				s.Close()
 				t.Fatal("open succeeded")
@@ -405,7 +406,7 @@ func TestOpenErrors(t *testing.T) {
 
 func missing(want []int) func(t *testing.T, err error) {
 	return func(t *testing.T, err error) {
-		var me *MissingPartitionsError
+		var me *state.MissingPartitionsError
 		if !errors.As(err, &me) {
 			t.Fatalf("got %v, want *MissingPartitionsError", err)
 		}
@@ -417,7 +418,7 @@ func missing(want []int) func(t *testing.T, err error) {
 
 func corrupt(p int) func(t *testing.T, err error) {
 	return func(t *testing.T, err error) {
-		var ce *CorruptError
+		var ce *state.CorruptError
 		if !errors.As(err, &ce) {
 			t.Fatalf("got %v, want *CorruptError", err)
 		}
@@ -438,26 +439,26 @@ func TestInconsistent(t *testing.T) {
 	}{
 		{"older execution", func(t *testing.T, dir string) []byte {
 			fill(t, dir, 1)
-			old := readFile(t, PartitionPath(dir, 1))
+			old := readFile(t, state.PartitionPath(dir, 1))
 			fill(t, dir, 2, 3) // resumes from 2, completes 2 and 3
 			fill(t, dir)       // resumes from 4
 			return old
 		}, 2, 4},
 		{"fresh copy", func(t *testing.T, dir string) []byte {
-			old := readFile(t, PartitionPath(dir, 1))
+			old := readFile(t, state.PartitionPath(dir, 1))
 			fill(t, dir, 1, 2)
 			fill(t, dir)
 			return old
 		}, 1, 3},
 		{"older epoch of the last execution", func(t *testing.T, dir string) []byte {
 			fill(t, dir, 1, 2)
-			old := readFile(t, PartitionPath(dir, 1))
+			old := readFile(t, state.PartitionPath(dir, 1))
 			fill(t, dir, 3, 4, 5, 6)
 			return old
 		}, 0, 0}, // resumes from 3 and redoes 3 to 6
 		{"older epoch but collected since", func(t *testing.T, dir string) []byte {
 			fill(t, dir, 1, 2)
-			old := readFile(t, PartitionPath(dir, 1))
+			old := readFile(t, state.PartitionPath(dir, 1))
 			fill(t, dir, 3, 4, 5, 6)
 			s := openT(t, dir)
 			s.now = func() time.Time { return time.Now().Add(time.Hour) } // past the backup interval
@@ -474,7 +475,7 @@ func TestInconsistent(t *testing.T) {
 			dir := t.TempDir()
 			initT(t, dir, 2)
 			old := tt.history(t, dir)
-			if err := os.WriteFile(PartitionPath(dir, 1), old, 0o644); err != nil {
+			if err := os.WriteFile(state.PartitionPath(dir, 1), old, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			s := openT(t, dir)
@@ -485,7 +486,7 @@ func TestInconsistent(t *testing.T) {
 				}
 				return
 			}
-			var ie *InconsistentError
+			var ie *state.InconsistentError
 			if !errors.As(err, &ie) {
 				t.Fatalf("begin: %v, want *InconsistentError", err)
 			}
@@ -563,7 +564,7 @@ func resumFrontiers(t *testing.T, db *sql.DB) {
 	}
 }
 
-func countRows(t *testing.T, s *SQLite, p int, where string) int {
+func countRows(t *testing.T, s *Store, p int, where string) int {
 	t.Helper()
 	var n int
 	if err := s.parts[p].QueryRow(`SELECT count(*) FROM snapshots WHERE ` + where).Scan(&n); err != nil {
@@ -572,7 +573,7 @@ func countRows(t *testing.T, s *SQLite, p int, where string) int {
 	return n
 }
 
-func allRows(t *testing.T, s *SQLite) []string {
+func allRows(t *testing.T, s *Store) []string {
 	t.Helper()
 	var out []string
 	for p := range s.parts {
@@ -616,7 +617,7 @@ func TestGC(t *testing.T) {
 	writes := [][]string{1: {"a=1", "b=1"}, 2: {"a=2", "b"}, 3: {"a=3"}, 4: {"a=4", "c=4"}}
 	for e := 1; e <= 4; e++ {
 		now = t0.Add(time.Duration(e) * time.Second)
-		if err := s.Write(0, []Epoch{{Epoch: uint64(e), Snaps: snaps(write{0, uint64(e), "s", writes[e]})}}); err != nil {
+		if err := s.Write(0, []state.Epoch{{Epoch: uint64(e), Snaps: snaps(write{0, uint64(e), "s", writes[e]})}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -669,7 +670,7 @@ func TestConcurrentWrites(t *testing.T) {
 		wg.Go(func() {
 			for e := uint64(1); e <= 3; e++ {
 				k := fmt.Sprintf("w%d=%d", w, e)
-				if err := s.Write(w, []Epoch{{Epoch: e, Snaps: snaps(write{w, e, "s", []string{k}})}}); err != nil {
+				if err := s.Write(w, []state.Epoch{{Epoch: e, Snaps: snaps(write{w, e, "s", []string{k}})}}); err != nil {
 					t.Error(err)
 				}
 			}
@@ -701,13 +702,13 @@ func TestInspect(t *testing.T) {
 	for i := range info.Executions {
 		info.Executions[i].Began = time.Time{}
 	}
-	want := Info{
+	want := state.Info{
 		Partitions: 2,
-		Executions: []ExecutionInfo{
+		Executions: []state.ExecutionInfo{
 			{Number: 1, Workers: 1, Resume: 1, Frontiers: []uint64{3}},
 			{Number: 2, Workers: 1, Resume: 3, Frontiers: []uint64{0}},
 		},
-		Steps: []StepInfo{{Step: "s", Keys: 4, Rows: 8, Bytes: 8 * 64}},
+		Steps: []state.StepInfo{{Step: "s", Keys: 4, Rows: 8, Bytes: 8 * 64}},
 	}
 	if diff := cmp.Diff(want, info); diff != "" {
 		t.Errorf("inspect (-want +got):\n%s", diff)
@@ -718,10 +719,10 @@ func TestInspect(t *testing.T) {
 // measures reopening, Begin and Load.
 func BenchmarkResume(b *testing.B) {
 	dir := b.TempDir()
-	if err := InitSQLite(dir, 4); err != nil {
+	if err := Init(dir, 4); err != nil {
 		b.Fatal(err)
 	}
-	s, err := OpenSQLite(dir)
+	s, err := Open(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -733,13 +734,13 @@ func BenchmarkResume(b *testing.B) {
 		cs[i] = graph.Change{Key: fmt.Sprintf("key%07d", i), State: []byte(strings.Repeat("x", 32))}
 	}
 	start := time.Now()
-	if err := s.Write(0, []Epoch{{Epoch: 1, Snaps: []Snapshot{{Step: "s", Changes: cs}}}}); err != nil {
+	if err := s.Write(0, []state.Epoch{{Epoch: 1, Snaps: []state.Snapshot{{Step: "s", Changes: cs}}}}); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("wrote %d rows in %v", n, time.Since(start))
 	s.Close()
 	for b.Loop() {
-		s, err := OpenSQLite(dir)
+		s, err := Open(dir)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -770,7 +771,7 @@ func TestState(t *testing.T) {
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	epochs := []Epoch{
+	epochs := []state.Epoch{
 		{Epoch: 1, Snaps: snaps(write{0, 1, "s", []string{"a=1", "b=1", "e="}})},
 		{Epoch: 2, Snaps: snaps(write{0, 2, "s", []string{"a=2", "b"}})},
 		{Epoch: 3},
@@ -794,7 +795,7 @@ func TestState(t *testing.T) {
 		} {
 			st, e, err := s.State(c.step, c.key)
 			if c.epoch == 0 {
-				if !errors.Is(err, ErrNoState) {
+				if !errors.Is(err, state.ErrNoState) {
 					t.Errorf("%s: State(%s, %s) = %q, %v; want ErrNoState", when, c.step, c.key, st, err)
 				}
 				continue

@@ -1,13 +1,13 @@
-package state
+package sqlitestore
 
 import (
 	"cmp"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -17,13 +17,8 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/state"
 )
-
-// FormatVersion is the layout of a recovery partition this weir reads and writes.
-// Version 1 kept every snapshot row in one table keyed by step name; version 2 had no
-// checksums. Partitions of another version are refused with a *FormatError: reading rows
-// without checksums would give up the check that every row read is the row written.
-const FormatVersion = 3
 
 // Layout of a recovery directory: N SQLite files part-<i>.sqlite3 (i from 0).
 //
@@ -86,11 +81,6 @@ CREATE TABLE commits (epoch INTEGER PRIMARY KEY, at INTEGER NOT NULL, crc INTEGE
 
 var partName = regexp.MustCompile(`^part-(0|[1-9][0-9]*)\.sqlite3$`)
 
-// PartitionPath is the file of partition i of the recovery directory dir.
-func PartitionPath(dir string, i int) string {
-	return filepath.Join(dir, fmt.Sprintf("part-%d.sqlite3", i))
-}
-
 // openMode is how a partition file is opened.
 type openMode int
 
@@ -128,33 +118,79 @@ func openDB(path string, mode openMode) (*sql.DB, error) {
 	return db, nil
 }
 
-// InitSQLite creates the recovery directory dir (if needed) with n empty partitions.
-func InitSQLite(dir string, n int) error {
-	if n < 1 {
-		return fmt.Errorf("weir: recovery directory %s: need at least 1 partition, got %d", dir, n)
+// Init creates the recovery directory dir (if needed) with n empty partitions, holding
+// the directory's lock meanwhile. It fails with ErrExists when dir holds partitions.
+func Init(dir string, n int) error {
+	if err := checkCount(dir, n); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("weir: recovery directory %s: %w", dir, err)
 	}
+	if err := exists(dir); err != nil { // before the lock: a run may hold it
+		return err
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer lock.unlock()
+	if err := exists(dir); err != nil {
+		return err
+	}
+	return initPartitions(dir, n)
+}
+
+func checkCount(dir string, n int) error {
+	if n < 1 {
+		return fmt.Errorf("weir: recovery directory %s: need at least 1 partition, got %d", dir, n)
+	}
+	return nil
+}
+
+// exists fails with ErrExists when dir holds partitions.
+func exists(dir string) error {
 	if found, err := listPartitions(dir); err != nil {
 		return err
 	} else if len(found) > 0 {
-		return fmt.Errorf("%w: %s holds %d partition files", ErrExists, dir, len(found))
+		return fmt.Errorf("%w: %s holds %d partition files", state.ErrExists, dir, len(found))
 	}
-	return each(newSem(), n, func(i int) error {
-		if err := initPartition(PartitionPath(dir, i), i, n); err != nil {
+	return nil
+}
+
+// initPartitions creates n partitions in dir, which holds none, or on failure none again:
+// a half-made directory would be refused as missing partitions.
+func initPartitions(dir string, n int) error {
+	created := make([]bool, n)
+	err := each(newSem(), n, func(i int) error {
+		path := state.PartitionPath(dir, i)
+		err := initPartition(path, i, n, func() { created[i] = true })
+		if err != nil {
 			return fmt.Errorf("weir: recovery directory %s: partition %d: %w", dir, i, err)
 		}
 		return nil
 	})
+	if err != nil {
+		for i, c := range created {
+			if c {
+				path := state.PartitionPath(dir, i)
+				os.Remove(path + "-wal")
+				os.Remove(path + "-shm")
+				os.Remove(path)
+			}
+		}
+	}
+	return err
 }
 
-func initPartition(path string, i, n int) error {
+// initPartition creates partition i of n at path, calling created once the file is its.
+func initPartition(path string, i, n int, created func()) error {
 	// O_EXCL: two concurrent inits must not both think they created the store.
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
+	created()
 	f.Close()
 	db, err := openDB(path, readWrite)
 	if err != nil {
@@ -170,13 +206,33 @@ func initPartition(path string, i, n int) error {
 		return err
 	}
 	if _, err := tx.Exec(`INSERT INTO meta (name, value, crc) VALUES ('format', ?, ?), ('partition', ?, ?), ('partitions', ?, ?)`,
-		FormatVersion, sumMeta("format", FormatVersion), i, sumMeta("partition", int64(i)), n, sumMeta("partitions", int64(n))); err != nil {
+		state.FormatVersion, sumMeta("format", state.FormatVersion), i, sumMeta("partition", int64(i)), n, sumMeta("partitions", int64(n))); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
 	return db.Close()
+}
+
+// noPartitions is the error of a directory without partitions, which says how to make
+// them.
+func noPartitions(dir string) error {
+	why := "it holds no partition files"
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		why = "it does not exist"
+	}
+	return fmt.Errorf("%w in %s (%s): create them with  weir recovery init %s N  (N partitions, fixed for the directory's life)", state.ErrNoPartitions, dir, why, shellQuote(dir))
+}
+
+// shellQuote quotes path for a shell command line when it needs quoting.
+func shellQuote(path string) string {
+	if path != "" && strings.IndexFunc(path, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%,=", r))
+	}) < 0 {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }
 
 // listPartitions returns the partition indexes of the files in dir, ascending.
@@ -201,9 +257,9 @@ func listPartitions(dir string) ([]int, error) {
 	return idx, nil
 }
 
-// SQLite is a Store in a recovery directory of SQLite partitions (see InitSQLite).
+// Store is a state.Store in a recovery directory of SQLite partitions (see Init).
 // It is safe for concurrent Writes by different workers.
-type SQLite struct {
+type Store struct {
 	dir      string
 	parts    []*sql.DB
 	ids      []stepIDs        // by partition
@@ -220,30 +276,62 @@ type SQLite struct {
 	frontier  map[int]uint64 // current execution's workers, as written through this store
 	final     map[int]bool   // current execution's workers that completed the stream
 	started   chan struct{}  // closed by Start
+	drop      []string       // steps whose state Start deletes
 }
 
-// OpenSQLite opens the recovery directory dir for a run, holding its lock (see LockFile)
+// Open opens the recovery directory dir for a run, holding its lock (see state.LockFile)
 // until Close. It fails, never starting afresh, with ErrNoPartitions,
 // *MissingPartitionsError, *CorruptError, *FormatError, *AccessError or, when another run
 // holds the directory, *LockedError. Partition files are checked with SQLite's
 // quick_check, which reads each file once.
-func OpenSQLite(dir string) (*SQLite, error) { return open(dir, false) }
+func Open(dir string) (*Store, error) { return open(dir, false, 0) }
 
-// ReadSQLite opens the recovery directory dir for reading only, without its lock, so that
-// a directory can be inspected while a run uses it: each partition is then read as its
-// last committed transaction left it. Begin, Start, Write and GC fail on it.
-func ReadSQLite(dir string) (*SQLite, error) { return open(dir, true) }
-
-func open(dir string, readOnly bool) (*SQLite, error) {
-	found, err := listPartitions(dir)
-	if err != nil {
+// OpenOrInit is Open, except that when dir holds no partition, or does not exist, it first
+// creates dir with n partitions, under the directory's lock: of two runs started at once
+// on a new directory, one creates it and the other is refused as locked.
+func OpenOrInit(dir string, n int) (*Store, error) {
+	if err := checkCount(dir, n); err != nil {
 		return nil, err
 	}
-	if len(found) == 0 {
-		return nil, fmt.Errorf("%w in %s", ErrNoPartitions, dir)
+	return open(dir, false, n)
+}
+
+// Read opens the recovery directory dir for reading only, without its lock, so that
+// a directory can be inspected while a run uses it: each partition is then read as its
+// last committed transaction left it. Begin, Start, Write and GC fail on it.
+func Read(dir string) (*Store, error) { return open(dir, true, 0) }
+
+// open opens dir; create, when positive, is the partition count to create dir with if it
+// holds none.
+func open(dir string, readOnly bool, create int) (*Store, error) {
+	s := &Store{dir: dir, now: time.Now, sem: newSem(), readOnly: readOnly, started: make(chan struct{})}
+	var err error
+	if create > 0 {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			if isAccess(err) {
+				return nil, &state.AccessError{Dir: dir, Partition: -1, Cause: err}
+			}
+			return nil, fmt.Errorf("weir: recovery directory %s: %w", dir, err)
+		}
+		if s.lock, err = lockDir(dir); err != nil {
+			return nil, err
+		}
 	}
-	s := &SQLite{dir: dir, now: time.Now, sem: newSem(), readOnly: readOnly, started: make(chan struct{})}
-	if !readOnly {
+	found, err := listPartitions(dir)
+	if err == nil && len(found) == 0 {
+		if create > 0 {
+			if err = initPartitions(dir, create); err == nil {
+				found, err = listPartitions(dir)
+			}
+		} else {
+			err = noPartitions(dir)
+		}
+	}
+	if err != nil {
+		s.lock.unlock()
+		return nil, err
+	}
+	if !readOnly && s.lock == nil {
 		// Before anything is read: what a second run reads may change under it.
 		if s.lock, err = lockDir(dir); err != nil {
 			return nil, err
@@ -260,7 +348,7 @@ func open(dir string, readOnly bool) (*SQLite, error) {
 		s.lock.unlock()
 	}
 	for _, i := range found {
-		db, n, err := openPartition(PartitionPath(dir, i), i, readOnly)
+		db, n, err := openPartition(state.PartitionPath(dir, i), i, readOnly)
 		if err != nil {
 			if bad == nil {
 				bad = classify(dir, i, err, true)
@@ -273,7 +361,7 @@ func open(dir string, readOnly bool) (*SQLite, error) {
 	// Every readable partition must agree on the count; a file beyond it is foreign.
 	for _, i := range found {
 		if n, ok := counts[i]; ok && n != count && bad == nil {
-			bad = &CorruptError{Dir: dir, Partition: i, Cause: fmt.Errorf("it belongs to a directory of %d partitions, this one has %d", n, count)}
+			bad = &state.CorruptError{Dir: dir, Partition: i, Cause: fmt.Errorf("it belongs to a directory of %d partitions, this one has %d", n, count)}
 		}
 	}
 	var missing []int
@@ -284,7 +372,7 @@ func open(dir string, readOnly bool) (*SQLite, error) {
 	}
 	if missing != nil {
 		closeAll()
-		return nil, &MissingPartitionsError{Dir: dir, Missing: missing, Count: count}
+		return nil, &state.MissingPartitionsError{Dir: dir, Missing: missing, Count: count}
 	}
 	if bad != nil {
 		closeAll()
@@ -424,8 +512,8 @@ func checkPartition(db *sql.DB, i int) (int, error) {
 	if err != nil {
 		return 0, invalidError{fmt.Errorf("not a weir recovery partition: %w", err)}
 	}
-	if format != FormatVersion {
-		return 0, &FormatError{Version: int(format)}
+	if format != state.FormatVersion {
+		return 0, &state.FormatError{Version: int(format)}
 	}
 	meta, err := readMeta(db)
 	if err != nil {
@@ -461,13 +549,13 @@ func checkPartition(db *sql.DB, i int) (int, error) {
 }
 
 // Dir returns the recovery directory.
-func (s *SQLite) Dir() string { return s.dir }
+func (s *Store) Dir() string { return s.dir }
 
 // Partitions returns the number of partitions.
-func (s *SQLite) Partitions() int { return len(s.parts) }
+func (s *Store) Partitions() int { return len(s.parts) }
 
 // Close closes every partition file, then releases the directory's lock.
-func (s *SQLite) Close() error {
+func (s *Store) Close() error {
 	var errs []error
 	for _, db := range s.parts {
 		errs = append(errs, db.Close())
@@ -479,10 +567,10 @@ func (s *SQLite) Close() error {
 
 // fail wraps an error of partition p, typing damage found mid-run as a *CorruptError and
 // refused access as an *AccessError.
-func (s *SQLite) fail(p int, err error) error { return classify(s.dir, p, err, false) }
+func (s *Store) fail(p int, err error) error { return classify(s.dir, p, err, false) }
 
-// errReadOnly is the error of a change to a store opened by ReadSQLite.
-func (s *SQLite) errReadOnly(what string) error {
+// errReadOnly is the error of a change to a store opened by Read.
+func (s *Store) errReadOnly(what string) error {
 	return fmt.Errorf("weir: recovery directory %s: %s on a store opened for reading", s.dir, what)
 }
 
@@ -494,7 +582,7 @@ type partView struct {
 	implied   uint64 // the epoch this partition can resume from
 }
 
-func (s *SQLite) view(p int) (partView, error) {
+func (s *Store) view(p int) (partView, error) {
 	db := s.parts[p]
 	var v partView
 	meta, err := readMeta(db)
@@ -536,7 +624,7 @@ func (s *SQLite) view(p int) (partView, error) {
 	if err := rows.Err(); err != nil {
 		return v, s.fail(p, err)
 	}
-	v.implied = nextResume(int(workers), v.resume, func(w int) (uint64, bool, bool) {
+	v.implied = state.NextResume(int(workers), v.resume, func(w int) (uint64, bool, bool) {
 		f, ok := front[w]
 		return f, final[w], ok
 	})
@@ -545,7 +633,7 @@ func (s *SQLite) view(p int) (partView, error) {
 
 // plan computes the epoch a new execution would resume from and its number, without
 // changing the store. It fails with *InconsistentError.
-func (s *SQLite) plan() (resume uint64, number int64, err error) {
+func (s *Store) plan() (resume uint64, number int64, err error) {
 	views := make([]partView, len(s.parts))
 	var need uint64
 	for p := range s.parts {
@@ -559,7 +647,7 @@ func (s *SQLite) plan() (resume uint64, number int64, err error) {
 	}
 	for p, v := range views {
 		if v.implied < need {
-			return 0, 0, &InconsistentError{Dir: s.dir, Partition: p, Has: v.implied, Need: need}
+			return 0, 0, &state.InconsistentError{Dir: s.dir, Partition: p, Has: v.implied, Need: need}
 		}
 		if resume == 0 || v.implied < resume {
 			// A crash in the middle of a Write leaves some partitions ahead: only what
@@ -572,13 +660,13 @@ func (s *SQLite) plan() (resume uint64, number int64, err error) {
 
 // Verify checks that the partitions are consistent, returning *InconsistentError or
 // *CorruptError when not, and the epoch the next execution would resume from.
-func (s *SQLite) Verify() (resume uint64, err error) {
+func (s *Store) Verify() (resume uint64, err error) {
 	resume, _, err = s.plan()
 	return resume, err
 }
 
 // Begin implements Store: it plans the execution and writes nothing.
-func (s *SQLite) Begin(workers int) (uint64, error) {
+func (s *Store) Begin(workers int) (uint64, error) {
 	if workers < 1 {
 		return 0, fmt.Errorf("weir: recovery directory %s: begin with %d workers", s.dir, workers)
 	}
@@ -597,7 +685,7 @@ func (s *SQLite) Begin(workers int) (uint64, error) {
 
 // Start implements Store: in every partition, it drops the rows of the resume epoch and
 // later and records the execution.
-func (s *SQLite) Start() error {
+func (s *Store) Start() error {
 	if s.readOnly {
 		return s.errReadOnly("start")
 	}
@@ -611,6 +699,9 @@ func (s *SQLite) Start() error {
 	err := each(s.sem, len(s.parts), func(p int) error {
 		err := tx(s.parts[p], func(tx *sql.Tx) error {
 			if _, err := tx.Exec(`DELETE FROM snapshots WHERE epoch >= ?`, resume); err != nil {
+				return err
+			}
+			if err := dropSteps(tx, s.drop); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(`INSERT INTO executions (number, workers, resume, began_at, crc) VALUES (?, ?, ?, ?, ?)`,
@@ -630,7 +721,32 @@ func (s *SQLite) Start() error {
 	}
 	s.execution = number
 	s.frontier, s.final = map[int]uint64{}, map[int]bool{}
+	s.drop = nil
 	close(s.started)
+	return nil
+}
+
+// DropAtStart implements state.Dropper: Start deletes every row of steps, and their ids.
+func (s *Store) DropAtStart(steps []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drop = slices.Clone(steps)
+}
+
+// dropSteps deletes the rows of steps from one partition. Step ids are cached only once a
+// worker writes, after Start, so the cache never holds a deleted id.
+func dropSteps(tx *sql.Tx, steps []string) error {
+	for _, step := range steps {
+		for _, q := range []string{
+			`DELETE FROM snapshots WHERE step = (SELECT id FROM steps WHERE name = ?)`,
+			`DELETE FROM compacted WHERE step = (SELECT id FROM steps WHERE name = ?)`,
+			`DELETE FROM steps WHERE name = ?`,
+		} {
+			if _, err := tx.Exec(q, step); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -673,7 +789,7 @@ func tx(db *sql.DB, fn func(*sql.Tx) error) error {
 
 // Write implements Store: one transaction per partition, holding the worker's rows for
 // that partition and its new frontier, committed durably before Write returns.
-func (s *SQLite) Write(worker int, epochs []Epoch) error {
+func (s *Store) Write(worker int, epochs []state.Epoch) error {
 	if len(epochs) == 0 {
 		return nil
 	}
@@ -752,7 +868,7 @@ func insertRows(tx *sql.Tx, stmt func(k int) string, n int, add func(i int, args
 	return nil
 }
 
-func (s *SQLite) writePart(p int, rows []row, exec int64, worker int, next uint64, final bool, committed uint64, now int64) error {
+func (s *Store) writePart(p int, rows []row, exec int64, worker int, next uint64, final bool, committed uint64, now int64) error {
 	c := &s.ids[p]
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -854,15 +970,15 @@ func nonNil(b []byte) []byte {
 
 // committedLocked is the epoch below which every worker of the current execution has
 // written through this store.
-func (s *SQLite) committedLocked() uint64 {
-	return nextResume(s.workers, s.resume, func(w int) (uint64, bool, bool) {
+func (s *Store) committedLocked() uint64 {
+	return state.NextResume(s.workers, s.resume, func(w int) (uint64, bool, bool) {
 		f, ok := s.frontier[w]
 		return f, s.final[w], ok
 	})
 }
 
 // Load implements Store. Keys come partition by partition, in no particular order.
-func (s *SQLite) Load(fn func(step, key string, state []byte) error) error {
+func (s *Store) Load(fn func(step, key string, state []byte) error) error {
 	s.mu.Lock()
 	resume := s.resume
 	s.mu.Unlock()
@@ -884,7 +1000,7 @@ func (s *SQLite) Load(fn func(step, key string, state []byte) error) error {
 // Check reads every row of every partition and verifies its checksum, returning the
 // first *CorruptError. Load and State check the rows they read; Check also checks the
 // rows no resume would read now.
-func (s *SQLite) Check() error {
+func (s *Store) Check() error {
 	for p, db := range s.parts {
 		if err := checkPart(db); err != nil {
 			return s.fail(p, err)
@@ -1102,7 +1218,7 @@ func loadPart(db *sql.DB, resume uint64, fn func(step, key string, state []byte)
 // (moved to compacted), and deletions with nothing older left to hide are dropped. A copy
 // of the directory taken within the backup interval resumes from at least that epoch, so
 // it still finds the latest row before its resume epoch. GC may run while workers write.
-func (s *SQLite) GC(backup time.Duration) error {
+func (s *Store) GC(backup time.Duration) error {
 	if s.readOnly {
 		return s.errReadOnly("garbage collection")
 	}
@@ -1223,7 +1339,7 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 // that a refused run changes nothing, then every interval until stop is called, so that a
 // long execution's store stays the size of its state. stop returns the first error GC
 // met, after which it stopped collecting.
-func (s *SQLite) CollectEvery(interval, backup time.Duration) (stop func() error) {
+func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	var err error
 	go func() {
@@ -1253,35 +1369,11 @@ func (s *SQLite) CollectEvery(interval, backup time.Duration) (stop func() error
 	}
 }
 
-// Info describes a recovery directory, for inspection.
-type Info struct {
-	Partitions int
-	Executions []ExecutionInfo // ascending by number
-	Steps      []StepInfo      // ascending by step id
-}
-
-// ExecutionInfo is one recorded execution and the frontiers its workers reached.
-type ExecutionInfo struct {
-	Number    int64
-	Workers   int
-	Resume    uint64
-	Began     time.Time
-	Frontiers []uint64 // per worker, the lowest any partition recorded; 0 for none
-}
-
-// StepInfo counts a step's stored snapshot rows over all partitions.
-type StepInfo struct {
-	Step  string
-	Keys  int   // distinct keys, deletions included
-	Rows  int   // rows, older versions kept for backups included
-	Bytes int64 // of state
-}
-
 // Inspect reads what the directory holds, without changing it.
-func (s *SQLite) Inspect() (Info, error) {
-	info := Info{Partitions: len(s.parts)}
-	execs := map[int64]*ExecutionInfo{}
-	steps := map[string]*StepInfo{}
+func (s *Store) Inspect() (state.Info, error) {
+	info := state.Info{Partitions: len(s.parts)}
+	execs := map[int64]*state.ExecutionInfo{}
+	steps := map[string]*state.StepInfo{}
 	for p, db := range s.parts {
 		err := func() error {
 			rows, err := db.Query(`SELECT number, workers, resume, began_at, crc FROM executions`)
@@ -1290,7 +1382,7 @@ func (s *SQLite) Inspect() (Info, error) {
 			}
 			defer rows.Close()
 			for rows.Next() {
-				var e ExecutionInfo
+				var e state.ExecutionInfo
 				var began, crc int64
 				if err := rows.Scan(&e.Number, &e.Workers, &e.Resume, &began, &crc); err != nil {
 					return err
@@ -1338,7 +1430,7 @@ func (s *SQLite) Inspect() (Info, error) {
 			}
 			defer srows.Close()
 			for srows.Next() {
-				var st StepInfo
+				var st state.StepInfo
 				if err := srows.Scan(&st.Step, &st.Keys, &st.Rows, &st.Bytes); err != nil {
 					return err
 				}
@@ -1351,22 +1443,22 @@ func (s *SQLite) Inspect() (Info, error) {
 			return srows.Err()
 		}()
 		if err != nil {
-			return Info{}, s.fail(p, err)
+			return state.Info{}, s.fail(p, err)
 		}
 	}
 	for _, e := range execs {
 		info.Executions = append(info.Executions, *e)
 	}
-	slices.SortFunc(info.Executions, func(a, b ExecutionInfo) int { return int(a.Number - b.Number) })
+	slices.SortFunc(info.Executions, func(a, b state.ExecutionInfo) int { return int(a.Number - b.Number) })
 	for _, st := range steps {
 		info.Steps = append(info.Steps, *st)
 	}
-	slices.SortFunc(info.Steps, func(a, b StepInfo) int { return strings.Compare(a.Step, b.Step) })
+	slices.SortFunc(info.Steps, func(a, b state.StepInfo) int { return strings.Compare(a.Step, b.Step) })
 	return info, nil
 }
 
 // Steps returns the ids of the steps the directory holds state for, sorted.
-func (s *SQLite) Steps() ([]string, error) {
+func (s *Store) Steps() ([]string, error) {
 	set := map[string]bool{}
 	for p, db := range s.parts {
 		names, err := stepNames(db)
@@ -1383,7 +1475,7 @@ func (s *SQLite) Steps() ([]string, error) {
 // State returns the state of (step, key) that the next execution would resume with, and
 // the epoch it was written in, checking its checksum. It fails with ErrNoState when there
 // is none.
-func (s *SQLite) State(step, key string) (state []byte, epoch uint64, err error) {
+func (s *Store) State(step, key string) (state []byte, epoch uint64, err error) {
 	resume, err := s.Verify()
 	if err != nil {
 		return nil, 0, err
@@ -1415,4 +1507,4 @@ func (s *SQLite) State(step, key string) (state []byte, epoch uint64, err error)
 type noStateError struct{ msg string }
 
 func (e *noStateError) Error() string        { return e.msg }
-func (e *noStateError) Is(target error) bool { return target == ErrNoState }
+func (e *noStateError) Is(target error) bool { return target == state.ErrNoState }

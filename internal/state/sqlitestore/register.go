@@ -1,0 +1,14 @@
+package sqlitestore
+
+import "github.com/weirflow/weir/internal/state"
+
+// Linking this package registers it as the store of recovery directories (see
+// state.RegisterDirOpener); package recovery imports it for every program that uses one.
+func init() {
+	state.RegisterDirOpener(func(dir string, create int) (state.Dir, error) {
+		if create > 0 {
+			return OpenOrInit(dir, create)
+		}
+		return Open(dir)
+	})
+}
