@@ -35,6 +35,10 @@ import (
 //	-s, --snapshot-interval D     epoch and snapshot interval, a duration ("500ms") or
 //	                              seconds ("10") (WEIR_SNAPSHOT_INTERVAL), default 10s
 //	-r, --recovery-directory DIR  snapshot to and resume from DIR (WEIR_RECOVERY_DIRECTORY)
+//	    --recovery-partitions N   create DIR with N partitions if it has none
+//	                              (WEIR_RECOVERY_PARTITIONS)
+//	    --drop-removed-steps      delete DIR's state of steps the dataflow no longer has,
+//	                              rather than refuse to run (WEIR_DROP_REMOVED_STEPS=1)
 //	-b, --backup-interval D       keep superseded snapshots this long (WEIR_BACKUP_INTERVAL), default 0
 //	    --log-level LEVEL         debug, info, warn or error (WEIR_LOG_LEVEL), default info
 //	    --log-interval D          how often to log a progress summary, 0 for never
@@ -234,6 +238,8 @@ func newCommandLine(name string) *commandLine {
 	recovery := stringFlag("")
 	level := levelFlag(slog.LevelInfo)
 	logEvery := durationFlag(def.LogEvery)
+	partitions := intFlag(0)
+	drop := boolFlag(false)
 	cl.flags = []*weirFlag{
 		{short: "w", long: "workers-per-process", arg: "N", env: "WEIR_WORKERS_PER_PROCESS", def: "1",
 			usage: "workers in this process", value: &workers,
@@ -242,8 +248,14 @@ func newCommandLine(name string) *commandLine {
 			usage: "how often epochs close and snapshots are taken: a duration (500ms) or seconds", value: &interval,
 			apply: func(c *Config, v flag.Value) { c.EpochInterval = time.Duration(*v.(*durationFlag)) }},
 		{short: "r", long: "recovery-directory", arg: "DIR", env: "WEIR_RECOVERY_DIRECTORY",
-			usage: "snapshot to and resume from DIR, made by: weir recovery init DIR N", value: &recovery,
+			usage: "snapshot to and resume from DIR, made by: weir recovery init DIR N, or by --recovery-partitions N", value: &recovery,
 			apply: func(c *Config, v flag.Value) { c.RecoveryDir = string(*v.(*stringFlag)) }},
+		{long: "recovery-partitions", arg: "N", env: "WEIR_RECOVERY_PARTITIONS",
+			usage: "create the recovery directory with N partitions if it has none (a directory that has some must have N)", value: &partitions,
+			apply: func(c *Config, v flag.Value) { c.RecoveryPartitions = int(*v.(*intFlag)) }},
+		{long: "drop-removed-steps", env: "WEIR_DROP_REMOVED_STEPS",
+			usage: "resume even though the recovery directory holds state of steps this dataflow no longer has, deleting that state", value: &drop,
+			apply: func(c *Config, v flag.Value) { c.DropRemovedSteps = bool(*v.(*boolFlag)) }},
 		{short: "b", long: "backup-interval", arg: "D", env: "WEIR_BACKUP_INTERVAL", def: "0s",
 			usage: "how long superseded snapshots are kept, so that a copy of the directory still resumes", value: &backup,
 			apply: func(c *Config, v flag.Value) { c.BackupInterval = time.Duration(*v.(*durationFlag)) }},
@@ -315,6 +327,8 @@ func (cl *commandLine) config(opts []Option) (Config, error) {
 			val = new(stringFlag)
 		case *levelFlag:
 			val = new(levelFlag)
+		case *boolFlag:
+			val = new(boolFlag)
 		}
 		if err := val.Set(v); err != nil {
 			return cfg, fmt.Errorf("%s=%q: %v", f.env, v, err)
@@ -345,7 +359,7 @@ func (cl *commandLine) usage(w io.Writer) {
 		if f.short != "" {
 			names = "-" + f.short + ", --" + f.long
 		}
-		rows = append(rows, [2]string{names + " " + f.arg, detail + ")"})
+		rows = append(rows, [2]string{strings.TrimRight(names+" "+f.arg, " "), detail + ")"})
 	}
 	rows = append(rows, [2]string{"-h, --help", "print this help and exit"})
 	var own [][2]string
@@ -386,6 +400,22 @@ func (i *intFlag) Set(s string) error {
 		return fmt.Errorf("not a whole number")
 	}
 	*i = intFlag(n)
+	return nil
+}
+
+// boolFlag is a flag given without a value (--drop-removed-steps), or as its environment
+// variable with one: 1, true, 0 or false.
+type boolFlag bool
+
+func (b *boolFlag) String() string   { return strconv.FormatBool(bool(*b)) }
+func (b *boolFlag) IsBoolFlag() bool { return true }
+
+func (b *boolFlag) Set(s string) error {
+	v, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("not true or false")
+	}
+	*b = boolFlag(v)
 	return nil
 }
 

@@ -44,6 +44,13 @@ func TestFlags(t *testing.T) {
 		{name: "logs", args: []string{"--log-interval", "5s", "--log-level=debug"}, want: Config{Workers: 1, EpochInterval: 10 * time.Second, LogEvery: 5 * time.Second}, level: slog.LevelDebug},
 		{name: "logs env", env: map[string]string{"WEIR_LOG_INTERVAL": "0", "WEIR_LOG_LEVEL": "WARN"}, want: Config{Workers: 1, EpochInterval: 10 * time.Second}, level: slog.LevelWarn},
 		{name: "log level flag beats env", env: map[string]string{"WEIR_LOG_LEVEL": "error"}, args: []string{"--log-level", "info"}, want: def},
+		{name: "recovery partitions and drop", args: []string{"-r", "d", "--recovery-partitions", "4", "--drop-removed-steps"},
+			want: Config{Workers: 1, EpochInterval: 10 * time.Second, LogEvery: 30 * time.Second, RecoveryDir: "d", RecoveryPartitions: 4, DropRemovedSteps: true}},
+		{name: "recovery partitions and drop env", env: map[string]string{"WEIR_RECOVERY_PARTITIONS": "2", "WEIR_DROP_REMOVED_STEPS": "1"},
+			want: Config{Workers: 1, EpochInterval: 10 * time.Second, LogEvery: 30 * time.Second, RecoveryPartitions: 2, DropRemovedSteps: true}},
+		{name: "drop flag beats env", env: map[string]string{"WEIR_DROP_REMOVED_STEPS": "true"}, args: []string{"--drop-removed-steps=false"}, want: def},
+		{name: "bad drop env", env: map[string]string{"WEIR_DROP_REMOVED_STEPS": "yes"}, wantErr: `prog: WEIR_DROP_REMOVED_STEPS="yes": not true or false (see prog --help)`},
+		{name: "bad partitions", args: []string{"--recovery-partitions", "few"}, wantErr: `prog: invalid value "few" for flag -recovery-partitions: not a whole number (see prog --help)`},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: `prog: invalid value "loud" for flag -log-level: not a log level: debug, info, warn or error (see prog --help)`},
 		{name: "bad env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "many"}, wantErr: `prog: WEIR_WORKERS_PER_PROCESS="many": not a whole number (see prog --help)`},
 		{name: "bad number", args: []string{"-w", "two"}, wantErr: `prog: invalid value "two" for flag -w: not a whole number (see prog --help)`},
@@ -97,7 +104,8 @@ func TestUsage(t *testing.T) {
 	u := stdout.String()
 	for _, want := range []string{"-w, --workers-per-process N", "WEIR_WORKERS_PER_PROCESS, default 1",
 		"-s, --snapshot-interval D", "default 10s", "-r, --recovery-directory DIR", "weir recovery init DIR N",
-		"-b, --backup-interval D", "    --log-level LEVEL", "WEIR_LOG_LEVEL, default info", "    --log-interval D",
+		"-b, --backup-interval D", "    --recovery-partitions N   create the recovery directory with N partitions",
+		"WEIR_RECOVERY_PARTITIONS)", "    --drop-removed-steps      resume even though", "WEIR_DROP_REMOVED_STEPS)", "    --log-level LEVEL", "WEIR_LOG_LEVEL, default info", "    --log-interval D",
 		"WEIR_LOG_INTERVAL, default 30s", "prog flags:", "--limit N", "stop after N lines (default 10)"} {
 		if strings.Count(u, want) != 1 {
 			t.Errorf("usage has %q %d times, want once:\n%s", want, strings.Count(u, want), u)
