@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/recovery"
 	"github.com/weirflow/weir/sink"
 	"github.com/weirflow/weir/source"
 )
@@ -198,5 +202,63 @@ func TestMainInterrupted(t *testing.T) {
 				t.Fatal("the run did not stop")
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a run writes to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// With a recovery directory, the line after Ctrl-C names the epoch the next run resumes
+// from, the one the run's last log line gives; --log-level debug shows the snapshots.
+func TestMainInterruptedNamesEpoch(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rec")
+	if err := recovery.Init(dir, 1); err != nil {
+		t.Fatal(err)
+	}
+	flow := weir.NewDataflow("long")
+	in := op.Input("in", flow, source.Poll(time.Hour, func(context.Context) (int, bool, error) { return 1, true, nil }))
+	op.Output("out", in, discard[int]())
+	var stdout bytes.Buffer
+	var stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- main(context.Background(), newCommandLine("prog"), flow, []string{"-r", dir, "-s", "0", "--log-level", "debug"}, &stdout, &stderr, nil)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), `msg="weir: epoch written"`); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot written:\n%s", stderr.String())
+		}
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run did not stop")
+	}
+	out := stderr.String()
+	m := regexp.MustCompile(`level=WARN msg="weir: run interrupted" .* resume=(\d+) committed=\d+`).FindStringSubmatch(out)
+	if code != 130 || m == nil || m[1] == "1" {
+		t.Fatalf("status %d, stderr:\n%s\nwant 130 and a log line naming an epoch past 1", code, out)
+	}
+	if want := "the next run on " + dir + " resumes from epoch " + m[1] + "\n"; !strings.HasSuffix(out, want) {
+		t.Errorf("stderr ends %q, want %q", out[strings.LastIndex(strings.TrimSuffix(out, "\n"), "\n")+1:], want)
 	}
 }
