@@ -10,11 +10,12 @@
 // # Command line
 //
 // Main reads Bytewax's flags (-w workers per process, -s snapshot interval, -r recovery
-// directory, -b backup interval) and their WEIR_ environment variables, prints one usage
-// for --help, and exits with a status that says how the run ended: 0 when every input
-// ended, 1 when the flow failed (with the error, and the stack of a panic in user code),
-// 2 for a bad flag, 130 or 143 when Ctrl-C or SIGTERM stopped it (cleanly: with a
-// recovery directory, the last committed epoch stays resumable).
+// directory, -b backup interval), --log-level and --log-interval, and their WEIR_
+// environment variables, prints one usage for --help, and exits with a status that says
+// how the run ended: 0 when every input ended, 1 when the flow failed (with the error, and
+// the stack of a panic in user code), 2 for a bad flag, 130 or 143 when Ctrl-C or SIGTERM
+// stopped it (cleanly: with a recovery directory, the last committed epoch stays
+// resumable, and the line Main prints names the epoch the next run resumes from).
 //
 // A program adds its own flags to Flags and reads its own arguments with Args before it
 // builds the flow:
@@ -23,4 +24,30 @@
 //	args := run.Args() // e.g. -w 2 --limit 100 input.csv: args is [input.csv]
 //	flow := build(args[0], *limit)
 //	run.Main(flow)
+//
+// # Logs
+//
+// A run logs to its Logger (Logger; run.Main's is text on stderr at --log-level, info by
+// default) what it is doing, so that a stop by Ctrl-C reads differently from a finish:
+//
+//   - "weir: run starting" (info), once the execution has started: flow, workers,
+//     epoch_interval, recovery (the directory, or "none"), resume (the epoch it starts
+//     at) and from (what it resumes: "no recovery", "nothing committed", or the epoch
+//     an earlier execution committed last).
+//   - "weir: epoch written" (debug), each time a worker's committer has made epochs
+//     durable in the recovery directory: worker, epoch (the last), epochs (how many in
+//     that write), rows, bytes (of keys and states), final (the worker completed its
+//     stream) and duration. An epoch is committed once every worker has written it.
+//   - "weir: progress" (info), every LogEvery (30s; --log-interval): flow, in and out
+//     (items read from inputs and written to sinks since the start), in_per_sec and
+//     out_per_sec (over the interval), epoch (the latest epoch an input read in) and,
+//     with recovery, committed (the last epoch every worker has written; 0 for none).
+//   - one end line, last: "weir: run finished" (info; aborted when a source aborted the
+//     run), "weir: run interrupted" (warn: ctx ended it, as Ctrl-C and SIGTERM do in
+//     run.Main; cause) or "weir: run failed" (error; error), each with flow, in, out,
+//     epoch, duration and, with recovery, resume (the epoch the next run on the directory
+//     starts at) and committed (the epoch before it).
+//
+// A run refused before it starts (a bad flow or configuration, a recovery directory it
+// cannot open or resume) logs nothing: Run returns why.
 package run
