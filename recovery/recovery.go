@@ -199,3 +199,10 @@ const LockFile = state.LockFile
 // recovery directory holds positions of, as when a path was moved or renamed: a run is
 // refused rather than reading or writing them from the start.
 type PartitionsChangedError = state.PartitionsChangedError
+
+// RemovedStepError lists the steps a recovery directory holds state of that the dataflow
+// no longer has (removed or renamed): the run is refused rather than losing that state
+// silently, unless it runs with run.DropRemovedSteps (--drop-removed-steps), which
+// deletes it. Foreign says that no step of the dataflow has state there, as when the
+// directory is another dataflow's.
+type RemovedStepError = state.RemovedStepError

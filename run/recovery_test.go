@@ -185,7 +185,20 @@ func TestRefusedRunChangesNothing(t *testing.T) {
 	}{
 		{"another dataflow", func(t *testing.T, dir, in string) *weir.Dataflow { return sums("other", in) },
 			func(err error) bool {
-				return err != nil && strings.Contains(err.Error(), "which this dataflow does not have")
+				var e *recovery.RemovedStepError
+				return errors.As(err, &e) && e.Foreign
+			}},
+		{"removed step", func(t *testing.T, dir, in string) *weir.Dataflow {
+			flow := weir.NewDataflow("sums")
+			op.Output("out", op.Input("inp", flow, files.NewLineSource(in)), weirtest.NewSink[string]())
+			return flow
+		}, func(err error) bool {
+			var e *recovery.RemovedStepError
+			return errors.As(err, &e) && !e.Foreign && len(e.Steps) == 1
+		}},
+		{"partition count", func(t *testing.T, dir, in string) *weir.Dataflow { return sums("sums", in) },
+			func(err error) bool {
+				return err != nil && strings.Contains(err.Error(), "has 3 partitions, not the 2")
 			}},
 		{"moved input", func(t *testing.T, dir, in string) *weir.Dataflow {
 			moved := in + ".moved"
@@ -251,7 +264,11 @@ func TestRefusedRunChangesNothing(t *testing.T) {
 			}
 			flow := tt.refuse(t, dir, in)
 			before := partFiles(t, dir)
-			err := run.Run(context.Background(), flow, run.EpochInterval(0), run.Recovery(dir))
+			opts := []run.Option{run.EpochInterval(0), run.Recovery(dir)}
+			if tt.name == "partition count" {
+				opts = append(opts, run.RecoveryPartitions(2))
+			}
+			err := run.Run(context.Background(), flow, opts...)
 			if !tt.check(err) {
 				t.Fatalf("run = %v", err)
 			}
@@ -298,5 +315,136 @@ func TestMovedInput(t *testing.T) {
 	want := fmt.Sprintf(`weir: recovery directory %s: step f.inp no longer lists partitions [%q] that the store holds positions of (it lists [%q] instead): restore the moved or renamed path, or start afresh with a new recovery directory`, dir, in, moved)
 	if err.Error() != want {
 		t.Errorf("message\n%s\nwant\n%s", err, want)
+	}
+}
+
+// A directory without partitions is refused with the command that makes them and the
+// option that lets the run make them.
+func TestNoPartitionsSaysHow(t *testing.T) {
+	tmp := t.TempDir()
+	flow := weir.NewDataflow("f")
+	op.Output("out", op.Input("inp", flow, weirtest.NewSource(1)), weirtest.NewSink[int]())
+	empty := filepath.Join(tmp, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for dir, why := range map[string]string{filepath.Join(tmp, "none"): "it does not exist", empty: "it holds no partition files"} {
+		err := run.Run(context.Background(), flow, run.Recovery(dir))
+		want := fmt.Sprintf("weir: no recovery partitions found in %s (%s): create them with  weir recovery init %s N  (N partitions, fixed for the directory's life), or have this run create them with --recovery-partitions N (run.RecoveryPartitions)", dir, why, dir)
+		if !errors.Is(err, recovery.ErrNoPartitions) || err.Error() != want {
+			t.Errorf("run = %v\nwant %s", err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "none")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused run made the directory: %v", err)
+	}
+}
+
+// With RecoveryPartitions, a run makes its missing directory and resumes from it the next
+// time; a directory of another partition count is refused.
+func TestRecoveryPartitionsCreates(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "rec")
+	src := weirtest.NewSource(1, 2).Abort().Then(3)
+	flow := weir.NewDataflow("sums")
+	keyed := op.KeyOn("key", op.Input("inp", flow, src), func(int) string { return "k" })
+	sink := weirtest.NewSink[weir.KV[int]]()
+	op.Output("out", op.StatefulMap("sum", keyed, func(st *op.State[int], v int) int {
+		s, _ := st.Get()
+		st.Set(s + v)
+		return s + v
+	}), sink)
+	for range 2 {
+		if err := run.Run(context.Background(), flow, run.EpochInterval(0), run.Recovery(dir), run.RecoveryPartitions(3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fmt.Sprint(sink.Items()); got != "[(k, 1) (k, 3) (k, 6)]" {
+		t.Errorf("items %s: the second run did not resume the first's state", got)
+	}
+	if info, err := recovery.Inspect(dir); err != nil || info.Partitions != 3 || len(info.Executions) != 2 {
+		t.Errorf("inspect = %+v, %v; want 3 partitions and 2 executions", info, err)
+	}
+	err := run.Run(context.Background(), flow, run.Recovery(dir), run.RecoveryPartitions(4))
+	want := fmt.Sprintf("weir: recovery directory %s has 3 partitions, not the 4 that --recovery-partitions (run.RecoveryPartitions) asks for: the count is fixed when the directory is created; ask for 3, or leave the option out", dir)
+	if err == nil || err.Error() != want {
+		t.Errorf("run = %v\nwant %s", err, want)
+	}
+}
+
+// A dataflow that dropped a step is refused, naming the step and the option; with
+// DropRemovedSteps it runs, logs the steps whose state it deleted, and the next run needs
+// no option.
+func TestDropRemovedSteps(t *testing.T) {
+	tmp := t.TempDir()
+	dir, in := filepath.Join(tmp, "rec"), filepath.Join(tmp, "in.txt")
+	if err := os.WriteFile(in, []byte("a\nb\na\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	build := func(withCount bool) (*weir.Dataflow, *weirtest.Sink[weir.KV[int]]) {
+		flow := weir.NewDataflow("f")
+		keyed := op.KeyOn("key", op.Input("inp", flow, files.NewLineSource(in)), func(s string) string { return s })
+		sink := weirtest.NewSink[weir.KV[int]]()
+		count := func(st *op.State[int], _ string) int {
+			n, _ := st.Get()
+			st.Set(n + 1)
+			return n + 1
+		}
+		op.Output("out", op.StatefulMap("first", keyed, count), sink)
+		if withCount {
+			op.Output("out2", op.StatefulMap("second", keyed, count), weirtest.NewSink[weir.KV[int]]())
+		}
+		return flow, sink
+	}
+	both, _ := build(true)
+	if err := run.Run(context.Background(), both, run.EpochInterval(0), run.Recovery(dir), run.RecoveryPartitions(2)); err != nil {
+		t.Fatal(err)
+	}
+	info, err := recovery.Inspect(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var removed string
+	for _, st := range info.Steps {
+		if strings.HasPrefix(st.Step, "f.second.") {
+			removed = st.Step
+		}
+	}
+	if removed == "" {
+		t.Fatalf("no state of f.second in %+v", info.Steps)
+	}
+	f := func(s string) error {
+		return os.WriteFile(in, []byte(s), 0o644)
+	}
+	if err := f("a\nb\na\nb\n"); err != nil {
+		t.Fatal(err)
+	}
+	one, sink := build(false)
+	err = run.Run(context.Background(), one, run.EpochInterval(0), run.Recovery(dir))
+	var re *recovery.RemovedStepError
+	want := fmt.Sprintf("weir: recovery directory %s: the store has state for step %s, which this dataflow does not have: restore the steps, or run with --drop-removed-steps (run.DropRemovedSteps) to delete their state and go on", dir, removed)
+	if !errors.As(err, &re) || re.Dir != dir || !slices.Equal(re.Steps, []string{removed}) || err.Error() != want {
+		t.Fatalf("run = %v\nwant %s", err, want)
+	}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	if err := run.Run(context.Background(), one, run.EpochInterval(0), run.Recovery(dir), run.DropRemovedSteps(), run.Logger(logger)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(sink.Items()); got != "[(b, 2)]" {
+		t.Errorf("items %s, want the kept step's state resumed: [(b, 2)]", got)
+	}
+	wantLog := fmt.Sprintf(`level=WARN msg="weir: recovery: dropped the state of steps this dataflow no longer has (--drop-removed-steps)" dir=%s steps=[%s]`, dir, removed)
+	if !strings.Contains(logs.String(), wantLog) {
+		t.Errorf("logs lack %s:\n%s", wantLog, logs.String())
+	}
+	if info, err := recovery.Inspect(dir); err != nil || slices.ContainsFunc(info.Steps, func(s recovery.StepInfo) bool { return s.Step == removed }) {
+		t.Errorf("inspect = %+v, %v: the dropped step's state is still there", info.Steps, err)
+	}
+	if _, err := recovery.State(dir, removed, "a"); !errors.Is(err, recovery.ErrNoState) {
+		t.Errorf("state of the dropped step: %v", err)
+	}
+	// The state is gone: the next run needs no option.
+	if err := run.Run(context.Background(), one, run.EpochInterval(0), run.Recovery(dir)); err != nil {
+		t.Fatal(err)
 	}
 }

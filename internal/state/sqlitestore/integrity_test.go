@@ -268,7 +268,7 @@ func makeReadOnly(t *testing.T, paths ...string) {
 // tests hold, so that a test reopening a directory it had just closed found it in use.
 func TestReadOnly(t *testing.T) {
 	t.Run("partition files", func(t *testing.T) {
-			dir := t.TempDir()
+		dir := t.TempDir()
 		initT(t, dir, 2)
 		fill(t, dir, 1)
 		makeReadOnly(t, state.PartitionPath(dir, 1))
@@ -286,7 +286,7 @@ func TestReadOnly(t *testing.T) {
 		}
 	})
 	t.Run("directory with its lock file", func(t *testing.T) {
-			dir := t.TempDir()
+		dir := t.TempDir()
 		initT(t, dir, 2)
 		fill(t, dir, 1) // leaves the lock file, which stays writable
 		makeReadOnly(t, dir)
@@ -300,7 +300,7 @@ func TestReadOnly(t *testing.T) {
 		}
 	})
 	t.Run("directory", func(t *testing.T) {
-			dir := t.TempDir()
+		dir := t.TempDir()
 		initT(t, dir, 2)
 		fill(t, dir, 1)
 		os.Remove(filepath.Join(dir, state.LockFile))
