@@ -246,3 +246,30 @@ func TestLogEveryZero(t *testing.T) {
 		t.Error("a negative log interval is accepted")
 	}
 }
+
+// With two workers, one of which reads nothing, the epoch a finished run names as the
+// next run's start is the one the store resumes from.
+func TestLogsResumeMatchesStore(t *testing.T) {
+	rec := weirtest.NewRecovery(t, 2)
+	src := weirtest.NewSource(1, 2, 3).EOF().Then(4, 5)
+	flow := passThrough("twice", src, weirtest.NewSink[int]())
+	var first logs
+	if err := run.Run(context.Background(), flow, rec.Options(2, first.option())...); err != nil {
+		t.Fatal(err)
+	}
+	end := ends(first.records(t))
+	if len(end) != 1 || end[0]["msg"] != "weir: run finished" {
+		t.Fatalf("end lines %v, want one: finished", end)
+	}
+	has(t, "end", end[0], map[string]any{"in": 3.0, "out": 3.0})
+	var next logs
+	if err := run.Run(context.Background(), flow, rec.Options(2, next.option())...); err != nil {
+		t.Fatal(err)
+	}
+	recs := next.records(t)
+	has(t, "next start", recs[0], map[string]any{"msg": "weir: run starting", "resume": end[0]["resume"]})
+	has(t, "next end", recs[len(recs)-1], map[string]any{"msg": "weir: run finished", "in": 2.0, "out": 2.0})
+	if r, _ := end[0]["resume"].(float64); r < 4 {
+		t.Errorf("first run resumes at %v, want past the 3 epochs of its items", r)
+	}
+}
