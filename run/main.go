@@ -26,8 +26,8 @@ import (
 //     stack of the panic, the program's own frames first);
 //   - 2 with one line on stderr for a bad flag or environment variable;
 //   - 130 after Ctrl-C (SIGINT) and 143 after SIGTERM, which stop the run cleanly: with a
-//     recovery directory, the last committed epoch stays resumable. A second signal kills
-//     the program at once.
+//     recovery directory, the last committed epoch stays resumable, and the line on stderr
+//     names the epoch the next run resumes from. A second signal kills the program at once.
 //
 // opts are applied first; environment variables override them, and flags override both:
 //
