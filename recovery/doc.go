@@ -1,6 +1,25 @@
 // Package recovery sets up, checks and explains the recovery directories that let a
 // dataflow resume after a crash or a stop, on any number of workers.
 //
+// It also holds the store: a program that runs with a recovery directory (run.Recovery,
+// -r) imports it, if only for that:
+//
+//	import _ "github.com/weirflow/weir/recovery"
+//
+// Without it the run fails with run.ErrNoRecoveryStore, whose message says so. The
+// store's SQLite driver is most of what a weir program compiles (about 60 s of CPU and
+// 500 MB of memory on a cold build), so that programs without recovery leave it out.
+//
+// # Making a directory
+//
+// Init (`weir recovery init DIR N`; the command installs with
+// `go install github.com/weirflow/weir/cmd/weir@latest`, or runs as `go run ./cmd/weir`
+// in a checkout) makes DIR with N partitions. A run can make it instead: with
+// run.RecoveryPartitions(N) (--recovery-partitions N), a directory with no partition, or
+// none at all, is created with N under its lock; one that has partitions must have N. A
+// run given a directory without partitions and no count is refused with ErrNoPartitions,
+// whose message names both ways.
+//
 // # Layout
 //
 // A recovery directory holds N partitions, created once with Init (or
@@ -120,4 +139,10 @@
 // partition the directory holds a position of (its path was moved or renamed) fails with
 // a *PartitionsChangedError naming the step and the partitions, rather than reading or
 // writing them from the start.
+//
+// A resume of a dataflow that no longer has a step the directory holds state of (removed
+// or renamed) fails with a *RemovedStepError naming the steps. With run.DropRemovedSteps
+// (--drop-removed-steps), as Flink's allowNonRestoredState, the run goes on: the state of
+// those steps is deleted in the transactions that record the run's start, so that the
+// next run needs no option, and the run logs the steps at warning level.
 package recovery

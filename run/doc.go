@@ -10,7 +10,8 @@
 // # Command line
 //
 // Main reads Bytewax's flags (-w workers per process, -s snapshot interval, -r recovery
-// directory, -b backup interval), --log-level and --log-interval, and their WEIR_
+// directory, -b backup interval), --recovery-partitions, --drop-removed-steps,
+// --log-level and --log-interval, and their WEIR_
 // environment variables, prints one usage for --help, and exits with a status that says
 // how the run ended: 0 when every input ended, 1 when the flow failed (with the error, and
 // the stack of a panic in user code), 2 for a bad flag, 130 or 143 when Ctrl-C or SIGTERM
@@ -24,6 +25,20 @@
 //	args := run.Args() // e.g. -w 2 --limit 100 input.csv: args is [input.csv]
 //	flow := build(args[0], *limit)
 //	run.Main(flow)
+//
+// # Recovery
+//
+// With a recovery directory (Recovery, -r DIR), a run snapshots every epoch and resumes
+// from the last epoch every worker committed. The directory's store is in package
+// recovery, which the program must import (else the run fails with ErrNoRecoveryStore):
+//
+//	import _ "github.com/weirflow/weir/recovery"
+//
+// A directory without partitions is refused, naming `weir recovery init DIR N` and
+// RecoveryPartitions (--recovery-partitions N), which makes the run create it. A
+// directory holding state of steps the dataflow no longer has is refused with a
+// *recovery.RemovedStepError, unless DropRemovedSteps (--drop-removed-steps) lets the
+// run delete that state and go on.
 //
 // # Logs
 //
@@ -47,6 +62,10 @@
 //     run.Main; cause) or "weir: run failed" (error; error), each with flow, in, out,
 //     epoch, duration and, with recovery, resume (the epoch the next run on the directory
 //     starts at) and committed (the epoch before it).
+//
+// With DropRemovedSteps, a run that deleted the state of removed steps logs "weir:
+// recovery: dropped the state of steps this dataflow no longer has (--drop-removed-steps)"
+// (warn) with dir and steps, before "weir: run starting".
 //
 // A run refused before it starts (a bad flow or configuration, a recovery directory it
 // cannot open or resume) logs nothing: Run returns why.
