@@ -11,6 +11,13 @@
 //
 // verify and inspect only read, without the directory's lock, so they work while a run
 // uses the directory: each partition is read as its last committed transaction left it.
+//
+// Install it with
+//
+//	go install github.com/weirflow/weir/cmd/weir@latest
+//
+// or, in a checkout of weir, run it as go run ./cmd/weir. A run can also make its
+// directory itself, with --recovery-partitions N (run.RecoveryPartitions).
 package main
 
 import (
