@@ -162,6 +162,39 @@ func ExampleWindow() {
 	// sessions.session: (ann, (1, ended after 1 clicks))
 }
 
+// Page count, start and end per session, in pure event time: Closed gives each count
+// with its session's bounds, with no join of Down and Meta. A session's end is the time
+// of its last click; ann's /cart, out of order but within the 10-minute wait, bridges her
+// first two sessions, and the merged one lists the other's id.
+func ExampleOut_closed() {
+	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
+	flow := weir.NewDataflow("visits")
+	clicks := op.Input("in", flow, weirtest.NewSource(
+		click{"ann", "/home", minute(0)},
+		click{"bob", "/home", minute(2)},
+		click{"ann", "/shop", minute(8)},
+		click{"ann", "/cart", minute(4)},
+		click{"bob", "/shop", minute(5)},
+		click{"ann", "/help", minute(30)}, // ann's watermark passes 12:13: her first session closes
+	))
+	clock := window.EventTime(clickTime, 10*time.Minute)
+	sessions := window.Count("sessions", clicks, clock, window.Session(5*time.Minute), func(c click) string { return c.User })
+	op.Inspect("session", op.MapValue("fmt", sessions.Closed, func(b window.Bounded[int]) string {
+		s := fmt.Sprintf("pages %d, %s to %s", b.Value, b.Open.Format("15:04"), b.Close.Format("15:04"))
+		if len(b.Merged) > 0 {
+			s += fmt.Sprintf(", merged %v", b.Merged)
+		}
+		return s
+	}))
+	if err := run.Run(context.Background(), flow); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// visits.session: (ann, pages 3, 12:00 to 12:08, merged [1])
+	// visits.session: (ann, pages 1, 12:30 to 12:30)
+	// visits.session: (bob, pages 2, 12:02 to 12:05)
+}
+
 // Tumbling windows cover time without gaps or overlaps: each click is in exactly one.
 // The Meta stream gives each window's bounds when it closes: window -1 as soon as the
 // watermark (the latest click minus an hour's wait) reaches noon, the others at the end.

@@ -27,7 +27,24 @@ type Meta struct {
 	Merged      []int64
 }
 
-// Out holds the three streams of a window operator.
+// Bounded is a result emitted when its window closed, with the window's metadata: a
+// line of Down and the Meta line that follows it, together. As in Meta, a session's
+// Close is the time of its last item, not that plus the gap.
+type Bounded[W any] struct {
+	Window int64
+	Meta
+	Value W
+}
+
+func (b Bounded[W]) String() string {
+	s := fmt.Sprintf("(%d, %s..%s", b.Window, b.Open.Format(time.RFC3339Nano), b.Close.Format(time.RFC3339Nano))
+	if len(b.Merged) > 0 {
+		s += fmt.Sprintf(" merged %v", b.Merged)
+	}
+	return fmt.Sprintf("%s, %v)", s, b.Value)
+}
+
+// Out holds the streams of a window operator.
 type Out[V, W any] struct {
 	// Down has the windows' results, keyed, with their window id.
 	Down weir.KeyedStream[Windowed[W]]
@@ -36,6 +53,13 @@ type Out[V, W any] struct {
 	Late weir.KeyedStream[Windowed[V]]
 	// Meta has each window's metadata, right after its last result, when it closes.
 	Meta weir.KeyedStream[Windowed[Meta]]
+	// Closed has the results a window emits as it closes, each with the window's
+	// metadata, so that "a result with its window's bounds" needs no join of Down and
+	// Meta: every result of Collect, Fold, Reduce, Count, Max, Min and of a Join in
+	// op.EmitFinal mode, and what a Window logic's OnClose returns. The results a logic
+	// emits before its window closes (OnValue, OnMerge, a complete or running Join's
+	// rows) are only on Down: the bounds of a session are not final until it closes.
+	Closed weir.KeyedStream[Bounded[W]]
 }
 
 // Logic is the logic of one window of one key, for Window.
@@ -71,8 +95,8 @@ func Window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 	return window(id, up, clock, windower, builder, true, opts)
 }
 
-// window declares the composite: "id.stateful_batch" runs the windows, and three steps
-// unwrap its events into Down, Late and Meta.
+// window declares the composite: "id.stateful_batch" runs the windows, and four steps
+// unwrap its events into Down, Late, Meta and Closed.
 func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], windower Windower, builder func(S, bool) Logic[V, W, S], ordered bool, opts []Option) Out[V, W] {
 	outer := up.Scope()
 	if outer == nil {
@@ -102,7 +126,17 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 			if e.kind != metaEvent {
 				return Windowed[Meta]{}, false
 			}
-			return Windowed[Meta]{Window: e.id, Value: Meta{Open: timeOf(e.meta.Open), Close: timeOf(e.meta.Close), Merged: e.meta.Merged}}, true
+			return Windowed[Meta]{Window: e.id, Value: e.meta.public()}, true
+		})),
+		// A closing result carries the span its Meta event carries, so that pairing them
+		// takes a stateless split of the events, not a stateful join.
+		Closed: weir.In(outer, op.FilterMapValue("unwrap_closed", events, func(e event[V, W]) (Bounded[W], bool) {
+			if e.kind != downEvent || e.meta == nil {
+				return Bounded[W]{}, false
+			}
+			m := e.meta.public()
+			m.Merged = slices.Clone(m.Merged) // each result its own, apart from Meta's
+			return Bounded[W]{Window: e.id, Meta: m, Value: e.down}, true
 		})),
 	}
 }
@@ -130,12 +164,13 @@ const (
 )
 
 // event is what the stateful step emits: a result, a late item or a closed window's span.
+// A result emitted as its window closes carries the span too, for Closed.
 type event[V, W any] struct {
 	kind uint8
 	id   int64
 	down W
 	late *V    // rare: kept out of line so that results stay small
-	meta *span // its own copy: the key's scratch is reused, and events may cross workers
+	meta *span // its own copy, shared by the window's closing events and never changed: the key's scratch is reused, and events may cross workers
 }
 
 // windows is the windower's state for one key.
@@ -316,11 +351,13 @@ func (l *keyLogic[V, W, S]) advance(wm int64) ([]event[V, W], bool) {
 	l.closed = l.windower.closeFor(&l.win, wm, l.closed[:0])
 	for i := range l.closed {
 		s := &l.closed[i]
+		meta := ptr(*s)
 		if lg, ok := l.logics.take(s.ID); ok {
-			l.emit(s.ID, lg.OnClose())
+			for _, w := range lg.OnClose() {
+				l.out = append(l.out, event[V, W]{kind: downEvent, id: s.ID, down: w, meta: meta})
+			}
 		}
-		meta := *s
-		l.out = append(l.out, event[V, W]{kind: metaEvent, id: s.ID, meta: &meta})
+		l.out = append(l.out, event[V, W]{kind: metaEvent, id: s.ID, meta: meta})
 	}
 	// Nothing open and nothing queued: free the key (Bytewax keeps sessions for ever).
 	return l.out, len(l.win.Windows) == 0 && len(l.queue) == 0

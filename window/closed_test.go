@@ -1,0 +1,174 @@
+package window
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/weirtest"
+)
+
+// closedLine formats an item of Closed as "key id [open,close] merged [ids] = result",
+// times as offsets from t0.
+func closedLine[W any](kv weir.KV[Bounded[W]]) string {
+	b := kv.Value
+	line := fmt.Sprintf("%s %d [%v,%v]", kv.Key, b.Window, b.Open.Sub(t0), b.Close.Sub(t0))
+	if len(b.Merged) > 0 {
+		line += fmt.Sprintf(" merged %v", b.Merged)
+	}
+	return fmt.Sprintf("%s = %v", line, b.Value)
+}
+
+// closedLines maps an operator's Closed stream to lines.
+func closedLines[V, W any](o Out[V, W]) weir.Stream[string] {
+	return op.Map("show_closed", o.Closed, closedLine[W])
+}
+
+// closedItems is the input of the Closed tests. With a gap of 10s, a's r (8s) bridges
+// its sessions 0 (p at 0s) and 1 (q at 16s), which merge into session 0 before t (60s)
+// moves the watermark past them; b's u stays open until the end of the stream.
+func closedItems() []ev {
+	return []ev{x("a", "p", 0), x("a", "q", 16*s), x("a", "r", 8*s), x("a", "t", 60*s), x("b", "u", 5*s)}
+}
+
+// closedOps are window operators of each windower and kind, with their Closed lines per
+// key for closedItems, in order.
+var closedOps = []struct {
+	name  string
+	build func(in weir.Stream[ev]) weir.Stream[string]
+	want  map[string][]string
+}{
+	{"collect tumbling", func(in weir.Stream[ev]) weir.Stream[string] {
+		return closedLines(Collect("win", keyed(in), EventTime(evTime, 30*s), Tumbling(10*s, t0)))
+	}, map[string][]string{
+		"a": {"a 0 [0s,10s] = [p r]", "a 1 [10s,20s] = [q]", "a 6 [1m0s,1m10s] = [t]"},
+		"b": {"b 0 [0s,10s] = [u]"},
+	}},
+	{"count tumbling", func(in weir.Stream[ev]) weir.Stream[string] {
+		return closedLines(Count("win", in, EventTime(evTime, 30*s), Tumbling(10*s, t0), byKey))
+	}, map[string][]string{
+		"a": {"a 0 [0s,10s] = 2", "a 1 [10s,20s] = 1", "a 6 [1m0s,1m10s] = 1"},
+		"b": {"b 0 [0s,10s] = 1"},
+	}},
+	{"fold sliding", func(in weir.Stream[ev]) weir.Stream[string] {
+		return closedLines(Fold("win", keyed(in), EventTime(evTime, 30*s), Sliding(20*s, 10*s, t0),
+			func() string { return "" }, func(acc string, e ev) string { return acc + e.Name },
+			func(a, b string) string { return a + b }))
+	}, map[string][]string{
+		"a": {"a -1 [-10s,10s] = pr", "a 0 [0s,20s] = prq", "a 1 [10s,30s] = q", "a 5 [50s,1m10s] = t", "a 6 [1m0s,1m20s] = t"},
+		"b": {"b -1 [-10s,10s] = u", "b 0 [0s,20s] = u"},
+	}},
+	{"reduce session, merged", func(in weir.Stream[ev]) weir.Stream[string] {
+		return closedLines(Reduce("win", keyed(in), EventTime(evTime, 30*s), Session(10*s), concat))
+	}, map[string][]string{
+		"a": {"a 0 [0s,16s] merged [1] = prq", "a 2 [1m0s,1m0s] = t"},
+		"b": {"b 0 [5s,5s] = u"},
+	}},
+	{"window session, merged: only what OnClose returns", func(in weir.Stream[ev]) weir.Stream[string] {
+		return closedLines(Window("win", keyed(in), EventTime(evTime, 30*s), Session(10*s), newTrace, Ordered(false)))
+	}, map[string][]string{
+		"a": {"a 0 [0s,16s] merged [1] = close[p r q]", "a 2 [1m0s,1m0s] = close[t]"},
+		"b": {"b 0 [5s,5s] = close[u]"},
+	}},
+	{"join session, final", func(in weir.Stream[ev]) weir.Stream[string] {
+		ks := keyed(in)
+		return closedLines(Join("win", EventTime(evTime, 30*s), Session(10*s), []weir.KeyedStream[ev]{ks, ks}, Ordered(false)))
+	}, map[string][]string{
+		"a": {"a 0 [0s,16s] merged [1] = [q r]", "a 2 [1m0s,1m0s] = [t t]"},
+		"b": {"b 0 [5s,5s] = [u u]"},
+	}},
+}
+
+// groupByKey groups lines by their first word, keeping their order.
+func groupByKey(lines []string) map[string][]string {
+	got := map[string][]string{}
+	for _, l := range lines {
+		key, _, _ := strings.Cut(l, " ")
+		got[key] = append(got[key], l)
+	}
+	return got
+}
+
+// Closed pairs each result emitted at a window's close with that window's bounds and
+// merged ids, for every windower, on one worker or two.
+func TestClosed(t *testing.T) {
+	for _, o := range closedOps {
+		for _, workers := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/w%d", o.name, workers), func(t *testing.T) {
+				flow := weir.NewDataflow("f")
+				sink := weirtest.NewSink[string]()
+				op.Output("out", o.build(op.Input("in", flow, weirtest.NewSource(closedItems()...))), sink)
+				weirtest.Run(t, flow, workers)
+				if diff := cmp.Diff(o.want, groupByKey(sink.Items())); diff != "" {
+					t.Errorf("Closed (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// A run aborted after a's sessions merged, and resumed from its snapshots, emits the
+// merged session on Closed with the bounds and merged ids it had before the abort.
+func TestClosedResume(t *testing.T) {
+	for _, o := range closedOps {
+		t.Run(o.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				items := closedItems()
+				// Every worker idle, with everything committed, when the abort comes.
+				src := weirtest.NewSource(items[:3]...).Pause(time.Second).Abort().Then(items[3:]...)
+				flow := weir.NewDataflow("f")
+				sink := weirtest.NewSink[string]()
+				op.Output("out", o.build(op.Input("in", flow, src)), sink)
+				rec := weirtest.NewRecovery(t, 2)
+				rec.Run(t, flow, 2) // up to the abort: nothing has closed yet
+				if n := len(sink.Items()); n != 0 {
+					t.Fatalf("%d lines before the abort, want none: %q", n, sink.Items())
+				}
+				rec.Run(t, flow, 2)
+				if diff := cmp.Diff(o.want, groupByKey(sink.Items())); diff != "" {
+					t.Errorf("Closed after a resume (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+// Each closing result carries its own copy of the merged ids, apart from Meta's and
+// from the other results of its window.
+func TestClosedMergedOwnCopy(t *testing.T) {
+	flow := weir.NewDataflow("f")
+	in := keyed(op.Input("in", flow, weirtest.NewSource(closedItems()...)))
+	out := Window("win", in, EventTime(evTime, 30*s), Session(10*s), func(resume []string, ok bool) Logic[ev, string, []string] {
+		return &twice{trace{seen: resume}}
+	}, Ordered(false))
+	var closed [][]int64
+	var meta []int64
+	op.InspectWith("closed", out.Closed, func(_ string, kv weir.KV[Bounded[string]]) {
+		if kv.Key == "a" && kv.Value.Window == 0 {
+			closed = append(closed, kv.Value.Merged)
+			kv.Value.Merged[0] = 99 // a user changing what it was given
+		}
+	})
+	op.InspectWith("meta", out.Meta, func(_ string, kv weir.KV[Windowed[Meta]]) {
+		if kv.Key == "a" && kv.Value.Window == 0 {
+			meta = kv.Value.Value.Merged
+		}
+	})
+	weirtest.Run(t, flow, 1)
+	if want := [][]int64{{99}, {99}}; !cmp.Equal(closed, want) {
+		t.Errorf("Closed's merged ids %v, want %v", closed, want)
+	}
+	if want := []int64{1}; !cmp.Equal(meta, want) {
+		t.Errorf("Meta's merged ids %v, want %v", meta, want)
+	}
+}
+
+// twice is a trace that returns two results when its window closes.
+type twice struct{ trace }
+
+func (l *twice) OnClose() []string { return []string{"first", "second"} }
