@@ -2,6 +2,7 @@ package window
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -150,7 +151,7 @@ func TestClosedMergedOwnCopy(t *testing.T) {
 	var meta []int64
 	op.InspectWith("closed", out.Closed, func(_ string, kv weir.KV[Bounded[string]]) {
 		if kv.Key == "a" && kv.Value.Window == 0 {
-			closed = append(closed, kv.Value.Merged)
+			closed = append(closed, slices.Clone(kv.Value.Merged))
 			kv.Value.Merged[0] = 99 // a user changing what it was given
 		}
 	})
@@ -160,7 +161,7 @@ func TestClosedMergedOwnCopy(t *testing.T) {
 		}
 	})
 	weirtest.Run(t, flow, 1)
-	if want := [][]int64{{99}, {99}}; !cmp.Equal(closed, want) {
+	if want := [][]int64{{1}, {1}}; !cmp.Equal(closed, want) {
 		t.Errorf("Closed's merged ids %v, want %v", closed, want)
 	}
 	if want := []int64{1}; !cmp.Equal(meta, want) {
@@ -172,3 +173,14 @@ func TestClosedMergedOwnCopy(t *testing.T) {
 type twice struct{ trace }
 
 func (l *twice) OnClose() []string { return []string{"first", "second"} }
+
+func TestBoundedString(t *testing.T) {
+	b := Bounded[int]{Window: 3, Meta: Meta{Open: t0, Close: t0.Add(1500 * time.Millisecond), Merged: []int64{4, 5}}, Value: 7}
+	if got, want := b.String(), "(3, 2024-01-01T00:00:00Z..2024-01-01T00:00:01.5Z merged [4 5], 7)"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	b.Merged = nil
+	if got, want := b.String(), "(3, 2024-01-01T00:00:00Z..2024-01-01T00:00:01.5Z, 7)"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
