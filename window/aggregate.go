@@ -104,7 +104,7 @@ func Count[X any](id string, up weir.Stream[X], clock Clock[X], windower Windowe
 	keyed := op.KeyOn("keyed", weir.In(inner, up), key)
 	out := foldWindow("sum", keyed, clock, windower, false, opts,
 		func() (int, bool) { return 0, true }, nil, func(n int, _ X) int { return n + 1 }, func(a, b int) int { return a + b })
-	return Out[X, int]{Down: weir.In(outer, out.Down), Late: weir.In(outer, out.Late), Meta: weir.In(outer, out.Meta), Closed: weir.In(outer, out.Closed)}
+	return Out[X, int]{Down: weir.In(outer, out.Down), Late: weir.In(outer, out.Late), Meta: weir.In(outer, out.Meta), bounded: out.bounded}
 }
 
 // Max emits, when each window closes, its value with the largest by(value) (the first of

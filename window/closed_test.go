@@ -14,7 +14,7 @@ import (
 	"github.com/weirflow/weir/weirtest"
 )
 
-// closedLine formats an item of Closed as "key id [open,close] merged [ids] = result",
+// closedLine formats an item of WithBounds as "key id [open,close] merged [ids] = result",
 // times as offsets from t0.
 func closedLine[W any](kv weir.KV[Bounded[W]]) string {
 	b := kv.Value
@@ -25,20 +25,20 @@ func closedLine[W any](kv weir.KV[Bounded[W]]) string {
 	return fmt.Sprintf("%s = %v", line, b.Value)
 }
 
-// closedLines maps an operator's Closed stream to lines.
+// closedLines maps an operator's WithBounds stream to lines.
 func closedLines[V, W any](o Out[V, W]) weir.Stream[string] {
-	return op.Map("show_closed", o.Closed, closedLine[W])
+	return op.Map("show_closed", o.WithBounds("bounds"), closedLine[W])
 }
 
-// closedItems is the input of the Closed tests. With a gap of 10s, a's r (8s) bridges
+// closedItems is the input of the WithBounds tests. With a gap of 10s, a's r (8s) bridges
 // its sessions 0 (p at 0s) and 1 (q at 16s), which merge into session 0 before t (60s)
 // moves the watermark past them; b's u stays open until the end of the stream.
 func closedItems() []ev {
 	return []ev{x("a", "p", 0), x("a", "q", 16*s), x("a", "r", 8*s), x("a", "t", 60*s), x("b", "u", 5*s)}
 }
 
-// closedOps are window operators of each windower and kind, with their Closed lines per
-// key for closedItems, in order.
+// closedOps are window operators of each windower and kind, with their WithBounds lines
+// per key for closedItems, in order.
 var closedOps = []struct {
 	name  string
 	build func(in weir.Stream[ev]) weir.Stream[string]
@@ -95,9 +95,9 @@ func groupByKey(lines []string) map[string][]string {
 	return got
 }
 
-// Closed pairs each result emitted at a window's close with that window's bounds and
+// WithBounds pairs each result emitted at a window's close with that window's bounds and
 // merged ids, for every windower, on one worker or two.
-func TestClosed(t *testing.T) {
+func TestWithBounds(t *testing.T) {
 	for _, o := range closedOps {
 		for _, workers := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/w%d", o.name, workers), func(t *testing.T) {
@@ -106,7 +106,7 @@ func TestClosed(t *testing.T) {
 				op.Output("out", o.build(op.Input("in", flow, weirtest.NewSource(closedItems()...))), sink)
 				weirtest.Run(t, flow, workers)
 				if diff := cmp.Diff(o.want, groupByKey(sink.Items())); diff != "" {
-					t.Errorf("Closed (-want +got):\n%s", diff)
+					t.Errorf("WithBounds (-want +got):\n%s", diff)
 				}
 			})
 		}
@@ -114,8 +114,8 @@ func TestClosed(t *testing.T) {
 }
 
 // A run aborted after a's sessions merged, and resumed from its snapshots, emits the
-// merged session on Closed with the bounds and merged ids it had before the abort.
-func TestClosedResume(t *testing.T) {
+// merged session on WithBounds with the bounds and merged ids it had before the abort.
+func TestWithBoundsResume(t *testing.T) {
 	for _, o := range closedOps {
 		t.Run(o.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -132,7 +132,7 @@ func TestClosedResume(t *testing.T) {
 				}
 				rec.Run(t, flow, 2)
 				if diff := cmp.Diff(o.want, groupByKey(sink.Items())); diff != "" {
-					t.Errorf("Closed after a resume (-want +got):\n%s", diff)
+					t.Errorf("WithBounds after a resume (-want +got):\n%s", diff)
 				}
 			})
 		})
@@ -141,7 +141,7 @@ func TestClosedResume(t *testing.T) {
 
 // Each closing result carries its own copy of the merged ids, apart from Meta's and
 // from the other results of its window.
-func TestClosedMergedOwnCopy(t *testing.T) {
+func TestWithBoundsMergedOwnCopy(t *testing.T) {
 	flow := weir.NewDataflow("f")
 	in := keyed(op.Input("in", flow, weirtest.NewSource(closedItems()...)))
 	out := Window("win", in, EventTime(evTime, 30*s), Session(10*s), func(resume []string, ok bool) Logic[ev, string, []string] {
@@ -149,7 +149,7 @@ func TestClosedMergedOwnCopy(t *testing.T) {
 	}, Ordered(false))
 	var closed [][]int64
 	var meta []int64
-	op.InspectWith("closed", out.Closed, func(_ string, kv weir.KV[Bounded[string]]) {
+	op.InspectWith("closed", out.WithBounds("bounds"), func(_ string, kv weir.KV[Bounded[string]]) {
 		if kv.Key == "a" && kv.Value.Window == 0 {
 			closed = append(closed, slices.Clone(kv.Value.Merged))
 			kv.Value.Merged[0] = 99 // a user changing what it was given
@@ -162,7 +162,7 @@ func TestClosedMergedOwnCopy(t *testing.T) {
 	})
 	weirtest.Run(t, flow, 1)
 	if want := [][]int64{{1}, {1}}; !cmp.Equal(closed, want) {
-		t.Errorf("Closed's merged ids %v, want %v", closed, want)
+		t.Errorf("WithBounds's merged ids %v, want %v", closed, want)
 	}
 	if want := []int64{1}; !cmp.Equal(meta, want) {
 		t.Errorf("Meta's merged ids %v, want %v", meta, want)
@@ -182,5 +182,43 @@ func TestBoundedString(t *testing.T) {
 	b.Merged = nil
 	if got, want := b.String(), "(3, 2024-01-01T00:00:00Z..2024-01-01T00:00:01.5Z, 7)"; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// WithBounds declares its step, under the id it is given, in the scope of the operator's
+// streams, and only when asked: an operator used without it has no such step.
+func TestWithBoundsStep(t *testing.T) {
+	steps := func(bounds bool) []string {
+		flow := weir.NewDataflow("f")
+		out := Count("win", op.Input("in", flow, weirtest.NewSource[ev]()), EventTime(evTime, 0), Session(s), byKey)
+		if bounds {
+			out.WithBounds("bounds")
+		}
+		if err := flow.Err(); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, n := range flow.Nodes() {
+			if !strings.HasPrefix(n.ID, "f.in") && !strings.HasPrefix(n.ID, "f.win.keyed") {
+				ids = append(ids, n.ID)
+			}
+		}
+		return ids
+	}
+	want := []string{
+		"f.win.sum.stateful_batch",
+		"f.win.sum.unwrap_down.flat_map_batch",
+		"f.win.sum.unwrap_late.flat_map_batch",
+		"f.win.sum.unwrap_meta.flat_map_batch",
+	}
+	if diff := cmp.Diff(want, steps(false)); diff != "" {
+		t.Errorf("without WithBounds (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(append(want, "f.bounds.flat_map_batch"), steps(true)); diff != "" {
+		t.Errorf("with WithBounds (-want +got):\n%s", diff)
+	}
+	var zero Out[ev, int]
+	if got := zero.WithBounds("bounds"); got.Scope() != nil {
+		t.Errorf("the zero Out's WithBounds is in scope %v, want none", got.Scope())
 	}
 }

@@ -48,16 +48,17 @@
 //
 // # Operators
 //
-// Collect, Fold, Reduce, Count, Max, Min, Join and the generic Window each return an Out
-// of four keyed streams: Down (window id, result), Late (window id, item), Meta (window
-// id, bounds and merged ids) and Closed (each result emitted as its window closes, with
-// that window's Meta), which gives "a count, start and end per session" without a join
-// of Down and Meta; a result a Window logic emits before its window closes is only on
-// Down. In ordered mode (the default for Collect, Fold, Join and Window) on-time items
-// wait until the watermark passes them and are applied in timestamp order; Count,
-// Reduce, Max and Min apply them as they arrive. Each closed window emits its result,
-// then its metadata; windows closing together come out in the order they opened; at the
-// end of the stream every window closes, keys in sorted order.
+// Collect, Fold, Reduce, Count, Max, Min, Join and the generic Window each return an
+// Out of three keyed streams: Down (window id, result), Late (window id, item) and Meta
+// (window id, bounds and merged ids). Out.WithBounds adds a fourth, each result emitted
+// as its window closes together with that window's Meta, for "a count, start and end
+// per session" without a join of Down and Meta; a result a Window logic emits before
+// its window closes is only on Down. In ordered mode (the default for Collect, Fold,
+// Join and Window) on-time items wait until the watermark passes them and are applied
+// in timestamp order; Count, Reduce, Max and Min apply them as they arrive. Each closed
+// window emits its result, then its metadata; windows closing together come out in the
+// order they opened; at the end of the stream every window closes, keys in sorted
+// order.
 //
 // # Order independent of batching
 //

@@ -162,11 +162,11 @@ func ExampleWindow() {
 	// sessions.session: (ann, (1, ended after 1 clicks))
 }
 
-// Page count, start and end per session, in pure event time: Closed gives each count
+// Page count, start and end per session, in pure event time: WithBounds gives each count
 // with its session's bounds, with no join of Down and Meta. A session's end is the time
 // of its last click; ann's /cart, out of order but within the 10-minute wait, bridges her
 // first two sessions, and the merged one lists the other's id.
-func ExampleOut_closed() {
+func ExampleOut_WithBounds() {
 	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
 	flow := weir.NewDataflow("visits")
 	clicks := op.Input("in", flow, weirtest.NewSource(
@@ -179,7 +179,7 @@ func ExampleOut_closed() {
 	))
 	clock := window.EventTime(clickTime, 10*time.Minute)
 	sessions := window.Count("sessions", clicks, clock, window.Session(5*time.Minute), func(c click) string { return c.User })
-	op.Inspect("session", op.MapValue("fmt", sessions.Closed, func(b window.Bounded[int]) string {
+	op.Inspect("session", op.MapValue("fmt", sessions.WithBounds("bounds"), func(b window.Bounded[int]) string {
 		s := fmt.Sprintf("pages %d, %s to %s", b.Value, b.Open.Format("15:04"), b.Close.Format("15:04"))
 		if len(b.Merged) > 0 {
 			s += fmt.Sprintf(", merged %v", b.Merged)

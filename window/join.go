@@ -89,10 +89,10 @@ func Join[V any](id string, clock Clock[V], windower Windower, sides []weir.Keye
 		return Windowed[[]op.Opt[V]]{Window: w.Window, Value: r}
 	})
 	return Out[[]op.Opt[V], []op.Opt[V]]{
-		Down:   weir.In(outer, out.Down),
-		Late:   weir.In(outer, late),
-		Meta:   weir.In(outer, out.Meta),
-		Closed: weir.In(outer, out.Closed),
+		Down:    weir.In(outer, out.Down),
+		Late:    weir.In(outer, late),
+		Meta:    weir.In(outer, out.Meta),
+		bounded: out.bounded,
 	}
 }
 
@@ -198,7 +198,7 @@ func joinOut[V, W any](outer, inner *weir.Scope, out Out[V, W]) Out[V, W] {
 	if inner == nil {
 		return Out[V, W]{}
 	}
-	return Out[V, W]{Down: weir.In(outer, out.Down), Late: weir.In(outer, out.Late), Meta: weir.In(outer, out.Meta), Closed: weir.In(outer, out.Closed)}
+	return Out[V, W]{Down: weir.In(outer, out.Down), Late: weir.In(outer, out.Late), Meta: weir.In(outer, out.Meta), bounded: out.bounded}
 }
 
 // joinOn builds a windowed join in scope "id" of outer: label tags the sides' values in

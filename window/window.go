@@ -44,7 +44,8 @@ func (b Bounded[W]) String() string {
 	return fmt.Sprintf("%s, %v)", s, b.Value)
 }
 
-// Out holds the streams of a window operator.
+// Out holds the three streams of a window operator, and gives on demand a fourth:
+// WithBounds.
 type Out[V, W any] struct {
 	// Down has the windows' results, keyed, with their window id.
 	Down weir.KeyedStream[Windowed[W]]
@@ -53,13 +54,27 @@ type Out[V, W any] struct {
 	Late weir.KeyedStream[Windowed[V]]
 	// Meta has each window's metadata, right after its last result, when it closes.
 	Meta weir.KeyedStream[Windowed[Meta]]
-	// Closed has the results a window emits as it closes, each with the window's
-	// metadata, so that "a result with its window's bounds" needs no join of Down and
-	// Meta: every result of Collect, Fold, Reduce, Count, Max, Min and of a Join in
-	// op.EmitFinal mode, and what a Window logic's OnClose returns. The results a logic
-	// emits before its window closes (OnValue, OnMerge, a complete or running Join's
-	// rows) are only on Down: the bounds of a session are not final until it closes.
-	Closed weir.KeyedStream[Bounded[W]]
+
+	// bounded declares the step of WithBounds in scope sc: nil for the zero Out.
+	bounded func(sc *weir.Scope, id string) weir.KeyedStream[Bounded[W]]
+}
+
+// WithBounds returns the results a window emits as it closes, each with the window's
+// metadata, so that "a count, start and end per session" needs no join of Down and Meta:
+// every result of Collect, Fold, Reduce, Count, Max, Min and of a Join in op.EmitFinal
+// mode, and what a Window logic's OnClose returns, in the order they come on Down. The
+// results a logic emits before its window closes (OnValue, OnMerge, a complete or
+// running Join's rows) are only on Down: a session's bounds are not final until it
+// closes.
+//
+// It declares step "id" in the scope of o's streams, which splits the operator's events
+// as Down and Meta do: a step, not a field, so that an operator whose bounded results
+// nobody asked for does not pay for them.
+func (o Out[V, W]) WithBounds(id string) weir.KeyedStream[Bounded[W]] {
+	if o.bounded == nil {
+		return weir.KeyedStream[Bounded[W]]{}
+	}
+	return o.bounded(o.Down.Scope(), id)
 }
 
 // Logic is the logic of one window of one key, for Window.
@@ -95,8 +110,8 @@ func Window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 	return window(id, up, clock, windower, builder, true, opts)
 }
 
-// window declares the composite: "id.stateful_batch" runs the windows, and four steps
-// unwrap its events into Down, Late, Meta and Closed.
+// window declares the composite: "id.stateful_batch" runs the windows, and three steps
+// unwrap its events into Down, Late and Meta (and WithBounds a fourth).
 func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], windower Windower, builder func(S, bool) Logic[V, W, S], ordered bool, opts []Option) Out[V, W] {
 	outer := up.Scope()
 	if outer == nil {
@@ -130,14 +145,16 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 		})),
 		// A closing result carries the span its Meta event carries, so that pairing them
 		// takes a stateless split of the events, not a stateful join.
-		Closed: weir.In(outer, op.FilterMapValue("unwrap_closed", events, func(e event[V, W]) (Bounded[W], bool) {
-			if e.kind != downEvent || e.meta == nil {
-				return Bounded[W]{}, false
-			}
-			m := e.meta.public()
-			m.Merged = slices.Clone(m.Merged) // each result its own, apart from Meta's
-			return Bounded[W]{Window: e.id, Meta: m, Value: e.down}, true
-		})),
+		bounded: func(sc *weir.Scope, id string) weir.KeyedStream[Bounded[W]] {
+			return op.FilterMapValue(id, weir.In(sc, events), func(e event[V, W]) (Bounded[W], bool) {
+				if e.kind != downEvent || e.meta == nil {
+					return Bounded[W]{}, false
+				}
+				m := e.meta.public()
+				m.Merged = slices.Clone(m.Merged) // each result its own, apart from Meta's
+				return Bounded[W]{Window: e.id, Meta: m, Value: e.down}, true
+			})
+		},
 	}
 }
 
@@ -164,7 +181,7 @@ const (
 )
 
 // event is what the stateful step emits: a result, a late item or a closed window's span.
-// A result emitted as its window closes carries the span too, for Closed.
+// A result emitted as its window closes carries the span too, for WithBounds.
 type event[V, W any] struct {
 	kind uint8
 	id   int64
