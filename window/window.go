@@ -186,8 +186,10 @@ type event[V, W any] struct {
 	kind uint8
 	id   int64
 	down W
-	late *V    // rare: kept out of line so that results stay small
-	meta *span // its own copy, shared by the window's closing events and never changed: the key's scratch is reused, and events may cross workers
+	late *V // rare: kept out of line so that results stay small
+	// meta is its own copy, as the key's scratch is reused and events may cross workers,
+	// shared by the window's closing events and never changed.
+	meta *span
 }
 
 // windows is the windower's state for one key.
