@@ -39,6 +39,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -72,6 +73,8 @@ it), or from any runner with numEventGenerators=1 and firstEventRate=nextEventRa
 `
 
 func main() {
+	// Each timed run would log its start and end: only warnings and errors matter here.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	query := flag.String("q", "all", "query, 0 to 8, or all")
 	c := nexmark.DefaultConfig()
 	flag.Int64Var(&c.Events, "n", c.Events, "events to generate")
