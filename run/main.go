@@ -312,35 +312,21 @@ func (cl *commandLine) config(opts []Option) (Config, error) {
 		o(&cfg)
 	}
 	cl.level = slog.LevelInfo
-	for _, f := range cl.flags {
-		v, ok := os.LookupEnv(f.env)
-		if !ok {
-			continue
-		}
-		val := f.value
-		switch val.(type) { // parse into a fresh value: the flag's own holds what was given
-		case *intFlag:
-			val = new(intFlag)
-		case *durationFlag:
-			val = new(durationFlag)
-		case *stringFlag:
-			val = new(stringFlag)
-		case *levelFlag:
-			val = new(levelFlag)
-		case *boolFlag:
-			val = new(boolFlag)
-		}
-		if err := val.Set(v); err != nil {
-			return cfg, fmt.Errorf("%s=%q: %v", f.env, v, err)
-		}
-		f.apply(&cfg, val)
-	}
 	set := map[string]bool{}
 	cl.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	for _, f := range cl.flags {
 		if (f.short != "" && set[f.short]) || set[f.long] {
-			f.apply(&cfg, f.value)
+			f.apply(&cfg, f.value) // a flag given beats its environment variable
+			continue
 		}
+		v, ok := os.LookupEnv(f.env)
+		if !ok {
+			continue
+		}
+		if err := f.value.Set(v); err != nil {
+			return cfg, fmt.Errorf("%s=%q: %v", f.env, v, err)
+		}
+		f.apply(&cfg, f.value)
 	}
 	return cfg, nil
 }
