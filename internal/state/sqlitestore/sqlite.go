@@ -1130,6 +1130,30 @@ func (r *stateRow) check(sum *summer, names map[int64]string) error {
 	return nil
 }
 
+// latestRows reads the snapshot rows below epoch and returns the latest of each key: in
+// rowid order a key's later rows come later, so no sort is needed. Every row is checked.
+func latestRows(q interface {
+	Query(string, ...any) (*sql.Rows, error)
+}, below uint64, names map[int64]string, sum *summer) (map[stepKey]stateRow, error) {
+	rows, err := q.Query(`SELECT step, key, epoch, state, state IS NULL, crc FROM snapshots WHERE epoch < ? ORDER BY rowid`, below)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	latest := map[stepKey]stateRow{}
+	for rows.Next() {
+		var r stateRow
+		if err := rows.Scan(&r.step, &r.key, &r.epoch, &r.state, &r.deleted, &r.crc); err != nil {
+			return nil, err
+		}
+		if err := r.check(sum, names); err != nil {
+			return nil, err
+		}
+		latest[stepKey{r.step, r.key}] = r
+	}
+	return latest, rows.Err()
+}
+
 // callbackError carries an error of Load's callback past the partition's error wrapping.
 type callbackError struct{ err error }
 
@@ -1143,29 +1167,9 @@ func loadPart(db *sql.DB, resume uint64, fn func(step, key string, state []byte)
 	if err != nil {
 		return err
 	}
-	type version struct {
-		state   []byte
-		deleted bool
-	}
 	var sum summer
-	recent := map[stepKey]version{}
-	rows, err := db.Query(`SELECT step, key, epoch, state, state IS NULL, crc FROM snapshots WHERE epoch < ? ORDER BY rowid`, resume)
+	recent, err := latestRows(db, resume, names, &sum)
 	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var r stateRow
-		if err := rows.Scan(&r.step, &r.key, &r.epoch, &r.state, &r.deleted, &r.crc); err != nil {
-			rows.Close()
-			return err
-		}
-		if err := r.check(&sum, names); err != nil {
-			rows.Close()
-			return err
-		}
-		recent[stepKey{r.step, r.key}] = version{r.state, r.deleted}
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	emit := func(step int64, key string, state []byte) error {
@@ -1175,7 +1179,7 @@ func loadPart(db *sql.DB, resume uint64, fn func(step, key string, state []byte)
 		return nil
 	}
 	// compacted holds no deletions: collection drops them.
-	rows, err = db.Query(`SELECT step, key, epoch, state, crc FROM compacted`)
+	rows, err := db.Query(`SELECT step, key, epoch, state, crc FROM compacted`)
 	if err != nil {
 		return err
 	}
@@ -1188,8 +1192,7 @@ func loadPart(db *sql.DB, resume uint64, fn func(step, key string, state []byte)
 		if err := r.check(&sum, names); err != nil {
 			return err
 		}
-		v := version{state: r.state}
-		k := stepKey{r.step, r.key}
+		v, k := r, stepKey{r.step, r.key}
 		if rv, ok := recent[k]; ok {
 			v = rv
 			delete(recent, k)
@@ -1279,28 +1282,10 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 	if err != nil {
 		return err
 	}
-	// The latest row of each key below h, found here rather than by SQLite's sort: in
-	// rowid order, a key's last row is its latest. Rows move with their checksums, which
-	// are checked on the way.
+	// The latest row of each key below h moves to compacted with its checksum.
 	var sum summer
-	keys := map[stepKey]stateRow{}
-	rows, err = tx.Query(`SELECT step, key, epoch, state, state IS NULL, crc FROM snapshots WHERE epoch < ? ORDER BY rowid`, h)
+	keys, err := latestRows(tx, uint64(h), names, &sum)
 	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var r stateRow
-		if err := rows.Scan(&r.step, &r.key, &r.epoch, &r.state, &r.deleted, &r.crc); err != nil {
-			rows.Close()
-			return err
-		}
-		if err := r.check(&sum, names); err != nil {
-			rows.Close()
-			return err
-		}
-		keys[stepKey{r.step, r.key}] = r
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	// In the order of compacted's key, so that its pages are visited once.
