@@ -93,7 +93,10 @@ func FuzzUnmarshal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var s state
 		if Unmarshal(data, &s) == nil {
-			if _, err := Marshal(s); err != nil {
+			// CBOR's epoch-based times decode to any year, but times are written as RFC
+			// 3339, years 0 to 9999: such a value fails to encode again, with an error
+			// (testdata/fuzz holds one), which a snapshot of it returns.
+			if _, err := Marshal(s); err != nil && !(s.Seen.Year() < 0 || s.Seen.Year() > 9999) {
 				t.Fatalf("decoded value does not encode: %v", err)
 			}
 		}
