@@ -128,10 +128,7 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 	case sig := <-got:
 		if err == nil || errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, interrupted(flow, cfg, sig, outcome.Resume))
-			if sig == syscall.SIGTERM {
-				return 128 + int(syscall.SIGTERM)
-			}
-			return 128 + int(syscall.SIGINT)
+			return 128 + int(sig.(syscall.Signal)) // the shell's status for a signal: 130, 143
 		}
 	default:
 	}
