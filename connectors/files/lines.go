@@ -150,6 +150,11 @@ func openLines(path string, resume []byte) (*lineReader, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openLinesAt(path, off)
+}
+
+// openLinesAt opens path at byte offset off.
+func openLinesAt(path string, off int64) (*lineReader, error) {
 	f, err := openAt(path, off)
 	if err != nil {
 		return nil, err

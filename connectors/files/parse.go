@@ -97,11 +97,10 @@ func openParsed[T, U any](s *Parsed[T], part source.Part, resume []byte, policy 
 	if err != nil {
 		return nil, err
 	}
-	f, err := openAt(path, off)
+	r, err := openLinesAt(path, off)
 	if err != nil {
 		return nil, err
 	}
-	r := &lineReader{path: path, f: f, r: bufio.NewReaderSize(f, 64<<10), off: off}
 	return &parsedPart[U]{r: r, off: off, line: line, batch: s.lines.batchSize(), parse: parse, policy: policy, skips: s.bad}, nil
 }
 
