@@ -27,6 +27,20 @@ var ErrLocked = errors.New("weir: recovery directory in use")
 // copy), which SQLite's own checks do not see. It never stands alone, hence no prefix.
 var ErrChecksum = errors.New("checksum mismatch")
 
+// partitionName names partition p of dir in messages: its index and its file's name.
+func partitionName(dir string, p int) string {
+	return fmt.Sprintf("partition %d (%s)", p, filepath.Base(PartitionPath(dir, p)))
+}
+
+// writeWhere starts the message of an error that the engine may return before the run
+// names the recovery directory dir (then empty).
+func writeWhere(b *strings.Builder, dir string) {
+	b.WriteString("weir: recovery")
+	if dir != "" {
+		fmt.Fprintf(b, " directory %s", dir)
+	}
+}
+
 // MissingPartitionsError: some partitions of a recovery directory are absent.
 type MissingPartitionsError struct {
 	Dir     string
@@ -49,8 +63,8 @@ type InconsistentError struct {
 }
 
 func (e *InconsistentError) Error() string {
-	return fmt.Sprintf("weir: recovery directory %s: partition %d (%s) is too old: it is complete only below epoch %d, but the other partitions need epoch %d (was it replaced by an older copy?)",
-		e.Dir, e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)), e.Has, e.Need)
+	return fmt.Sprintf("weir: recovery directory %s: %s is too old: it is complete only below epoch %d, but the other partitions need epoch %d (was it replaced by an older copy?)",
+		e.Dir, partitionName(e.Dir, e.Partition), e.Has, e.Need)
 }
 
 // CorruptError: a partition file cannot be used: not a SQLite file, truncated or damaged,
@@ -70,8 +84,8 @@ func (e *CorruptError) Error() string {
 	if e.Step != "" {
 		row = fmt.Sprintf("step %s, key %q: ", e.Step, e.Key)
 	}
-	return fmt.Sprintf("weir: recovery directory %s: partition %d (%s) is corrupt: %s%v",
-		e.Dir, e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)), row, e.Cause)
+	return fmt.Sprintf("weir: recovery directory %s: %s is corrupt: %s%v",
+		e.Dir, partitionName(e.Dir, e.Partition), row, e.Cause)
 }
 
 func (e *CorruptError) Unwrap() error { return e.Cause }
@@ -85,8 +99,8 @@ type FormatError struct {
 }
 
 func (e *FormatError) Error() string {
-	return fmt.Sprintf("weir: recovery directory %s: partition %d (%s) has format version %d, this weir reads version %d: resume it with the weir that wrote it, or start a new recovery directory",
-		e.Dir, e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)), e.Version, FormatVersion)
+	return fmt.Sprintf("weir: recovery directory %s: %s has format version %d, this weir reads version %d: resume it with the weir that wrote it, or start a new recovery directory",
+		e.Dir, partitionName(e.Dir, e.Partition), e.Version, FormatVersion)
 }
 
 // AccessError: the operating system refused to let the store read or write a file of the
@@ -101,7 +115,7 @@ type AccessError struct {
 func (e *AccessError) Error() string {
 	what := "the directory"
 	if e.Partition >= 0 {
-		what = fmt.Sprintf("partition %d (%s)", e.Partition, filepath.Base(PartitionPath(e.Dir, e.Partition)))
+		what = partitionName(e.Dir, e.Partition)
 	}
 	return fmt.Sprintf("weir: recovery directory %s: %s cannot be written: %v (check the permissions and the mount of the directory and its files)",
 		e.Dir, what, e.Cause)
@@ -143,10 +157,7 @@ type PartitionsChangedError struct {
 
 func (e *PartitionsChangedError) Error() string {
 	var b strings.Builder
-	b.WriteString("weir: recovery")
-	if e.Dir != "" {
-		fmt.Fprintf(&b, " directory %s", e.Dir)
-	}
+	writeWhere(&b, e.Dir)
 	fmt.Fprintf(&b, ": step %s no longer lists partitions %q that the store holds positions of", e.Step, e.Missing)
 	if len(e.New) > 0 {
 		fmt.Fprintf(&b, " (it lists %q instead)", e.New)

@@ -26,10 +26,7 @@ type RemovedStepError struct {
 
 func (e *RemovedStepError) Error() string {
 	var b strings.Builder
-	b.WriteString("weir: recovery")
-	if e.Dir != "" {
-		fmt.Fprintf(&b, " directory %s", e.Dir)
-	}
+	writeWhere(&b, e.Dir)
 	if len(e.Steps) == 1 {
 		fmt.Fprintf(&b, ": the store has state for step %s, which this dataflow does not have", e.Steps[0])
 	} else {
