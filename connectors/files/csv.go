@@ -2,7 +2,6 @@ package files
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -301,15 +300,12 @@ func openCSV(cfg csvConfig, part source.Part, resume []byte) (*csvReader, error)
 	if err := checkFilePartition(cfg.path, part); err != nil {
 		return nil, err
 	}
-	var off, line uint64
+	var off int64
+	var line int
 	if resume != nil {
-		var n, m int
-		off, n = binary.Uvarint(resume)
-		if n > 0 {
-			line, m = binary.Uvarint(resume[n:])
-		}
-		if n <= 0 || m <= 0 || n+m != len(resume) || off > 1<<62 || line > 1<<62 {
-			return nil, fmt.Errorf("weir: files: %s: corrupt resume position %x", cfg.path, resume)
+		var err error
+		if off, line, err = decodeOffLine(cfg.path, resume); err != nil {
+			return nil, err
 		}
 	}
 	f, err := os.Open(cfg.path)
@@ -334,25 +330,25 @@ func openCSV(cfg csvConfig, part source.Part, resume []byte) (*csvReader, error)
 		headerEnd, headerLine = hr.InputOffset(), endLine(hr, header)
 	}
 	if resume == nil {
-		off, line = uint64(headerEnd), uint64(headerLine)
+		off, line = headerEnd, headerLine
 	}
 	info, err := f.Stat()
 	if err != nil {
 		return fail(fmt.Errorf("weir: files: %w", err))
 	}
-	if int64(off) > info.Size() {
+	if off > info.Size() {
 		return fail(fmt.Errorf("weir: files: %s: resume offset %d is past the end of the file (%d bytes); was it replaced?", cfg.path, off, info.Size()))
 	}
-	if int64(off) < headerEnd || int(line) < headerLine {
+	if off < headerEnd || line < headerLine {
 		return fail(fmt.Errorf("weir: files: %s: resume position %d (line %d) is inside the header; was the file replaced?", cfg.path, off, line))
 	}
-	if _, err := f.Seek(int64(off), io.SeekStart); err != nil {
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return fail(fmt.Errorf("weir: files: %w", err))
 	}
 	c.r = newCSV(f, cfg.comma)
 	c.r.FieldsPerRecord = len(c.header)
-	c.base, c.off, c.nextOff = int64(off), int64(off), int64(off)
-	c.lines, c.line, c.nextLine = int(line), int(line), int(line)
+	c.base, c.off, c.nextOff = off, off, off
+	c.lines, c.line, c.nextLine = line, line, line
 	return c, nil
 }
 
@@ -392,7 +388,7 @@ func (c *csvReader) next() ([]string, error) {
 func (c *csvReader) accept() { c.off, c.line = c.nextOff, c.nextLine }
 
 func (c *csvReader) snapshot() []byte {
-	return binary.AppendUvarint(binary.AppendUvarint(nil, uint64(c.off)), uint64(c.line))
+	return encodeOffLine(c.off, c.line)
 }
 
 // wrap turns an error of the csv reader into a *CSVError with the file's line numbers.

@@ -110,6 +110,26 @@ func decodeOffset(path string, resume []byte) (int64, error) {
 
 func encodeOffset(off int64) []byte { return binary.AppendUvarint(nil, uint64(off)) }
 
+// decodeOffLine decodes a resume position written by encodeOffLine: the byte offset and
+// the file's line number after the last row read, so that errors name the right line
+// without counting from the start. Unlike decodeOffset, it takes no nil.
+func decodeOffLine(path string, resume []byte) (off int64, line int, err error) {
+	o, n := binary.Uvarint(resume)
+	var l uint64
+	m := 0
+	if n > 0 {
+		l, m = binary.Uvarint(resume[n:])
+	}
+	if n <= 0 || m <= 0 || n+m != len(resume) || o > 1<<62 || l > 1<<62 {
+		return 0, 0, fmt.Errorf("weir: files: %s: corrupt resume position %x", path, resume)
+	}
+	return int64(o), int(l), nil
+}
+
+func encodeOffLine(off int64, line int) []byte {
+	return binary.AppendUvarint(binary.AppendUvarint(nil, uint64(off)), uint64(line))
+}
+
 // openAt opens path for reading at byte offset off, which must not be past its end.
 func openAt(path string, off int64) (*os.File, error) {
 	f, err := os.Open(path)

@@ -111,8 +111,7 @@ func decodeLinePos(path string, resume []byte) (off int64, line int, err error) 
 	if resume == nil {
 		return 0, 0, nil
 	}
-	o, n := binary.Uvarint(resume)
-	if n > 0 && n == len(resume) {
+	if _, n := binary.Uvarint(resume); n > 0 && n == len(resume) {
 		off, err := decodeOffset(path, resume)
 		if err != nil {
 			return 0, 0, err
@@ -120,16 +119,7 @@ func decodeLinePos(path string, resume []byte) (off int64, line int, err error) 
 		line, err := countLines(path, off)
 		return off, line, err
 	}
-	l, m := 0, 0
-	if n > 0 {
-		var v uint64
-		v, m = binary.Uvarint(resume[n:])
-		l = int(v)
-	}
-	if n <= 0 || m <= 0 || n+m != len(resume) || o > 1<<62 || l < 0 || l > 1<<62 {
-		return 0, 0, fmt.Errorf("weir: files: %s: corrupt resume position %x", path, resume)
-	}
-	return int64(o), l, nil
+	return decodeOffLine(path, resume)
 }
 
 // countLines counts the newlines in the first off bytes of path.
@@ -198,7 +188,7 @@ func (p *parsedPart[U]) Next(context.Context) ([]U, error) {
 }
 
 func (p *parsedPart[U]) Snapshot() []byte {
-	return binary.AppendUvarint(binary.AppendUvarint(nil, uint64(p.off)), uint64(p.line))
+	return encodeOffLine(p.off, p.line)
 }
 
 func (p *parsedPart[U]) Close() error { return p.r.close() }
