@@ -600,8 +600,8 @@ func (s *Store) view(p int) (partView, error) {
 	if err != nil {
 		return v, s.fail(p, err)
 	}
-	if crc != sumExecution(v.number, workers, v.resume, began) {
-		return v, s.fail(p, &checksumError{row: fmt.Sprintf("execution %d", v.number)})
+	if err := checkExecution(crc, v.number, workers, v.resume, began); err != nil {
+		return v, s.fail(p, err)
 	}
 	front, final := map[int]uint64{}, map[int]bool{}
 	rows, err := db.Query(`SELECT worker, epoch, final, crc FROM frontiers WHERE execution = ?`, v.number)
@@ -616,8 +616,8 @@ func (s *Store) view(p int) (partView, error) {
 		if err := rows.Scan(&w, &e, &f, &crc); err != nil {
 			return v, s.fail(p, err)
 		}
-		if crc != sumFrontier(v.number, w, e, f) {
-			return v, s.fail(p, &checksumError{row: fmt.Sprintf("frontier of execution %d, worker %d", v.number, w)})
+		if err := checkFrontier(crc, v.number, w, e, f); err != nil {
+			return v, s.fail(p, err)
 		}
 		front[int(w)], final[int(w)] = e, f
 	}
@@ -1053,10 +1053,7 @@ func checkPart(db *sql.DB) error {
 			if err := rows.Scan(&n, &w, &resume, &began, &crc); err != nil {
 				return err
 			}
-			if crc != sumExecution(n, w, resume, began) {
-				return &checksumError{row: fmt.Sprintf("execution %d", n)}
-			}
-			return nil
+			return checkExecution(crc, n, w, resume, began)
 		}},
 		{`SELECT execution, worker, epoch, final, crc FROM frontiers`, func(rows *sql.Rows) error {
 			var n, w, crc int64
@@ -1065,10 +1062,7 @@ func checkPart(db *sql.DB) error {
 			if err := rows.Scan(&n, &w, &e, &f, &crc); err != nil {
 				return err
 			}
-			if crc != sumFrontier(n, w, e, f) {
-				return &checksumError{row: fmt.Sprintf("frontier of execution %d, worker %d", n, w)}
-			}
-			return nil
+			return checkFrontier(crc, n, w, e, f)
 		}},
 		{`SELECT epoch, at, crc FROM commits`, func(rows *sql.Rows) error {
 			var e uint64
@@ -1076,10 +1070,7 @@ func checkPart(db *sql.DB) error {
 			if err := rows.Scan(&e, &at, &crc); err != nil {
 				return err
 			}
-			if crc != sumCommit(e, at) {
-				return &checksumError{row: fmt.Sprintf("commit time of epoch %d", e)}
-			}
-			return nil
+			return checkCommit(crc, e, at)
 		}},
 	} {
 		err := func() error {
@@ -1259,9 +1250,9 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 			rows.Close()
 			return err
 		}
-		if crc != sumCommit(e, at) {
+		if err := checkCommit(crc, e, at); err != nil {
 			rows.Close()
-			return &checksumError{row: fmt.Sprintf("commit time of epoch %d", e)}
+			return err
 		}
 		if at <= cutoff {
 			h = max(h, int64(e))
@@ -1372,8 +1363,8 @@ func (s *Store) Inspect() (state.Info, error) {
 				if err := rows.Scan(&e.Number, &e.Workers, &e.Resume, &began, &crc); err != nil {
 					return err
 				}
-				if crc != sumExecution(e.Number, int64(e.Workers), e.Resume, began) {
-					return &checksumError{row: fmt.Sprintf("execution %d", e.Number)}
+				if err := checkExecution(crc, e.Number, int64(e.Workers), e.Resume, began); err != nil {
+					return err
 				}
 				if execs[e.Number] == nil {
 					e.Began = time.Unix(0, began)
@@ -1397,8 +1388,8 @@ func (s *Store) Inspect() (state.Info, error) {
 				if err := frows.Scan(&n, &w, &e, &final, &crc); err != nil {
 					return err
 				}
-				if crc != sumFrontier(n, int64(w), e, final) {
-					return &checksumError{row: fmt.Sprintf("frontier of execution %d, worker %d", n, w)}
+				if err := checkFrontier(crc, n, int64(w), e, final); err != nil {
+					return err
 				}
 				if x := execs[n]; x != nil && w < len(x.Frontiers) && (x.Frontiers[w] == 0 || e < x.Frontiers[w]) {
 					x.Frontiers[w] = e

@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 )
 
@@ -87,3 +88,26 @@ func sumFrontier(execution, worker int64, epoch uint64, final bool) int64 {
 func sumStep(id int64, name string) int64 { return new(summer).named(tagStep, name, id) }
 
 func sumCommit(epoch uint64, at int64) int64 { return new(summer).ints(tagCommit, int64(epoch), at) }
+
+// checkExecution, checkFrontier and checkCommit are nil when crc is the checksum of the
+// row, and otherwise its *checksumError, named the same wherever the row is read.
+func checkExecution(crc, number, workers int64, resume uint64, began int64) error {
+	if crc != sumExecution(number, workers, resume, began) {
+		return &checksumError{row: fmt.Sprintf("execution %d", number)}
+	}
+	return nil
+}
+
+func checkFrontier(crc, execution, worker int64, epoch uint64, final bool) error {
+	if crc != sumFrontier(execution, worker, epoch, final) {
+		return &checksumError{row: fmt.Sprintf("frontier of execution %d, worker %d", execution, worker)}
+	}
+	return nil
+}
+
+func checkCommit(crc int64, epoch uint64, at int64) error {
+	if crc != sumCommit(epoch, at) {
+		return &checksumError{row: fmt.Sprintf("commit time of epoch %d", epoch)}
+	}
+	return nil
+}
