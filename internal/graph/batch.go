@@ -161,7 +161,8 @@ func (o *Ops[T]) Bytes(b any) int {
 	l := &o.size
 	n := cap(items) * l.item
 	if l.sampled != nil {
-		return n + len(items)*l.sampled.perItem(items)
+		// b, not items: boxing items again would allocate on every batch.
+		return n + len(items)*l.sampled.perItem(b)
 	}
 	if len(l.strs)+len(l.slices) == 0 {
 		return n

@@ -89,3 +89,15 @@ func TestBytesLongBatch(t *testing.T) {
 		t.Errorf("%d bytes, want about %d", got, want)
 	}
 }
+
+// Sizing a batch of a sampled type between samples allocates nothing: the batch is not
+// boxed again for the sampler.
+func TestBytesSampledNoAllocs(t *testing.T) {
+	ops := NewOps[*node]()
+	var b any = []*node{{Name: "a"}, {Name: "b"}}
+	ops.Bytes(b)
+	// Samples, every sampleEvery batches, allocate a little; far less than one per batch.
+	if n := testing.AllocsPerRun(1000, func() { ops.Bytes(b) }); n != 0 {
+		t.Errorf("%v allocations per batch, want 0", n)
+	}
+}
