@@ -102,17 +102,26 @@ var wantBad = []files.BadRow{
 
 func checkBad(t *testing.T, path string, got, want []files.BadRow) {
 	t.Helper()
+	checkBadRows(t, path, badCSV, got, want, func(err error, w files.BadRow) bool {
+		var ce *files.CSVError
+		return errors.As(err, &ce) && ce.Offset == w.Offset
+	})
+}
+
+// checkBadRows checks that got has want's rows, read from the file at path whose text is
+// text, each with an error that errOK accepts.
+func checkBadRows(t *testing.T, path, text string, got, want []files.BadRow, errOK func(err error, w files.BadRow) bool) {
+	t.Helper()
 	if len(got) != len(want) {
-		t.Fatalf("bad rows %v, want %d", got, len(want))
+		t.Fatalf("bad rows %v, want %v", got, want)
 	}
 	for i, b := range got {
 		w := want[i]
-		var ce *files.CSVError
-		if b.Path != path || b.Line != w.Line || b.Offset != w.Offset || b.Raw != w.Raw || !errors.As(b.Err, &ce) || ce.Offset != w.Offset {
+		if b.Path != path || b.Line != w.Line || b.Offset != w.Offset || b.Raw != w.Raw || !errOK(b.Err, w) {
 			t.Errorf("bad row %d: %+v, want %+v", i, b, w)
 		}
 		// The offset is where the raw text is in the file.
-		if !strings.HasPrefix(badCSV[b.Offset:], b.Raw) {
+		if !strings.HasPrefix(text[b.Offset:], b.Raw) {
 			t.Errorf("bad row %d: %q is not at byte %d", i, b.Raw, b.Offset)
 		}
 	}
