@@ -77,26 +77,21 @@ func (r *runState) totals() (in, out int64, epoch uint64) {
 // and the epoch it resumes from, with what it resumes (the last epoch committed before,
 // nothing committed yet, or no recovery at all).
 func (r *runState) logStart(ctx context.Context) {
-	attrs := []slog.Attr{slog.String("flow", r.plan.Flow), slog.Int("workers", r.cfg.Workers),
-		slog.Duration("epoch_interval", r.cfg.EpochInterval)}
-	switch {
-	case r.cfg.Store == nil:
-		attrs = append(attrs, slog.String("recovery", "none"), slog.Uint64("resume", r.start),
-			slog.String("from", "no recovery"))
-	default:
-		dir := r.cfg.RecoveryDir
+	dir, from := "none", "no recovery"
+	if r.cfg.Store != nil {
+		dir = r.cfg.RecoveryDir
 		if dir == "" {
 			dir = "in memory"
 		}
 		// The store says where an execution resumes, not which execution it follows.
-		from := "nothing committed"
+		from = "nothing committed"
 		if r.start > 1 {
 			from = fmt.Sprintf("epoch %d, committed by an earlier execution", r.start-1)
 		}
-		attrs = append(attrs, slog.String("recovery", dir), slog.Uint64("resume", r.start),
-			slog.String("from", from))
 	}
-	r.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "weir: run starting", attrs...)
+	r.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "weir: run starting", slog.String("flow", r.plan.Flow),
+		slog.Int("workers", r.cfg.Workers), slog.Duration("epoch_interval", r.cfg.EpochInterval),
+		slog.String("recovery", dir), slog.Uint64("resume", r.start), slog.String("from", from))
 }
 
 // summarize logs a summary at info level every interval until stop is closed: the items
