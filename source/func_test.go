@@ -41,22 +41,13 @@ func counter(n int, every time.Duration) func(context.Context) (int, error) {
 	}
 }
 
-func buildFunc[T any](t *testing.T, s *source.Func[T], partition string) source.Partition[T] {
-	t.Helper()
-	p, err := s.Build(context.Background(), source.Part{Partition: partition, Workers: 1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestFromFuncBatches checks when batches are due, on a fake clock: full batches at
 // once, a partial one when its first item has waited MaxWait, and what NextAwake says in
 // between.
 func TestFromFuncBatches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// An item every 3 ms, batches of up to 4, MaxWait 10 ms.
-		p := buildFunc(t, source.FromFunc(counter(10, 3*time.Millisecond)).BatchSize(4).MaxWait(10*time.Millisecond), "func")
+		p := build[int](t, source.FromFunc(counter(10, 3*time.Millisecond)).BatchSize(4).MaxWait(10*time.Millisecond), "func", nil)
 		aw := p.(source.Awaker)
 		start := time.Now()
 		var got [][]int
@@ -103,7 +94,7 @@ func TestFromFuncMaxWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// One item every 25 ms, batches of up to 100, MaxWait 10 ms: each item is passed
 		// on alone, 10 ms after fn returned it.
-		p := buildFunc(t, source.FromFunc(counter(3, 25*time.Millisecond)).BatchSize(100).MaxWait(10*time.Millisecond), "func")
+		p := build[int](t, source.FromFunc(counter(3, 25*time.Millisecond)).BatchSize(100).MaxWait(10*time.Millisecond), "func", nil)
 		aw := p.(source.Awaker)
 		start := time.Now()
 		polls := 0
@@ -135,7 +126,7 @@ func TestFromFuncMaxWait(t *testing.T) {
 // taken as they fill, not one per MaxWait.
 func TestFromFuncKeepsUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := buildFunc(t, source.FromFunc(counter(1000, 0)).BatchSize(100).MaxWait(10*time.Millisecond), "func")
+		p := build[int](t, source.FromFunc(counter(1000, 0)).BatchSize(100).MaxWait(10*time.Millisecond), "func", nil)
 		aw := p.(source.Awaker)
 		start := time.Now()
 		n := 0
@@ -161,7 +152,7 @@ func TestFromFuncKeepsUp(t *testing.T) {
 func TestFromFuncHoldsBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int64
-		p := buildFunc(t, source.FromFunc(func(context.Context) (int, error) { return int(calls.Add(1)), nil }).BatchSize(5), "func")
+		p := build[int](t, source.FromFunc(func(context.Context) (int, error) { return int(calls.Add(1)), nil }).BatchSize(5), "func", nil)
 		synctest.Wait()
 		if n := calls.Load(); n != 20 {
 			t.Fatalf("fn called %d times with nobody taking items, want 20", n)
@@ -188,11 +179,11 @@ func TestFromFuncClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// fn blocks until its context is cancelled: Close must end it and wait for it.
 		stopped := false
-		p := buildFunc(t, source.FromFunc(func(ctx context.Context) (int, error) {
+		p := build[int](t, source.FromFunc(func(ctx context.Context) (int, error) {
 			<-ctx.Done()
 			stopped = true
 			return 0, ctx.Err()
-		}), "func")
+		}), "func", nil)
 		if items, err := p.Next(context.Background()); items != nil || err != nil {
 			t.Fatalf("Next: %v, %v", items, err)
 		}
