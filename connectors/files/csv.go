@@ -96,11 +96,7 @@ func (s *CSVSource) Skipped() int64 { return s.cfg.bad.n.Load() }
 
 // Partitions implements source.Partitioned.
 func (s *CSVSource) Partitions(context.Context) ([]string, error) {
-	name, err := partitionName(s.cfg.path)
-	if err != nil {
-		return nil, err
-	}
-	return []string{name}, nil
+	return filePartitions(s.cfg.path)
 }
 
 // Build implements source.Source.
@@ -231,11 +227,7 @@ func (s *CSVStructSource[T]) Skipped() int64 { return s.cfg.bad.n.Load() }
 
 // Partitions implements source.Partitioned.
 func (s *CSVStructSource[T]) Partitions(context.Context) ([]string, error) {
-	name, err := partitionName(s.cfg.path)
-	if err != nil {
-		return nil, err
-	}
-	return []string{name}, nil
+	return filePartitions(s.cfg.path)
 }
 
 // Build implements source.Source.

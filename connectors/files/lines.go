@@ -44,11 +44,7 @@ func (s *LineSource) BatchSize(n int) *LineSource {
 
 // Partitions implements source.Partitioned.
 func (s *LineSource) Partitions(context.Context) ([]string, error) {
-	name, err := partitionName(s.path)
-	if err != nil {
-		return nil, err
-	}
-	return []string{name}, nil
+	return filePartitions(s.path)
 }
 
 // Build implements source.Source.
@@ -81,6 +77,15 @@ func partitionName(path string) (string, error) {
 		return "", fmt.Errorf("weir: files: %w", err)
 	}
 	return abs, nil
+}
+
+// filePartitions lists the one partition of a single-file source.
+func filePartitions(path string) ([]string, error) {
+	name, err := partitionName(path)
+	if err != nil {
+		return nil, err
+	}
+	return []string{name}, nil
 }
 
 func checkFilePartition(path string, part source.Part) error {
