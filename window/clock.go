@@ -248,14 +248,13 @@ func (c *Clock[V]) onItem(st *clockState, v V) (ts, wm int64) {
 	if c.ts == nil {
 		return st.Now, st.Now
 	}
-	// The timestamp as an instant, inline: this is the hot path. One out of range fails
-	// the run: the panic reaches the runtime, which fails the step with it for the key.
+	// A timestamp out of range fails the run: the panic reaches the runtime, which fails
+	// the step with it for the key. (instantOf is inlined: no call on the hot path.)
 	t := c.ts(v)
-	sec, ns := t.Unix(), int64(t.Nanosecond())
-	if sec < minSecond || sec > maxSecond {
+	ts, ok := instantOf(t)
+	if !ok {
 		outOfRange("timestamp", t)
 	}
-	ts = sec*int64(time.Second) + ns
 	base := sub(ts, c.wait)
 	if c.forever() {
 		base = minInstant
