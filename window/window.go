@@ -315,7 +315,7 @@ func (l *keyLogic[V, W, S]) apply(ts int64, v V) {
 			lg = l.build(zero, false)
 			l.logics.put(id, lg)
 		}
-		l.emit(id, lg.OnValue(v))
+		l.emit(id, lg.OnValue(v), nil)
 	}
 	// Merge before the next item: a merge waiting for the end of the batch would let the
 	// next items reach the surviving window first, so that its values (and what a
@@ -331,7 +331,7 @@ func (l *keyLogic[V, W, S]) mergeWindows() {
 			continue
 		}
 		if into, ok := l.logics.get(m.into); ok {
-			l.emit(m.into, into.OnMerge(orig.Snapshot()))
+			l.emit(m.into, into.OnMerge(orig.Snapshot()), nil)
 		} else {
 			l.logics.put(m.into, orig)
 		}
@@ -339,9 +339,11 @@ func (l *keyLogic[V, W, S]) mergeWindows() {
 	l.merges = l.merges[:0]
 }
 
-func (l *keyLogic[V, W, S]) emit(id int64, ws []W) {
+// emit appends the results ws of window id; meta is the window's span for the results of
+// OnClose, nil for those emitted while it is open.
+func (l *keyLogic[V, W, S]) emit(id int64, ws []W, meta *span) {
 	for _, w := range ws {
-		l.out = append(l.out, event[V, W]{kind: downEvent, id: id, down: w})
+		l.out = append(l.out, event[V, W]{kind: downEvent, id: id, down: w, meta: meta})
 	}
 }
 
@@ -372,9 +374,7 @@ func (l *keyLogic[V, W, S]) advance(wm int64) ([]event[V, W], bool) {
 		s := &l.closed[i]
 		meta := ptr(*s)
 		if lg, ok := l.logics.take(s.ID); ok {
-			for _, w := range lg.OnClose() {
-				l.out = append(l.out, event[V, W]{kind: downEvent, id: s.ID, down: w, meta: meta})
-			}
+			l.emit(s.ID, lg.OnClose(), meta)
 		}
 		l.out = append(l.out, event[V, W]{kind: metaEvent, id: s.ID, meta: meta})
 	}
