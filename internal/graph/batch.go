@@ -245,7 +245,7 @@ func (l *layout) fields(t reflect.Type, base uintptr) bool {
 			}
 		}
 	case reflect.Array:
-		if pointerFree(t.Elem()) && t.Elem().Kind() != reflect.String {
+		if pointerFree(t.Elem()) { // all inline: the item's size counts it
 			return true
 		}
 		if t.Len() > maxFields {
