@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/codec"
 	"github.com/weirflow/weir/internal/engine"
@@ -75,7 +76,7 @@ func show[V, W any](out any) []string {
 }
 
 // showChanges formats a snapshot's changes as "key: open [ids] queued n" or "key: freed".
-func showChanges(t *testing.T, changes []graph.Change) string {
+func showChanges(t *testing.T, changes []state.Change) string {
 	t.Helper()
 	var parts []string
 	for _, c := range changes {
@@ -626,7 +627,7 @@ func TestStateFreedInSnapshots(t *testing.T) {
 							continue
 						}
 						for _, c := range snap.Changes {
-							got = append(got, fmt.Sprintf("e%d %s %s", w.Epoch, snap.Step, showChanges(t, []graph.Change{c})))
+							got = append(got, fmt.Sprintf("e%d %s %s", w.Epoch, snap.Step, showChanges(t, []state.Change{c})))
 						}
 					}
 				}

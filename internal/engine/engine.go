@@ -25,6 +25,7 @@ import (
 
 	"github.com/weirflow/weir/internal/comm"
 	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/keyhash"
 	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/internal/state"
 )
@@ -138,7 +139,7 @@ type runState struct {
 	// The epoch this execution starts at, and what each worker resumes: by worker, by
 	// node index, the state of each key (stateful steps) or partition (inputs, sinks).
 	start     uint64
-	states    []map[int][]graph.Change    // keyed state of stateful steps
+	states    []map[int][]state.Change    // keyed state of stateful steps
 	positions []map[int]map[string][]byte // by partition name, of inputs and sinks
 	// spares holds, by edge, batches that receivers are done with, for senders to fill
 	// again: in one process this saves allocating (and collecting) a batch per message.
@@ -225,10 +226,10 @@ func assign(ctx context.Context, p *plan.Plan, workers int) (map[int]*shard, err
 // Routing by the current worker count is what lets a job be rescaled between runs.
 func (r *runState) resume() error {
 	r.start = 1
-	r.states = make([]map[int][]graph.Change, r.cfg.Workers)
+	r.states = make([]map[int][]state.Change, r.cfg.Workers)
 	r.positions = make([]map[int]map[string][]byte, r.cfg.Workers)
 	for w := range r.cfg.Workers {
-		r.states[w] = map[int][]graph.Change{}
+		r.states[w] = map[int][]state.Change{}
 		r.positions[w] = map[int]map[string][]byte{}
 	}
 	if r.cfg.Store == nil {
@@ -245,7 +246,7 @@ func (r *runState) resume() error {
 	}
 	// Partitions with a stored position that an input or sink no longer lists, by node.
 	gone := map[int][]string{}
-	err = r.cfg.Store.Load(func(step, key string, state []byte) error {
+	err = r.cfg.Store.Load(func(step, key string, b []byte) error {
 		n, ok := byID[step]
 		if !ok {
 			return fmt.Errorf("weir: recovery: the store has state for step %s, which this dataflow does not have", step)
@@ -253,8 +254,8 @@ func (r *runState) resume() error {
 		var w int
 		switch {
 		case n.Kind == graph.Stateful:
-			w = int(graph.Hash(key) % uint64(r.cfg.Workers))
-			r.states[w][n.Index] = append(r.states[w][n.Index], graph.Change{Key: key, State: state})
+			w = int(keyhash.Of(key) % uint64(r.cfg.Workers))
+			r.states[w][n.Index] = append(r.states[w][n.Index], state.Change{Key: key, State: b})
 			return nil
 		case n.Sharded:
 			s := r.shards[n.Index]
@@ -272,7 +273,7 @@ func (r *runState) resume() error {
 			m = map[string][]byte{}
 			r.positions[w][n.Index] = m
 		}
-		m[key] = state
+		m[key] = b
 		return nil
 	})
 	if err != nil {

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/codec"
 	"github.com/weirflow/weir/internal/engine"
-	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/internal/state"
 	"github.com/weirflow/weir/op"
@@ -386,7 +386,7 @@ func (d *discardAt) OnBatch(vs []int) ([]int, bool) {
 	return nil, d.Sum > 10
 }
 
-func describe(c graph.Change) string {
+func describe(c state.Change) string {
 	if c.Deleted {
 		return "deleted"
 	}

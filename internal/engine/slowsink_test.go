@@ -15,7 +15,7 @@ import (
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/engine"
-	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/keyhash"
 	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/internal/state"
 	"github.com/weirflow/weir/op"
@@ -302,7 +302,7 @@ func aheadRun(t *testing.T, interval, block, d time.Duration) (map[int]int, int)
 	t.Helper()
 	var keys []string // keys of worker 0
 	for i := 0; len(keys) < 50; i++ {
-		if k := strconv.Itoa(i); graph.Hash(k)%2 == 0 {
+		if k := strconv.Itoa(i); keyhash.Of(k)%2 == 0 {
 			keys = append(keys, k)
 		}
 	}

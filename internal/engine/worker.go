@@ -11,6 +11,7 @@ import (
 
 	"github.com/weirflow/weir/internal/comm"
 	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/keyhash"
 	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/internal/state"
 )
@@ -134,7 +135,7 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 			n.pending = map[uint64]parked{}
 			if s := n.shard; s != nil {
 				parts := uint64(len(s.parts))
-				n.route = func(key string) int { return int(graph.Hash(key) % parts) }
+				n.route = func(key string) int { return int(keyhash.Of(key) % parts) }
 				n.split = pn.Batch.NewSplitter(len(s.parts), 0)
 			}
 		}
@@ -151,11 +152,11 @@ func (w *worker) newExchange(e *plan.Edge) *exchange {
 	switch e.Exchange {
 	case plan.ByKey:
 		n := uint64(w.n)
-		x.dest = func(key string) int { return int(graph.Hash(key) % n) }
+		x.dest = func(key string) int { return int(keyhash.Of(key) % n) }
 	case plan.ByPartition:
 		s := w.r.shards[e.To.Index]
 		n := uint64(len(s.parts))
-		x.dest = func(key string) int { return s.owner[graph.Hash(key)%n] } // the partition's owner
+		x.dest = func(key string) int { return s.owner[keyhash.Of(key)%n] } // the partition's owner
 	}
 	return x
 }
@@ -268,7 +269,7 @@ func (w *worker) open() error {
 			for i := range states {
 				c := &states[i]
 				err := n.stateful.Resume(c.Key, c.State)
-				*c = graph.Change{}
+				*c = state.Change{}
 				if err != nil {
 					var ke *graph.KeyError
 					if errors.As(err, &ke) {
@@ -852,17 +853,17 @@ func (w *worker) apply(n *node, epoch uint64, b any) error {
 	return w.write(n, b)
 }
 
-func (w *worker) sourceSnapshots(n *node) []graph.Change {
+func (w *worker) sourceSnapshots(n *node) []state.Change {
 	if w.r.cfg.Store == nil || n.shard == nil {
 		return nil
 	}
-	var cs []graph.Change
+	var cs []state.Change
 	for _, p := range n.parts {
 		s := p.final
 		if !p.done {
 			s = p.part.Snapshot()
 		}
-		cs = append(cs, graph.Change{Key: p.name, State: s})
+		cs = append(cs, state.Change{Key: p.name, State: s})
 	}
 	return cs
 }
@@ -872,10 +873,10 @@ func (w *worker) sourceSnapshots(n *node) []graph.Change {
 // each partition flushes, so that output appears as epochs close and not only at the end.
 func (w *worker) closeSinkEpoch(n *node, e uint64) error {
 	if w.r.cfg.Store != nil && n.shard != nil {
-		var cs []graph.Change
+		var cs []state.Change
 		for _, s := range n.sinks {
 			if s != nil {
-				cs = append(cs, graph.Change{Key: s.name, State: s.part.Snapshot()})
+				cs = append(cs, state.Change{Key: s.name, State: s.part.Snapshot()})
 			}
 		}
 		w.record(n, e, cs)
@@ -893,7 +894,7 @@ func (w *worker) closeSinkEpoch(n *node, e uint64) error {
 	return nil
 }
 
-func (w *worker) record(n *node, epoch uint64, changes []graph.Change) {
+func (w *worker) record(n *node, epoch uint64, changes []state.Change) {
 	if w.r.cfg.Store == nil || len(changes) == 0 {
 		return
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/weirflow/weir/internal/state"
 )
 
 // PartInfo tells a connector which part of a source or sink it is opening.
@@ -96,13 +98,6 @@ type StatefulSpec struct {
 	New func() StatefulRuntime
 }
 
-// Change is the snapshot of one key at an epoch close: its encoded state, or a deletion.
-type Change struct {
-	Key     string
-	State   []byte
-	Deleted bool
-}
-
 // StatefulRuntime is the per-worker, type-erased half of a StatefulBatch step.
 type StatefulRuntime interface {
 	// Activate runs one activation (in the order op.Logic documents): OnBatch per key of batch (a []KV[V] or
@@ -113,7 +108,7 @@ type StatefulRuntime interface {
 	NextNotify() (time.Time, bool)
 	// Snapshot returns the changes of the keys touched since the last call, in no
 	// particular order: a store sorts them if it needs to, off the worker's loop.
-	Snapshot() ([]Change, error)
+	Snapshot() ([]state.Change, error)
 	// Resume restores one key's logic from its snapshot.
 	Resume(key string, state []byte) error
 	// Track turns on the bookkeeping of touched keys that Snapshot needs.

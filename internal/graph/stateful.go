@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/internal/codec"
+	"github.com/weirflow/weir/internal/state"
 )
 
 // Logic is the per-key logic of a StatefulBatch step. See op.Logic.
@@ -531,11 +532,11 @@ func (s *stateful[V, W, S]) NextNotify() (time.Time, bool) {
 	return time.Unix(0, s.timers[0].at), true
 }
 
-func (s *stateful[V, W, S]) Snapshot() ([]Change, error) {
+func (s *stateful[V, W, S]) Snapshot() ([]state.Change, error) {
 	if len(s.touched) == 0 {
 		return nil, nil
 	}
-	changes := make([]Change, 0, len(s.touched))
+	changes := make([]state.Change, 0, len(s.touched))
 	for _, e := range s.touched {
 		e.dirty = false
 		if e.dead {
@@ -543,14 +544,14 @@ func (s *stateful[V, W, S]) Snapshot() ([]Change, error) {
 			if live := s.keys[e.key]; live != nil && live.dirty {
 				continue
 			}
-			changes = append(changes, Change{Key: e.key, Deleted: true})
+			changes = append(changes, state.Change{Key: e.key, Deleted: true})
 			continue
 		}
 		b, err := snapshotOf(s.codec, e.key, e.logic)
 		if err != nil {
 			return nil, err
 		}
-		changes = append(changes, Change{Key: e.key, State: b})
+		changes = append(changes, state.Change{Key: e.key, State: b})
 	}
 	clear(s.touched)
 	s.touched = s.touched[:0]

@@ -11,15 +11,21 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/weirflow/weir/internal/graph"
 )
 
 // Snapshot is what one step of one worker recorded at an epoch close: keyed state for a
 // stateful step, partition positions (Key = partition name) for inputs and sinks.
 type Snapshot struct {
 	Step    string
-	Changes []graph.Change
+	Changes []Change
+}
+
+// Change is the snapshot of one key (or source or sink partition) at an epoch close: its
+// encoded state, or a deletion.
+type Change struct {
+	Key     string
+	State   []byte
+	Deleted bool
 }
 
 // Store keeps the snapshots of a dataflow's executions.
@@ -126,7 +132,7 @@ func (m *Memory) DropAtStart(steps []string) {
 func (m *Memory) Load(fn func(step, key string, state []byte) error) error {
 	m.mu.Lock()
 	type sk struct{ step, key string }
-	latest := map[sk]graph.Change{}
+	latest := map[sk]Change{}
 	epochs := map[sk]uint64{}
 	for _, w := range m.writes {
 		if w.Epoch >= m.resume {
@@ -193,7 +199,7 @@ func (m *Memory) Write(worker int, epochs []Epoch) error {
 	for _, e := range epochs {
 		for _, s := range e.Snaps {
 			// In key order, so that tests can compare what was written.
-			slices.SortStableFunc(s.Changes, func(a, b graph.Change) int { return strings.Compare(a.Key, b.Key) })
+			slices.SortStableFunc(s.Changes, func(a, b Change) int { return strings.Compare(a.Key, b.Key) })
 		}
 		m.writes = append(m.writes, Write{Worker: worker, Epoch: e.Epoch, Snaps: e.Snaps})
 		m.frontier[worker] = e.Epoch + 1

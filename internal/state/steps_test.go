@@ -4,8 +4,6 @@ import (
 	"errors"
 	"slices"
 	"testing"
-
-	"github.com/weirflow/weir/internal/graph"
 )
 
 // memoryWith returns a Memory holding one completed execution that wrote key k of each
@@ -21,7 +19,7 @@ func memoryWith(t *testing.T, steps ...string) *Memory {
 	}
 	var snaps []Snapshot
 	for _, s := range steps {
-		snaps = append(snaps, Snapshot{Step: s, Changes: []graph.Change{{Key: "k", State: []byte(s)}}})
+		snaps = append(snaps, Snapshot{Step: s, Changes: []Change{{Key: "k", State: []byte(s)}}})
 	}
 	if err := m.Write(0, []Epoch{{Epoch: 1, Snaps: snaps, Final: true}}); err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/keyhash"
 	"github.com/weirflow/weir/internal/state"
 )
 
@@ -29,7 +29,7 @@ import (
 // detectable: its frontiers fall below the resume epoch the others' last execution already
 // started from (see InconsistentError).
 //
-// The state of (step, key) goes to partition graph.Hash(step+"\x00"+key) mod N, in two
+// The state of (step, key) goes to partition keyhash.Of(step+"\x00"+key) mod N, in two
 // tables. snapshots holds it as of each recent epoch, NULL for a deletion. It has no key
 // but its rowid, so that a write only appends: a table keyed by (step, key, epoch) split
 // pages all over itself on every write of many keys, and made writes several times
@@ -945,17 +945,17 @@ func compactRows(n int) string {
 type row struct {
 	epoch uint64
 	step  string
-	c     *graph.Change
+	c     *state.Change
 }
 
-// stepHash and keyHash compute graph.Hash(step + "\x00" + key) without building the
+// stepHash and keyHash compute keyhash.Of(step + "\x00" + key) without building the
 // string; the zero byte's FNV-1a step is the multiplication alone.
-func stepHash(step string) uint64 { return graph.Hash(step) * 1099511628211 }
+func stepHash(step string) uint64 { return keyhash.Of(step) * keyhash.Prime }
 
 func keyHash(h uint64, key string) uint64 {
 	for i := 0; i < len(key); i++ {
 		h ^= uint64(key[i])
-		h *= 1099511628211
+		h *= keyhash.Prime
 	}
 	return h
 }

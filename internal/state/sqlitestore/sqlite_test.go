@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/state"
 )
 
@@ -39,15 +38,15 @@ type execution struct {
 const finalMark = "<final>"
 
 func snaps(w write) []state.Snapshot {
-	var cs []graph.Change
+	var cs []state.Change
 	for _, k := range w.keys {
 		if k == finalMark {
 			continue
 		}
 		if key, st, ok := strings.Cut(k, "="); ok {
-			cs = append(cs, graph.Change{Key: key, State: []byte(st)})
+			cs = append(cs, state.Change{Key: key, State: []byte(st)})
 		} else {
-			cs = append(cs, graph.Change{Key: k, Deleted: true})
+			cs = append(cs, state.Change{Key: k, Deleted: true})
 		}
 	}
 	return []state.Snapshot{{Step: w.step, Changes: cs}}
@@ -285,9 +284,9 @@ func fillN(t *testing.T, dir string, n int, epochs ...uint64) {
 		t.Fatal(err)
 	}
 	for _, e := range epochs {
-		var cs []graph.Change
+		var cs []state.Change
 		for i := range n {
-			cs = append(cs, graph.Change{Key: fmt.Sprintf("key%03d", i), State: []byte(strings.Repeat("x", 64))})
+			cs = append(cs, state.Change{Key: fmt.Sprintf("key%03d", i), State: []byte(strings.Repeat("x", 64))})
 		}
 		if err := s.Write(0, []state.Epoch{{Epoch: e, Snaps: []state.Snapshot{{Step: "s", Changes: cs}}}}); err != nil {
 			t.Fatal(err)
@@ -729,9 +728,9 @@ func BenchmarkResume(b *testing.B) {
 	s.Begin(1)
 	s.Start()
 	const n = 100_000
-	cs := make([]graph.Change, n)
+	cs := make([]state.Change, n)
 	for i := range cs {
-		cs[i] = graph.Change{Key: fmt.Sprintf("key%07d", i), State: []byte(strings.Repeat("x", 32))}
+		cs[i] = state.Change{Key: fmt.Sprintf("key%07d", i), State: []byte(strings.Repeat("x", 32))}
 	}
 	start := time.Now()
 	if err := s.Write(0, []state.Epoch{{Epoch: 1, Snaps: []state.Snapshot{{Step: "s", Changes: cs}}}}); err != nil {
