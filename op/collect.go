@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
-	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/keyed"
 )
 
 // Collect gathers each key's values into a list, in arrival order, and emits the list
@@ -16,7 +16,7 @@ import (
 func Collect[V any](id string, up weir.KeyedStream[V], timeout time.Duration, maxSize int) weir.KeyedStream[[]V] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[[]V] {
 		return weir.Composite("stateful", in, func(in weir.KeyedStream[V]) weir.KeyedStream[[]V] {
-			return graph.AddStateful("stateful_batch", in, func() func(collectState[V], bool) Logic[V, []V, collectState[V]] {
+			return keyed.Add("stateful_batch", in, func() func(collectState[V], bool) Logic[V, []V, collectState[V]] {
 				out := new(scratch[[]V])
 				return func(resume collectState[V], _ bool) Logic[V, []V, collectState[V]] {
 					return &collectLogic[V]{st: resume, timeout: timeout, max: maxSize, out: out}

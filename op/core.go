@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/batch"
 	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/keyed"
 	"github.com/weirflow/weir/sink"
 	"github.com/weirflow/weir/source"
 )
@@ -26,7 +28,7 @@ func Input[T any](id string, flow *weir.Dataflow, src source.Source[T]) weir.Str
 	if lister, ok := src.(source.Partitioned); ok {
 		spec.Partitions = lister.Partitions
 	}
-	n := graph.AddNode(flow.Scope(), id, graph.Input, nil, 1, graph.NewOps[T](), spec)
+	n := graph.AddNode(flow.Scope(), id, graph.Input, nil, 1, batch.NewOps[T](), spec)
 	return graph.Out[T](flow.Scope(), n, 0)
 }
 
@@ -62,7 +64,7 @@ func Output[T any](id string, up weir.Stream[T], s sink.Sink[T]) {
 	if sc == nil {
 		return
 	}
-	ops := graph.NewOps[T]()
+	ops := batch.NewOps[T]()
 	spec := &graph.OutputSpec{
 		Build: func(ctx context.Context, p graph.PartInfo, resume []byte) (graph.SinkPart, error) {
 			part, err := s.Build(ctx, p, resume)
@@ -128,7 +130,7 @@ func flatMapBatch[X, Y any](id string, up weir.Stream[X], perWorker func() func(
 			return out
 		}
 	}}
-	n := graph.AddNode(sc, id, graph.FlatMapBatch, []graph.Port{up.Port()}, 1, graph.NewOps[X](), spec)
+	n := graph.AddNode(sc, id, graph.FlatMapBatch, []graph.Port{up.Port()}, 1, batch.NewOps[X](), spec)
 	return graph.Out[Y](sc, n, 0)
 }
 
@@ -149,7 +151,7 @@ func Branch[X any](id string, up weir.Stream[X], pred func(X) bool) (trues, fals
 		}
 		return nilIfEmpty(yes), nilIfEmpty(no)
 	}}
-	n := graph.AddNode(sc, id, graph.Branch, []graph.Port{up.Port()}, 2, graph.NewOps[X](), spec)
+	n := graph.AddNode(sc, id, graph.Branch, []graph.Port{up.Port()}, 2, batch.NewOps[X](), spec)
 	return graph.Out[X](sc, n, 0), graph.Out[X](sc, n, 1)
 }
 
@@ -170,7 +172,7 @@ func Merge[X any](id string, ups ...weir.Stream[X]) weir.Stream[X] {
 	for i, u := range ups {
 		ports[i] = u.Port()
 	}
-	n := graph.AddNode(sc, id, graph.Merge, ports, 1, graph.NewOps[X](), nil)
+	n := graph.AddNode(sc, id, graph.Merge, ports, 1, batch.NewOps[X](), nil)
 	return graph.Out[X](sc, n, 0)
 }
 
@@ -180,7 +182,7 @@ func Redistribute[X any](id string, up weir.Stream[X]) weir.Stream[X] {
 	if sc == nil {
 		return weir.Stream[X]{}
 	}
-	n := graph.AddNode(sc, id, graph.Redistribute, []graph.Port{up.Port()}, 1, graph.NewOps[X](), nil)
+	n := graph.AddNode(sc, id, graph.Redistribute, []graph.Port{up.Port()}, 1, batch.NewOps[X](), nil)
 	return graph.Out[X](sc, n, 0)
 }
 
@@ -196,7 +198,7 @@ func InspectDebug[X any](id string, up weir.Stream[X], fn func(step string, item
 			fn(step, x, epoch, worker)
 		}
 	}}
-	n := graph.AddNode(sc, id, graph.Inspect, []graph.Port{up.Port()}, 1, graph.NewOps[X](), spec)
+	n := graph.AddNode(sc, id, graph.Inspect, []graph.Port{up.Port()}, 1, batch.NewOps[X](), spec)
 	return graph.Out[X](sc, n, 0)
 }
 
@@ -217,11 +219,11 @@ func InspectDebug[X any](id string, up weir.Stream[X], fn func(step string, item
 // OnBatch, OnNotify and OnEOF with the system time of the activation (one time for all its
 // keys); Timeless(), on a logic whose NotifyAt never asks for a notification, saves the
 // runtime from asking.
-type Logic[V, W, S any] = graph.Logic[V, W, S]
+type Logic[V, W, S any] = keyed.Logic[V, W, S]
 
 // StatefulBatch runs per-key logic with state, timers and end-of-stream handling. Items are
 // routed to the worker that owns their key. builder makes the logic of a key from its
 // resume state; ok is false for a key that has none.
 func StatefulBatch[V, W, S any](id string, up weir.KeyedStream[V], builder func(resume S, ok bool) Logic[V, W, S]) weir.KeyedStream[W] {
-	return graph.AddStateful(id, up, func() func(S, bool) Logic[V, W, S] { return builder })
+	return keyed.Add(id, up, func() func(S, bool) Logic[V, W, S] { return builder })
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
-	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/keyed"
 )
 
 // The operators of this file emit one value per key, only at the end of the stream, and
@@ -116,7 +116,7 @@ func MinFinal[V any, K cmp.Ordered](id string, up weir.KeyedStream[V], by func(V
 // finalStep is the stateful composite "id.stateful_batch" under the Final operators.
 func finalStep[V, A any](id string, up weir.KeyedStream[V], build func(resume A, ok bool) *finalLogic[V, A]) weir.KeyedStream[A] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[A] {
-		return graph.AddStateful("stateful_batch", in, func() func(A, bool) Logic[V, A, A] {
+		return keyed.Add("stateful_batch", in, func() func(A, bool) Logic[V, A, A] {
 			out := new(scratch[A])
 			return func(resume A, ok bool) Logic[V, A, A] {
 				l := build(resume, ok)

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
-	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/join"
+	"github.com/weirflow/weir/internal/keyed"
 )
 
 // Opt is a value that may be missing: a join emits it for each side, with OK false for a
@@ -238,7 +238,7 @@ func joinOn[U, R any](id string, outer *weir.Scope, shape *join.Shape[U, R], opt
 	names := inner.Nest("add_names")
 	merged := weir.In(inner, Merge("merge", label(names)...))
 	joined := weir.Composite("join", merged, func(in weir.KeyedStream[U]) weir.KeyedStream[R] {
-		return graph.AddStateful("stateful_batch", in, func() func(join.Values[U], bool) Logic[U, R, join.Values[U]] {
+		return keyed.Add("stateful_batch", in, func() func(join.Values[U], bool) Logic[U, R, join.Values[U]] {
 			out := new(scratch[R])
 			return func(resume join.Values[U], ok bool) Logic[U, R, join.Values[U]] {
 				resume.Init(shape.Sides)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/run"

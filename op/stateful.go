@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
-	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/keyed"
 )
 
 // ItemLogic is the per-key logic of a Stateful step: Logic with OnItem called once per
@@ -30,7 +30,7 @@ type ItemLogic[V, W, S any] interface {
 // step's state lives at "id.stateful_batch".
 func Stateful[V, W, S any](id string, up weir.KeyedStream[V], builder func(resume S, ok bool) ItemLogic[V, W, S]) weir.KeyedStream[W] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[W] {
-		return graph.AddStateful("stateful_batch", in, func() func(S, bool) Logic[V, W, S] {
+		return keyed.Add("stateful_batch", in, func() func(S, bool) Logic[V, W, S] {
 			out := new(scratch[W])
 			return func(resume S, ok bool) Logic[V, W, S] {
 				return &itemShim[V, W, S]{logic: builder(resume, ok), build: builder, out: out}
@@ -121,7 +121,7 @@ func StatefulFlatMap[V, W, S any](id string, up weir.KeyedStream[V], mapper func
 // item, not two.
 func stateMapper[V, W, S any](up weir.KeyedStream[V], apply func(out []W, st *State[S], v V) []W) weir.KeyedStream[W] {
 	return weir.Composite("stateful", up, func(in weir.KeyedStream[V]) weir.KeyedStream[W] {
-		return graph.AddStateful("stateful_batch", in, func() func(S, bool) Logic[V, W, S] {
+		return keyed.Add("stateful_batch", in, func() func(S, bool) Logic[V, W, S] {
 			out := new(scratch[W])
 			return func(resume S, ok bool) Logic[V, W, S] {
 				return &mapLogic[V, W, S]{st: State[S]{value: resume, ok: ok}, apply: apply, out: out}

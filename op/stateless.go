@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/batch"
 	"github.com/weirflow/weir/internal/graph"
 )
 
@@ -197,7 +198,7 @@ func InspectWith[X any](id string, up weir.Stream[X], fn func(step string, item 
 				fn(step, x)
 			}
 		}}
-		n := graph.AddNode(sc, "inspect_debug", graph.Inspect, []graph.Port{in.Port()}, 1, graph.NewOps[X](), spec)
+		n := graph.AddNode(sc, "inspect_debug", graph.Inspect, []graph.Port{in.Port()}, 1, batch.NewOps[X](), spec)
 		return graph.Out[X](sc, n, 0)
 	})
 }

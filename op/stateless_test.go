@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/run"

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/weirtest"
@@ -45,7 +46,7 @@ var closedOps = []struct {
 	want  map[string][]string
 }{
 	{"collect tumbling", func(in weir.Stream[ev]) weir.Stream[string] {
-		return closedLines(Collect("win", keyed(in), EventTime(evTime, 30*s), Tumbling(10*s, t0)))
+		return closedLines(Collect("win", keyOn(in), EventTime(evTime, 30*s), Tumbling(10*s, t0)))
 	}, map[string][]string{
 		"a": {"a 0 [0s,10s] = [p r]", "a 1 [10s,20s] = [q]", "a 6 [1m0s,1m10s] = [t]"},
 		"b": {"b 0 [0s,10s] = [u]"},
@@ -57,7 +58,7 @@ var closedOps = []struct {
 		"b": {"b 0 [0s,10s] = 1"},
 	}},
 	{"fold sliding", func(in weir.Stream[ev]) weir.Stream[string] {
-		return closedLines(Fold("win", keyed(in), EventTime(evTime, 30*s), Sliding(20*s, 10*s, t0),
+		return closedLines(Fold("win", keyOn(in), EventTime(evTime, 30*s), Sliding(20*s, 10*s, t0),
 			func() string { return "" }, func(acc string, e ev) string { return acc + e.Name },
 			func(a, b string) string { return a + b }))
 	}, map[string][]string{
@@ -65,19 +66,19 @@ var closedOps = []struct {
 		"b": {"b -1 [-10s,10s] = u", "b 0 [0s,20s] = u"},
 	}},
 	{"reduce session, merged", func(in weir.Stream[ev]) weir.Stream[string] {
-		return closedLines(Reduce("win", keyed(in), EventTime(evTime, 30*s), Session(10*s), concat))
+		return closedLines(Reduce("win", keyOn(in), EventTime(evTime, 30*s), Session(10*s), concat))
 	}, map[string][]string{
 		"a": {"a 0 [0s,16s] merged [1] = prq", "a 2 [1m0s,1m0s] = t"},
 		"b": {"b 0 [5s,5s] = u"},
 	}},
 	{"window session, merged: only what OnClose returns", func(in weir.Stream[ev]) weir.Stream[string] {
-		return closedLines(Window("win", keyed(in), EventTime(evTime, 30*s), Session(10*s), newTrace, Ordered(false)))
+		return closedLines(Window("win", keyOn(in), EventTime(evTime, 30*s), Session(10*s), newTrace, Ordered(false)))
 	}, map[string][]string{
 		"a": {"a 0 [0s,16s] merged [1] = close[p r q]", "a 2 [1m0s,1m0s] = close[t]"},
 		"b": {"b 0 [5s,5s] = close[u]"},
 	}},
 	{"join session, final", func(in weir.Stream[ev]) weir.Stream[string] {
-		ks := keyed(in)
+		ks := keyOn(in)
 		return closedLines(Join("win", EventTime(evTime, 30*s), Session(10*s), []weir.KeyedStream[ev]{ks, ks}, Ordered(false)))
 	}, map[string][]string{
 		"a": {"a 0 [0s,16s] merged [1] = [q r]", "a 2 [1m0s,1m0s] = [t t]"},
@@ -143,7 +144,7 @@ func TestWithBoundsResume(t *testing.T) {
 // from the other results of its window.
 func TestWithBoundsMergedOwnCopy(t *testing.T) {
 	flow := weir.NewDataflow("f")
-	in := keyed(op.Input("in", flow, weirtest.NewSource(closedItems()...)))
+	in := keyOn(op.Input("in", flow, weirtest.NewSource(closedItems()...)))
 	out := Window("win", in, EventTime(evTime, 30*s), Session(10*s), func(resume []string, ok bool) Logic[ev, string, []string] {
 		return &twice{trace{seen: resume}}
 	}, Ordered(false))

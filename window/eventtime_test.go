@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/weirtest"
@@ -38,18 +39,18 @@ func replayOps(clock Clock[ev]) []struct {
 		build func(in weir.Stream[ev]) weir.Stream[string]
 	}{
 		{"collect tumbling", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Collect("win", keyed(in), clock, Tumbling(30*s, t0)), t0)
+			return lines(Collect("win", keyOn(in), clock, Tumbling(30*s, t0)), t0)
 		}},
 		{"fold sliding", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Fold("win", keyed(in), clock, Sliding(time.Minute, 20*s, t0),
+			return lines(Fold("win", keyOn(in), clock, Sliding(time.Minute, 20*s, t0),
 				func() string { return "" }, func(acc string, e ev) string { return acc + "," + e.Name },
 				func(a, b string) string { return a + "|" + b }), t0)
 		}},
 		{"reduce session", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Reduce("win", keyed(in), clock, Session(8*s), concat), t0)
+			return lines(Reduce("win", keyOn(in), clock, Session(8*s), concat), t0)
 		}},
 		{"window session ordered", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Window("win", keyed(in), clock, Session(8*s), newTrace), t0)
+			return lines(Window("win", keyOn(in), clock, Session(8*s), newTrace), t0)
 		}},
 	}
 }
@@ -226,10 +227,10 @@ func TestBatchSizeIndependence(t *testing.T) {
 		build func(in weir.Stream[ev]) weir.Stream[string]
 	}{
 		{"window session unordered", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Window("win", keyed(in), clock, Session(6*s), newTrace, Ordered(false)), t0)
+			return lines(Window("win", keyOn(in), clock, Session(6*s), newTrace, Ordered(false)), t0)
 		}},
 		{"collect sliding", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Collect("win", keyed(in), clock, Sliding(20*s, 5*s, t0)), t0)
+			return lines(Collect("win", keyOn(in), clock, Sliding(20*s, 5*s, t0)), t0)
 		}},
 	}...)
 	for _, o := range ops {
@@ -269,7 +270,7 @@ func TestEventTimeIdleTimeout(t *testing.T) {
 				src := weirtest.NewSource(x("a", "x", 10*s), x("a", "y", 12*s)).Pause(time.Hour).Then(x("b", "z", 0))
 				flow := weir.NewDataflow("f")
 				clock := EventTime(func(e ev) time.Time { return start.Add(e.At) }, 5*s, tc.opts...)
-				out := Collect("win", keyed(op.Input("in", flow, src)), clock, Tumbling(10*s, start))
+				out := Collect("win", keyOn(op.Input("in", flow, src)), clock, Tumbling(10*s, start))
 				var got []string
 				op.InspectWith("rec", out.Down, func(_ string, kv weir.KV[Windowed[[]ev]]) {
 					got = append(got, fmt.Sprintf("%v: %s %d = %v", time.Since(start), kv.Key, kv.Value.Window, kv.Value.Value))

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
-	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/keyed"
 	"github.com/weirflow/weir/op"
 )
 
@@ -126,7 +126,7 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 	}
 	k := &kind[V, W, S]{clock: clock, windower: windower, build: builder, ordered: cfg.ordered && !clock.monotonic()}
 	inner := outer.Nest(id)
-	events := graph.AddStateful("stateful_batch", weir.In(inner, up), k.perWorker)
+	events := keyed.Add("stateful_batch", weir.In(inner, up), k.perWorker)
 	return Out[V, W]{
 		Down: weir.In(outer, op.FilterMapValue("unwrap_down", events, func(e event[V, W]) (Windowed[W], bool) {
 			return Windowed[W]{Window: e.id, Value: e.down}, e.kind == downEvent
@@ -287,7 +287,7 @@ func (l *keyLogic[V, W, S]) OnEOF() ([]event[V, W], bool) {
 	return l.advance(maxInstant)
 }
 
-// SetNow gets the activation's system time from the stateful runtime (graph.Clocked).
+// SetNow gets the activation's system time from the stateful runtime (keyed.Clocked).
 func (l *keyLogic[V, W, S]) SetNow(now time.Time) { l.now = now.UnixNano() }
 
 // lateFor emits v as late for the windows its timestamp belongs to.

@@ -130,13 +130,13 @@ type scenario struct {
 	acts  []act
 }
 
-func keyed(in weir.Stream[ev]) weir.KeyedStream[ev] { return op.KeyOn("key", in, byKey) }
+func keyOn(in weir.Stream[ev]) weir.KeyedStream[ev] { return op.KeyOn("key", in, byKey) }
 
 var scenarios = []scenario{
 	{
 		name: "ordered: held until the watermark passes them, then in timestamp order",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Collect("win", keyed(in), EventClock(evTime, 5*s).WithNow(now), Tumbling(10*s, t0))
+			Collect("win", keyOn(in), EventClock(evTime, 5*s).WithNow(now), Tumbling(10*s, t0))
 			return show[ev, []ev]
 		},
 		acts: []act{
@@ -152,7 +152,7 @@ var scenarios = []scenario{
 	{
 		name: "event time: the system time moves nothing, items and the end of the stream do",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Collect("win", keyed(in), EventTime(evTime, 5*s).WithNow(now), Tumbling(10*s, t0))
+			Collect("win", keyOn(in), EventTime(evTime, 5*s).WithNow(now), Tumbling(10*s, t0))
 			return show[ev, []ev]
 		},
 		acts: []act{
@@ -168,7 +168,7 @@ var scenarios = []scenario{
 	{
 		name: "event time with an idle timeout: a key idle for it closes windows with the system time",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Collect("win", keyed(in), EventTime(evTime, 5*s, IdleTimeout(time.Minute)).WithNow(now), Tumbling(10*s, t0), Ordered(false))
+			Collect("win", keyOn(in), EventTime(evTime, 5*s, IdleTimeout(time.Minute)).WithNow(now), Tumbling(10*s, t0), Ordered(false))
 			return show[ev, []ev]
 		},
 		acts: []act{
@@ -185,7 +185,7 @@ var scenarios = []scenario{
 	{
 		name: "unordered: applied as they arrive",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Collect("win", keyed(in), EventClock(evTime, 5*s).WithNow(now), Tumbling(10*s, t0), Ordered(false))
+			Collect("win", keyOn(in), EventClock(evTime, 5*s).WithNow(now), Tumbling(10*s, t0), Ordered(false))
 			return show[ev, []ev]
 		},
 		acts: []act{
@@ -236,7 +236,7 @@ var scenarios = []scenario{
 	{
 		name: "session: merges go into the earlier session, merged ids in the metadata",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Collect("win", keyed(in), EventClock(evTime, time.Hour).WithNow(now), Session(5*s), Ordered(false))
+			Collect("win", keyOn(in), EventClock(evTime, time.Hour).WithNow(now), Session(5*s), Ordered(false))
 			return show[ev, []ev]
 		},
 		acts: []act{
@@ -250,7 +250,7 @@ var scenarios = []scenario{
 	{
 		name: "each item, then the merges it causes; closes at the end (value, then metadata)",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Window("win", keyed(in), EventClock(evTime, 10*s).WithNow(now), Session(5*s), newTrace, Ordered(false))
+			Window("win", keyOn(in), EventClock(evTime, 10*s).WithNow(now), Session(5*s), newTrace, Ordered(false))
 			return show[ev, string]
 		},
 		acts: []act{
@@ -265,7 +265,7 @@ var scenarios = []scenario{
 		// One batch gives what one item at a time does: [p r q s], not [p r s q].
 		name: "session merges do not depend on batching",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Collect("win", keyed(in), EventClock(evTime, time.Hour).WithNow(now), Session(5*s), Ordered(false))
+			Collect("win", keyOn(in), EventClock(evTime, time.Hour).WithNow(now), Session(5*s), Ordered(false))
 			return show[ev, []ev]
 		},
 		acts: []act{
@@ -276,7 +276,7 @@ var scenarios = []scenario{
 	{
 		name: "ordered window: values in timestamp order",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Window("win", keyed(in), EventClock(evTime, 10*s).WithNow(now), Session(5*s), newTrace)
+			Window("win", keyOn(in), EventClock(evTime, 10*s).WithNow(now), Session(5*s), newTrace)
 			return show[ev, string]
 		},
 		acts: []act{
@@ -304,7 +304,7 @@ var scenarios = []scenario{
 	{
 		name: "end of stream closes every window, keys in order",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Collect("win", keyed(in), EventClock(evTime, time.Hour).WithNow(now), Sliding(10*s, 5*s, t0))
+			Collect("win", keyOn(in), EventClock(evTime, time.Hour).WithNow(now), Sliding(10*s, 5*s, t0))
 			return show[ev, []ev]
 		},
 		acts: []act{
@@ -319,7 +319,7 @@ var scenarios = []scenario{
 	{
 		name: "reduce applies in arrival order",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Reduce("win", keyed(in), EventClock(evTime, time.Hour).WithNow(now), Tumbling(10*s, t0), concat)
+			Reduce("win", keyOn(in), EventClock(evTime, time.Hour).WithNow(now), Tumbling(10*s, t0), concat)
 			return show[ev, ev]
 		},
 		acts: []act{
@@ -331,7 +331,7 @@ var scenarios = []scenario{
 	{
 		name: "reduce ordered applies in timestamp order",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Reduce("win", keyed(in), EventClock(evTime, time.Hour).WithNow(now), Tumbling(10*s, t0), concat, Ordered(true))
+			Reduce("win", keyOn(in), EventClock(evTime, time.Hour).WithNow(now), Tumbling(10*s, t0), concat, Ordered(true))
 			return show[ev, ev]
 		},
 		acts: []act{
@@ -343,7 +343,7 @@ var scenarios = []scenario{
 	{
 		name: "max keeps the first of equals in arrival order",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Max("win", keyed(in), EventClock(evTime, time.Hour).WithNow(now), Tumbling(10*s, t0), func(e ev) time.Duration { return e.At })
+			Max("win", keyOn(in), EventClock(evTime, time.Hour).WithNow(now), Tumbling(10*s, t0), func(e ev) time.Duration { return e.At })
 			return show[ev, ev]
 		},
 		acts: []act{
@@ -354,7 +354,7 @@ var scenarios = []scenario{
 	{
 		name: "min keeps the first of equals in arrival order",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Min("win", keyed(in), EventClock(evTime, time.Hour).WithNow(now), Tumbling(10*s, t0), func(e ev) time.Duration { return e.At })
+			Min("win", keyOn(in), EventClock(evTime, time.Hour).WithNow(now), Tumbling(10*s, t0), func(e ev) time.Duration { return e.At })
 			return show[ev, ev]
 		},
 		acts: []act{
@@ -365,7 +365,7 @@ var scenarios = []scenario{
 	{
 		name: "fold",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Fold("win", keyed(in), EventClock(evTime, 0).WithNow(now), Tumbling(10*s, t0),
+			Fold("win", keyOn(in), EventClock(evTime, 0).WithNow(now), Tumbling(10*s, t0),
 				func() string { return "^" }, func(acc string, e ev) string { return acc + e.Name }, func(a, b string) string { return a + b })
 			return show[ev, string]
 		},
@@ -378,7 +378,7 @@ var scenarios = []scenario{
 	{
 		name: "system clock: windows close by system time",
 		build: func(in weir.Stream[ev], now func() time.Time) shower {
-			Collect("win", keyed(in), SystemClock[ev]().WithNow(now), Tumbling(10*s, t0))
+			Collect("win", keyOn(in), SystemClock[ev]().WithNow(now), Tumbling(10*s, t0))
 			return show[ev, []ev]
 		},
 		acts: []act{
@@ -557,7 +557,7 @@ func TestSystemClockFlow(t *testing.T) {
 			Then(x("a", "w", 0)).Pause(time.Hour).
 			Abort()
 		flow := weir.NewDataflow("f")
-		out := Collect("win", keyed(op.Input("in", flow, src)), SystemClock[ev](), Tumbling(10*s, start.Add(-5*s)))
+		out := Collect("win", keyOn(op.Input("in", flow, src)), SystemClock[ev](), Tumbling(10*s, start.Add(-5*s)))
 		var got []string
 		op.InspectWith("rec", lines(out, start), func(_ string, line string) {
 			got = append(got, fmt.Sprintf("%v: %s", time.Since(start), line))
@@ -611,7 +611,7 @@ func TestStateFreedInSnapshots(t *testing.T) {
 				src := weirtest.NewSource(x("a", "x", 0), x("b", "y", 0)).Pause(8 * s).
 					Then(x("b", "z", 8*s)).Pause(22 * s)
 				flow := weir.NewDataflow("f")
-				tt.build(keyed(op.Input("in", flow, src)), start)
+				tt.build(keyOn(op.Input("in", flow, src)), start)
 				p, err := plan.New(flow)
 				if err != nil {
 					t.Fatal(err)
@@ -656,29 +656,29 @@ func TestWorkersSameMultiset(t *testing.T) {
 		build func(in weir.Stream[ev]) weir.Stream[string]
 	}{
 		{"collect", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Collect("win", keyed(in), clock, Tumbling(time.Minute, t0)), t0)
+			return lines(Collect("win", keyOn(in), clock, Tumbling(time.Minute, t0)), t0)
 		}},
 		{"fold", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Fold("win", keyed(in), clock, Sliding(time.Minute, 20*s, t0),
+			return lines(Fold("win", keyOn(in), clock, Sliding(time.Minute, 20*s, t0),
 				func() int { return 0 }, func(n int, e ev) int { return n + len(e.Name) }, func(a, b int) int { return a + b }), t0)
 		}},
 		{"reduce", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Reduce("win", keyed(in), clock, Session(20*s), concat), t0)
+			return lines(Reduce("win", keyOn(in), clock, Session(20*s), concat), t0)
 		}},
 		{"count", func(in weir.Stream[ev]) weir.Stream[string] {
 			return lines(Count("win", in, clock, Tumbling(time.Minute, t0.Add(17*s)), byKey), t0)
 		}},
 		{"max", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Max("win", keyed(in), clock, Sliding(time.Minute, 30*s, t0), func(e ev) string { return e.Name }), t0)
+			return lines(Max("win", keyOn(in), clock, Sliding(time.Minute, 30*s, t0), func(e ev) string { return e.Name }), t0)
 		}},
 		{"min", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Min("win", keyed(in), clock, Session(10*s), func(e ev) string { return e.Name }), t0)
+			return lines(Min("win", keyOn(in), clock, Session(10*s), func(e ev) string { return e.Name }), t0)
 		}},
 		{"window", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Window("win", keyed(in), clock, Session(15*s), newTrace, Ordered(false)), t0)
+			return lines(Window("win", keyOn(in), clock, Session(15*s), newTrace, Ordered(false)), t0)
 		}},
 		{"window_ordered", func(in weir.Stream[ev]) weir.Stream[string] {
-			return lines(Window("win", keyed(in), clock, Session(15*s), newTrace), t0)
+			return lines(Window("win", keyOn(in), clock, Session(15*s), newTrace), t0)
 		}},
 	}
 	runOnce := func(t *testing.T, build func(weir.Stream[ev]) weir.Stream[string], workers, batch int) (got []string) {
@@ -723,7 +723,7 @@ func TestWorkersSameMultiset(t *testing.T) {
 func TestEndOfStreamKeyOrder(t *testing.T) {
 	src := weirtest.NewSource(x("c", "p", 0), x("a", "q", 0), x("b", "r", 0), x("a", "s", 25*s), x("b", "t", 3*s))
 	flow := weir.NewDataflow("f")
-	out := Collect("win", keyed(op.Input("in", flow, src)), EventClock(evTime, time.Hour), Tumbling(10*s, t0))
+	out := Collect("win", keyOn(op.Input("in", flow, src)), EventClock(evTime, time.Hour), Tumbling(10*s, t0))
 	sink := weirtest.NewSink[weir.KV[Windowed[[]ev]]]()
 	op.Output("out", out.Down, sink)
 	weirtest.Run(t, flow, 1)

@@ -125,6 +125,20 @@ type KV[V any] struct {
 
 func (kv KV[V]) String() string { return fmt.Sprintf("(%s, %v)", kv.Key, kv.Value) }
 
+// kvType is implemented by *KV[V] for every V: it lets KeyFunc find the key of a T that is
+// a KV without knowing V, once at build time instead of boxing each item.
+type kvType interface{ keyFunc() any }
+
+func (*KV[V]) keyFunc() any { return func(kv *KV[V]) string { return kv.Key } }
+
+// KeyFunc returns the function that reads the key of a T when T is a KV type, else nil.
+func KeyFunc[T any]() func(*T) string {
+	if k, ok := any((*T)(nil)).(kvType); ok {
+		return k.keyFunc().(func(*T) string)
+	}
+	return nil
+}
+
 // Kind is the kind of a core primitive.
 type Kind int
 

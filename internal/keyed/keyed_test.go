@@ -1,4 +1,4 @@
-package graph
+package keyed
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/weirflow/weir/internal/graph"
 )
 
 // alarm asks to be notified at the time its last value names (seconds); "-" withdraws.
@@ -30,8 +32,8 @@ func (a *alarm) Snapshot() int               { return 0 }
 // The timer heap fires each key once at the time its logic last asked for: later
 // (postponed lazily), earlier, or not at all when withdrawn.
 func TestTimers(t *testing.T) {
-	kv := func(k, v string) KV[string] { return KV[string]{Key: k, Value: v} }
-	rt := NewStateful(func(int, bool) Logic[string, string, int] { return &alarm{} })
+	kv := func(k, v string) graph.KV[string] { return graph.KV[string]{Key: k, Value: v} }
+	rt := New(func(int, bool) Logic[string, string, int] { return &alarm{} })
 	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
 	fire := func(now int) []string {
 		out, err := rt.Activate(nil, at(now), false)
@@ -40,17 +42,17 @@ func TestTimers(t *testing.T) {
 		}
 		var keys []string
 		if out != nil {
-			for _, kv := range out.([]KV[string]) {
+			for _, kv := range out.([]graph.KV[string]) {
 				keys = append(keys, kv.Key)
 			}
 		}
 		return keys
 	}
-	if _, err := rt.Activate([]KV[string]{kv("a", "10"), kv("b", "20"), kv("c", "30"), kv("d", "40")}, at(0), false); err != nil {
+	if _, err := rt.Activate([]graph.KV[string]{kv("a", "10"), kv("b", "20"), kv("c", "30"), kv("d", "40")}, at(0), false); err != nil {
 		t.Fatal(err)
 	}
 	// a postponed to 25, c brought forward to 5, d withdrawn.
-	if _, err := rt.Activate([]KV[string]{kv("a", "25"), kv("c", "5"), kv("d", "-")}, at(1), false); err != nil {
+	if _, err := rt.Activate([]graph.KV[string]{kv("a", "25"), kv("c", "5"), kv("d", "-")}, at(1), false); err != nil {
 		t.Fatal(err)
 	}
 	if next, _ := rt.NextNotify(); !next.Equal(at(5)) {
@@ -73,15 +75,15 @@ func TestTimers(t *testing.T) {
 // NextNotify follows the earliest want when it is withdrawn or postponed before it was
 // ever filed in the heap.
 func TestTimersEarliestWithdrawn(t *testing.T) {
-	rt := NewStateful(func(int, bool) Logic[string, string, int] { return &alarm{} })
+	rt := New(func(int, bool) Logic[string, string, int] { return &alarm{} })
 	steps := []struct {
-		batch []KV[string]
+		batch []graph.KV[string]
 		want  int64 // seconds; 0 for none
 	}{
-		{[]KV[string]{{Key: "a", Value: "10"}, {Key: "b", Value: "20"}}, 10},
-		{[]KV[string]{{Key: "a", Value: "-"}}, 20},
-		{[]KV[string]{{Key: "b", Value: "30"}}, 30},
-		{[]KV[string]{{Key: "b", Value: "-"}}, 0},
+		{[]graph.KV[string]{{Key: "a", Value: "10"}, {Key: "b", Value: "20"}}, 10},
+		{[]graph.KV[string]{{Key: "a", Value: "-"}}, 20},
+		{[]graph.KV[string]{{Key: "b", Value: "30"}}, 30},
+		{[]graph.KV[string]{{Key: "b", Value: "-"}}, 0},
 	}
 	for i, st := range steps {
 		if _, err := rt.Activate(st.batch, time.Unix(1, 0), false); err != nil {
@@ -99,13 +101,13 @@ func TestTimersEarliestWithdrawn(t *testing.T) {
 // want. Rounds touch few keys or many, so that the early list is filed both ways (one by
 // one and by rebuilding the heap), and due or not.
 func TestTimersRandom(t *testing.T) {
-	rt := NewStateful(func(int, bool) Logic[string, string, int] { return &alarm{} })
+	rt := New(func(int, bool) Logic[string, string, int] { return &alarm{} })
 	r := rand.New(rand.NewPCG(1, 2))
 	model := map[string]int{} // key -> the second it wants
 	now := 0
 	for round := range 400 {
 		now += r.IntN(3)
-		var batch []KV[string]
+		var batch []graph.KV[string]
 		touch := 3
 		if round%7 == 0 {
 			touch = 150
@@ -116,7 +118,7 @@ func TestTimersRandom(t *testing.T) {
 			if r.IntN(10) == 0 {
 				v = "-"
 			}
-			batch = append(batch, KV[string]{Key: k, Value: v})
+			batch = append(batch, graph.KV[string]{Key: k, Value: v})
 		}
 		out, err := rt.Activate(batch, time.Unix(int64(now), 0), false)
 		if err != nil {
@@ -124,7 +126,7 @@ func TestTimersRandom(t *testing.T) {
 		}
 		var fired []string
 		if out != nil {
-			for _, kv := range out.([]KV[string]) {
+			for _, kv := range out.([]graph.KV[string]) {
 				fired = append(fired, kv.Key)
 			}
 		}
@@ -184,8 +186,8 @@ func BenchmarkTimerRearm(b *testing.B) {
 	for i := range names {
 		names[i] = fmt.Sprint("key-", i)
 	}
-	rt := NewStateful(func(int, bool) Logic[int64, int64, int] { return &deadline{} })
-	items := make([]KV[int64], batch)
+	rt := New(func(int, bool) Logic[int64, int64, int] { return &deadline{} })
+	items := make([]graph.KV[int64], batch)
 	now := time.Unix(1, 0)
 	at := int64(1 << 60)
 	i := 0
@@ -195,7 +197,7 @@ func BenchmarkTimerRearm(b *testing.B) {
 				at += 1 << 40 // a new window: later than every deadline so far
 			}
 			at-- // every item's deadline is the earliest yet
-			items[j] = KV[int64]{Key: names[i%keys], Value: at}
+			items[j] = graph.KV[int64]{Key: names[i%keys], Value: at}
 			i++
 		}
 		if _, err := rt.Activate(items, now, false); err != nil {
@@ -218,12 +220,12 @@ func (f *forget) Snapshot() int                  { return f.n }
 // Keys that come and go, in batches of every size, still run in key order, and the
 // runtime's lists of them stay bounded by the keys alive.
 func TestKeysComeAndGo(t *testing.T) {
-	rt := NewStateful(func(int, bool) Logic[int, int, int] { return &forget{} }).(*stateful[int, int, int])
+	rt := New(func(int, bool) Logic[int, int, int] { return &forget{} }).(*stateful[int, int, int])
 	r := rand.New(rand.NewPCG(3, 4))
 	order := func(out any) []string {
 		var keys []string
 		if out != nil {
-			for _, kv := range out.([]KV[int]) {
+			for _, kv := range out.([]graph.KV[int]) {
 				keys = append(keys, kv.Key)
 			}
 		}
@@ -231,9 +233,9 @@ func TestKeysComeAndGo(t *testing.T) {
 	}
 	for round := range 300 {
 		size := []int{1, 50, 500, 3000}[round%4]
-		batch := make([]KV[int], size)
+		batch := make([]graph.KV[int], size)
 		for i := range batch {
-			batch[i] = KV[int]{Key: fmt.Sprintf("k%05d", r.IntN(20_000)+round*100), Value: 1}
+			batch[i] = graph.KV[int]{Key: fmt.Sprintf("k%05d", r.IntN(20_000)+round*100), Value: 1}
 		}
 		out, err := rt.Activate(batch, time.Unix(0, 0), false)
 		if err != nil {

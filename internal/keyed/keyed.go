@@ -1,4 +1,4 @@
-package graph
+package keyed
 
 import (
 	"fmt"
@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weirflow/weir/internal/batch"
 	"github.com/weirflow/weir/internal/codec"
+	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/state"
 )
 
@@ -39,21 +41,22 @@ type Clocked interface{ SetNow(now time.Time) }
 // Builder makes the logic of a key from its resume state (ok is false for a new key).
 type Builder[V, W, S any] func(resume S, ok bool) Logic[V, W, S]
 
-// AddStateful declares a StatefulBatch node in up's scope, its logics built by a builder
+// Add declares a StatefulBatch node in up's scope, its logics built by a builder
 // made once per worker, so that the logics of one worker may share scratch space. Workers
 // run concurrently: nothing perWorker makes may be shared between them.
-func AddStateful[V, W, S any](id string, up Stream[KV[V]], perWorker func() func(resume S, ok bool) Logic[V, W, S]) Stream[KV[W]] {
+func Add[V, W, S any](id string, up graph.Stream[graph.KV[V]], perWorker func() func(resume S, ok bool) Logic[V, W, S]) graph.Stream[graph.KV[W]] {
 	sc := up.Scope()
 	if sc == nil {
-		return Stream[KV[W]]{}
+		return graph.Stream[graph.KV[W]]{}
 	}
-	spec := &StatefulSpec{New: func() StatefulRuntime { return NewStateful[V, W, S](perWorker()) }}
-	n := AddNode(sc, id, Stateful, []Port{up.Port()}, 1, NewOps[KV[V]](), spec)
-	return Out[KV[W]](sc, n, 0)
+	spec := &graph.StatefulSpec{New: func() graph.StatefulRuntime { return New[V, W, S](perWorker()) }}
+	n := graph.AddNode(sc, id, graph.Stateful, []graph.Port{up.Port()}, 1, batch.NewOps[graph.KV[V]](), spec)
+	return graph.Out[graph.KV[W]](sc, n, 0)
 }
 
-// NewStateful returns a StatefulRuntime running builder's logics.
-func NewStateful[V, W, S any](builder Builder[V, W, S]) StatefulRuntime {
+// New returns the runtime of one worker's half of a StatefulBatch step, running builder's
+// logics.
+func New[V, W, S any](builder Builder[V, W, S]) graph.StatefulRuntime {
 	return &stateful[V, W, S]{build: builder, keys: map[string]*entry[V, W, S]{},
 		clearValues: hasPointers(reflect.TypeFor[V]()), codec: codec.For[S]()}
 }
@@ -140,7 +143,7 @@ type stateful[V, W, S any] struct {
 	batch []*entry[V, W, S]
 	ranks []uint64 // a bit per rank
 	ask   []*entry[V, W, S]
-	out   []KV[W]
+	out   []graph.KV[W]
 }
 
 func (s *stateful[V, W, S]) Track() { s.track = true }
@@ -156,13 +159,13 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 			if cur != nil {
 				key = cur.key
 			}
-			err = &KeyError{Key: key, Cause: &PanicError{Value: r, Stack: debug.Stack()}}
+			err = &graph.KeyError{Key: key, Cause: &graph.PanicError{Value: r, Stack: debug.Stack()}}
 		}
 	}()
 
 	// 1. OnBatch once per key, keys in byte-wise order, values in arrival order.
 	if batch != nil {
-		items := batch.([]KV[V])
+		items := batch.([]graph.KV[V])
 		s.batch = s.batch[:0]
 		ranked, quiet := true, true // a new key's logic is not built yet: not quiet
 		for i := range items {
@@ -338,7 +341,7 @@ func (s *stateful[V, W, S]) sweep() {
 // finish records the outcome of one logic call for e.
 func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
 	for _, w := range emit {
-		s.out = append(s.out, KV[W]{Key: e.key, Value: w})
+		s.out = append(s.out, graph.KV[W]{Key: e.key, Value: w})
 	}
 	if discard {
 		delete(s.keys, e.key)
@@ -561,12 +564,12 @@ func (s *stateful[V, W, S]) Snapshot() ([]state.Change, error) {
 func snapshotOf[V, W, S any](c codec.Typed[S], key string, l Logic[V, W, S]) (b []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &KeyError{Key: key, Cause: &PanicError{Value: r, Stack: debug.Stack()}}
+			err = &graph.KeyError{Key: key, Cause: &graph.PanicError{Value: r, Stack: debug.Stack()}}
 		}
 	}()
 	b, err = c.Encode(l.Snapshot())
 	if err != nil {
-		return nil, &KeyError{Key: key, Cause: fmt.Errorf("encoding snapshot: %w", err)}
+		return nil, &graph.KeyError{Key: key, Cause: fmt.Errorf("encoding snapshot: %w", err)}
 	}
 	return b, nil
 }
@@ -574,11 +577,11 @@ func snapshotOf[V, W, S any](c codec.Typed[S], key string, l Logic[V, W, S]) (b 
 func (s *stateful[V, W, S]) Resume(key string, state []byte) (err error) {
 	st, err := s.codec.Decode(state)
 	if err != nil {
-		return &KeyError{Key: key, Cause: err} // a *codec.DecodeError, naming S
+		return &graph.KeyError{Key: key, Cause: err} // a *codec.DecodeError, naming S
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = &KeyError{Key: key, Cause: &PanicError{Value: r, Stack: debug.Stack()}}
+			err = &graph.KeyError{Key: key, Cause: &graph.PanicError{Value: r, Stack: debug.Stack()}}
 		}
 	}()
 	e := newEntry[V, W, S](key)
