@@ -48,7 +48,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/weirflow/weir/bench/nexmark"
+	"github.com/weirflow/weir/internal/bench/nexmark"
 )
 
 // Anchors, in events per second per core (0: not published).

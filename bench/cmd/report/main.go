@@ -27,7 +27,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/weirflow/weir/bench"
+	"github.com/weirflow/weir/internal/bench"
 )
 
 func main() {

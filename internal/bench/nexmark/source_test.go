@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weirflow/weir/bench/nexmark"
+	"github.com/weirflow/weir/internal/bench/nexmark"
 	"github.com/weirflow/weir/source"
 )
 

@@ -4,7 +4,7 @@
 // machine's speed.
 //
 //	go run ./bench/cmd/report          # the budget table
-//	go test -bench . ./bench/          # the same paths as Go benchmarks, in ns/item
+//	go test -bench . ./internal/bench/        # the same paths as Go benchmarks, in ns/item
 //
 // # Paths
 //

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
-	"github.com/weirflow/weir/bench"
+	"github.com/weirflow/weir/internal/bench"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/source"
 	"github.com/weirflow/weir/weirtest"
