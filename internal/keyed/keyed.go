@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weirflow/weir/internal/batch"
 	"github.com/weirflow/weir/internal/codec"
 	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/state"
@@ -40,19 +39,6 @@ type Clocked interface{ SetNow(now time.Time) }
 
 // Builder makes the logic of a key from its resume state (ok is false for a new key).
 type Builder[V, W, S any] func(resume S, ok bool) Logic[V, W, S]
-
-// Add declares a StatefulBatch node in up's scope, its logics built by a builder
-// made once per worker, so that the logics of one worker may share scratch space. Workers
-// run concurrently: nothing perWorker makes may be shared between them.
-func Add[V, W, S any](id string, up graph.Stream[graph.KV[V]], perWorker func() func(resume S, ok bool) Logic[V, W, S]) graph.Stream[graph.KV[W]] {
-	sc := up.Scope()
-	if sc == nil {
-		return graph.Stream[graph.KV[W]]{}
-	}
-	spec := &graph.StatefulSpec{New: func() graph.StatefulRuntime { return New[V, W, S](perWorker()) }}
-	n := graph.AddNode(sc, id, graph.Stateful, []graph.Port{up.Port()}, 1, batch.NewOps[graph.KV[V]](), spec)
-	return graph.Out[graph.KV[W]](sc, n, 0)
-}
 
 // New returns the runtime of one worker's half of a StatefulBatch step, running builder's
 // logics.
