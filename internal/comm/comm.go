@@ -22,27 +22,47 @@ type Message struct {
 
 // Mesh connects every worker with every other.
 //
-// Backpressure: a worker's load is the bytes queued for it, plus those it has received and
+// Flow control is by credit, as in Flink's credit-based flow control: the receiver of a
+// message decides how much may be in flight toward it, and grants more as it drains, so a
+// sender needs to know only its own credit toward each destination, never the queues of
+// the others. A worker's load is the bytes queued for it, plus those it has received and
 // not yet finished with (Done), plus those it holds parked for a later epoch (Report).
-// Each worker advertises the load above which senders should pause (Report's limit, at
-// most the mesh's limit); Congested tells a sender whether any worker is above its own.
+// Each worker advertises the load it accepts (Report's limit, at most the mesh's limit);
+// the credit toward it is that limit minus its load. A sender whose credit toward some
+// destination is used up stops reading its sources, but keeps draining what it receives,
+// so that workers cannot deadlock on each other.
+//
+// A mesh between processes implements the same methods without shared memory: the
+// receiving side grants credit to each sender as it drains (Done) or lets go of parked
+// bytes (Report), sending the grant over the wire; Credit reads what the sender was last
+// granted less what it has sent since; and Wake fires on the sender when a grant brings
+// its credit above zero again.
 type Mesh interface {
-	// Send queues m for worker to. It never blocks: senders pace themselves with Congested.
+	// Send queues m for worker to. It never blocks: senders pace themselves with Credit.
 	Send(to int, m Message)
 	// Receive appends every message queued for worker w to buf, in the order each sender
 	// sent them, and returns it. Their bytes count toward w's load until w calls Done.
 	Receive(w int, buf []Message) []Message
-	// Done tells that w has finished with n bytes of the messages it received.
+	// Done tells that w has finished with n bytes of the messages it received, which
+	// returns them as credit to the senders.
 	Done(w, n int)
 	// Report sets the bytes w holds outside its queue (batches parked for a later epoch),
-	// which count toward its load like queued bytes, and the load above which w makes
-	// senders congested (capped at the mesh's limit).
+	// which count toward its load like queued bytes, and the load w accepts (capped at the
+	// mesh's limit), which bounds the credit of every sender toward w.
 	Report(w, held, limit int)
-	// Wake returns a channel that receives when w has messages, or when another worker's
-	// held bytes make it congested, or its load has fallen below its limit.
+	// Wake returns a channel that receives when w has messages, or when its credit toward
+	// a worker has returned above zero, or when another worker's held bytes have used up
+	// the credit toward it (so that w, perhaps behind, may move on what that worker waits
+	// for).
 	Wake(w int) <-chan struct{}
-	// Congested reports whether any worker's load is above its limit, so that w should
-	// stop reading its sources (but keep draining its own queue).
+	// Credit returns the bytes worker from may still send to worker to before it should
+	// pause: at most 0 means pause. Bytes already sent count against it until the
+	// receiver is done with them; it may go below 0, since Send never blocks.
+	Credit(from, to int) int
+	// Congested reports whether w's credit toward any worker, itself included, is at most
+	// 0, so that w should stop reading its sources (but keep draining its own queue).
+	//
+	// Deprecated: it stays only while the engine calls it; senders pace with Credit.
 	Congested(w int) bool
 }
 
@@ -64,8 +84,8 @@ type box struct {
 
 func (b *box) load() int64 { return b.queued.Load() + b.held.Load() }
 
-// NewLocal returns a mesh of n workers in this process, where a worker whose load is
-// above limit (or the lower limit it reports) makes every sender congested.
+// NewLocal returns a mesh of n workers in this process, where each worker accepts a load
+// of limit bytes (or the lower limit it reports), which should be above 0.
 func NewLocal(n, limit int) *Local {
 	l := &Local{limit: limit, boxes: make([]*box, n)}
 	for i := range l.boxes {
@@ -108,7 +128,7 @@ func (l *Local) Done(w, n int) {
 	}
 	b := l.boxes[w]
 	after := b.queued.Add(-int64(n)) + b.held.Load()
-	if lim := b.limit.Load(); after+int64(n) > lim && after <= lim {
+	if lim := b.limit.Load(); after+int64(n) >= lim && after < lim {
 		l.unpause(w)
 	}
 }
@@ -116,17 +136,18 @@ func (l *Local) Done(w, n int) {
 func (l *Local) Report(w, held, limit int) {
 	b := l.boxes[w]
 	lim := int64(min(limit, l.limit))
-	was := b.load() > b.limit.Load()
+	was := b.load() >= b.limit.Load()
 	b.held.Store(int64(held))
 	b.limit.Store(lim)
-	if was != (b.load() > lim) {
+	if was != (b.load() >= lim) {
 		l.unpause(w)
 	}
 }
 
-// unpause wakes every other worker: the senders paused on w's load when it falls below
-// its limit (they wait on their own wake channels), and every worker when w's held bytes
-// congest it, so that a worker behind may move on what w waits for.
+// unpause wakes every other worker when the credit toward w changes sign: the senders
+// paused on w when their credit returns (they wait on their own wake channels), and every
+// worker when w's held bytes use it up, so that a worker behind may move on what w waits
+// for.
 func (l *Local) unpause(w int) {
 	for i, o := range l.boxes {
 		if i != w {
@@ -140,9 +161,19 @@ func (l *Local) Queued(w int) int { return int(l.boxes[w].queued.Load()) }
 
 func (l *Local) Wake(w int) <-chan struct{} { return l.boxes[w].wake }
 
-func (l *Local) Congested(int) bool {
-	for _, b := range l.boxes {
-		if b.load() > b.limit.Load() {
+// Credit returns to's limit less its load, the same for every sender: in one process the
+// senders share the receiver's budget, whoever sent what it holds.
+func (l *Local) Credit(_, to int) int {
+	b := l.boxes[to]
+	return int(b.limit.Load() - b.load())
+}
+
+// Congested reports whether w's credit toward any worker is used up, w itself included:
+// the bytes w holds parked count toward its own load, and a worker above its own limit
+// stops reading its sources as it did before credit.
+func (l *Local) Congested(w int) bool {
+	for d := range l.boxes {
+		if l.Credit(w, d) <= 0 {
 			return true
 		}
 	}

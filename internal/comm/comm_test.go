@@ -101,3 +101,92 @@ func TestLocalReport(t *testing.T) {
 		t.Error("a paused sender was not woken when the load fell below the reported limit")
 	}
 }
+
+// woken reports whether w's wake channel has a signal, and takes it.
+func woken(l *Local, w int) bool {
+	select {
+	case <-l.Wake(w):
+		return true
+	default:
+		return false
+	}
+}
+
+// The credit toward a worker is its limit less its load: it falls as bytes are queued for
+// it and as it holds bytes parked, and returns as it is done with them or lets them go,
+// waking the senders when it comes back above 0.
+func TestLocalCredit(t *testing.T) {
+	l := NewLocal(3, 100)
+	check := func(step string, want int) {
+		t.Helper()
+		for from := range 3 {
+			if got := l.Credit(from, 1); got != want {
+				t.Fatalf("%s: Credit(%d, 1) = %d, want %d", step, from, got, want)
+			}
+		}
+		if got := l.Credit(0, 2); got != 100 {
+			t.Fatalf("%s: credit toward an idle worker = %d, want 100", step, got)
+		}
+	}
+	check("start", 100)
+	l.Send(1, Message{From: 0, Bytes: 30})
+	check("queued 30", 70)
+	woken(l, 1) // the message's own signal
+	l.Report(1, 40, 1000)
+	check("queued 30, held 40", 30)
+	l.Send(1, Message{From: 2, Bytes: 30})
+	check("queued 60, held 40", 0)
+	if !l.Congested(0) || !l.Congested(2) {
+		t.Fatal("not congested with no credit left")
+	}
+	if woken(l, 0) || woken(l, 2) {
+		t.Fatal("a sender woken before credit returned")
+	}
+	if n := len(l.Receive(1, nil)); n != 2 {
+		t.Fatalf("received %d messages, want 2", n)
+	}
+	check("received, not done", 0)
+	l.Done(1, 10)
+	check("done with 10", 10)
+	if !woken(l, 0) || !woken(l, 2) {
+		t.Fatal("the senders were not woken when credit returned")
+	}
+	if l.Congested(0) {
+		t.Fatal("congested with credit left")
+	}
+	l.Done(1, 20)
+	check("done with 30", 30)
+	if woken(l, 0) {
+		t.Fatal("a sender woken though its credit never ran out")
+	}
+	l.Report(1, 90, 1000)
+	check("held 90", -20)
+	if !woken(l, 0) || !woken(l, 2) {
+		t.Fatal("the others were not woken when held bytes used the credit up")
+	}
+	l.Report(1, 0, 1000)
+	check("held 0", 70)
+	if !woken(l, 0) || !woken(l, 2) {
+		t.Fatal("the senders were not woken when held bytes were let go")
+	}
+	l.Report(1, 0, 50)
+	check("limit 50", 20)
+	l.Done(1, 30)
+	check("all done, limit 50", 50)
+}
+
+// A worker's own parked bytes count: with its own credit used up it is congested, as it
+// was when the mesh compared every worker's load with its limit.
+func TestLocalCongestedBySelf(t *testing.T) {
+	l := NewLocal(2, 100)
+	l.Report(0, 100, 100)
+	if got := l.Credit(1, 0); got != 0 {
+		t.Fatalf("credit = %d, want 0", got)
+	}
+	if !l.Congested(0) {
+		t.Error("worker 0 not congested by its own held bytes")
+	}
+	if !l.Congested(1) {
+		t.Error("worker 1 not congested toward worker 0")
+	}
+}
