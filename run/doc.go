@@ -7,6 +7,15 @@
 // keyed items are exchanged to the worker that owns the key. Inputs close an epoch every
 // EpochInterval and at the end of the stream; the first epoch is 1.
 //
+// # Options
+//
+// Run and Main take Options (Workers, EpochInterval, Recovery, ...), each stating its
+// default in its doc comment. A run starts from the defaults and only the options given
+// change them; there is no settings struct whose zero fields could mean something else.
+// An invalid value (Workers(0), a negative interval) fails the run before it starts, with
+// an error naming the setting. Main applies the options first, then its environment
+// variables and flags over them.
+//
 // # Command line
 //
 // Main reads Bytewax's flags (-w workers per process, -s snapshot interval, -r recovery

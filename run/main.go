@@ -96,14 +96,14 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 	}
 	cfg, err := cl.config(opts)
 	if err == nil {
-		err = cfg.Validate()
+		err = cfg.validate()
 	}
 	if err != nil {
 		cl.usageError(stderr, err)
 		return 2
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cl.level}))
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cl.level}))
 	}
 	var outcome engine.Outcome // where the run stopped, for the line after a signal
 	ctx = engine.WithOutcome(ctx, &outcome)
@@ -121,7 +121,7 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 		got <- sig
 		cancel()
 	}()
-	err = RunConfig(ctx, flow, cfg)
+	err = run(ctx, flow, cfg)
 	signal.Stop(sigs)
 	close(sigs)
 	select {
@@ -145,18 +145,18 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 
 // interrupted is the line after a signal stopped the run; resume is the epoch the next run
 // resumes from, 0 when the run did not get to start.
-func interrupted(flow *weir.Dataflow, cfg Config, sig os.Signal, resume uint64) string {
+func interrupted(flow *weir.Dataflow, cfg config, sig os.Signal, resume uint64) string {
 	name := "SIGINT"
 	if sig == syscall.SIGTERM {
 		name = "SIGTERM"
 	}
-	if cfg.RecoveryDir == "" {
+	if cfg.recoveryDir == "" {
 		return fmt.Sprintf("weir: flow %s interrupted by %s; without a recovery directory (-r) its progress is not kept", flow.ID(), name)
 	}
 	if resume > 0 {
-		return fmt.Sprintf("weir: flow %s interrupted by %s; the next run on %s resumes from epoch %d", flow.ID(), name, cfg.RecoveryDir, resume)
+		return fmt.Sprintf("weir: flow %s interrupted by %s; the next run on %s resumes from epoch %d", flow.ID(), name, cfg.recoveryDir, resume)
 	}
-	return fmt.Sprintf("weir: flow %s interrupted by %s; the next run on %s resumes from the last committed epoch", flow.ID(), name, cfg.RecoveryDir)
+	return fmt.Sprintf("weir: flow %s interrupted by %s; the next run on %s resumes from the last committed epoch", flow.ID(), name, cfg.recoveryDir)
 }
 
 // panicTrace renders a panic's stack for a person: the frames of the program's own code
@@ -213,7 +213,7 @@ type commandLine struct {
 	parsed bool
 	code   int  // the exit status of a parse that ends the program
 	exit   bool // the parse ends the program (help, or a bad flag)
-	// level is the level of Main's own logger (--log-level), which is not in Config: a
+	// level is the level of Main's own logger (--log-level), which is not in config: a
 	// Logger given by an option keeps its own.
 	level slog.Level
 }
@@ -223,45 +223,45 @@ type weirFlag struct {
 	short, long, arg string
 	usage, env, def  string
 	value            flag.Value
-	apply            func(*Config, flag.Value) // sets the config from the value
+	apply            func(*config, flag.Value) // sets the config from the value
 }
 
 func newCommandLine(name string) *commandLine {
 	cl := &commandLine{name: name, fs: flag.NewFlagSet(name, flag.ContinueOnError)}
-	def := DefaultConfig()
-	workers := intFlag(def.Workers)
-	interval := durationFlag(def.EpochInterval)
-	backup := durationFlag(def.BackupInterval)
+	def := defaults()
+	workers := intFlag(def.workers)
+	interval := durationFlag(def.epochInterval)
+	backup := durationFlag(def.backupInterval)
 	recovery := stringFlag("")
 	level := levelFlag(slog.LevelInfo)
-	logEvery := durationFlag(def.LogEvery)
+	logEvery := durationFlag(def.logEvery)
 	partitions := intFlag(0)
 	drop := boolFlag(false)
 	cl.flags = []*weirFlag{
 		{short: "w", long: "workers-per-process", arg: "N", env: "WEIR_WORKERS_PER_PROCESS", def: "1",
 			usage: "workers in this process", value: &workers,
-			apply: func(c *Config, v flag.Value) { c.Workers = int(*v.(*intFlag)) }},
-		{short: "s", long: "snapshot-interval", arg: "D", env: "WEIR_SNAPSHOT_INTERVAL", def: def.EpochInterval.String(),
+			apply: func(c *config, v flag.Value) { c.workers = int(*v.(*intFlag)) }},
+		{short: "s", long: "snapshot-interval", arg: "D", env: "WEIR_SNAPSHOT_INTERVAL", def: def.epochInterval.String(),
 			usage: "how often epochs close and snapshots are taken: a duration (500ms) or seconds", value: &interval,
-			apply: func(c *Config, v flag.Value) { c.EpochInterval = time.Duration(*v.(*durationFlag)) }},
+			apply: func(c *config, v flag.Value) { c.epochInterval = time.Duration(*v.(*durationFlag)) }},
 		{short: "r", long: "recovery-directory", arg: "DIR", env: "WEIR_RECOVERY_DIRECTORY",
 			usage: "snapshot to and resume from DIR, made by: weir recovery init DIR N, or by --recovery-partitions N", value: &recovery,
-			apply: func(c *Config, v flag.Value) { c.RecoveryDir = string(*v.(*stringFlag)) }},
+			apply: func(c *config, v flag.Value) { c.recoveryDir = string(*v.(*stringFlag)) }},
 		{long: "recovery-partitions", arg: "N", env: "WEIR_RECOVERY_PARTITIONS",
 			usage: "create the recovery directory with N partitions if it has none (a directory that has some must have N)", value: &partitions,
-			apply: func(c *Config, v flag.Value) { c.RecoveryPartitions = int(*v.(*intFlag)) }},
+			apply: func(c *config, v flag.Value) { c.recoveryPartitions = int(*v.(*intFlag)) }},
 		{long: "drop-removed-steps", env: "WEIR_DROP_REMOVED_STEPS",
 			usage: "resume even though the recovery directory holds state of steps this dataflow no longer has, deleting that state", value: &drop,
-			apply: func(c *Config, v flag.Value) { c.DropRemovedSteps = bool(*v.(*boolFlag)) }},
+			apply: func(c *config, v flag.Value) { c.dropRemovedSteps = bool(*v.(*boolFlag)) }},
 		{short: "b", long: "backup-interval", arg: "D", env: "WEIR_BACKUP_INTERVAL", def: "0s",
 			usage: "how long superseded snapshots are kept, so that a copy of the directory still resumes", value: &backup,
-			apply: func(c *Config, v flag.Value) { c.BackupInterval = time.Duration(*v.(*durationFlag)) }},
+			apply: func(c *config, v flag.Value) { c.backupInterval = time.Duration(*v.(*durationFlag)) }},
 		{long: "log-level", arg: "LEVEL", env: "WEIR_LOG_LEVEL", def: "info",
 			usage: "the least level logged to stderr: debug (adds each snapshot written), info, warn or error", value: &level,
-			apply: func(_ *Config, v flag.Value) { cl.level = slog.Level(*v.(*levelFlag)) }},
-		{long: "log-interval", arg: "D", env: "WEIR_LOG_INTERVAL", def: def.LogEvery.String(),
+			apply: func(_ *config, v flag.Value) { cl.level = slog.Level(*v.(*levelFlag)) }},
+		{long: "log-interval", arg: "D", env: "WEIR_LOG_INTERVAL", def: def.logEvery.String(),
 			usage: "how often a summary of the run's progress is logged, 0 for never", value: &logEvery,
-			apply: func(c *Config, v flag.Value) { c.LogEvery = time.Duration(*v.(*durationFlag)) }},
+			apply: func(c *config, v flag.Value) { c.logEvery = time.Duration(*v.(*durationFlag)) }},
 	}
 	for _, f := range cl.flags {
 		if f.short != "" {
@@ -303,11 +303,8 @@ func (cl *commandLine) usageError(w io.Writer, err error) {
 }
 
 // config applies opts to the defaults, then the environment, then the flags given.
-func (cl *commandLine) config(opts []Option) (Config, error) {
-	cfg := DefaultConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
+func (cl *commandLine) config(opts []Option) (config, error) {
+	cfg := newConfig(opts)
 	cl.level = slog.LevelInfo
 	set := map[string]bool{}
 	cl.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })

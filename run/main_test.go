@@ -22,36 +22,36 @@ import (
 func discard[T any]() sink.Sink[T] { return sink.Func(func([]T) error { return nil }) }
 
 func TestFlags(t *testing.T) {
-	def := DefaultConfig()
+	def := defaults()
 	tests := []struct {
 		name    string
 		env     map[string]string
 		args    []string
 		opts    []Option
-		want    Config
+		want    config
 		rest    []string
 		level   slog.Level // of Main's own logger
 		wantErr string
 	}{
 		{name: "defaults", want: def},
-		{name: "short", args: []string{"-w", "3", "-s", "2"}, want: Config{Workers: 3, EpochInterval: 2 * time.Second, LogEvery: def.LogEvery}},
-		{name: "long", args: []string{"--workers-per-process=4", "--snapshot-interval=250ms"}, want: Config{Workers: 4, EpochInterval: 250 * time.Millisecond, LogEvery: def.LogEvery}},
-		{name: "env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2", "WEIR_SNAPSHOT_INTERVAL": "1.5"}, want: Config{Workers: 2, EpochInterval: 1500 * time.Millisecond, LogEvery: def.LogEvery}},
-		{name: "flag beats env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, args: []string{"-w", "5"}, want: Config{Workers: 5, EpochInterval: 10 * time.Second, LogEvery: def.LogEvery}},
+		{name: "short", args: []string{"-w", "3", "-s", "2"}, want: config{workers: 3, epochInterval: 2 * time.Second, logEvery: def.logEvery}},
+		{name: "long", args: []string{"--workers-per-process=4", "--snapshot-interval=250ms"}, want: config{workers: 4, epochInterval: 250 * time.Millisecond, logEvery: def.logEvery}},
+		{name: "env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2", "WEIR_SNAPSHOT_INTERVAL": "1.5"}, want: config{workers: 2, epochInterval: 1500 * time.Millisecond, logEvery: def.logEvery}},
+		{name: "flag beats env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, args: []string{"-w", "5"}, want: config{workers: 5, epochInterval: 10 * time.Second, logEvery: def.logEvery}},
 		{name: "env beats option", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, opts: []Option{Workers(7), EpochInterval(time.Second)},
-			want: Config{Workers: 2, EpochInterval: time.Second, LogEvery: def.LogEvery}},
-		{name: "option kept when no flag", opts: []Option{Workers(7)}, args: []string{"-s", "3"}, want: Config{Workers: 7, EpochInterval: 3 * time.Second, LogEvery: def.LogEvery}},
-		{name: "recovery", args: []string{"-r", "/tmp/rec", "-b", "1m"}, want: Config{Workers: 1, EpochInterval: 10 * time.Second, RecoveryDir: "/tmp/rec", BackupInterval: time.Minute, LogEvery: def.LogEvery}},
+			want: config{workers: 2, epochInterval: time.Second, logEvery: def.logEvery}},
+		{name: "option kept when no flag", opts: []Option{Workers(7)}, args: []string{"-s", "3"}, want: config{workers: 7, epochInterval: 3 * time.Second, logEvery: def.logEvery}},
+		{name: "recovery", args: []string{"-r", "/tmp/rec", "-b", "1m"}, want: config{workers: 1, epochInterval: 10 * time.Second, recoveryDir: "/tmp/rec", backupInterval: time.Minute, logEvery: def.logEvery}},
 		{name: "recovery env", env: map[string]string{"WEIR_RECOVERY_DIRECTORY": "/d", "WEIR_BACKUP_INTERVAL": "30"}, args: []string{"--backup-interval=5s"},
-			want: Config{Workers: 1, EpochInterval: 10 * time.Second, RecoveryDir: "/d", BackupInterval: 5 * time.Second, LogEvery: def.LogEvery}},
-		{name: "positional", args: []string{"-w", "2", "a.txt", "-x"}, want: Config{Workers: 2, EpochInterval: 10 * time.Second, LogEvery: def.LogEvery}, rest: []string{"a.txt", "-x"}},
-		{name: "logs", args: []string{"--log-interval", "5s", "--log-level=debug"}, want: Config{Workers: 1, EpochInterval: 10 * time.Second, LogEvery: 5 * time.Second}, level: slog.LevelDebug},
-		{name: "logs env", env: map[string]string{"WEIR_LOG_INTERVAL": "0", "WEIR_LOG_LEVEL": "WARN"}, want: Config{Workers: 1, EpochInterval: 10 * time.Second}, level: slog.LevelWarn},
+			want: config{workers: 1, epochInterval: 10 * time.Second, recoveryDir: "/d", backupInterval: 5 * time.Second, logEvery: def.logEvery}},
+		{name: "positional", args: []string{"-w", "2", "a.txt", "-x"}, want: config{workers: 2, epochInterval: 10 * time.Second, logEvery: def.logEvery}, rest: []string{"a.txt", "-x"}},
+		{name: "logs", args: []string{"--log-interval", "5s", "--log-level=debug"}, want: config{workers: 1, epochInterval: 10 * time.Second, logEvery: 5 * time.Second}, level: slog.LevelDebug},
+		{name: "logs env", env: map[string]string{"WEIR_LOG_INTERVAL": "0", "WEIR_LOG_LEVEL": "WARN"}, want: config{workers: 1, epochInterval: 10 * time.Second}, level: slog.LevelWarn},
 		{name: "log level flag beats env", env: map[string]string{"WEIR_LOG_LEVEL": "error"}, args: []string{"--log-level", "info"}, want: def},
 		{name: "recovery partitions and drop", args: []string{"-r", "d", "--recovery-partitions", "4", "--drop-removed-steps"},
-			want: Config{Workers: 1, EpochInterval: 10 * time.Second, LogEvery: 30 * time.Second, RecoveryDir: "d", RecoveryPartitions: 4, DropRemovedSteps: true}},
+			want: config{workers: 1, epochInterval: 10 * time.Second, logEvery: 30 * time.Second, recoveryDir: "d", recoveryPartitions: 4, dropRemovedSteps: true}},
 		{name: "recovery partitions and drop env", env: map[string]string{"WEIR_RECOVERY_PARTITIONS": "2", "WEIR_DROP_REMOVED_STEPS": "1"},
-			want: Config{Workers: 1, EpochInterval: 10 * time.Second, LogEvery: 30 * time.Second, RecoveryPartitions: 2, DropRemovedSteps: true}},
+			want: config{workers: 1, epochInterval: 10 * time.Second, logEvery: 30 * time.Second, recoveryPartitions: 2, dropRemovedSteps: true}},
 		{name: "drop flag beats env", env: map[string]string{"WEIR_DROP_REMOVED_STEPS": "true"}, args: []string{"--drop-removed-steps=false"}, want: def},
 		{name: "bad drop env", env: map[string]string{"WEIR_DROP_REMOVED_STEPS": "yes"}, wantErr: `prog: WEIR_DROP_REMOVED_STEPS="yes": not true or false (see prog --help)`},
 		{name: "bad partitions", args: []string{"--recovery-partitions", "few"}, wantErr: `prog: invalid value "few" for flag -recovery-partitions: not a whole number (see prog --help)`},

@@ -26,25 +26,21 @@ const gcInterval = 10 * time.Second
 // format or not writable, or it holds state this dataflow cannot resume (another
 // dataflow's, or positions of partitions an input or sink no longer lists).
 func Run(ctx context.Context, flow *weir.Dataflow, opts ...Option) error {
-	cfg := DefaultConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	return RunConfig(ctx, flow, cfg)
+	return run(ctx, flow, newConfig(opts))
 }
 
-// RunConfig is Run with a whole Config, as run.Main builds it from flags.
-func RunConfig(ctx context.Context, flow *weir.Dataflow, cfg Config) error {
-	if err := cfg.Validate(); err != nil {
+// run is Run with its settings built, as run.Main builds them from options and flags.
+func run(ctx context.Context, flow *weir.Dataflow, cfg config) error {
+	if err := cfg.validate(); err != nil {
 		return err
 	}
 	p, err := plan.New(flow)
 	if err != nil {
 		return err
 	}
-	ecfg := engine.Config{Workers: cfg.Workers, EpochInterval: cfg.EpochInterval, Logger: cfg.Logger,
-		LogEvery: cfg.LogEvery, RecoveryDir: cfg.RecoveryDir}
-	if cfg.RecoveryDir == "" {
+	ecfg := engine.Config{Workers: cfg.workers, EpochInterval: cfg.epochInterval, Logger: cfg.logger,
+		LogEvery: cfg.logEvery, RecoveryDir: cfg.recoveryDir}
+	if cfg.recoveryDir == "" {
 		return engine.Run(ctx, p, ecfg)
 	}
 	store, loaded, err := openStore(cfg, p)
@@ -58,15 +54,15 @@ func RunConfig(ctx context.Context, flow *weir.Dataflow, cfg Config) error {
 	// SIGTERM): snapshots superseded for longer than the backup interval are no longer
 	// needed by any copy of the directory, and collecting at a stop leaves the next run
 	// less to load. After a crash or a failure, the next run's start collects instead.
-	stopGC := store.CollectEvery(gcInterval, cfg.BackupInterval)
-	err = inDir(engine.Run(ctx, p, ecfg), cfg.RecoveryDir)
+	stopGC := store.CollectEvery(gcInterval, cfg.backupInterval)
+	err = inDir(engine.Run(ctx, p, ecfg), cfg.recoveryDir)
 	if gcErr := stopGC(); err == nil {
 		err = gcErr
 	}
 	if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 		return err
 	}
-	if gcErr := store.GC(cfg.BackupInterval); gcErr != nil {
+	if gcErr := store.GC(cfg.backupInterval); gcErr != nil {
 		return gcErr
 	}
 	return err

@@ -20,31 +20,31 @@ var ErrNoRecoveryStore = state.ErrNoStore
 // openStore opens the run's recovery directory, creating it first when cfg asks to and it
 // has no partitions, and returns it with the Store the engine uses: the directory,
 // refusing the state of steps that p does not have, or dropping it with
-// cfg.DropRemovedSteps.
-func openStore(cfg Config, p *plan.Plan) (state.Dir, state.Store, error) {
-	dir, err := state.OpenDir(cfg.RecoveryDir, cfg.RecoveryPartitions)
+// cfg.dropRemovedSteps.
+func openStore(cfg config, p *plan.Plan) (state.Dir, state.Store, error) {
+	dir, err := state.OpenDir(cfg.recoveryDir, cfg.recoveryPartitions)
 	switch {
 	case errors.Is(err, state.ErrNoPartitions):
 		return nil, nil, fmt.Errorf("%w, or have this run create them with --recovery-partitions N (run.RecoveryPartitions)", err)
 	case err != nil:
 		return nil, nil, err
 	}
-	if n := cfg.RecoveryPartitions; n > 0 && dir.Partitions() != n {
+	if n := cfg.recoveryPartitions; n > 0 && dir.Partitions() != n {
 		dir.Close()
 		return nil, nil, fmt.Errorf("weir: recovery directory %s has %d partitions, not the %d that --recovery-partitions (run.RecoveryPartitions) asks for: the count is fixed when the directory is created; ask for %d, or leave the option out",
-			cfg.RecoveryDir, dir.Partitions(), n, dir.Partitions())
+			cfg.recoveryDir, dir.Partitions(), n, dir.Partitions())
 	}
 	ids := make([]string, len(p.Nodes))
 	for i, n := range p.Nodes {
 		ids[i] = n.ID
 	}
-	logger := cfg.Logger
+	logger := cfg.logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	store := state.KnownSteps(dir, ids, cfg.DropRemovedSteps, func(steps []string) {
+	store := state.KnownSteps(dir, ids, cfg.dropRemovedSteps, func(steps []string) {
 		logger.Warn("weir: recovery: dropped the state of steps this dataflow no longer has (--drop-removed-steps)",
-			"dir", cfg.RecoveryDir, "steps", steps)
+			"dir", cfg.recoveryDir, "steps", steps)
 	})
 	return dir, store, nil
 }

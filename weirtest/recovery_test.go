@@ -1,8 +1,11 @@
 package weirtest_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -393,22 +396,36 @@ func TestRecoveryDamaged(t *testing.T) {
 	}
 }
 
+// Options gives workers, an epoch interval of 0 and the directory, and the options after
+// them override those: the run's start line says which settings it ran with.
 func TestRecoveryOptions(t *testing.T) {
-	rec := weirtest.NewRecovery(t, 1)
-	cfg := run.DefaultConfig()
-	for _, o := range rec.Options(3, run.BackupInterval(time.Minute)) {
-		o(&cfg)
+	tests := []struct {
+		workers int
+		opts    []run.Option
+		want    map[string]any
+	}{
+		{3, nil, map[string]any{"workers": 3.0, "epoch_interval": 0.0}},
+		{1, []run.Option{run.EpochInterval(time.Second), run.Workers(2)}, map[string]any{"workers": 2.0, "epoch_interval": float64(time.Second)}},
 	}
-	want := run.Config{Workers: 3, EpochInterval: 0, RecoveryDir: rec.Dir(), BackupInterval: time.Minute, LogEvery: run.DefaultConfig().LogEvery}
-	if cfg != want {
-		t.Fatalf("config %+v, want %+v", cfg, want)
-	}
-	cfg = run.DefaultConfig()
-	for _, o := range rec.Options(1, run.EpochInterval(time.Second), run.Workers(2)) {
-		o(&cfg)
-	}
-	if cfg.EpochInterval != time.Second || cfg.Workers != 2 {
-		t.Fatalf("options did not override: %+v", cfg)
+	for _, tt := range tests {
+		rec := weirtest.NewRecovery(t, 1)
+		var logs bytes.Buffer
+		flow := weir.NewDataflow("opts")
+		op.Output("out", op.Input("in", flow, weirtest.NewSource(1, 2)), weirtest.NewSink[int]())
+		logger := run.Logger(slog.New(slog.NewJSONHandler(&logs, nil)))
+		if err := run.Run(t.Context(), flow, rec.Options(tt.workers, append([]run.Option{logger}, tt.opts...)...)...); err != nil {
+			t.Fatal(err)
+		}
+		var start map[string]any
+		if err := json.NewDecoder(&logs).Decode(&start); err != nil || start["msg"] != "weir: run starting" {
+			t.Fatalf("first log line %v (%v), want the start", start, err)
+		}
+		tt.want["recovery"] = rec.Dir()
+		for k, v := range tt.want {
+			if start[k] != v {
+				t.Errorf("Options(%d, %d more): %s = %v, want %v", tt.workers, len(tt.opts), k, start[k], v)
+			}
+		}
 	}
 }
 
