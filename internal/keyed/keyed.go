@@ -2,7 +2,6 @@ package keyed
 
 import (
 	"fmt"
-	"math/bits"
 	"reflect"
 	"runtime/debug"
 	"slices"
@@ -70,28 +69,32 @@ func hasPointers(t reflect.Type) bool {
 
 // entry is everything the runtime holds for one key, so that an item costs one map lookup.
 type entry[V, W, S any] struct {
-	key    string
-	stamp  uint64 // the activation that last gave it values
-	values []V    // this activation's values; in one while there is one
+	order  orderSlot[entry[V, W, S]] // the key, and its place in the key order
+	timers timerSlot[entry[V, W, S]] // its notification time and place in the timer queue
+	stamp  uint64                    // the activation that last gave it values
+	values []V                       // this activation's values; in one while there is one
 	one    [1]V
 	logic  Logic[V, W, S] // nil until the key's first OnBatch
 	timer  bool           // the logic may ask for notifications (it is not Timeless)
 	quiet  bool           // the logic is Quiet
-	dead   bool           // discarded: the key has a new entry if it comes back
 	dirty  bool           // in touched
 	clock  Clocked        // the logic, if it wants the activation's time
 	asked  uint64         // the activation whose NotifyAt it is due for
-	want   int64          // the notification time the logic asked for (Unix ns); see timers
-	hpos   int            // 1 + index in the timer heap, 0 when not in it
-	rank   int            // index in the runtime's sorted list, -1 until it is swept in
-	early  bool           // in the runtime's early list: want is not yet filed in the heap
 }
 
 func newEntry[V, W, S any](key string) *entry[V, W, S] {
-	e := &entry[V, W, S]{key: key, rank: -1}
+	e := &entry[V, W, S]{}
+	e.order = newOrderSlot(key, e)
+	e.timers.owner = e
 	e.values = e.one[:0] // most activations give a key one value: keep it beside the key
 	return e
 }
+
+// key returns e's key.
+func (e *entry[V, W, S]) key() string { return e.order.key }
+
+// dead reports whether e's key was discarded: it has a new entry if it comes back.
+func (e *entry[V, W, S]) dead() bool { return e.order.dead }
 
 type stateful[V, W, S any] struct {
 	build Builder[V, W, S]
@@ -101,24 +104,8 @@ type stateful[V, W, S any] struct {
 	clearValues bool   // V holds pointers
 	act         uint64 // activation counter, for stamps
 
-	// sorted holds live entries in key order, plus the dead ones not yet swept, and fresh
-	// the entries made since it was last brought up to date. An activation that touches
-	// many of the keys walks sorted instead of sorting its keys again.
-	sorted []*entry[V, W, S]
-	fresh  []*entry[V, W, S]
-	dead   int
-
-	// timers is a min-heap of armed entries on the time filed for each (each entry knows
-	// its place). An entry's want may differ from the time filed: a later want is filed
-	// again when its slot reaches the top, and an earlier want (or a new entry) waits in
-	// early, with earlyMin their smallest want, until the early list is filed all at
-	// once: when it is due or long. Logics that move their deadline on every activation
-	// (an event clock's windows move theirs earlier with every event) then cost a flag and
-	// an append, not a sift through the heap.
-	timers     []timer[V, W, S]
-	early      []*entry[V, W, S]
-	earlyMin   int64
-	earlyStale bool // the entry whose want was earlyMin has withdrawn or postponed it
+	order  keyOrder[entry[V, W, S]]   // every key, for OnBatch and OnEOF in key order
+	timers timerQueue[entry[V, W, S]] // the keys' notification times
 
 	// touched lists the entries changed since the last snapshot, in the order they were
 	// first touched: flagging an entry costs less than a set of keys, on every item.
@@ -126,8 +113,8 @@ type stateful[V, W, S any] struct {
 	touched []*entry[V, W, S]
 
 	// per-activation scratch, reused
-	batch []*entry[V, W, S]
-	ranks []uint64 // a bit per rank
+	batch []*orderSlot[entry[V, W, S]]
+	due   []*entry[V, W, S]
 	ask   []*entry[V, W, S]
 	out   []graph.KV[W]
 }
@@ -143,7 +130,7 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 		if r := recover(); r != nil {
 			key := ""
 			if cur != nil {
-				key = cur.key
+				key = cur.key()
 			}
 			err = &graph.KeyError{Key: key, Cause: &graph.PanicError{Value: r, Stack: debug.Stack()}}
 		}
@@ -158,22 +145,23 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 			e := s.keys[items[i].Key]
 			if e == nil {
 				e = newEntry[V, W, S](items[i].Key)
-				s.keys[e.key] = e
-				s.fresh = append(s.fresh, e)
+				s.keys[e.key()] = e
+				s.order.add(&e.order)
 			}
 			if e.stamp != s.act {
 				e.stamp = s.act
-				s.batch = append(s.batch, e)
-				ranked = ranked && e.rank >= 0
+				s.batch = append(s.batch, &e.order)
+				ranked = ranked && e.order.rank >= 0
 				quiet = quiet && e.quiet
 			}
 			e.values = append(e.values, items[i].Value)
 		}
 		keys := s.batch
 		if !quiet {
-			keys = s.inOrder(keys, ranked)
+			keys = s.order.inOrder(keys, ranked)
 		}
-		for _, e := range keys {
+		for _, k := range keys {
+			e := k.owner
 			cur = e
 			if e.logic == nil {
 				var zero S
@@ -196,23 +184,8 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 	}
 
 	// 2. OnNotify for every key whose time has passed, keys sorted. A notification fires once.
-	nowNs := now.UnixNano()
-	if s.refreshEarly(); len(s.early) > 0 && s.earlyMin <= nowNs {
-		s.fileEarly(false)
-	}
-	if len(s.timers) > 0 && s.timers[0].at <= nowNs {
-		var due []*entry[V, W, S]
-		for len(s.timers) > 0 && s.timers[0].at <= nowNs {
-			e := s.timers[0].e
-			if e.want > nowNs { // postponed since it was filed: file it again
-				s.setAt(0, e.want)
-				s.down(0)
-				continue
-			}
-			s.disarm(e)
-			due = append(due, e)
-		}
-		slices.SortFunc(due, byKey)
+	if due := s.timers.due(now.UnixNano(), s.due[:0]); len(due) > 0 {
+		slices.SortFunc(due, func(a, b *entry[V, W, S]) int { return strings.Compare(a.key(), b.key()) })
 		for _, e := range due {
 			cur = e
 			if e.clock != nil {
@@ -221,13 +194,14 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 			emit, discard := e.logic.OnNotify()
 			s.finish(e, emit, discard)
 		}
+		clear(due)
+		s.due = due[:0]
 	}
 
 	// 3. OnEOF for every live key, keys sorted.
 	if eof {
-		s.sweep()
-		for _, e := range s.sorted {
-			if e.logic != nil && !e.dead {
+		for _, k := range s.order.all() {
+			if e := k.owner; e.logic != nil && !k.dead {
 				cur = e
 				if e.clock != nil {
 					e.clock.SetNow(now)
@@ -241,14 +215,14 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 
 	// 4. NotifyAt is asked again only of the keys touched in this activation.
 	for _, e := range s.ask {
-		if e.dead {
+		if e.dead() {
 			continue
 		}
 		cur = e
 		if at, ok := e.logic.NotifyAt(); ok {
-			s.arm(e, at)
+			s.timers.arm(&e.timers, at.UnixNano())
 		} else {
-			s.disarm(e) // a logic may withdraw its notification
+			s.timers.disarm(&e.timers) // a logic may withdraw its notification
 		}
 	}
 	if len(s.out) == 0 {
@@ -257,83 +231,16 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 	return s.out, nil
 }
 
-func byKey[V, W, S any](a, b *entry[V, W, S]) int { return strings.Compare(a.key, b.key) }
-
-// inOrder returns the entries of batch in key order. A few keys are sorted. Many keys
-// that all have a rank in the sorted list are put in order by their ranks, a bit each in a
-// bitmap; when some have none yet, a batch with a good share of all keys sweeps them in
-// and walks the sorted list, and a smaller one is sorted.
-func (s *stateful[V, W, S]) inOrder(batch []*entry[V, W, S], ranked bool) []*entry[V, W, S] {
-	// Keys that come and go would pile up in fresh, and dead ones in sorted: sweep them
-	// when they are many, which gives every live key a rank.
-	if len(s.fresh)+s.dead > 1024+len(s.sorted)/2 {
-		s.sweep()
-		ranked = true
-	}
-	switch {
-	case len(batch) < 64:
-	case ranked:
-		s.ranks = slices.Grow(s.ranks[:0], (len(s.sorted)+63)/64)[:(len(s.sorted)+63)/64]
-		clear(s.ranks)
-		for _, e := range batch {
-			s.ranks[e.rank/64] |= 1 << (e.rank % 64)
-		}
-		batch = batch[:0]
-		for i, word := range s.ranks {
-			for word != 0 {
-				batch = append(batch, s.sorted[i*64+bits.TrailingZeros64(word)])
-				word &= word - 1
-			}
-		}
-		return batch
-	case len(batch)*8 >= len(s.keys):
-		s.sweep()
-		batch = batch[:0]
-		for _, e := range s.sorted {
-			if e.stamp == s.act && !e.dead {
-				batch = append(batch, e)
-			}
-		}
-		return batch
-	}
-	slices.SortFunc(batch, byKey)
-	return batch
-}
-
-// sweep brings sorted up to date: fresh entries merged in, dead ones dropped.
-func (s *stateful[V, W, S]) sweep() {
-	if len(s.fresh) == 0 && s.dead == 0 {
-		return
-	}
-	slices.SortFunc(s.fresh, byKey)
-	merged := make([]*entry[V, W, S], 0, len(s.sorted)+len(s.fresh)-s.dead)
-	i, j := 0, 0
-	for i < len(s.sorted) || j < len(s.fresh) {
-		var e *entry[V, W, S]
-		if j == len(s.fresh) || (i < len(s.sorted) && s.sorted[i].key < s.fresh[j].key) {
-			e, i = s.sorted[i], i+1
-		} else {
-			e, j = s.fresh[j], j+1
-		}
-		if !e.dead {
-			e.rank = len(merged)
-			merged = append(merged, e)
-		}
-	}
-	clear(s.fresh)
-	s.sorted, s.fresh, s.dead = merged, s.fresh[:0], 0
-}
-
 // finish records the outcome of one logic call for e.
 func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
 	for _, w := range emit {
-		s.out = append(s.out, graph.KV[W]{Key: e.key, Value: w})
+		s.out = append(s.out, graph.KV[W]{Key: e.key(), Value: w})
 	}
 	if discard {
-		delete(s.keys, e.key)
-		s.disarm(e)
-		e.dead, e.logic = true, nil
-		s.dead++
+		delete(s.keys, e.key())
+		s.timers.disarm(&e.timers)
+		s.order.discard(&e.order)
+		e.logic = nil
 	} else if e.timer && e.asked != s.act {
 		e.asked = s.act
 		s.ask = append(s.ask, e)
@@ -344,181 +251,12 @@ func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
 	}
 }
 
-// timer is a slot of the timer heap: the time is kept beside the entry so that sifting
-// compares without loading entries.
-type timer[V, W, S any] struct {
-	at int64
-	e  *entry[V, W, S]
-}
-
-// arm sets e's notification time. A later time than the one filed leaves the heap alone
-// (the entry is filed again when it reaches the top); an earlier one, or a first one, goes
-// to the early list (see timers).
-func (s *stateful[V, W, S]) arm(e *entry[V, W, S], t time.Time) {
-	want := t.UnixNano()
-	if e.early && e.want == s.earlyMin && want > e.want {
-		s.earlyStale = true
-	}
-	e.want = want
-	if e.hpos > 0 && want >= s.timers[e.hpos-1].at {
-		return
-	}
-	if len(s.early) == 0 || want < s.earlyMin {
-		s.earlyMin = want
-	}
-	if !e.early {
-		e.early = true
-		s.early = append(s.early, e)
-		// The list holds each entry once, but an entry disarmed and armed again is listed
-		// anew: file the list before it outgrows the keys.
-		if len(s.early) > 64+2*len(s.timers) {
-			s.fileEarly(false)
-		}
-	}
-}
-
-// fileEarly files the wants of the early list into the heap: one by one when they are
-// few, else all at once and the heap rebuilt, which costs about a pass over it. With all,
-// every entry of the heap is filed again at its want too.
-func (s *stateful[V, W, S]) fileEarly(all bool) {
-	if all {
-		for i := range s.timers {
-			s.setAt(i, s.timers[i].e.want)
-		}
-	}
-	few := !all && len(s.early)*bits.Len(uint(len(s.timers))) < len(s.timers)
-	for _, e := range s.early {
-		if !e.early { // disarmed since it was listed
-			continue
-		}
-		e.early = false
-		if e.hpos == 0 {
-			s.timers = append(s.timers, timer[V, W, S]{at: e.want, e: e})
-			e.hpos = len(s.timers)
-		} else {
-			s.setAt(e.hpos-1, e.want)
-		}
-		if few {
-			s.fix(e.hpos - 1)
-		}
-	}
-	clear(s.early)
-	s.early, s.earlyStale = s.early[:0], false
-	if !few {
-		for i := len(s.timers)/2 - 1; i >= 0; i-- {
-			s.down(i)
-		}
-	}
-}
-
-func (s *stateful[V, W, S]) setAt(i int, at int64) { s.timers[i].at = at }
-
-// disarm withdraws e's notification: out of the heap, and out of the early list (lazily).
-func (s *stateful[V, W, S]) disarm(e *entry[V, W, S]) {
-	if e.early && e.want == s.earlyMin {
-		s.earlyStale = true
-	}
-	e.early = false
-	if e.hpos == 0 {
-		return
-	}
-	i, last := e.hpos-1, len(s.timers)-1
-	if i != last {
-		s.swap(i, last)
-	}
-	s.timers[last] = timer[V, W, S]{}
-	s.timers = s.timers[:last]
-	e.hpos = 0
-	if i != last {
-		s.fix(i)
-	}
-}
-
-func (s *stateful[V, W, S]) swap(i, j int) {
-	t := s.timers
-	t[i], t[j] = t[j], t[i]
-	t[i].e.hpos, t[j].e.hpos = i+1, j+1
-}
-
-func (s *stateful[V, W, S]) fix(i int) {
-	if !s.down(i) {
-		s.up(i)
-	}
-}
-
-func (s *stateful[V, W, S]) up(i int) {
-	t := s.timers
-	for i > 0 {
-		p := (i - 1) / 2
-		if t[p].at <= t[i].at {
-			return
-		}
-		s.swap(i, p)
-		i = p
-	}
-}
-
-// down sifts i toward the leaves and reports whether it moved.
-func (s *stateful[V, W, S]) down(i int) bool {
-	t := s.timers
-	start, n := i, len(t)
-	for {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if r := c + 1; r < n && t[r].at < t[c].at {
-			c = r
-		}
-		if t[i].at <= t[c].at {
-			break
-		}
-		s.swap(i, c)
-		i = c
-	}
-	return i > start
-}
-
-// refreshEarly recomputes earlyMin when it is stale, dropping the entries disarmed since
-// they were listed.
-func (s *stateful[V, W, S]) refreshEarly() {
-	if !s.earlyStale {
-		return
-	}
-	s.earlyStale = false
-	live := s.early[:0]
-	for _, e := range s.early {
-		if e.early {
-			if len(live) == 0 || e.want < s.earlyMin {
-				s.earlyMin = e.want
-			}
-			live = append(live, e)
-		}
-	}
-	clear(s.early[len(live):])
-	s.early = live
-}
-
-// NextNotify returns the earliest time filed or waiting in the early list.
+// NextNotify returns the earliest notification time asked for.
 func (s *stateful[V, W, S]) NextNotify() (time.Time, bool) {
-	s.refreshEarly()
-	// Postponed entries on top are filed again at their wants; when many are, as when
-	// every key moved on to a later window, the heap is rebuilt instead.
-	for refiled := 0; len(s.timers) > 0 && s.timers[0].at < s.timers[0].e.want; refiled++ {
-		if refiled > bits.Len(uint(len(s.timers))) {
-			s.fileEarly(true)
-			break
-		}
-		s.setAt(0, s.timers[0].e.want)
-		s.down(0)
+	if at, ok := s.timers.next(); ok {
+		return time.Unix(0, at), true
 	}
-	switch {
-	case len(s.early) > 0 && (len(s.timers) == 0 || s.earlyMin < s.timers[0].at):
-		return time.Unix(0, s.earlyMin), true
-	case len(s.timers) == 0:
-		return time.Time{}, false
-	}
-	return time.Unix(0, s.timers[0].at), true
+	return time.Time{}, false
 }
 
 func (s *stateful[V, W, S]) Snapshot() ([]state.Change, error) {
@@ -528,19 +266,19 @@ func (s *stateful[V, W, S]) Snapshot() ([]state.Change, error) {
 	changes := make([]state.Change, 0, len(s.touched))
 	for _, e := range s.touched {
 		e.dirty = false
-		if e.dead {
+		if e.dead() {
 			// A key discarded and started again in this epoch: its new entry has the say.
-			if live := s.keys[e.key]; live != nil && live.dirty {
+			if live := s.keys[e.key()]; live != nil && live.dirty {
 				continue
 			}
-			changes = append(changes, state.Change{Key: e.key, Deleted: true})
+			changes = append(changes, state.Change{Key: e.key(), Deleted: true})
 			continue
 		}
-		b, err := snapshotOf(s.codec, e.key, e.logic)
+		b, err := snapshotOf(s.codec, e.key(), e.logic)
 		if err != nil {
 			return nil, err
 		}
-		changes = append(changes, state.Change{Key: e.key, State: b})
+		changes = append(changes, state.Change{Key: e.key(), State: b})
 	}
 	clear(s.touched)
 	s.touched = s.touched[:0]
@@ -573,10 +311,10 @@ func (s *stateful[V, W, S]) Resume(key string, state []byte) (err error) {
 	e := newEntry[V, W, S](key)
 	s.setLogic(e, s.build(st, true))
 	s.keys[key] = e
-	s.fresh = append(s.fresh, e)
+	s.order.add(&e.order)
 	if e.timer {
 		if at, ok := e.logic.NotifyAt(); ok {
-			s.arm(e, at)
+			s.timers.arm(&e.timers, at.UnixNano())
 		}
 	}
 	return nil

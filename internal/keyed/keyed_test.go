@@ -244,7 +244,7 @@ func TestKeysComeAndGo(t *testing.T) {
 		if keys := order(out); !slices.IsSorted(keys) {
 			t.Fatalf("round %d: OnBatch ran out of key order", round)
 		}
-		if live, held := len(rt.keys), len(rt.sorted)+len(rt.fresh); held > 2*live+2048 {
+		if live, held := len(rt.keys), len(rt.order.sorted)+len(rt.order.fresh); held > 2*live+2048 {
 			t.Fatalf("round %d: %d entries held for %d live keys", round, held, live)
 		}
 	}

@@ -1,0 +1,130 @@
+package keyed
+
+import (
+	"math/bits"
+	"slices"
+	"strings"
+)
+
+// keyOrder keeps the keys of a runtime in byte-wise order, so that an activation that
+// touches many of them visits them in order (op.Logic's contract) without sorting them
+// again. Its members are orderSlots that the owners (the runtime's entries) hold, each
+// pointing back to its owner: the order hands owners back through a field, with no
+// interface or function call per key.
+//
+// Rules: a key is added once per life (add); a discarded key (discard) keeps its slot,
+// marked dead, until a sweep drops it; a key that comes back is added again with a new
+// slot. sorted holds the swept slots in key order, each knowing its place (rank); fresh
+// holds the slots added since, in no order, with no rank (-1).
+//
+// Costs: add and discard O(1); sweep O(f log f + n) for f fresh slots and n swept ones,
+// and one new list of n; inOrder, for a batch of b distinct keys, O(b log b) when b < 64
+// or when some keys have no rank and the batch is small beside the keys held, else
+// O(n/64 + b) through a bitmap of ranks (after a sweep, when some had no rank). Fresh and
+// dead slots are swept when they outnumber 1024 plus half the swept ones, so that keys
+// that come and go hold at most about twice the live keys.
+//
+// Is the order worth its cost? It is documented behaviour (SPEC.md section 3, op.Logic):
+// tests written for Bytewax expect it, and it makes a run's output independent of how
+// items fall into batches and of map order. BenchmarkActivateKeys measures it: see the
+// figures in keyed's package notes below.
+type keyOrder[E any] struct {
+	sorted []*orderSlot[E] // swept slots in key order, the dead ones among them not yet dropped
+	fresh  []*orderSlot[E] // added since the last sweep, in no order
+	dead   int             // discarded slots in sorted and fresh
+	ranks  []uint64        // inOrder's scratch: a bit per rank
+}
+
+// orderSlot is what the key order holds of one key, kept in the key's owner.
+type orderSlot[E any] struct {
+	key   string
+	rank  int  // index in sorted, -1 until swept in
+	dead  bool // discarded: the key has a new slot if it comes back
+	owner *E
+}
+
+func newOrderSlot[E any](key string, owner *E) orderSlot[E] {
+	return orderSlot[E]{key: key, rank: -1, owner: owner}
+}
+
+// add puts a new key's slot in the order.
+func (o *keyOrder[E]) add(s *orderSlot[E]) { o.fresh = append(o.fresh, s) }
+
+// discard takes s's key out of the order; the slot is dropped at the next sweep.
+func (o *keyOrder[E]) discard(s *orderSlot[E]) {
+	s.dead = true
+	o.dead++
+}
+
+// len returns the number of live keys.
+func (o *keyOrder[E]) len() int { return len(o.sorted) + len(o.fresh) - o.dead }
+
+// all returns the live slots in key order. Slots discarded while the caller walks the
+// list stay in it, marked dead, until the next sweep.
+func (o *keyOrder[E]) all() []*orderSlot[E] {
+	o.sweep()
+	return o.sorted
+}
+
+func byKey[E any](a, b *orderSlot[E]) int { return strings.Compare(a.key, b.key) }
+
+// inOrder puts batch, distinct live slots, in key order in place and returns it. ranked
+// says whether every slot of batch has a rank (the caller learns it for free while it
+// gathers the batch). A few keys are sorted. Many keys that all have a rank are put in
+// order by their ranks, a bit each in a bitmap; when some have none yet, a batch with a
+// good share of all keys sweeps them in first, and a smaller one is sorted.
+func (o *keyOrder[E]) inOrder(batch []*orderSlot[E], ranked bool) []*orderSlot[E] {
+	// Keys that come and go would pile up in fresh, and dead ones in sorted: sweep them
+	// when they are many, which gives every live key a rank.
+	if len(o.fresh)+o.dead > 1024+len(o.sorted)/2 {
+		o.sweep()
+		ranked = true
+	}
+	switch {
+	case len(batch) < 64:
+	case !ranked && len(batch)*8 >= o.len():
+		o.sweep()
+		fallthrough
+	case ranked:
+		words := (len(o.sorted) + 63) / 64
+		o.ranks = slices.Grow(o.ranks[:0], words)[:words]
+		clear(o.ranks)
+		for _, s := range batch {
+			o.ranks[s.rank/64] |= 1 << (s.rank % 64)
+		}
+		batch = batch[:0]
+		for i, word := range o.ranks {
+			for word != 0 {
+				batch = append(batch, o.sorted[i*64+bits.TrailingZeros64(word)])
+				word &= word - 1
+			}
+		}
+		return batch
+	}
+	slices.SortFunc(batch, byKey)
+	return batch
+}
+
+// sweep brings sorted up to date: fresh slots merged in, dead ones dropped.
+func (o *keyOrder[E]) sweep() {
+	if len(o.fresh) == 0 && o.dead == 0 {
+		return
+	}
+	slices.SortFunc(o.fresh, byKey)
+	merged := make([]*orderSlot[E], 0, len(o.sorted)+len(o.fresh)-o.dead)
+	i, j := 0, 0
+	for i < len(o.sorted) || j < len(o.fresh) {
+		var s *orderSlot[E]
+		if j == len(o.fresh) || (i < len(o.sorted) && o.sorted[i].key < o.fresh[j].key) {
+			s, i = o.sorted[i], i+1
+		} else {
+			s, j = o.fresh[j], j+1
+		}
+		if !s.dead {
+			s.rank = len(merged)
+			merged = append(merged, s)
+		}
+	}
+	clear(o.fresh)
+	o.sorted, o.fresh, o.dead = merged, o.fresh[:0], 0
+}
