@@ -14,6 +14,7 @@
 package codec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -39,7 +40,7 @@ var ErrOtherCodec = errors.New("codec: written by another codec")
 var errEmpty = errors.New("codec: empty data")
 
 var (
-	enc cbor.EncMode
+	enc cbor.UserBufferEncMode
 	dec cbor.DecMode
 )
 
@@ -59,7 +60,7 @@ func init() {
 		Sort:    cbor.SortCoreDeterministic,
 		Time:    cbor.TimeRFC3339Nano,
 		TimeTag: cbor.EncTagRequired,
-	}.EncMode()
+	}.UserBufferEncMode()
 	if err != nil {
 		panic(err)
 	}
@@ -81,6 +82,16 @@ func Marshal(v any) ([]byte, error) {
 	}
 	out := make([]byte, 0, len(b)+1)
 	return append(append(out, Version), b...), nil
+}
+
+// AppendMarshal appends to dst what Marshal returns for v, without a buffer of its own:
+// for a batch encoded into a frame being built. On error dst is returned as it came.
+func AppendMarshal(dst []byte, v any) ([]byte, error) {
+	buf := bytes.NewBuffer(append(dst, Version))
+	if err := enc.MarshalToBuffer(v, buf); err != nil {
+		return dst, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Unmarshal decodes data written by Marshal into v, a pointer.

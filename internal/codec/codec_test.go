@@ -133,3 +133,21 @@ func TestLargeRoundTrip(t *testing.T) {
 		t.Fatalf("JSON of a large map: %v", err)
 	}
 }
+
+// AppendMarshal writes what Marshal does after what dst holds, and leaves dst as it came
+// when v cannot be encoded.
+func TestAppendMarshal(t *testing.T) {
+	v := map[string][]int{"b": {1, 2}, "a": nil}
+	want, err := Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := AppendMarshal([]byte("head"), v)
+	if err != nil || string(got) != "head"+string(want) {
+		t.Fatalf("AppendMarshal = %q, %v; want %q", got, err, "head"+string(want))
+	}
+	got, err = AppendMarshal([]byte("head"), make(chan int))
+	if err == nil || string(got) != "head" {
+		t.Errorf("AppendMarshal of a channel = %q, %v; want head and an error", got, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"unsafe"
 )
 
 // Codec encodes and decodes the values of one type, in place of CBOR. See Register.
@@ -27,8 +28,9 @@ var registry struct {
 }
 
 type registered struct {
-	name  string
-	codec any // a Codec[T] for the key's T
+	name   string
+	codec  any // a Codec[T] for the key's T
+	erased Erased
 }
 
 // Register makes c the codec of the values of type T, under name, which is written with
@@ -62,7 +64,7 @@ func Register[T any](name string, c Codec[T]) {
 		registry.byType = map[reflect.Type]registered{}
 		registry.byName = map[string]reflect.Type{}
 	}
-	registry.byType[t] = registered{name: name, codec: c}
+	registry.byType[t] = registered{name: name, codec: c, erased: erase(name, c)}
 	registry.byName[name] = t
 }
 
@@ -83,6 +85,87 @@ func For[T any]() Typed[T] {
 		c.prefix = append([]byte{Custom, byte(len(r.name))}, r.name...)
 	}
 	return c
+}
+
+// Erased is a registered codec seen through pointers, for code that knows a value's type
+// only at run time, such as the value of a KV[V] in a batch of KV items, without boxing
+// each value in an interface.
+type Erased struct {
+	Name string
+	// Encode returns the codec's bytes for the value v points to, without the format
+	// bytes that Typed.Encode writes in front.
+	Encode func(v unsafe.Pointer) ([]byte, error)
+	// Decode decodes the codec's bytes into the value v points to. A panic in the codec
+	// is returned as an error.
+	Decode func(data []byte, v unsafe.Pointer) error
+}
+
+func erase[T any](name string, c Codec[T]) Erased {
+	return Erased{
+		Name:   name,
+		Encode: func(v unsafe.Pointer) ([]byte, error) { return c.Encode(*(*T)(v)) },
+		Decode: func(data []byte, v unsafe.Pointer) (err error) {
+			// Data from another process may be damaged: a panic is a decode failure.
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("codec %q panicked: %v", name, r)
+				}
+			}()
+			x, err := c.Decode(data)
+			if err == nil {
+				*(*T)(v) = x
+			}
+			return err
+		},
+	}
+}
+
+// Registered returns the codec registered for t, if any. Like For, it fixes t's codec:
+// none can be registered for t after this call.
+func Registered(t reflect.Type) (Erased, bool) {
+	registry.Lock()
+	defer registry.Unlock()
+	if registry.chosen == nil {
+		registry.chosen = map[reflect.Type]bool{}
+	}
+	registry.chosen[t] = true
+	r, ok := registry.byType[t]
+	return r.erased, ok
+}
+
+// AppendPrefix appends the format bytes that come before a value written by the codec
+// named name: Version for CBOR, else Custom and the name.
+func AppendPrefix(dst []byte, name string) []byte {
+	if name == CBOR {
+		return append(dst, Version)
+	}
+	return append(append(dst, Custom, byte(len(name))), name...)
+}
+
+// Payload returns what follows the format bytes in data written by the codec named name
+// (CBOR or a registered codec). Data of another format is an error matching ErrVersion,
+// and data of another codec one matching ErrOtherCodec.
+func Payload(data []byte, name string) ([]byte, error) {
+	if len(data) == 0 {
+		return nil, errEmpty
+	}
+	switch data[0] {
+	case Version:
+		if name != CBOR {
+			return nil, otherCodecError(CBOR)
+		}
+		return data[1:], nil
+	case Custom:
+		got, payload, err := splitCustom(data)
+		if err != nil {
+			return nil, err
+		}
+		if got != name {
+			return nil, otherCodecError(got)
+		}
+		return payload, nil
+	}
+	return nil, versionError(data[0])
 }
 
 // Typed is the codec chosen for T by For.
@@ -125,22 +208,9 @@ func (c Typed[T]) Decode(data []byte) (v T, err error) {
 }
 
 func (c Typed[T]) decodeCustom(data []byte) (v T, err error) {
-	if len(data) == 0 {
-		return v, errEmpty
-	}
-	switch data[0] {
-	case Version:
-		return v, otherCodecError(CBOR)
-	case Custom:
-	default:
-		return v, versionError(data[0])
-	}
-	name, payload, err := splitCustom(data)
+	payload, err := Payload(data, c.name)
 	if err != nil {
 		return v, err
-	}
-	if name != c.name {
-		return v, otherCodecError(name)
 	}
 	// Stored bytes may be damaged or older than the codec: its panic is a decode failure.
 	defer func() {

@@ -1,10 +1,13 @@
 package codec
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // point has a registered codec: two big-endian uint32s.
@@ -138,13 +141,14 @@ func decodeWith[T any](b []byte) error {
 
 // Distinct types per case: the registry is global and keeps what earlier cases registered.
 type (
-	regNil      int
-	regEmpty    int
-	regCBOR     int
-	regLong     int
-	regTwice    int
-	regNameUsed int
-	regAfterFor int
+	regNil         int
+	regEmpty       int
+	regCBOR        int
+	regLong        int
+	regTwice       int
+	regNameUsed    int
+	regAfterFor    int
+	regAfterErased int
 )
 
 type intCodec[T ~int] struct{}
@@ -168,6 +172,10 @@ func TestRegisterPanics(t *testing.T) {
 			For[regAfterFor]()
 			Register("late", intCodec[regAfterFor]{})
 		}, "after a step started encoding codec.regAfterFor with CBOR"},
+		{"after Registered", func() {
+			Registered(reflect.TypeFor[regAfterErased]())
+			Register("late-erased", intCodec[regAfterErased]{})
+		}, "after a step started encoding codec.regAfterErased with CBOR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,4 +203,70 @@ func FuzzDecodeCustom(f *testing.F) {
 		For[point]().Decode(data)
 		For[label]().Decode(data)
 	})
+}
+
+// Registered hands out the registered codec for code that knows the type only at run
+// time: the same bytes as the typed codec's, behind the same prefix, and a panic in the
+// codec comes back as an error.
+func TestRegistered(t *testing.T) {
+	if _, ok := Registered(reflect.TypeFor[[]float32]()); ok {
+		t.Fatal("a codec for a type without one")
+	}
+	c, ok := Registered(reflect.TypeFor[point]())
+	if !ok || c.Name != "point" {
+		t.Fatalf("Registered(point) = %q, %v; want point, true", c.Name, ok)
+	}
+	p := point{1, 2}
+	raw, err := c.Encode(unsafe.Pointer(&p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed, _ := For[point]().Encode(p)
+	if got := append(AppendPrefix(nil, c.Name), raw...); !bytes.Equal(got, typed) {
+		t.Errorf("prefix and erased bytes %q, want the typed codec's %q", got, typed)
+	}
+	var q point
+	if err := c.Decode(raw, unsafe.Pointer(&q)); err != nil || q != p {
+		t.Errorf("decoded %v, %v; want %v", q, err, p)
+	}
+	if err := c.Decode(raw[1:], unsafe.Pointer(&q)); err == nil || q != p {
+		t.Errorf("decoding short bytes: %v, and the value became %v", err, q)
+	}
+	l, _ := Registered(reflect.TypeFor[label]())
+	var lv label
+	if err := l.Decode(nil, unsafe.Pointer(&lv)); err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Errorf("a panicking codec: %v, want an error", err)
+	}
+}
+
+// Payload checks the format bytes as Typed.Decode does, for code that reads the rest.
+func TestPayload(t *testing.T) {
+	cborInt, _ := Marshal(7)
+	pointBytes, _ := For[point]().Encode(point{1, 2})
+	for _, c := range []struct {
+		data []byte
+		name string
+		want string // the payload, or
+		is   error  // the error it matches
+	}{
+		{cborInt, CBOR, string(cborInt[1:]), nil},
+		{pointBytes, "point", string(pointBytes[7:]), nil},
+		{cborInt, "point", "", ErrOtherCodec},
+		{pointBytes, CBOR, "", ErrOtherCodec},
+		{pointBytes, "label", "", ErrOtherCodec},
+		{[]byte{9}, CBOR, "", ErrVersion},
+		{nil, CBOR, "", errEmpty},
+		{[]byte{Custom, 5, 'p'}, "point", "", nil},
+	} {
+		got, err := Payload(c.data, c.name)
+		switch {
+		case c.want != "" && (err != nil || string(got) != c.want):
+			t.Errorf("Payload(%q, %q) = %q, %v; want %q", c.data, c.name, got, err, c.want)
+		case c.want == "" && (err == nil || c.is != nil && !errors.Is(err, c.is)):
+			t.Errorf("Payload(%q, %q) = %q, %v; want an error matching %v", c.data, c.name, got, err, c.is)
+		}
+	}
+	if got := AppendPrefix([]byte("x"), CBOR); string(got) != "x\x01" {
+		t.Errorf("AppendPrefix(CBOR) = %q", got)
+	}
 }
