@@ -14,6 +14,14 @@ type BatchOps interface {
 	// (strings, slices, and for items with pointers an estimate from a sample). The
 	// engine's in-flight limit counts this, so that the limit means memory.
 	Bytes(b any) int
+	// AppendEncode appends b, a []T or nil, to dst as bytes that Decode reads back in any
+	// process of the same program: for an exchange edge whose receiver is in another
+	// process. The in-process mesh hands batches over as they are and never calls it.
+	AppendEncode(dst []byte, b any) ([]byte, error)
+	// Decode returns the batch, a []T (never nil, so never taken for a progress marker),
+	// that AppendEncode wrote in data. The batch may keep references into data, which the
+	// caller must not reuse.
+	Decode(data []byte) (any, error)
 	// NewSplitter returns a router of batches to n destinations whose buffers start with
 	// room for size items.
 	NewSplitter(n, size int) Splitter

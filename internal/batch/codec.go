@@ -1,0 +1,207 @@
+package batch
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"unsafe"
+
+	"github.com/weirflow/weir/internal/codec"
+	"github.com/weirflow/weir/internal/graph"
+)
+
+// An encoded batch starts with the format bytes of internal/codec: Version for CBOR, or
+// Custom and the name of a registered codec. A CBOR batch is the CBOR array of its items.
+// A batch written with a registered codec is the item count (uvarint), then per item its
+// length (uvarint) and the codec's bytes, or, for KV[V] items whose V has the codec, the
+// key's length and bytes and then the value's. So the codec a user registers for a state
+// or item type (recovery.RegisterCodec) carries it across processes too, and a KV's key
+// needs no codec.
+//
+// The codec of an item type is chosen on its first batch encoded or decoded, not when a
+// step is built, so that a run in one process, which never encodes, fixes no codec.
+
+// ErrCodec reports a batch that cannot be encoded or decoded; the error is a *CodecError.
+var ErrCodec = errors.New("weir: exchange: batch codec failed")
+
+// CodecError reports a batch of Type that the codec named Codec ("cbor" or a registered
+// name) failed to encode or decode (Op).
+type CodecError struct {
+	Op    string // "encode" or "decode"
+	Type  string // the item type, as in "weir.KV[main.Order]"
+	Codec string
+	Cause error
+}
+
+func (e *CodecError) Error() string {
+	return fmt.Sprintf("weir: exchange: cannot %s a batch of %s with codec %q: %v", e.Op, e.Type, e.Codec, e.Cause)
+}
+
+func (e *CodecError) Unwrap() error        { return e.Cause }
+func (e *CodecError) Is(target error) bool { return target == ErrCodec }
+
+func (o *Ops[T]) AppendEncode(dst []byte, b any) ([]byte, error) {
+	c := codecOf[T]()
+	var items []T
+	if b != nil {
+		items = b.([]T)
+	}
+	out, err := c.appendEncode(dst, items)
+	if err != nil {
+		return dst, &CodecError{Op: "encode", Type: c.typ, Codec: c.name, Cause: err}
+	}
+	return out, nil
+}
+
+func (o *Ops[T]) Decode(data []byte) (any, error) {
+	c := codecOf[T]()
+	items, err := c.decode(data)
+	if err != nil {
+		return nil, &CodecError{Op: "decode", Type: c.typ, Codec: c.name, Cause: err}
+	}
+	return items, nil
+}
+
+// itemCodec is how batches of T are encoded.
+type itemCodec[T any] struct {
+	typ  string // T's name, for errors
+	name string // codec.CBOR or a registered name
+	// reg is the registered codec, of T or of the value of a KV T; nil fields for CBOR.
+	reg codec.Erased
+	// kv is set when reg is the codec of a KV's value, found at valOff in an item.
+	kv     bool
+	valOff uintptr
+}
+
+// codecs holds the itemCodec of each item type that has had a batch encoded or decoded:
+// the registry is read once per type, and later batches cost one lookup.
+var codecs sync.Map // reflect.Type -> *itemCodec[T]
+
+func codecOf[T any]() *itemCodec[T] {
+	t := reflect.TypeFor[T]()
+	if c, ok := codecs.Load(t); ok {
+		return c.(*itemCodec[T])
+	}
+	c, _ := codecs.LoadOrStore(t, newItemCodec[T](t))
+	return c.(*itemCodec[T])
+}
+
+func newItemCodec[T any](t reflect.Type) *itemCodec[T] {
+	c := &itemCodec[T]{typ: t.String(), name: codec.CBOR}
+	if reg, ok := codec.Registered(t); ok {
+		c.name, c.reg = reg.Name, reg
+		return c
+	}
+	if graph.KeyFunc[T]() != nil { // a KV: its value's codec, if it has one
+		v := t.Field(1)
+		if reg, ok := codec.Registered(v.Type); ok {
+			c.name, c.reg, c.kv, c.valOff = reg.Name, reg, true, v.Offset
+		}
+	}
+	return c
+}
+
+func (c *itemCodec[T]) appendEncode(dst []byte, items []T) ([]byte, error) {
+	if c.reg.Encode == nil {
+		return codec.AppendMarshal(dst, items)
+	}
+	dst = codec.AppendPrefix(dst, c.name)
+	dst = binary.AppendUvarint(dst, uint64(len(items)))
+	for i := range items {
+		p := unsafe.Pointer(&items[i])
+		if c.kv {
+			key := *(*string)(p)
+			dst = binary.AppendUvarint(dst, uint64(len(key)))
+			dst = append(dst, key...)
+			p = unsafe.Add(p, c.valOff)
+		}
+		b, err := c.reg.Encode(p)
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(b)))
+		dst = append(dst, b...)
+	}
+	return dst, nil
+}
+
+func (c *itemCodec[T]) decode(data []byte) ([]T, error) {
+	if c.reg.Decode == nil {
+		var items []T
+		if err := codec.Unmarshal(data, &items); err != nil {
+			return nil, err
+		}
+		if items == nil {
+			items = []T{}
+		}
+		return items, nil
+	}
+	payload, err := codec.Payload(data, c.name)
+	if err != nil {
+		return nil, err
+	}
+	r := reader{data: payload}
+	n := r.uvarint()
+	// Every item takes at least one byte (its length), so a count above what is left is
+	// damage, found before anything is allocated for it.
+	if r.err == nil && n > uint64(len(r.data)) {
+		r.err = fmt.Errorf("%d items in %d bytes", n, len(r.data))
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	items := make([]T, n)
+	for i := range items {
+		p := unsafe.Pointer(&items[i])
+		if c.kv {
+			*(*string)(p) = string(r.bytes())
+			p = unsafe.Add(p, c.valOff)
+		}
+		b := r.bytes()
+		if r.err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, r.err)
+		}
+		if err := c.reg.Decode(b, p); err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+	}
+	if len(r.data) > 0 {
+		return nil, fmt.Errorf("%d bytes after the last item", len(r.data))
+	}
+	return items, nil
+}
+
+// reader reads lengths and length-prefixed bytes, keeping the first error.
+type reader struct {
+	data []byte
+	err  error
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.data)
+	if n <= 0 {
+		r.err = errors.New("truncated or overlong length")
+		return 0
+	}
+	r.data = r.data[n:]
+	return v
+}
+
+func (r *reader) bytes() []byte {
+	n := r.uvarint()
+	if r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.data)) {
+		r.err = fmt.Errorf("length %d with %d bytes left", n, len(r.data))
+		return nil
+	}
+	b := r.data[:n:n]
+	r.data = r.data[n:]
+	return b
+}
