@@ -25,18 +25,17 @@ type worker struct {
 	nodes []*node
 	out   []*exchange // by edge id; nil for edges that stay local
 
-	epoch     uint64    // the epoch the inputs are in
-	nextEpoch time.Time // when the inputs close it
-	now       time.Time // system time, fixed per activation
-	cur       string    // the step running user code, named in a panic's error
-	dirty     bool      // a frontier may have moved
+	prog      *progress
+	moved     func(i int, from, to uint64) error // w.advance, made once
+	nextEpoch time.Time                          // when the inputs close their epoch
+	now       time.Time                          // system time, fixed per activation
+	cur       string                             // the step running user code, named in a panic's error
 
-	msgs      []comm.Message // received; those from next on are not handled yet
-	next      int
-	committed uint64 // epochs below this are handed to the committer
-	snaps     map[uint64][]state.Snapshot
-	commits   *committer // nil without a store
-	final     bool       // the last epoch went to the committer
+	msgs    []comm.Message // received; those from next on are not handled yet
+	next    int
+	snaps   map[uint64][]state.Snapshot
+	snapped uint64     // one past the latest epoch in snaps
+	commits *committer // nil without a store
 
 	// Backpressure (see pace): bytes parked in pending, and the drain rate measured
 	// while busy, from which the load this worker lets others queue for it follows.
@@ -46,14 +45,11 @@ type worker struct {
 	worked  bool          // this round drained something
 	rate    float64       // bytes per second of busy time, smoothed; 0 before the first sample
 	limit   int           // the load this worker last reported
-	seen    uint64        // the highest epoch another worker's progress marker named
 }
 
 // node is the runtime of one primitive on one worker.
 type node struct {
 	*plan.Node
-	frontier uint64
-	remote   [][]uint64 // by input port: the frontier each sender promised; nil for local edges
 
 	// by kind
 	parts    []*sourcePart        // Input
@@ -98,20 +94,21 @@ type exchange struct {
 }
 
 func newWorker(r *runState, id int, ctx context.Context) *worker {
-	w := &worker{r: r, id: id, n: r.cfg.Workers, ctx: ctx, epoch: r.start, committed: r.start,
+	w := &worker{r: r, id: id, n: r.cfg.Workers, ctx: ctx,
 		out: make([]*exchange, len(r.plan.Edges)), snaps: map[uint64][]state.Snapshot{},
 		limit: min(minInFlight, r.cfg.InFlightBytes)}
+	w.moved = w.advance
 	if r.cfg.Store != nil {
 		w.commits = startCommitter(r, id)
 	}
+	shape := make([]progressNode, len(r.plan.Nodes))
 	for _, pn := range r.plan.Nodes {
-		n := &node{Node: pn, frontier: w.epoch, remote: make([][]uint64, len(pn.In))}
+		n := &node{Node: pn}
+		shape[pn.Index] = progressNode{source: pn.Kind == graph.Input, in: make([]progressInput, len(pn.In))}
 		for port, e := range pn.In {
-			if e.Exchange != plan.Local && w.n > 1 {
-				n.remote[port] = make([]uint64, w.n)
-				for s := range n.remote[port] {
-					n.remote[port][s] = w.epoch
-				}
+			exchanged := e.Exchange != plan.Local && w.n > 1
+			shape[pn.Index].in[port] = progressInput{from: e.From.Index, exchange: exchanged}
+			if exchanged {
 				w.out[e.ID] = w.newExchange(e)
 			}
 		}
@@ -144,6 +141,7 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 	for _, n := range w.nodes {
 		n.emit = w.nodes[n.Emit.Index]
 	}
+	w.prog = newProgress(shape, w.n, id, r.start)
 	return w
 }
 
@@ -181,7 +179,6 @@ func (w *worker) run() (err error) {
 	defer timer.Stop()
 	w.now = time.Now()
 	w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
-	w.dirty = true
 	for {
 		if w.ctx.Err() != nil {
 			return nil
@@ -196,7 +193,7 @@ func (w *worker) run() (err error) {
 		if err := w.fireTimers(); err != nil {
 			return err
 		}
-		congested := w.n > 1 && w.r.mesh.Congested(w.id)
+		congested := w.congested()
 		read := false
 		if !congested {
 			var err error
@@ -213,24 +210,22 @@ func (w *worker) run() (err error) {
 		// when congested: data of the later epochs waits for its progress, parked where it
 		// counts toward the in-flight limit, and a slow step would otherwise idle while
 		// its worker's clock, moving one epoch per round, lags ever further behind.
-		catchUp := congested && w.epoch < w.seen
-		if w.inputsLive() && ((w.r.cfg.EpochInterval == 0 && read) || catchUp ||
+		catchUp := congested && w.prog.behind()
+		if w.prog.sourcesLive() && ((w.r.cfg.EpochInterval == 0 && read) || catchUp ||
 			(w.r.cfg.EpochInterval > 0 && !w.now.Before(w.nextEpoch))) {
-			w.epoch = max(w.epoch+1, w.seen)
+			w.prog.tick()
 			w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
-			w.dirty = true
 		}
 		if err := w.fireTimers(); err != nil {
 			return err
 		}
 		w.flush()
-		for w.dirty {
-			w.dirty = false
+		for w.prog.changed {
 			if err := w.progress(); err != nil {
 				return err
 			}
 		}
-		if w.finished() {
+		if w.prog.done() {
 			return nil
 		}
 		w.pace()
@@ -238,7 +233,7 @@ func (w *worker) run() (err error) {
 			continue // more received to handle: no sleep
 		}
 		// What this round drained or parked may have ended or started a congestion.
-		congested = w.n > 1 && w.r.mesh.Congested(w.id)
+		congested = w.congested()
 		if wake, ok := w.nextWake(congested); ok {
 			if d := time.Until(wake); d > 0 {
 				timer.Reset(d)
@@ -286,6 +281,9 @@ func (w *worker) open() error {
 					return w.partErr(n, name, fmt.Errorf("building partition: %w", err))
 				}
 				n.parts = append(n.parts, &sourcePart{name: name, part: p})
+			}
+			if len(n.parts) == 0 {
+				w.prog.end(n.Index) // a partitioned input with no partition on this worker
 			}
 		case graph.Output:
 			spec := n.Spec.(*graph.OutputSpec)
@@ -356,22 +354,9 @@ func (w *worker) closeAll(clean bool) {
 	}
 }
 
-func (w *worker) inputsLive() bool {
-	for _, n := range w.nodes {
-		if n.Kind == graph.Input && n.frontier != never {
-			return true
-		}
-	}
-	return false
-}
-
-func (w *worker) finished() bool {
-	for _, n := range w.nodes {
-		if n.frontier != never {
-			return false
-		}
-	}
-	return true
+// congested reports whether the sources should pause: some worker is loaded past its limit.
+func (w *worker) congested() bool {
+	return w.n > 1 && w.r.mesh.Congested(w.id)
 }
 
 // nextWake returns the earliest time something is due: an epoch close, a source wake-up
@@ -382,7 +367,7 @@ func (w *worker) nextWake(congested bool) (at time.Time, ok bool) {
 			at, ok = t, true
 		}
 	}
-	if w.inputsLive() && w.r.cfg.EpochInterval > 0 {
+	if w.prog.sourcesLive() && w.r.cfg.EpochInterval > 0 {
 		earliest(w.nextEpoch)
 	}
 	for _, n := range w.nodes {
@@ -397,7 +382,7 @@ func (w *worker) nextWake(congested bool) (at time.Time, ok bool) {
 				}
 			}
 		case graph.Stateful:
-			if n.frontier != never {
+			if w.prog.frontier(n.Index) != never {
 				if t, due := n.stateful.NextNotify(); due {
 					earliest(t)
 				}
@@ -471,7 +456,7 @@ var observeLoad func(worker int, m comm.Mesh, held int)
 // reports whether any batch was read.
 func (w *worker) poll() (read bool, err error) {
 	for _, n := range w.nodes {
-		if n.Kind != graph.Input || n.frontier == never {
+		if n.Kind != graph.Input || w.prog.frontier(n.Index) == never {
 			continue
 		}
 		for _, p := range n.parts {
@@ -484,8 +469,8 @@ func (w *worker) poll() (read bool, err error) {
 				read = true
 				st := &w.r.stats[w.id] // per batch, for the run's summary
 				st.in.Add(int64(n.Batch.Len(batch)))
-				st.epoch.Store(w.epoch)
-				w.push(n, 0, w.epoch, batch)
+				st.epoch.Store(w.prog.epoch())
+				w.push(n, 0, w.prog.epoch(), batch)
 			}
 			switch {
 			case err == nil:
@@ -501,7 +486,9 @@ func (w *worker) poll() (read bool, err error) {
 				if err := p.part.Close(); err != nil {
 					return read, w.partErr(n, p.name, fmt.Errorf("closing: %w", err))
 				}
-				w.dirty = true
+				if !slices.ContainsFunc(n.parts, func(p *sourcePart) bool { return !p.done }) {
+					w.prog.end(n.Index)
+				}
 			case errors.Is(err, graph.ErrAbort):
 				w.r.abort()
 				return read, nil
@@ -519,11 +506,12 @@ func (w *worker) poll() (read bool, err error) {
 // fireTimers runs OnNotify for stateful steps whose earliest notification is due.
 func (w *worker) fireTimers() error {
 	for _, n := range w.nodes {
-		if n.Kind != graph.Stateful || n.frontier == never {
+		f := w.prog.frontier(n.Index)
+		if n.Kind != graph.Stateful || f == never {
 			continue
 		}
 		if at, ok := n.stateful.NextNotify(); ok && !at.After(w.now) {
-			if err := w.activate(n, nil, n.frontier, false); err != nil {
+			if err := w.activate(n, nil, f, false); err != nil {
 				return err
 			}
 		}
@@ -602,13 +590,7 @@ func (w *worker) receive() error {
 		e := w.r.plan.Edges[m.Edge]
 		to := w.nodes[e.To.Index]
 		if m.Batch == nil {
-			if m.Frontier > to.remote[e.In][m.From] {
-				to.remote[e.In][m.From] = m.Frontier
-				w.dirty = true
-				if m.Frontier != never {
-					w.seen = max(w.seen, m.Frontier)
-				}
-			}
+			w.prog.mark(to.Index, e.In, m.From, m.Frontier)
 			continue
 		}
 		w.deliver(to, m.Epoch, m.Batch)
@@ -657,7 +639,7 @@ func (w *worker) deliver(n *node, epoch uint64, batch any) {
 	case graph.Merge, graph.Redistribute:
 		w.push(n, 0, epoch, batch)
 	case graph.Stateful:
-		if epoch > n.frontier {
+		if epoch > w.prog.frontier(n.Index) {
 			w.park(n, epoch, batch)
 			return
 		}
@@ -665,7 +647,7 @@ func (w *worker) deliver(n *node, epoch uint64, batch any) {
 			panic(graph.StepPanic{Err: err})
 		}
 	case graph.Output:
-		if n.shard != nil && epoch > n.frontier {
+		if n.shard != nil && epoch > w.prog.frontier(n.Index) {
 			w.park(n, epoch, batch)
 			return
 		}
@@ -702,8 +684,8 @@ func (w *worker) unpark(n *node, e uint64) (any, bool) {
 
 // activate runs one activation of a stateful step and pushes what it emits, in epoch.
 func (w *worker) activate(n *node, batch any, epoch uint64, eof bool) error {
-	if epoch < n.frontier {
-		panic(fmt.Sprintf("weir: internal error: step %s got epoch %d below its frontier %d", n.ID, epoch, n.frontier))
+	if f := w.prog.frontier(n.Index); epoch < f {
+		panic(fmt.Sprintf("weir: internal error: step %s got epoch %d below its frontier %d", n.ID, epoch, f))
 	}
 	out, err := n.stateful.Activate(batch, w.now, eof)
 	if err != nil {
@@ -748,62 +730,41 @@ func (w *worker) write(n *node, batch any) error {
 	return nil
 }
 
-// progress recomputes every node's frontier, in plan order so that upstreams come first,
-// and closes the epochs each node has finished.
+// progress moves the frontiers of the nodes that progress allows, closing their epochs,
+// and commits what every node has closed.
 func (w *worker) progress() error {
-	for _, n := range w.nodes {
-		f := w.frontierOf(n)
-		if f <= n.frontier {
-			continue
-		}
-		if err := w.advance(n, f); err != nil {
-			return err
-		}
-		// Data before progress: a receiver must have every batch below f when it sees f.
-		for _, edges := range n.Out {
-			for _, e := range edges {
-				if x := w.out[e.ID]; x != nil {
-					w.flushEdge(x)
-					for d := range w.n {
-						if d != w.id {
-							w.r.mesh.Send(d, comm.Message{Edge: e.ID, From: w.id, Frontier: f})
-						}
+	if err := w.prog.update(w.moved); err != nil {
+		return err
+	}
+	return w.commit()
+}
+
+// advance moves node i's frontier from old to f, closing the epochs in between: buffered
+// data of each is applied in epoch order, each closed epoch is snapshotted, and at the end
+// of the stream (f == never) OnEOF runs in the last epoch before its snapshot. Then it
+// sends f on as a marker over the node's exchange outputs.
+func (w *worker) advance(i int, old, f uint64) error {
+	n := w.nodes[i]
+	if err := w.closeEpochs(n, old, f); err != nil {
+		return err
+	}
+	// Data before progress: a receiver must have every batch below f when it sees f.
+	for _, edges := range n.Out {
+		for _, e := range edges {
+			if x := w.out[e.ID]; x != nil {
+				w.flushEdge(x)
+				for d := range w.n {
+					if d != w.id {
+						w.r.mesh.Send(d, comm.Message{Edge: e.ID, From: w.id, Frontier: f})
 					}
 				}
 			}
 		}
 	}
-	return w.commit()
+	return nil
 }
 
-func (w *worker) frontierOf(n *node) uint64 {
-	if n.Kind == graph.Input {
-		for _, p := range n.parts {
-			if !p.done {
-				return w.epoch
-			}
-		}
-		return never
-	}
-	f := uint64(never)
-	for port, e := range n.In {
-		f = min(f, w.nodes[e.From.Index].frontier)
-		if rem := n.remote[port]; rem != nil {
-			for s, rf := range rem {
-				if s != w.id {
-					f = min(f, rf)
-				}
-			}
-		}
-	}
-	return f
-}
-
-// advance moves n's frontier to f, closing the epochs in between: buffered data of each
-// is applied in epoch order, each closed epoch is snapshotted, and at the end of the
-// stream (f == never) OnEOF runs in the last epoch before its snapshot.
-func (w *worker) advance(n *node, f uint64) error {
-	old := n.frontier
+func (w *worker) closeEpochs(n *node, old, f uint64) error {
 	switch n.Kind {
 	case graph.Input:
 		w.record(n, old, w.sourceSnapshots(n))
@@ -839,7 +800,6 @@ func (w *worker) advance(n *node, f uint64) error {
 			}
 		}
 	}
-	n.frontier = f
 	if b, ok := w.unpark(n, f); ok {
 		return w.apply(n, f, b)
 	}
@@ -899,33 +859,20 @@ func (w *worker) record(n *node, epoch uint64, changes []state.Change) {
 		return
 	}
 	w.snaps[epoch] = append(w.snaps[epoch], state.Snapshot{Step: n.ID, Changes: changes})
+	w.snapped = max(w.snapped, epoch+1)
 }
 
-// commit hands to the committer every epoch that all of this worker's nodes have closed.
-// At the end of the stream the last epoch is marked final: the worker has completed
-// everything, whatever epoch the other workers reached (a worker that reads no input
-// never advances its epoch clock).
+// commit hands to the committer every epoch that progress says is complete.
 func (w *worker) commit() error {
-	if w.r.cfg.Store == nil || w.final {
+	if w.r.cfg.Store == nil {
 		return nil
 	}
-	done := uint64(never)
-	for _, n := range w.nodes {
-		done = min(done, n.frontier)
-	}
-	w.final = done == never
-	if w.final {
-		done = max(w.epoch, w.committed) + 1
-		for e := range w.snaps {
-			done = max(done, e+1)
-		}
-	}
-	for e := w.committed; e < done; e++ {
-		if err := w.commits.add(state.Epoch{Epoch: e, Snaps: w.snaps[e], Final: w.final && e == done-1}); err != nil {
+	from, to, final := w.prog.commit(w.snapped)
+	for e := from; e < to; e++ {
+		if err := w.commits.add(state.Epoch{Epoch: e, Snaps: w.snaps[e], Final: final && e == to-1}); err != nil {
 			return err
 		}
 		delete(w.snaps, e)
 	}
-	w.committed = max(w.committed, done)
 	return nil
 }
