@@ -1,0 +1,176 @@
+package keyed
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// member is an owner of an order slot, as the runtime's entries are.
+type member struct {
+	order orderSlot[member]
+	n     int
+}
+
+func newMember(key string) *member {
+	m := &member{}
+	m.order = newOrderSlot(key, m)
+	return m
+}
+
+// FuzzKeyOrder checks keyOrder against a model, a set of live keys whose order is a sorted
+// slice of them: the fuzz bytes are a sequence of operations (add keys, touch a subset,
+// touch most keys, discard keys, sweep, walk all keys), and after every one the order's
+// lists must agree with the model. Keys are decimal numbers of different lengths, so that
+// byte-wise order differs from numeric order. The seeds run as a unit test.
+func FuzzKeyOrder(f *testing.F) {
+	f.Add([]byte{0, 3, 1, 1, 4, 0, 2, 1, 2, 3, 4})
+	f.Add([]byte{0, 40, 7, 1, 30, 1, 1, 250, 2, 2, 20, 4, 1, 250, 9})
+	f.Add([]byte{0, 255, 1, 5, 0, 255, 2, 5, 1, 0, 255, 3, 2, 80, 1, 40, 2, 5, 3})
+	// Long runs: keys that come and go in many sizes of batch, past the sweep's threshold.
+	for seed := range uint64(3) {
+		r := rand.New(rand.NewPCG(seed, 99))
+		ops := make([]byte, 400)
+		for i := range ops {
+			ops[i] = byte(r.UintN(256))
+		}
+		f.Add(ops)
+	}
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		var o keyOrder[member]
+		live := map[string]*member{} // the model
+		sortedLive := func() []string {
+			keys := make([]string, 0, len(live))
+			for k := range live {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			return keys
+		}
+		keysOf := func(slots []*orderSlot[member]) []string {
+			keys := make([]string, len(slots))
+			for i, s := range slots {
+				if s.owner.order.key != s.key {
+					t.Fatalf("slot of %q hands back the owner of %q", s.key, s.owner.order.key)
+				}
+				keys[i] = s.key
+			}
+			return keys
+		}
+		// pick returns n distinct live keys chosen by seed, in no order.
+		pick := func(n int, seed byte) []*member {
+			all := sortedLive()
+			r := rand.New(rand.NewPCG(uint64(seed), 7))
+			r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+			ms := make([]*member, max(0, min(n, len(all))))
+			for i := range ms {
+				ms[i] = live[all[i]]
+			}
+			return ms
+		}
+		touch := func(ms []*member) {
+			batch := make([]*orderSlot[member], len(ms))
+			ranked := true
+			for i, m := range ms {
+				batch[i] = &m.order
+				ranked = ranked && m.order.rank >= 0
+			}
+			want := keysOf(batch)
+			slices.Sort(want)
+			if got := keysOf(o.inOrder(batch, ranked)); !slices.Equal(got, want) {
+				t.Fatalf("inOrder of %d keys (ranked %v): %v, want %v", len(ms), ranked, got, want)
+			}
+		}
+		for i := 0; i+1 < len(ops); i += 2 {
+			arg := ops[i+1]
+			switch ops[i] % 6 {
+			case 0: // add up to 8*arg+1 keys, some of them live already
+				r := rand.New(rand.NewPCG(uint64(arg), 3))
+				for range 8*int(arg) + 1 {
+					k := strconv.Itoa(r.IntN(3000))
+					if live[k] == nil {
+						live[k] = newMember(k)
+						o.add(&live[k].order)
+					}
+				}
+			case 1: // touch a subset of 4*arg keys
+				touch(pick(4*int(arg), arg))
+			case 2: // touch all but arg%8 keys
+				touch(pick(len(live)-int(arg%8), arg))
+			case 3: // discard up to arg%64 keys
+				for _, m := range pick(int(arg%64), arg) {
+					o.discard(&m.order)
+					delete(live, m.order.key)
+				}
+			case 4:
+				o.sweep()
+				if len(o.fresh) != 0 || o.dead != 0 {
+					t.Fatalf("after a sweep: %d fresh, %d dead", len(o.fresh), o.dead)
+				}
+			case 5: // walk every key, discarding some on the way as OnEOF may
+				want := sortedLive()
+				var got []string
+				for _, s := range o.all() {
+					if s.dead {
+						continue
+					}
+					got = append(got, s.key)
+					if arg != 0 && len(s.key)%int(arg) == 0 {
+						o.discard(s)
+						delete(live, s.key)
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("all: %v, want %v", got, want)
+				}
+			}
+			checkOrder(t, &o, live)
+		}
+	})
+}
+
+// checkOrder checks the rules of o against the live keys of the model: sorted in strict
+// key order with each slot knowing its rank, fresh slots unranked, the dead counted, and
+// every live key's slot held once.
+func checkOrder(t *testing.T, o *keyOrder[member], live map[string]*member) {
+	t.Helper()
+	if o.len() != len(live) {
+		t.Fatalf("len %d, want %d live keys", o.len(), len(live))
+	}
+	dead := 0
+	held := map[*orderSlot[member]]int{}
+	for i, s := range o.sorted {
+		if i > 0 && o.sorted[i-1].key >= s.key {
+			t.Fatalf("sorted[%d] %q after %q", i, s.key, o.sorted[i-1].key)
+		}
+		if s.rank != i {
+			t.Fatalf("sorted[%d] %q has rank %d", i, s.key, s.rank)
+		}
+		held[s]++
+	}
+	for _, s := range o.fresh {
+		if s.rank != -1 {
+			t.Fatalf("fresh %q has rank %d", s.key, s.rank)
+		}
+		held[s]++
+	}
+	for s, n := range held {
+		if n > 1 {
+			t.Fatalf("%q held %d times", s.key, n)
+		}
+		if s.dead {
+			dead++
+		} else if live[s.key] == nil || &live[s.key].order != s {
+			t.Fatalf("%q held live but the model has no such key", s.key)
+		}
+	}
+	if dead != o.dead {
+		t.Fatalf("%d dead slots held, counted %d", dead, o.dead)
+	}
+	for k, m := range live {
+		if held[&m.order] != 1 {
+			t.Fatalf("live key %q not held", k)
+		}
+	}
+}

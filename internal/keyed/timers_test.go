@@ -1,0 +1,152 @@
+package keyed
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// clocked is an owner of a timer slot, as the runtime's entries are.
+type clocked struct {
+	timers timerSlot[clocked]
+	id     int
+}
+
+// FuzzTimerQueue checks timerQueue against a model, a map from slot to the time it wants
+// scanned whole: the fuzz bytes are a sequence of operations on 300 slots (arm one of the first 64 at a time
+// near now, arm earlier or later than the slot's time, disarm, arm many at once, postpone
+// every armed slot as a new window does, pop what is due as time passes, ask for the next
+// time), and after every one the heap, the early list and the slots must agree with the
+// model. The seeds run as a unit test.
+func FuzzTimerQueue(f *testing.F) {
+	f.Add([]byte{0, 5, 10, 0, 6, 20, 4, 0, 5, 0, 4, 15, 4, 31})
+	f.Add([]byte{6, 200, 4, 3, 2, 7, 9, 1, 9, 100, 5, 0, 3, 9, 5, 0, 7, 90, 5, 0, 4, 31, 5, 0})
+	f.Add([]byte{6, 255, 6, 255, 7, 255, 5, 0, 1, 3, 50, 4, 2, 5, 0, 6, 40, 4, 20, 5, 0})
+	f.Add([]byte{0, 1, 40, 0, 2, 0, 3, 2, 0, 5, 0, 0, 4, 0, 99}) // the earliest withdrawn before it is filed
+	// Long runs: many slots armed, moved and withdrawn while time passes.
+	for seed := range uint64(3) {
+		r := rand.New(rand.NewPCG(seed, 77))
+		ops := make([]byte, 1500)
+		for i := range ops {
+			ops[i] = byte(r.UintN(256))
+		}
+		f.Add(ops)
+	}
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		const n = 300
+		var q timerQueue[clocked]
+		cs := make([]clocked, n)
+		for i := range cs {
+			cs[i] = clocked{id: i}
+			cs[i].timers.owner = &cs[i]
+		}
+		model := map[int]int64{} // slot -> the time it wants
+		now := int64(1000)
+		arm := func(i int, want int64) {
+			q.arm(&cs[i].timers, want)
+			model[i] = want
+		}
+		for p := 0; p+2 < len(ops); p += 3 {
+			i, arg := int(ops[p+1])%64, int64(ops[p+2]) // single slots among 64, so that they meet
+			switch ops[p] % 8 {
+			case 0: // arm at a time near now, some of them past
+				arm(i, now+arg-16)
+			case 1: // arm earlier than the slot's time
+				if w, ok := model[i]; ok {
+					arm(i, w-arg)
+				} else {
+					arm(i, now+arg)
+				}
+			case 2: // arm later than the slot's time
+				if w, ok := model[i]; ok {
+					arm(i, w+arg)
+				} else {
+					arm(i, now+arg)
+				}
+			case 3:
+				q.disarm(&cs[i].timers)
+				delete(model, i)
+			case 4: // time passes: what is due fires once
+				now += arg % 32
+				var got, want []int
+				for _, c := range q.due(now, nil) {
+					got = append(got, c.id)
+				}
+				for j, w := range model {
+					if w <= now {
+						want = append(want, j)
+						delete(model, j)
+					}
+				}
+				slices.Sort(got)
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Fatalf("due at %d: %v, want %v", now, got, want)
+				}
+			case 5:
+				got, ok := q.next()
+				want, armed := int64(0), false
+				for _, w := range model {
+					if !armed || w < want {
+						want, armed = w, true
+					}
+				}
+				if ok != armed || got != want {
+					t.Fatalf("next: %d (%v), want %d (%v)", got, ok, want, armed)
+				}
+			case 6: // arm up to 2*arg slots, each earlier than the one before
+				for k := range 2 * int(arg) {
+					arm((i+k*13)%n, now+1000-int64(k))
+				}
+			case 7: // a new window: every armed slot moves later
+				for j, w := range model {
+					arm(j, w+1000+arg)
+				}
+			}
+			checkTimers(t, &q, cs, model)
+		}
+	})
+}
+
+// checkTimers checks the rules of q against the model: a heap ordered on the times filed,
+// with each slot knowing its place; a slot armed exactly when the model has it, at the
+// model's time; a filed time no later than the slot's want unless an earlier want waits
+// in the early list; every early slot listed, and earlyMin no later than its want.
+func checkTimers(t *testing.T, q *timerQueue[clocked], cs []clocked, model map[int]int64) {
+	t.Helper()
+	for i, h := range q.heap {
+		if h.s.hpos != i+1 {
+			t.Fatalf("heap[%d] (slot %d) knows place %d", i, h.s.owner.id, h.s.hpos)
+		}
+		if p := (i - 1) / 2; i > 0 && q.heap[p].at > h.at {
+			t.Fatalf("heap[%d] at %d above heap[%d] at %d", p, q.heap[p].at, i, h.at)
+		}
+	}
+	listed := map[*timerSlot[clocked]]bool{}
+	for _, s := range q.early {
+		listed[s] = true
+	}
+	for i := range cs {
+		s := &cs[i].timers
+		want, armed := model[i]
+		if armed != (s.hpos > 0 || s.early) {
+			t.Fatalf("slot %d armed %v, want %v", i, !armed, armed)
+		}
+		if !armed {
+			continue
+		}
+		if s.want != want {
+			t.Fatalf("slot %d wants %d, want %d", i, s.want, want)
+		}
+		if s.early {
+			if !listed[s] {
+				t.Fatalf("slot %d early but not listed", i)
+			}
+			if q.earlyMin > s.want {
+				t.Fatalf("slot %d early at %d, before earlyMin %d", i, s.want, q.earlyMin)
+			}
+		} else if at := q.heap[s.hpos-1].at; at > s.want {
+			t.Fatalf("slot %d filed at %d, after its want %d", i, at, s.want)
+		}
+	}
+}
