@@ -13,7 +13,9 @@ import (
 )
 
 // An encoded batch starts with the format bytes of internal/codec: Version for CBOR, or
-// Custom and the name of a registered codec. A CBOR batch is the CBOR array of its items.
+// Custom and the name of a registered codec. A CBOR batch is the CBOR array of its items;
+// KV items are arrays of key and value there, not maps with the field names, which cost
+// a third of the time of a batch of short strings.
 // A batch written with a registered codec is the item count (uvarint), then per item its
 // length (uvarint) and the codec's bytes, or, for KV[V] items whose V has the codec, the
 // key's length and bytes and then the value's. So the codec a user registers for a state
@@ -73,6 +75,9 @@ type itemCodec[T any] struct {
 	// kv is set when reg is the codec of a KV's value, found at valOff in an item.
 	kv     bool
 	valOff uintptr
+	// pair, for KV items in CBOR, is []struct{Key string; Value V} with the ",toarray"
+	// option: the layout of []T, which CBOR writes as [key, value] arrays.
+	pair reflect.Type
 }
 
 // codecs holds the itemCodec of each item type that has had a batch encoded or decoded:
@@ -98,12 +103,32 @@ func newItemCodec[T any](t reflect.Type) *itemCodec[T] {
 		v := t.Field(1)
 		if reg, ok := codec.Registered(v.Type); ok {
 			c.name, c.reg, c.kv, c.valOff = reg.Name, reg, true, v.Offset
+		} else {
+			c.pair = pairOf(t)
 		}
 	}
 	return c
 }
 
+// pairOf returns the slice type that CBOR encodes KV items of type t through: a struct
+// with t's fields at t's offsets (so that a []t is one of them in memory), tagged to be
+// written as an array, or nil if the layouts differ.
+func pairOf(t reflect.Type) reflect.Type {
+	p := reflect.StructOf([]reflect.StructField{
+		{Name: "_", PkgPath: reflect.TypeFor[reader]().PkgPath(), Type: reflect.TypeFor[struct{}](), Tag: `cbor:",toarray"`},
+		{Name: "Key", Type: t.Field(0).Type},
+		{Name: "Value", Type: t.Field(1).Type},
+	})
+	if p.Size() != t.Size() || p.Field(1).Offset != t.Field(0).Offset || p.Field(2).Offset != t.Field(1).Offset {
+		return nil
+	}
+	return reflect.SliceOf(p)
+}
+
 func (c *itemCodec[T]) appendEncode(dst []byte, items []T) ([]byte, error) {
+	if c.pair != nil {
+		return codec.AppendMarshal(dst, reflect.NewAt(c.pair, unsafe.Pointer(&items)).Interface())
+	}
 	if c.reg.Encode == nil {
 		return codec.AppendMarshal(dst, items)
 	}
@@ -130,7 +155,11 @@ func (c *itemCodec[T]) appendEncode(dst []byte, items []T) ([]byte, error) {
 func (c *itemCodec[T]) decode(data []byte) ([]T, error) {
 	if c.reg.Decode == nil {
 		var items []T
-		if err := codec.Unmarshal(data, &items); err != nil {
+		into := any(&items)
+		if c.pair != nil {
+			into = reflect.NewAt(c.pair, unsafe.Pointer(&items)).Interface()
+		}
+		if err := codec.Unmarshal(data, into); err != nil {
 			return nil, err
 		}
 		if items == nil {
