@@ -6,4 +6,8 @@
 // Bytes sizes a batch by the memory it holds, items' strings and slices included, so that
 // the engine's in-flight limit means memory: through unsafe offsets chosen once per type,
 // or for items with pointers from a reflective sample every few batches.
+//
+// AppendEncode and Decode turn a batch into bytes and back, for an exchange edge whose
+// receiver is in another process (the in-process mesh never calls them): CBOR, or a codec
+// registered for the item type or for a KV's value, item by item. See codec.go.
 package batch

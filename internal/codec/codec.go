@@ -1,9 +1,12 @@
-// Package codec is weir's codec for snapshots and, later, for batches crossing process
+// Package codec is weir's codec for snapshots and for batches crossing process
 // boundaries: CBOR in deterministic mode by default, or a codec registered for the type,
-// behind a one-byte format tag.
+// behind a one-byte format tag. Package batch builds a batch's encoding on it (each
+// exchange edge's BatchOps.AppendEncode and Decode), with Registered, AppendPrefix and
+// Payload.
 //
 // Values are ordinary Go values: exported struct fields, slices, maps, strings, numbers,
-// time.Time. Encoding happens per snapshot or per batch, never per item inside a process.
+// time.Time. Encoding happens per snapshot or per batch, never per item inside a process
+// (an in-process exchange hands batches over as they are).
 //
 // # Formats
 //
