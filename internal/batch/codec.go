@@ -22,6 +22,10 @@ import (
 // or item type (recovery.RegisterCodec) carries it across processes too, and a KV's key
 // needs no codec.
 //
+// An item type that CBOR would not carry whole, one with an unexported field at any depth
+// (see codec.Check), is refused with an error naming the field, unless a codec is
+// registered for it: a batch must not arrive without fields it left with.
+//
 // The codec of an item type is chosen on its first batch encoded or decoded, not when a
 // step is built, so that a run in one process, which never encodes, fixes no codec.
 
@@ -75,6 +79,8 @@ type itemCodec[T any] struct {
 	// kv is set when reg is the codec of a KV's value, found at valOff in an item.
 	kv     bool
 	valOff uintptr
+	// err, for CBOR, reports an item type that CBOR would not carry whole.
+	err error
 	// pair, for KV items in CBOR, is []struct{Key string; Value V} with the ",toarray"
 	// option: the layout of []T, which CBOR writes as [key, value] arrays.
 	pair reflect.Type
@@ -107,6 +113,10 @@ func newItemCodec[T any](t reflect.Type) *itemCodec[T] {
 			c.pair = pairOf(t)
 		}
 	}
+	if c.reg.Encode == nil {
+		// Refused rather than sent without the fields CBOR skips.
+		c.err = codec.Check(t)
+	}
 	return c
 }
 
@@ -126,6 +136,9 @@ func pairOf(t reflect.Type) reflect.Type {
 }
 
 func (c *itemCodec[T]) appendEncode(dst []byte, items []T) ([]byte, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
 	if c.pair != nil {
 		return codec.AppendMarshal(dst, reflect.NewAt(c.pair, unsafe.Pointer(&items)).Interface())
 	}
@@ -153,6 +166,9 @@ func (c *itemCodec[T]) appendEncode(dst []byte, items []T) ([]byte, error) {
 }
 
 func (c *itemCodec[T]) decode(data []byte) ([]T, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
 	if c.reg.Decode == nil {
 		var items []T
 		into := any(&items)

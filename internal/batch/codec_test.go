@@ -241,6 +241,31 @@ func TestCodecErrors(t *testing.T) {
 	}
 }
 
+// secret is an item type CBOR would not carry whole: its unexported field would be lost.
+type secret struct {
+	Name string
+	pin  int
+}
+
+// An item type with a field CBOR would drop is refused, both ways, rather than sent without it.
+func TestCodecUnexportedField(t *testing.T) {
+	for _, c := range []struct {
+		ops graph.BatchOps
+		b   any
+	}{
+		{batch.NewOps[secret](), []secret{{"a", 1}}},
+		{batch.NewOps[graph.KV[[]secret]](), []graph.KV[[]secret]{{Key: "k"}}},
+	} {
+		_, err := c.ops.AppendEncode(nil, c.b)
+		if !errors.Is(err, batch.ErrCodec) || !strings.Contains(err.Error(), "batch_test.secret has unexported field pin") {
+			t.Errorf("encode %T: %v, want an error naming the field", c.b, err)
+		}
+		if _, err := c.ops.Decode([]byte{codec.Version, 0x80}); err == nil || !strings.Contains(err.Error(), "unexported field pin") {
+			t.Errorf("decode %T: %v, want an error naming the field", c.b, err)
+		}
+	}
+}
+
 // Arbitrary bytes never panic a decoder, and a batch that decodes encodes again to bytes
 // that decode to the same batch.
 func FuzzDecode(f *testing.F) {
