@@ -36,7 +36,10 @@ type Message struct {
 // receiving side grants credit to each sender as it drains (Done) or lets go of parked
 // bytes (Report), sending the grant over the wire; Credit reads what the sender was last
 // granted less what it has sent since; and Wake fires on the sender when a grant brings
-// its credit above zero again.
+// its credit above zero again. How a receiver shares what it accepts among its senders
+// is the mesh's choice (in one process they share it whole, as Local does; between
+// processes a share per sender, as Flink's exclusive buffers, bounds each connection).
+// A worker's credit toward itself, its own limit less its load, needs no grant.
 type Mesh interface {
 	// Send queues m for worker to. It never blocks: senders pace themselves with Credit.
 	Send(to int, m Message)
