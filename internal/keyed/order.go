@@ -18,11 +18,13 @@ import (
 // holds the slots added since, in no order, with no rank (-1).
 //
 // Costs: add and discard O(1); sweep O(f log f + n) for f fresh slots and n swept ones,
-// and one new list of n; inOrder, for a batch of b distinct keys, O(b log b) when b < 64
-// or when some keys have no rank and the batch is small beside the keys held, else
-// O(n/64 + b) through a bitmap of ranks (after a sweep, when some had no rank). Fresh and
-// dead slots are swept when they outnumber 1024 plus half the swept ones, so that keys
-// that come and go hold at most about twice the live keys.
+// and one new list of n; inOrder, for a batch of b distinct keys, O(b log b) when b < 64,
+// else O(n/64 + b) through a bitmap of ranks. When some keys of the batch have no rank,
+// it sweeps first if the batch holds an eighth of the keys or if the keys it sorted since
+// the last sweep outnumber the slots held (so sorting never costs much more than sweeping
+// would have), and otherwise sorts, O(b log b). Fresh and dead slots are swept when they
+// outnumber 1024 plus half the swept ones, so that keys that come and go hold at most
+// about twice the live keys.
 //
 // Is the order worth its cost? It is documented behaviour (SPEC.md section 3, op.Logic):
 // tests written for Bytewax expect it, and it makes a run's output independent of how
@@ -32,6 +34,7 @@ type keyOrder[E any] struct {
 	sorted []*orderSlot[E] // swept slots in key order, the dead ones among them not yet dropped
 	fresh  []*orderSlot[E] // added since the last sweep, in no order
 	dead   int             // discarded slots in sorted and fresh
+	sorts  int             // keys inOrder sorted by comparison, in batches of 64 or more, since the last sweep
 	ranks  []uint64        // inOrder's scratch: a bit per rank
 }
 
@@ -71,8 +74,9 @@ func byKey[E any](a, b *orderSlot[E]) int { return strings.Compare(a.key, b.key)
 // inOrder puts batch, distinct live slots, in key order in place and returns it. ranked
 // says whether every slot of batch has a rank (the caller learns it for free while it
 // gathers the batch). A few keys are sorted. Many keys that all have a rank are put in
-// order by their ranks, a bit each in a bitmap; when some have none yet, a batch with a
-// good share of all keys sweeps them in first, and a smaller one is sorted.
+// order by their ranks, a bit each in a bitmap; when some have none yet, they are swept
+// in first if the batch has a good share of all keys or if sorting has cost as much as a
+// sweep since the last one, and the batch is sorted otherwise.
 func (o *keyOrder[E]) inOrder(batch []*orderSlot[E], ranked bool) []*orderSlot[E] {
 	// Keys that come and go would pile up in fresh, and dead ones in sorted: sweep them
 	// when they are many, which gives every live key a rank.
@@ -82,26 +86,32 @@ func (o *keyOrder[E]) inOrder(batch []*orderSlot[E], ranked bool) []*orderSlot[E
 	}
 	switch {
 	case len(batch) < 64:
-	case !ranked && len(batch)*8 >= o.len():
-		o.sweep()
-		fallthrough
-	case ranked:
-		words := (len(o.sorted) + 63) / 64
-		o.ranks = slices.Grow(o.ranks[:0], words)[:words]
-		clear(o.ranks)
-		for _, s := range batch {
-			o.ranks[s.rank/64] |= 1 << (s.rank % 64)
-		}
-		batch = batch[:0]
-		for i, word := range o.ranks {
-			for word != 0 {
-				batch = append(batch, o.sorted[i*64+bits.TrailingZeros64(word)])
-				word &= word - 1
-			}
-		}
+		slices.SortFunc(batch, byKey)
 		return batch
+	case !ranked && len(batch)*8 < o.len() && o.sorts+len(batch) <= len(o.sorted)+len(o.fresh):
+		// Some keys have no rank and the batch is small beside all of them: sorting it
+		// costs less than a sweep, until the keys sorted since the last sweep outnumber
+		// the slots held, when a sweep (about a pass over them) has paid for itself. Without
+		// that bound, a steady set of keys, some never swept, would be sorted for ever.
+		o.sorts += len(batch)
+		slices.SortFunc(batch, byKey)
+		return batch
+	case !ranked:
+		o.sweep()
 	}
-	slices.SortFunc(batch, byKey)
+	words := (len(o.sorted) + 63) / 64
+	o.ranks = slices.Grow(o.ranks[:0], words)[:words]
+	clear(o.ranks)
+	for _, s := range batch {
+		o.ranks[s.rank/64] |= 1 << (s.rank % 64)
+	}
+	batch = batch[:0]
+	for i, word := range o.ranks {
+		for word != 0 {
+			batch = append(batch, o.sorted[i*64+bits.TrailingZeros64(word)])
+			word &= word - 1
+		}
+	}
 	return batch
 }
 
@@ -126,5 +136,5 @@ func (o *keyOrder[E]) sweep() {
 		}
 	}
 	clear(o.fresh)
-	o.sorted, o.fresh, o.dead = merged, o.fresh[:0], 0
+	o.sorted, o.fresh, o.dead, o.sorts = merged, o.fresh[:0], 0, 0
 }

@@ -174,3 +174,36 @@ func checkOrder(t *testing.T, o *keyOrder[member], live map[string]*member) {
 		}
 	}
 }
+
+// A steady set of keys, some of them added since the last sweep, and batches that touch
+// too few of them to sweep them in: the order sweeps once sorting the batches has cost
+// about as much as a sweep, rather than sort every batch for ever.
+func TestKeyOrderSweepsWhenSortingCostsMore(t *testing.T) {
+	var o keyOrder[member]
+	var ms []*member
+	add := func(n int) {
+		for range n {
+			m := newMember(strconv.Itoa(len(ms)))
+			ms = append(ms, m)
+			o.add(&m.order)
+		}
+	}
+	add(2000)
+	o.sweep()
+	add(1000) // fewer than the 1024 that sweep without asking
+	r := rand.New(rand.NewPCG(1, 1))
+	for round := range 100 {
+		batch := make([]*orderSlot[member], 0, 100)
+		ranked := true
+		for _, i := range r.Perm(len(ms))[:100] { // a thirtieth of the keys
+			batch = append(batch, &ms[i].order)
+			ranked = ranked && ms[i].order.rank >= 0
+		}
+		if got := o.inOrder(batch, ranked); !slices.IsSortedFunc(got, byKey) {
+			t.Fatalf("round %d: out of key order", round)
+		}
+	}
+	if len(o.fresh) != 0 {
+		t.Errorf("after 100 batches of 100 of %d keys, %d never swept in", len(ms), len(o.fresh))
+	}
+}
