@@ -2,11 +2,7 @@ package engine
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"runtime/debug"
-	"slices"
 	"time"
 
 	"github.com/weirflow/weir/internal/comm"
@@ -18,12 +14,14 @@ import (
 
 // worker runs every step of the plan for its share of the data, on one goroutine.
 type worker struct {
-	r     *runState
-	id    int
-	n     int // workers in the cluster
-	ctx   context.Context
-	nodes []*node
-	out   []*exchange // by edge id; nil for edges that stay local
+	r       *runState
+	id      int
+	n       int // workers in the cluster
+	ctx     context.Context
+	ops     []operator  // by node index
+	readers []reader    // the sources, in declared order
+	timed   []timed     // the operators with notifications
+	out     []*exchange // by edge id; nil for edges that stay local
 
 	prog      *progress
 	moved     func(i int, from, to uint64) error // w.advance, made once
@@ -37,51 +35,13 @@ type worker struct {
 	snapped uint64     // one past the latest epoch in snaps
 	commits *committer // nil without a store
 
-	// Backpressure (see pace): bytes parked in pending, and the drain rate measured
-	// while busy, from which the load this worker lets others queue for it follows.
-	held    int           // bytes of the batches in every node's pending
-	drained int           // bytes received or taken out of pending since the last sample
-	busy    time.Duration // time spent in rounds that drained something, since the last sample
-	worked  bool          // this round drained something
-	rate    float64       // bytes per second of busy time, smoothed; 0 before the first sample
-	limit   int           // the load this worker last reported
-}
-
-// node is the runtime of one primitive on one worker.
-type node struct {
-	*plan.Node
-
-	// by kind
-	parts    []*sourcePart        // Input
-	flatMap  func(any) any        // FlatMapBatch
-	emit     *node                // FlatMapBatch: whose consumers get what flatMap returns
-	branch   func(any) (any, any) // Branch
-	inspect  func(string, any, uint64, int)
-	stateful graph.StatefulRuntime // Stateful
-	pending  map[uint64]parked     // Stateful, partitioned Output: batches of epochs past the frontier
-	sinks    []*sinkPart           // Output: by partition index (nil where not owned), or one dynamic part
-	split    graph.Splitter        // partitioned Output: items by partition
-	route    func(key string) int  // partitioned Output: a key's partition index
-	shard    *shard
-}
-
-// parked is the data of one epoch waiting in a node's pending, and the bytes it holds.
-type parked struct {
-	batch any
-	bytes int
-}
-
-type sourcePart struct {
-	name  string
-	part  graph.SourcePart
-	wake  time.Time
-	done  bool
-	final []byte // snapshot taken when the partition ended
-}
-
-type sinkPart struct {
-	name string
-	part graph.SinkPart
+	// Backpressure (see pace): the data held back and drained, and the drain rate
+	// measured while busy, from which the load this worker lets others queue for it
+	// follows.
+	load  load
+	busy  time.Duration // time spent in rounds that drained something, since the last sample
+	rate  float64       // bytes per second of busy time, smoothed; 0 before the first sample
+	limit int           // the load this worker last reported
 }
 
 // exchange is the sending side of an exchange edge on one worker: a buffer per
@@ -103,8 +63,16 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 	}
 	shape := make([]progressNode, len(r.plan.Nodes))
 	for _, pn := range r.plan.Nodes {
-		n := &node{Node: pn}
-		shape[pn.Index] = progressNode{source: pn.Kind == graph.Input, in: make([]progressInput, len(pn.In))}
+		op := w.newOperator(pn)
+		w.ops = append(w.ops, op)
+		rd, isSource := op.(reader)
+		if isSource {
+			w.readers = append(w.readers, rd)
+		}
+		if t, ok := op.(timed); ok {
+			w.timed = append(w.timed, t)
+		}
+		shape[pn.Index] = progressNode{source: isSource, in: make([]progressInput, len(pn.In))}
 		for port, e := range pn.In {
 			exchanged := e.Exchange != plan.Local && w.n > 1
 			shape[pn.Index].in[port] = progressInput{from: e.From.Index, exchange: exchanged}
@@ -112,34 +80,6 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 				w.out[e.ID] = w.newExchange(e)
 			}
 		}
-		n.shard = r.shards[pn.Index]
-		switch spec := pn.Spec.(type) {
-		case *graph.FlatMapSpec:
-			if pn.FusedInto == nil { // a fused node runs within the chain of the node it is fused into
-				n.flatMap = pn.FlatMap()
-			}
-		case *graph.BranchSpec:
-			n.branch = spec.Split
-		case *graph.InspectSpec:
-			n.inspect = spec.Fn
-		case *graph.StatefulSpec:
-			n.stateful = spec.New()
-			if r.cfg.Store != nil {
-				n.stateful.Track()
-			}
-			n.pending = map[uint64]parked{}
-		case *graph.OutputSpec:
-			n.pending = map[uint64]parked{}
-			if s := n.shard; s != nil {
-				parts := uint64(len(s.parts))
-				n.route = func(key string) int { return int(keyhash.Of(key) % parts) }
-				n.split = pn.Batch.NewSplitter(len(s.parts), 0)
-			}
-		}
-		w.nodes = append(w.nodes, n)
-	}
-	for _, n := range w.nodes {
-		n.emit = w.nodes[n.Emit.Index]
 	}
 	w.prog = newProgress(shape, w.n, id, r.start)
 	return w
@@ -253,103 +193,22 @@ func (w *worker) run() (err error) {
 	}
 }
 
-// open builds this worker's source and sink partitions.
+// open builds every operator's partitions and resumes their state.
 func (w *worker) open() error {
-	for _, n := range w.nodes {
-		switch n.Kind {
-		case graph.Stateful:
-			// Any order will do: the runtime orders keys itself where it matters.
-			states := w.r.states[w.id][n.Index]
-			delete(w.r.states[w.id], n.Index) // let the loaded bytes go as keys resume
-			for i := range states {
-				c := &states[i]
-				err := n.stateful.Resume(c.Key, c.State)
-				*c = state.Change{}
-				if err != nil {
-					var ke *graph.KeyError
-					if errors.As(err, &ke) {
-						return &graph.StepError{Step: n.ID, Key: ke.Key, Cause: fmt.Errorf("resuming: %w", ke.Cause)}
-					}
-					return &graph.StepError{Step: n.ID, Cause: err}
-				}
-			}
-		case graph.Input:
-			spec := n.Spec.(*graph.InputSpec)
-			for _, name := range w.owned(n) {
-				p, err := spec.Build(w.ctx, w.partInfo(n, name), w.r.positions[w.id][n.Index][name])
-				if err != nil {
-					return w.partErr(n, name, fmt.Errorf("building partition: %w", err))
-				}
-				n.parts = append(n.parts, &sourcePart{name: name, part: p})
-			}
-			if len(n.parts) == 0 {
-				w.prog.end(n.Index) // a partitioned input with no partition on this worker
-			}
-		case graph.Output:
-			spec := n.Spec.(*graph.OutputSpec)
-			if n.shard == nil {
-				p, err := spec.Build(w.ctx, w.partInfo(n, ""), nil)
-				if err != nil {
-					return w.partErr(n, "", fmt.Errorf("building sink: %w", err))
-				}
-				n.sinks = []*sinkPart{{part: p}}
-				continue
-			}
-			n.sinks = make([]*sinkPart, len(n.shard.parts))
-			for i, name := range n.shard.parts {
-				if n.shard.owner[i] != w.id {
-					continue
-				}
-				p, err := spec.Build(w.ctx, w.partInfo(n, name), w.r.positions[w.id][n.Index][name])
-				if err != nil {
-					return w.partErr(n, name, fmt.Errorf("building partition: %w", err))
-				}
-				n.sinks[i] = &sinkPart{name: name, part: p}
-			}
+	for _, op := range w.ops {
+		if err := op.open(); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// owned lists the partitions of an input this worker reads: its share of a partitioned
-// source, or its single instance ("") of a dynamic one.
-func (w *worker) owned(n *node) []string {
-	if n.shard == nil {
-		return []string{""}
-	}
-	var names []string
-	for i, name := range n.shard.parts {
-		if n.shard.owner[i] == w.id {
-			names = append(names, name)
-		}
-	}
-	return names
-}
-
-func (w *worker) partInfo(n *node, name string) graph.PartInfo {
-	return graph.PartInfo{Step: n.ID, Partition: name, Worker: w.id, Workers: w.n}
-}
-
-func (w *worker) partErr(n *node, part string, err error) error {
-	return &graph.StepError{Step: n.ID, Partition: part, Cause: err}
-}
-
 // closeAll closes every partition. After a failure or an abort the sinks are closed too:
 // a resume truncates what they wrote past their last snapshot.
 func (w *worker) closeAll(clean bool) {
-	for _, n := range w.nodes {
-		for _, p := range n.parts {
-			if !p.done {
-				p.part.Close()
-			}
-		}
-		for _, s := range n.sinks {
-			if s == nil {
-				continue
-			}
-			if err := s.part.Close(); err != nil && clean {
-				w.r.fail(w.partErr(n, s.name, fmt.Errorf("closing: %w", err)))
-			}
+	for _, op := range w.ops {
+		if err := op.close(); err != nil && clean {
+			w.r.fail(err)
 		}
 	}
 }
@@ -370,23 +229,16 @@ func (w *worker) nextWake(congested bool) (at time.Time, ok bool) {
 	if w.prog.sourcesLive() && w.r.cfg.EpochInterval > 0 {
 		earliest(w.nextEpoch)
 	}
-	for _, n := range w.nodes {
-		switch n.Kind {
-		case graph.Input:
-			if congested {
-				continue
+	if !congested {
+		for _, rd := range w.readers {
+			if t, due := rd.wake(); due {
+				earliest(t)
 			}
-			for _, p := range n.parts {
-				if !p.done {
-					earliest(p.wake)
-				}
-			}
-		case graph.Stateful:
-			if w.prog.frontier(n.Index) != never {
-				if t, due := n.stateful.NextNotify(); due {
-					earliest(t)
-				}
-			}
+		}
+	}
+	for _, tm := range w.timed {
+		if t, due := tm.wake(); due {
+			earliest(t)
 		}
 	}
 	return at, ok
@@ -424,27 +276,27 @@ func (w *worker) pace() {
 	if w.n == 1 {
 		return // nobody to pause
 	}
-	if w.worked {
-		w.worked = false
+	if w.load.worked {
+		w.load.worked = false
 		w.busy += time.Since(w.now)
 		window := paceWindow
 		if w.rate == 0 {
 			window /= 10
 		}
 		if w.busy >= window {
-			sample := float64(w.drained) / w.busy.Seconds()
+			sample := float64(w.load.drained) / w.busy.Seconds()
 			if w.rate == 0 {
 				w.rate = sample
 			} else {
 				w.rate = (w.rate + sample) / 2
 			}
-			w.drained, w.busy = 0, 0
+			w.load.drained, w.busy = 0, 0
 			w.limit = int(min(max(w.rate*w.backlog().Seconds(), minInFlight), float64(w.r.cfg.InFlightBytes)))
 		}
 	}
-	w.r.mesh.Report(w.id, w.held, w.limit)
+	w.r.mesh.Report(w.id, w.load.held, w.limit)
 	if observeLoad != nil {
-		observeLoad(w.id, w.r.mesh, w.held)
+		observeLoad(w.id, w.r.mesh, w.load.held)
 	}
 }
 
@@ -455,77 +307,33 @@ var observeLoad func(worker int, m comm.Mesh, held int)
 // poll reads one batch from every partition that is due, inputs in declared order, and
 // reports whether any batch was read.
 func (w *worker) poll() (read bool, err error) {
-	for _, n := range w.nodes {
-		if n.Kind != graph.Input || w.prog.frontier(n.Index) == never {
-			continue
-		}
-		for _, p := range n.parts {
-			if p.done || p.wake.After(w.now) {
-				continue
-			}
-			w.cur = n.ID
-			batch, err := p.part.Next(w.ctx)
-			if batch != nil {
-				read = true
-				st := &w.r.stats[w.id] // per batch, for the run's summary
-				st.in.Add(int64(n.Batch.Len(batch)))
-				st.epoch.Store(w.prog.epoch())
-				w.push(n, 0, w.prog.epoch(), batch)
-			}
-			switch {
-			case err == nil:
-				p.wake = p.part.NextAwake()
-				if p.wake.IsZero() && batch == nil {
-					p.wake = w.now.Add(time.Millisecond)
-				}
-			case errors.Is(err, io.EOF):
-				p.done = true
-				if w.r.cfg.Store != nil {
-					p.final = p.part.Snapshot()
-				}
-				if err := p.part.Close(); err != nil {
-					return read, w.partErr(n, p.name, fmt.Errorf("closing: %w", err))
-				}
-				if !slices.ContainsFunc(n.parts, func(p *sourcePart) bool { return !p.done }) {
-					w.prog.end(n.Index)
-				}
-			case errors.Is(err, graph.ErrAbort):
-				w.r.abort()
-				return read, nil
-			default:
-				if w.ctx.Err() != nil {
-					return read, nil
-				}
-				return read, w.partErr(n, p.name, err)
-			}
+	for _, rd := range w.readers {
+		r, err := rd.poll()
+		read = read || r
+		if err != nil || w.ctx.Err() != nil {
+			return read, err
 		}
 	}
 	return read, nil
 }
 
-// fireTimers runs OnNotify for stateful steps whose earliest notification is due.
+// fireTimers runs the notifications that are due.
 func (w *worker) fireTimers() error {
-	for _, n := range w.nodes {
-		f := w.prog.frontier(n.Index)
-		if n.Kind != graph.Stateful || f == never {
-			continue
-		}
-		if at, ok := n.stateful.NextNotify(); ok && !at.After(w.now) {
-			if err := w.activate(n, nil, f, false); err != nil {
-				return err
-			}
+	for _, t := range w.timed {
+		if err := t.fire(); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// push hands a batch from an output port to every consumer.
-func (w *worker) push(n *node, port int, epoch uint64, batch any) {
+// push hands a batch from an output port of node n to every consumer.
+func (w *worker) push(n *plan.Node, port int, epoch uint64, batch any) {
 	for _, e := range n.Out[port] {
 		if x := w.out[e.ID]; x != nil {
 			w.exchange(x, epoch, batch)
 		} else {
-			w.deliver(w.nodes[e.To.Index], epoch, batch)
+			w.ops[e.To.Index].deliver(epoch, batch)
 		}
 	}
 }
@@ -544,7 +352,7 @@ func (w *worker) exchange(x *exchange, epoch uint64, batch any) {
 		x.split.Even(batch)
 	}
 	if mine := x.split.Peek(w.id); mine != nil {
-		w.deliver(w.nodes[x.edge.To.Index], epoch, mine)
+		w.ops[x.edge.To.Index].deliver(epoch, mine)
 		x.split.Reset(w.id)
 	}
 	for d := range w.n {
@@ -588,16 +396,15 @@ func (w *worker) receive() error {
 		m := &w.msgs[w.next]
 		w.next++
 		e := w.r.plan.Edges[m.Edge]
-		to := w.nodes[e.To.Index]
 		if m.Batch == nil {
-			w.prog.mark(to.Index, e.In, m.From, m.Frontier)
+			w.prog.mark(e.To.Index, e.In, m.From, m.Frontier)
 			continue
 		}
-		w.deliver(to, m.Epoch, m.Batch)
+		w.ops[e.To.Index].deliver(m.Epoch, m.Batch)
 		w.r.spares[m.Edge].Put(m.Batch) // borrowed by deliver only: free to refill
 		w.r.mesh.Done(w.id, m.Bytes)
-		w.drained += m.Bytes
-		w.worked = true
+		w.load.drained += m.Bytes
+		w.load.worked = true
 		*m = comm.Message{} // let the batch go
 		if w.ctx.Err() != nil {
 			return nil
@@ -615,121 +422,6 @@ func (w *worker) roundBudget() time.Duration {
 	return min(max(w.r.cfg.EpochInterval/2, time.Millisecond), 100*time.Millisecond)
 }
 
-// deliver runs node n on one batch of epoch.
-func (w *worker) deliver(n *node, epoch uint64, batch any) {
-	switch n.Kind {
-	case graph.FlatMapBatch:
-		w.cur = n.ID
-		if out := n.flatMap(batch); out != nil {
-			w.push(n.emit, 0, epoch, out)
-		}
-	case graph.Branch:
-		w.cur = n.ID
-		yes, no := n.branch(batch)
-		if yes != nil {
-			w.push(n, 0, epoch, yes)
-		}
-		if no != nil {
-			w.push(n, 1, epoch, no)
-		}
-	case graph.Inspect:
-		w.cur = n.ID
-		n.inspect(n.ID, batch, epoch, w.id)
-		w.push(n, 0, epoch, batch)
-	case graph.Merge, graph.Redistribute:
-		w.push(n, 0, epoch, batch)
-	case graph.Stateful:
-		if epoch > w.prog.frontier(n.Index) {
-			w.park(n, epoch, batch)
-			return
-		}
-		if err := w.activate(n, batch, epoch, false); err != nil {
-			panic(graph.StepPanic{Err: err})
-		}
-	case graph.Output:
-		if n.shard != nil && epoch > w.prog.frontier(n.Index) {
-			w.park(n, epoch, batch)
-			return
-		}
-		if err := w.write(n, batch); err != nil {
-			panic(graph.StepPanic{Err: err})
-		}
-	}
-}
-
-// park keeps a batch of an epoch past n's frontier until n reaches it. Its bytes count
-// toward this worker's load: a worker that holds too much parked data stops the sources
-// as a full queue does.
-func (w *worker) park(n *node, epoch uint64, batch any) {
-	p := n.pending[epoch]
-	b := n.Batch.Bytes(batch)
-	p.batch = n.Batch.Concat(p.batch, batch)
-	p.bytes += b
-	n.pending[epoch] = p
-	w.held += b
-}
-
-// unpark takes the data of epoch e out of n's pending.
-func (w *worker) unpark(n *node, e uint64) (any, bool) {
-	p, ok := n.pending[e]
-	if !ok {
-		return nil, false
-	}
-	delete(n.pending, e)
-	w.held -= p.bytes
-	w.drained += p.bytes
-	w.worked = true
-	return p.batch, true
-}
-
-// activate runs one activation of a stateful step and pushes what it emits, in epoch.
-func (w *worker) activate(n *node, batch any, epoch uint64, eof bool) error {
-	if f := w.prog.frontier(n.Index); epoch < f {
-		panic(fmt.Sprintf("weir: internal error: step %s got epoch %d below its frontier %d", n.ID, epoch, f))
-	}
-	out, err := n.stateful.Activate(batch, w.now, eof)
-	if err != nil {
-		se := &graph.StepError{Step: n.ID, Cause: err}
-		var ke *graph.KeyError
-		if errors.As(err, &ke) {
-			se.Key, se.Cause = ke.Key, ke.Cause
-		}
-		return se
-	}
-	if out != nil {
-		w.push(n, 0, epoch, out)
-	}
-	return nil
-}
-
-// write writes a batch to this worker's partitions of a sink.
-func (w *worker) write(n *node, batch any) error {
-	w.cur = n.ID
-	w.r.stats[w.id].out.Add(int64(n.Batch.Len(batch)))
-	if n.shard == nil {
-		if err := n.sinks[0].part.Write(batch); err != nil {
-			return w.partErr(n, "", err)
-		}
-		return nil
-	}
-	n.split.ByKey(batch, n.route)
-	for i, s := range n.sinks {
-		b := n.split.Peek(i)
-		if b == nil {
-			continue
-		}
-		if s == nil {
-			panic(fmt.Sprintf("weir: internal error: step %s got items of partition %q it does not own", n.ID, n.shard.parts[i]))
-		}
-		err := s.part.Write(b)
-		n.split.Reset(i)
-		if err != nil {
-			return w.partErr(n, s.name, err)
-		}
-	}
-	return nil
-}
-
 // progress moves the frontiers of the nodes that progress allows, closing their epochs,
 // and commits what every node has closed.
 func (w *worker) progress() error {
@@ -739,17 +431,15 @@ func (w *worker) progress() error {
 	return w.commit()
 }
 
-// advance moves node i's frontier from old to f, closing the epochs in between: buffered
-// data of each is applied in epoch order, each closed epoch is snapshotted, and at the end
-// of the stream (f == never) OnEOF runs in the last epoch before its snapshot. Then it
-// sends f on as a marker over the node's exchange outputs.
+// advance is what the worker does as node i's frontier moves from old to f: the
+// operator closes the epochs in between (see operator.advance), then f goes as a marker
+// to the other workers over the node's exchange outputs.
 func (w *worker) advance(i int, old, f uint64) error {
-	n := w.nodes[i]
-	if err := w.closeEpochs(n, old, f); err != nil {
+	if err := w.ops[i].advance(old, f); err != nil {
 		return err
 	}
 	// Data before progress: a receiver must have every batch below f when it sees f.
-	for _, edges := range n.Out {
+	for _, edges := range w.r.plan.Nodes[i].Out {
 		for _, e := range edges {
 			if x := w.out[e.ID]; x != nil {
 				w.flushEdge(x)
@@ -764,101 +454,12 @@ func (w *worker) advance(i int, old, f uint64) error {
 	return nil
 }
 
-func (w *worker) closeEpochs(n *node, old, f uint64) error {
-	switch n.Kind {
-	case graph.Input:
-		w.record(n, old, w.sourceSnapshots(n))
-	case graph.Stateful, graph.Output:
-		epochs := []uint64{old}
-		for e := range n.pending {
-			if e < f {
-				epochs = append(epochs, e)
-			}
-		}
-		slices.Sort(epochs)
-		for i, e := range epochs {
-			if b, ok := w.unpark(n, e); ok {
-				if err := w.apply(n, e, b); err != nil {
-					return err
-				}
-			}
-			if n.Kind == graph.Stateful {
-				if f == never && i == len(epochs)-1 {
-					if err := w.activate(n, nil, e, true); err != nil {
-						return err
-					}
-				}
-				if w.r.cfg.Store != nil {
-					changes, err := n.stateful.Snapshot()
-					if err != nil {
-						return &graph.StepError{Step: n.ID, Cause: err}
-					}
-					w.record(n, e, changes)
-				}
-			} else if err := w.closeSinkEpoch(n, e); err != nil {
-				return err
-			}
-		}
-	}
-	if b, ok := w.unpark(n, f); ok {
-		return w.apply(n, f, b)
-	}
-	return nil
-}
-
-func (w *worker) apply(n *node, epoch uint64, b any) error {
-	if n.Kind == graph.Stateful {
-		return w.activate(n, b, epoch, false)
-	}
-	return w.write(n, b)
-}
-
-func (w *worker) sourceSnapshots(n *node) []state.Change {
-	if w.r.cfg.Store == nil || n.shard == nil {
-		return nil
-	}
-	var cs []state.Change
-	for _, p := range n.parts {
-		s := p.final
-		if !p.done {
-			s = p.part.Snapshot()
-		}
-		cs = append(cs, state.Change{Key: p.name, State: s})
-	}
-	return cs
-}
-
-// closeSinkEpoch ends epoch e at a sink's partitions on this worker: with a store, a
-// partitioned sink's positions are snapshotted (which makes its writes durable); otherwise
-// each partition flushes, so that output appears as epochs close and not only at the end.
-func (w *worker) closeSinkEpoch(n *node, e uint64) error {
-	if w.r.cfg.Store != nil && n.shard != nil {
-		var cs []state.Change
-		for _, s := range n.sinks {
-			if s != nil {
-				cs = append(cs, state.Change{Key: s.name, State: s.part.Snapshot()})
-			}
-		}
-		w.record(n, e, cs)
-		return nil
-	}
-	for _, s := range n.sinks {
-		if s == nil {
-			continue
-		}
-		w.cur = n.ID
-		if err := s.part.Flush(); err != nil {
-			return w.partErr(n, s.name, fmt.Errorf("flushing: %w", err))
-		}
-	}
-	return nil
-}
-
-func (w *worker) record(n *node, epoch uint64, changes []state.Change) {
+// record keeps a step's snapshot of epoch, for the commit of that epoch.
+func (w *worker) record(step string, epoch uint64, changes []state.Change) {
 	if w.r.cfg.Store == nil || len(changes) == 0 {
 		return
 	}
-	w.snaps[epoch] = append(w.snaps[epoch], state.Snapshot{Step: n.ID, Changes: changes})
+	w.snaps[epoch] = append(w.snaps[epoch], state.Snapshot{Step: step, Changes: changes})
 	w.snapped = max(w.snapped, epoch+1)
 }
 

@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/state"
+)
+
+// stateful runs a stateful step's keyed runtime on this worker's keys. Its state is
+// snapshotted per epoch, so it holds data of later epochs back until it has closed the
+// earlier ones: state is exactly-once.
+type stateful struct {
+	step
+	rt   graph.StatefulRuntime
+	held pending
+}
+
+func newStateful(s step, spec *graph.StatefulSpec) *stateful {
+	st := &stateful{step: s, rt: spec.New(), held: newPending(s.Batch, &s.w.load)}
+	if s.w.r.cfg.Store != nil {
+		st.rt.Track()
+	}
+	return st
+}
+
+// open resumes the keys this worker owns now. Any order will do: the runtime orders keys
+// itself where it matters.
+func (s *stateful) open() error {
+	r := s.w.r
+	states := r.states[s.w.id][s.Index]
+	delete(r.states[s.w.id], s.Index) // let the loaded bytes go as keys resume
+	for i := range states {
+		c := &states[i]
+		err := s.rt.Resume(c.Key, c.State)
+		*c = state.Change{}
+		if err != nil {
+			return s.keyErr(err, "resuming")
+		}
+	}
+	return nil
+}
+
+func (s *stateful) deliver(epoch uint64, batch any) {
+	if epoch > s.w.prog.frontier(s.Index) {
+		s.held.park(epoch, batch)
+		return
+	}
+	if err := s.activate(batch, epoch, false); err != nil {
+		panic(graph.StepPanic{Err: err})
+	}
+}
+
+// activate runs one activation of the runtime and pushes what it emits, in epoch.
+func (s *stateful) activate(batch any, epoch uint64, eof bool) error {
+	w := s.w
+	if f := w.prog.frontier(s.Index); epoch < f {
+		panic(fmt.Sprintf("weir: internal error: step %s got epoch %d below its frontier %d", s.ID, epoch, f))
+	}
+	out, err := s.rt.Activate(batch, w.now, eof)
+	if err != nil {
+		return s.keyErr(err, "")
+	}
+	if out != nil {
+		w.push(s.Node, 0, epoch, out)
+	}
+	return nil
+}
+
+// fire runs the notifications due by now, in the frontier's epoch: the earliest this
+// step may still emit in.
+func (s *stateful) fire() error {
+	f := s.w.prog.frontier(s.Index)
+	if f == never {
+		return nil
+	}
+	if at, ok := s.rt.NextNotify(); ok && !at.After(s.w.now) {
+		return s.activate(nil, f, false)
+	}
+	return nil
+}
+
+func (s *stateful) wake() (time.Time, bool) {
+	if s.w.prog.frontier(s.Index) == never {
+		return time.Time{}, false
+	}
+	return s.rt.NextNotify()
+}
+
+func (s *stateful) advance(from, to uint64) error { return s.held.close(s, from, to) }
+
+func (s *stateful) apply(epoch uint64, batch any) error { return s.activate(batch, epoch, false) }
+
+// closeEpoch snapshots the keys touched in epoch e; at the end of the stream OnEOF runs
+// first, in the last epoch, so that what it emits and the keys it discards are in it.
+func (s *stateful) closeEpoch(e uint64, last bool) error {
+	if last {
+		if err := s.activate(nil, e, true); err != nil {
+			return err
+		}
+	}
+	if s.w.r.cfg.Store == nil {
+		return nil
+	}
+	changes, err := s.rt.Snapshot()
+	if err != nil {
+		return &graph.StepError{Step: s.ID, Cause: err}
+	}
+	s.w.record(s.ID, e, changes)
+	return nil
+}
