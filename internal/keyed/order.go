@@ -41,8 +41,8 @@ type keyOrder[E any] struct {
 // orderSlot is what the key order holds of one key, kept in the key's owner.
 type orderSlot[E any] struct {
 	key   string
-	rank  int  // index in sorted, -1 until swept in
-	dead  bool // discarded: the key has a new slot if it comes back
+	rank  int32 // index in sorted, -1 until swept in (int32: an entry a size class smaller, and no worker holds 2^31 keys)
+	dead  bool  // discarded: the key has a new slot if it comes back
 	owner *E
 }
 
@@ -131,7 +131,7 @@ func (o *keyOrder[E]) sweep() {
 			s, j = o.fresh[j], j+1
 		}
 		if !s.dead {
-			s.rank = len(merged)
+			s.rank = int32(len(merged))
 			merged = append(merged, s)
 		}
 	}

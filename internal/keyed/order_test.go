@@ -144,7 +144,7 @@ func checkOrder(t *testing.T, o *keyOrder[member], live map[string]*member) {
 		if i > 0 && o.sorted[i-1].key >= s.key {
 			t.Fatalf("sorted[%d] %q after %q", i, s.key, o.sorted[i-1].key)
 		}
-		if s.rank != i {
+		if int(s.rank) != i {
 			t.Fatalf("sorted[%d] %q has rank %d", i, s.key, s.rank)
 		}
 		held[s]++

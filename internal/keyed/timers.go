@@ -33,7 +33,7 @@ type timerQueue[E any] struct {
 // timerSlot is what the timer queue holds of one key, kept in the key's owner.
 type timerSlot[E any] struct {
 	want  int64 // the notification time asked for (Unix ns)
-	hpos  int   // 1 + index in the heap, 0 when not in it
+	hpos  int32 // 1 + index in the heap, 0 when not in it (int32: an entry a size class smaller, and no worker holds 2^31 keys)
 	early bool  // in the early list: want is not yet filed in the heap
 	owner *E
 }
@@ -79,7 +79,7 @@ func (q *timerQueue[E]) disarm(s *timerSlot[E]) {
 	if s.hpos == 0 {
 		return
 	}
-	i, last := s.hpos-1, len(q.heap)-1
+	i, last := int(s.hpos-1), len(q.heap)-1
 	if i != last {
 		q.swap(i, last)
 	}
@@ -149,12 +149,12 @@ func (q *timerQueue[E]) fileEarly(all bool) {
 		s.early = false
 		if s.hpos == 0 {
 			q.heap = append(q.heap, timer[E]{at: s.want, s: s})
-			s.hpos = len(q.heap)
+			s.hpos = int32(len(q.heap))
 		} else {
 			q.heap[s.hpos-1].at = s.want
 		}
 		if few {
-			q.fix(s.hpos - 1)
+			q.fix(int(s.hpos - 1))
 		}
 	}
 	clear(q.early)
@@ -189,7 +189,7 @@ func (q *timerQueue[E]) refreshEarly() {
 func (q *timerQueue[E]) swap(i, j int) {
 	h := q.heap
 	h[i], h[j] = h[j], h[i]
-	h[i].s.hpos, h[j].s.hpos = i+1, j+1
+	h[i].s.hpos, h[j].s.hpos = int32(i+1), int32(j+1)
 }
 
 func (q *timerQueue[E]) fix(i int) {

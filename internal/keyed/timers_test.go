@@ -115,7 +115,7 @@ func FuzzTimerQueue(f *testing.F) {
 func checkTimers(t *testing.T, q *timerQueue[clocked], cs []clocked, model map[int]int64) {
 	t.Helper()
 	for i, h := range q.heap {
-		if h.s.hpos != i+1 {
+		if int(h.s.hpos) != i+1 {
 			t.Fatalf("heap[%d] (slot %d) knows place %d", i, h.s.owner.id, h.s.hpos)
 		}
 		if p := (i - 1) / 2; i > 0 && q.heap[p].at > h.at {
