@@ -2,6 +2,7 @@ package op
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/weirflow/weir"
@@ -17,7 +18,7 @@ import (
 func Input[T any](id string, flow *weir.Dataflow, src source.Source[T]) weir.Stream[T] {
 	spec := &graph.InputSpec{
 		Build: func(ctx context.Context, p graph.PartInfo, resume []byte) (graph.SourcePart, error) {
-			part, err := src.Build(ctx, p, resume)
+			part, err := src.Build(ctx, source.Part(p), resume)
 			if err != nil {
 				return nil, err
 			}
@@ -28,8 +29,8 @@ func Input[T any](id string, flow *weir.Dataflow, src source.Source[T]) weir.Str
 	if lister, ok := src.(source.Partitioned); ok {
 		spec.Partitions = lister.Partitions
 	}
-	n := graph.AddNode(flow.Scope(), id, graph.Input, nil, 1, batch.NewOps[T](), spec)
-	return graph.Out[T](flow.Scope(), n, 0)
+	st := graph.DeclareIn(id, flow)
+	return graph.Out[weir.Stream[T]](st, st.Add(graph.Input, 1, batch.NewOps[T](), spec), 0)
 }
 
 type sourcePart[T any] struct {
@@ -39,6 +40,9 @@ type sourcePart[T any] struct {
 
 func (p *sourcePart[T]) Next(ctx context.Context) (any, error) {
 	items, err := p.part.Next(ctx)
+	if err != nil && errors.Is(err, source.ErrAbort) {
+		err = graph.ErrAbort // the engine's own sentinel
+	}
 	if len(items) == 0 {
 		return nil, err
 	}
@@ -60,14 +64,10 @@ func (p *sourcePart[T]) Close() error     { return p.part.Close() }
 // one partition, the partition of the empty key, in order: key the stream (op.KeyOn) to
 // spread it over the files of a directory sink.
 func Output[T any](id string, up weir.Stream[T], s sink.Sink[T]) {
-	sc := up.Scope()
-	if sc == nil {
-		return
-	}
 	ops := batch.NewOps[T]()
 	spec := &graph.OutputSpec{
 		Build: func(ctx context.Context, p graph.PartInfo, resume []byte) (graph.SinkPart, error) {
-			part, err := s.Build(ctx, p, resume)
+			part, err := s.Build(ctx, sink.Part(p), resume)
 			if err != nil {
 				return nil, err
 			}
@@ -77,7 +77,7 @@ func Output[T any](id string, up weir.Stream[T], s sink.Sink[T]) {
 	if lister, ok := s.(sink.Partitioned); ok {
 		spec.Partitions = lister.Partitions
 	}
-	graph.AddNode(sc, id, graph.Output, []graph.Port{up.Port()}, 0, ops, spec)
+	graph.Declare(id, up).Add(graph.Output, 0, ops, spec)
 }
 
 type sinkPart[T any] struct{ part sink.Partition[T] }
@@ -116,10 +116,6 @@ func appending[X, Y any](in weir.Stream[X], fill func(b []Y, xs []X) []Y) weir.S
 // flatMapBatch is FlatMapBatch with a function made once per worker, so that it may keep
 // per-worker scratch space (an output buffer, a cache).
 func flatMapBatch[X, Y any](id string, up weir.Stream[X], perWorker func() func([]X) []Y) weir.Stream[Y] {
-	sc := up.Scope()
-	if sc == nil {
-		return weir.Stream[Y]{}
-	}
 	spec := &graph.FlatMapSpec{New: func() func(any) any {
 		fn := perWorker()
 		return func(b any) any {
@@ -130,16 +126,12 @@ func flatMapBatch[X, Y any](id string, up weir.Stream[X], perWorker func() func(
 			return out
 		}
 	}}
-	n := graph.AddNode(sc, id, graph.FlatMapBatch, []graph.Port{up.Port()}, 1, batch.NewOps[X](), spec)
-	return graph.Out[Y](sc, n, 0)
+	st := graph.Declare(id, up)
+	return graph.Out[weir.Stream[Y]](st, st.Add(graph.FlatMapBatch, 1, batch.NewOps[X](), spec), 0)
 }
 
 // Branch splits a stream in two: items for which pred is true, and the others.
 func Branch[X any](id string, up weir.Stream[X], pred func(X) bool) (trues, falses weir.Stream[X]) {
-	sc := up.Scope()
-	if sc == nil {
-		return
-	}
 	spec := &graph.BranchSpec{Split: func(b any) (any, any) {
 		var yes, no []X
 		for _, x := range b.([]X) {
@@ -151,8 +143,9 @@ func Branch[X any](id string, up weir.Stream[X], pred func(X) bool) (trues, fals
 		}
 		return nilIfEmpty(yes), nilIfEmpty(no)
 	}}
-	n := graph.AddNode(sc, id, graph.Branch, []graph.Port{up.Port()}, 2, batch.NewOps[X](), spec)
-	return graph.Out[X](sc, n, 0), graph.Out[X](sc, n, 1)
+	st := graph.Declare(id, up)
+	n := st.Add(graph.Branch, 2, batch.NewOps[X](), spec)
+	return graph.Out[weir.Stream[X]](st, n, 0), graph.Out[weir.Stream[X]](st, n, 1)
 }
 
 func nilIfEmpty[X any](b []X) any {
@@ -164,42 +157,30 @@ func nilIfEmpty[X any](b []X) any {
 
 // Merge combines several streams of the same type into one.
 func Merge[X any](id string, ups ...weir.Stream[X]) weir.Stream[X] {
-	if len(ups) == 0 || ups[0].Scope() == nil {
-		return weir.Stream[X]{}
-	}
-	sc := ups[0].Scope()
-	ports := make([]graph.Port, len(ups))
+	in := make([]any, len(ups))
 	for i, u := range ups {
-		ports[i] = u.Port()
+		in[i] = u
 	}
-	n := graph.AddNode(sc, id, graph.Merge, ports, 1, batch.NewOps[X](), nil)
-	return graph.Out[X](sc, n, 0)
+	st := graph.Declare(id, in...)
+	return graph.Out[weir.Stream[X]](st, st.Add(graph.Merge, 1, batch.NewOps[X](), nil), 0)
 }
 
 // Redistribute spreads items evenly (round robin) over all workers.
 func Redistribute[X any](id string, up weir.Stream[X]) weir.Stream[X] {
-	sc := up.Scope()
-	if sc == nil {
-		return weir.Stream[X]{}
-	}
-	n := graph.AddNode(sc, id, graph.Redistribute, []graph.Port{up.Port()}, 1, batch.NewOps[X](), nil)
-	return graph.Out[X](sc, n, 0)
+	st := graph.Declare(id, up)
+	return graph.Out[weir.Stream[X]](st, st.Add(graph.Redistribute, 1, batch.NewOps[X](), nil), 0)
 }
 
 // InspectDebug calls fn with each item, the full step id, the item's epoch and the worker
 // index, and passes the items on unchanged.
 func InspectDebug[X any](id string, up weir.Stream[X], fn func(step string, item X, epoch uint64, worker int)) weir.Stream[X] {
-	sc := up.Scope()
-	if sc == nil {
-		return weir.Stream[X]{}
-	}
 	spec := &graph.InspectSpec{Fn: func(step string, b any, epoch uint64, worker int) {
 		for _, x := range b.([]X) {
 			fn(step, x, epoch, worker)
 		}
 	}}
-	n := graph.AddNode(sc, id, graph.Inspect, []graph.Port{up.Port()}, 1, batch.NewOps[X](), spec)
-	return graph.Out[X](sc, n, 0)
+	st := graph.Declare(id, up)
+	return graph.Out[weir.Stream[X]](st, st.Add(graph.Inspect, 1, batch.NewOps[X](), spec), 0)
 }
 
 // Logic is the per-key logic of a stateful step.

@@ -22,7 +22,7 @@ type mapChain[X, Y any] struct {
 
 // chainable marks the Stream of a Map so that the plan may fuse it with the Map after it.
 func chainable[X, Y any](s weir.Stream[Y], fn func(X) Y) {
-	n := s.Port().Node
+	n := graph.PortOf(s).Node
 	if n == nil {
 		return
 	}

@@ -168,7 +168,7 @@ func TestStatefulMapStepIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []string
-	for _, n := range flow.Nodes() {
+	for _, n := range graph.FlowOf(flow).Nodes() {
 		ids = append(ids, n.ID)
 	}
 	want := []string{
@@ -544,7 +544,7 @@ func TestSnapshotResume(t *testing.T) {
 
 func statefulNode(t *testing.T, flow *weir.Dataflow, id string) *graph.StatefulSpec {
 	t.Helper()
-	for _, n := range flow.Nodes() {
+	for _, n := range graph.FlowOf(flow).Nodes() {
 		if n.ID == id {
 			return n.Spec.(*graph.StatefulSpec)
 		}
@@ -557,7 +557,7 @@ func statefulNode(t *testing.T, flow *weir.Dataflow, id string) *graph.StatefulS
 // Each call makes the step anew, so the output buffer is not shared.
 func flatMapNode(t *testing.T, flow *weir.Dataflow, id string, batch any) any {
 	t.Helper()
-	for _, n := range flow.Nodes() {
+	for _, n := range graph.FlowOf(flow).Nodes() {
 		if n.ID == id {
 			return n.Spec.(*graph.FlatMapSpec).New()(batch)
 		}

@@ -189,17 +189,16 @@ func Inspect[X any](id string, up weir.Stream[X]) weir.Stream[X] {
 // it is called concurrently. InspectDebug also gives the epoch and worker.
 func InspectWith[X any](id string, up weir.Stream[X], fn func(step string, item X)) weir.Stream[X] {
 	return weir.Composite(id, up, func(in weir.Stream[X]) weir.Stream[X] {
-		sc := in.Scope()
 		// The composite's own id, not the inner "inspect_debug" one: that is the step the
 		// user named.
-		step := sc.Path()
+		step := in.Scope().Path()
 		spec := &graph.InspectSpec{Fn: func(_ string, b any, _ uint64, _ int) {
 			for _, x := range b.([]X) {
 				fn(step, x)
 			}
 		}}
-		n := graph.AddNode(sc, "inspect_debug", graph.Inspect, []graph.Port{in.Port()}, 1, batch.NewOps[X](), spec)
-		return graph.Out[X](sc, n, 0)
+		st := graph.Declare("inspect_debug", in)
+		return graph.Out[weir.Stream[X]](st, st.Add(graph.Inspect, 1, batch.NewOps[X](), spec), 0)
 	})
 }
 

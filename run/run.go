@@ -7,6 +7,7 @@ import (
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/engine"
+	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/plan"
 )
 
@@ -34,14 +35,14 @@ func run(ctx context.Context, flow *weir.Dataflow, cfg config) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	p, err := plan.New(flow)
+	p, err := plan.New(graph.FlowOf(flow))
 	if err != nil {
 		return err
 	}
 	ecfg := engine.Config{Workers: cfg.workers, EpochInterval: cfg.epochInterval, Logger: cfg.logger,
 		LogEvery: cfg.logEvery, RecoveryDir: cfg.recoveryDir}
 	if cfg.recoveryDir == "" {
-		return engine.Run(ctx, p, ecfg)
+		return public(engine.Run(ctx, p, ecfg))
 	}
 	store, loaded, err := openStore(cfg, p)
 	if err != nil {
@@ -55,7 +56,7 @@ func run(ctx context.Context, flow *weir.Dataflow, cfg config) error {
 	// needed by any copy of the directory, and collecting at a stop leaves the next run
 	// less to load. After a crash or a failure, the next run's start collects instead.
 	stopGC := store.CollectEvery(gcInterval, cfg.backupInterval)
-	err = inDir(engine.Run(ctx, p, ecfg), cfg.recoveryDir)
+	err = inDir(public(engine.Run(ctx, p, ecfg)), cfg.recoveryDir)
 	if gcErr := stopGC(); err == nil {
 		err = gcErr
 	}

@@ -1,14 +1,16 @@
 package sink
 
-import (
-	"context"
-
-	"github.com/weirflow/weir/internal/graph"
-)
+import "context"
 
 // Part tells Build which part of a sink it opens: the step, the partition name ("" for a
-// dynamic sink), and the worker that will write it.
-type Part = graph.PartInfo
+// dynamic sink), and the worker that will write it. It has the fields of source.Part, so
+// that a connector may convert one to the other.
+type Part struct {
+	Step      string // the output step's full id, "flow.step"
+	Partition string // the partition's name; "" for a dynamic sink
+	Worker    int    // the index of the worker that writes the part, from 0
+	Workers   int    // the number of workers in the run
+}
 
 // Sink receives the items of a stream.
 //

@@ -2,18 +2,23 @@ package source
 
 import (
 	"context"
+	"errors"
 	"time"
-
-	"github.com/weirflow/weir/internal/graph"
 )
 
 // Part tells Build which part of a source it opens: the step, the partition name ("" for a
 // dynamic source), and the worker that will read it.
-type Part = graph.PartInfo
+type Part struct {
+	Step      string // the input step's full id, "flow.step"
+	Partition string // the partition's name; "" for a dynamic source
+	Worker    int    // the index of the worker that reads the part, from 0
+	Workers   int    // the number of workers in the run
+}
 
 // ErrAbort, returned by Partition.Next, stops the run at once, as a crash would: no
 // end-of-stream processing, no final snapshot. Tests use it to simulate failures.
-var ErrAbort = graph.ErrAbort
+// errors.Is finds it through wrapping.
+var ErrAbort = errors.New("weir: run aborted by source")
 
 // Source is a source of items of type T.
 //

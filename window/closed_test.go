@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/weirtest"
 )
@@ -199,7 +200,7 @@ func TestWithBoundsStep(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ids []string
-		for _, n := range flow.Nodes() {
+		for _, n := range graph.FlowOf(flow).Nodes() {
 			if !strings.HasPrefix(n.ID, "f.in") && !strings.HasPrefix(n.ID, "f.win.keyed") {
 				ids = append(ids, n.ID)
 			}

@@ -57,7 +57,7 @@ func show[V, W any](out any) []string {
 		return nil
 	}
 	var lines []string
-	for _, kv := range out.([]graph.KV[event[V, W]]) {
+	for _, kv := range out.([]weir.KV[event[V, W]]) {
 		e := kv.Value
 		switch e.kind {
 		case downEvent:
@@ -415,7 +415,7 @@ func newDriver(t *testing.T, sc scenario) *driver {
 	if step == "" {
 		step = "f.win.stateful_batch"
 	}
-	for _, n := range flow.Nodes() {
+	for _, n := range graph.FlowOf(flow).Nodes() {
 		if n.ID == step {
 			d.spec = n.Spec.(*graph.StatefulSpec)
 		}
@@ -612,7 +612,7 @@ func TestStateFreedInSnapshots(t *testing.T) {
 					Then(x("b", "z", 8*s)).Pause(22 * s)
 				flow := weir.NewDataflow("f")
 				tt.build(keyOn(op.Input("in", flow, src)), start)
-				p, err := plan.New(flow)
+				p, err := plan.New(graph.FlowOf(flow))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/batch"
 	"github.com/weirflow/weir/internal/codec"
 	"github.com/weirflow/weir/internal/graph"
@@ -118,7 +119,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	t.Run("int", func(t *testing.T) { roundTrip(t, []int{0, 1, -1, 1 << 40, -1 << 62}) })
 	t.Run("string", func(t *testing.T) { roundTrip(t, []string{"", "a", "héllo", strings.Repeat("x", 300)}) })
 	t.Run("KV[int]", func(t *testing.T) {
-		roundTrip(t, []graph.KV[int]{{Key: "a", Value: 1}, {Key: "", Value: -2}, {Key: "a", Value: 3}})
+		roundTrip(t, []weir.KV[int]{{Key: "a", Value: 1}, {Key: "", Value: -2}, {Key: "a", Value: 3}})
 	})
 	t.Run("struct", func(t *testing.T) {
 		roundTrip(t, []order{
@@ -128,19 +129,19 @@ func TestCodecRoundTrip(t *testing.T) {
 		})
 	})
 	t.Run("KV[struct]", func(t *testing.T) {
-		roundTrip(t, []graph.KV[order]{{Key: "k", Value: order{ID: 7, Tags: map[string]int{"x": 0}}}})
+		roundTrip(t, []weir.KV[order]{{Key: "k", Value: order{ID: 7, Tags: map[string]int{"x": 0}}}})
 	})
 	t.Run("empty", func(t *testing.T) {
 		roundTrip(t, []int{})
 		roundTrip[int](t, nil)
 		roundTrip(t, []pt{})
-		roundTrip[graph.KV[pt]](t, nil)
+		roundTrip[weir.KV[pt]](t, nil)
 	})
 }
 
 // KV items are written as CBOR arrays of key and value, without the field names.
 func TestCodecKVPairs(t *testing.T) {
-	data := roundTrip(t, []graph.KV[int]{{Key: "a", Value: 1}, {Key: "", Value: -2}})
+	data := roundTrip(t, []weir.KV[int]{{Key: "a", Value: 1}, {Key: "", Value: -2}})
 	want := []byte{codec.Version, 0x82, 0x82, 0x61, 'a', 0x01, 0x82, 0x60, 0x21}
 	if !bytes.Equal(data, want) {
 		t.Errorf("encoded % x, want % x", data, want)
@@ -168,7 +169,7 @@ func TestCodecRegistered(t *testing.T) {
 		t.Errorf("encoded %d bytes, want %d", len(data), len(want)+1+3*9)
 	}
 
-	kvs := []graph.KV[pt]{{Key: "a", Value: pt{1, 2}}, {Key: "", Value: pt{3, 4}}, {Key: "long key", Value: pt{5, 6}}}
+	kvs := []weir.KV[pt]{{Key: "a", Value: pt{1, 2}}, {Key: "", Value: pt{3, 4}}, {Key: "long key", Value: pt{5, 6}}}
 	enc = ptEncoded.Load()
 	data = roundTrip(t, kvs)
 	if n := ptEncoded.Load() - enc; n != 3 {
@@ -178,7 +179,7 @@ func TestCodecRegistered(t *testing.T) {
 		t.Errorf("encoded KV items %q, want them to start with %q", data, want)
 	}
 	roundTrip(t, []tag{"a", "", "bc"})
-	roundTrip(t, []graph.KV[tag]{{Key: "k", Value: "v"}})
+	roundTrip(t, []weir.KV[tag]{{Key: "k", Value: "v"}})
 }
 
 // Errors say which item type and codec failed, and wrap the cause.
@@ -225,7 +226,7 @@ func TestCodecErrors(t *testing.T) {
 		{"a huge count", o, binary.AppendUvarint(codec.AppendPrefix(nil, "batch-test-pt"), 1<<60), nil, "batch_test.pt"},
 		{"CBOR of another type", batch.NewOps[string](), ints, nil, "string"},
 		{"a panicking codec", batch.NewOps[tag](), append(codec.AppendPrefix(nil, "batch-test-tag"), 1, 1, 'x'), nil, "batch_test.tag"},
-		{"KV truncated in the key", batch.NewOps[graph.KV[pt]](), append(codec.AppendPrefix(nil, "batch-test-pt"), 1, 5, 'a'), nil, "batch_test.pt]"},
+		{"KV truncated in the key", batch.NewOps[weir.KV[pt]](), append(codec.AppendPrefix(nil, "batch-test-pt"), 1, 5, 'a'), nil, "batch_test.pt]"},
 	} {
 		got, err := c.ops.Decode(c.data)
 		if err == nil {
@@ -254,7 +255,7 @@ func TestCodecUnexportedField(t *testing.T) {
 		b   any
 	}{
 		{batch.NewOps[secret](), []secret{{"a", 1}}},
-		{batch.NewOps[graph.KV[[]secret]](), []graph.KV[[]secret]{{Key: "k"}}},
+		{batch.NewOps[weir.KV[[]secret]](), []weir.KV[[]secret]{{Key: "k"}}},
 	} {
 		_, err := c.ops.AppendEncode(nil, c.b)
 		if !errors.Is(err, batch.ErrCodec) || !strings.Contains(err.Error(), "batch_test.secret has unexported field pin") {
@@ -278,18 +279,18 @@ func FuzzDecode(f *testing.F) {
 	}
 	seed(batch.NewOps[int](), []int{1, -2, 3})
 	seed(batch.NewOps[string](), []string{"a", ""})
-	seed(batch.NewOps[graph.KV[int]](), []graph.KV[int]{{Key: "a", Value: 1}})
+	seed(batch.NewOps[weir.KV[int]](), []weir.KV[int]{{Key: "a", Value: 1}})
 	seed(batch.NewOps[order](), []order{{ID: 1, Lines: []line{{"s", 1}}, Tags: map[string]int{"t": 1}}})
 	seed(batch.NewOps[pt](), []pt{{1, 2}, {3, 4}})
-	seed(batch.NewOps[graph.KV[pt]](), []graph.KV[pt]{{Key: "k", Value: pt{1, 2}}})
-	seed(batch.NewOps[graph.KV[tag]](), []graph.KV[tag]{{Key: "k", Value: "v"}})
+	seed(batch.NewOps[weir.KV[pt]](), []weir.KV[pt]{{Key: "k", Value: pt{1, 2}}})
+	seed(batch.NewOps[weir.KV[tag]](), []weir.KV[tag]{{Key: "k", Value: "v"}})
 	seed(batch.NewOps[int](), []int{})
 	f.Add([]byte{})
 	f.Add([]byte{codec.Version, 0xf6})
 	all := []graph.BatchOps{
-		batch.NewOps[int](), batch.NewOps[string](), batch.NewOps[graph.KV[int]](),
-		batch.NewOps[order](), batch.NewOps[pt](), batch.NewOps[graph.KV[pt]](),
-		batch.NewOps[tag](), batch.NewOps[graph.KV[tag]](),
+		batch.NewOps[int](), batch.NewOps[string](), batch.NewOps[weir.KV[int]](),
+		batch.NewOps[order](), batch.NewOps[pt](), batch.NewOps[weir.KV[pt]](),
+		batch.NewOps[tag](), batch.NewOps[weir.KV[tag]](),
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, ops := range all {
@@ -327,15 +328,15 @@ func FuzzDecode(f *testing.F) {
 func BenchmarkCodec(b *testing.B) {
 	const n = 1024
 	ints := make([]int, n)
-	kvs := make([]graph.KV[string], n)
+	kvs := make([]weir.KV[string], n)
 	orders := make([]order, n)
-	pts := make([]graph.KV[pt], n)
+	pts := make([]weir.KV[pt], n)
 	for i := range n {
 		ints[i] = i * 7919
-		kvs[i] = graph.KV[string]{Key: fmt.Sprintf("user-%d", i%100), Value: fmt.Sprintf("page/%d", i)}
+		kvs[i] = weir.KV[string]{Key: fmt.Sprintf("user-%d", i%100), Value: fmt.Sprintf("page/%d", i)}
 		orders[i] = order{ID: int64(i), Lines: []line{{"sku-1", 1}, {"sku-2", 2}},
 			Tags: map[string]int{"web": i}, Note: "note", Cents: float64(i) / 3, Paid: i%2 == 0}
-		pts[i] = graph.KV[pt]{Key: fmt.Sprintf("user-%d", i%100), Value: pt{int32(i), -int32(i)}}
+		pts[i] = weir.KV[pt]{Key: fmt.Sprintf("user-%d", i%100), Value: pt{int32(i), -int32(i)}}
 	}
 	b.Run("int", func(b *testing.B) { benchCodec(b, ints) })
 	b.Run("KV[string]", func(b *testing.B) { benchCodec(b, kvs) })

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir"
 )
 
 type event struct {
@@ -34,8 +34,8 @@ func TestBytes(t *testing.T) {
 		{"nil", NewOps[int]().Bytes(nil), 0},
 		{"ints: the array, by capacity", NewOps[int]().Bytes(make([]int, 3, 10)), 80},
 		{"strings", NewOps[string]().Bytes([]string{"ab", long}), 2*16 + 2 + 1000},
-		{"KV of string", NewOps[graph.KV[string]]().Bytes([]graph.KV[string]{{Key: "k", Value: long}}), 32 + 1 + 1000},
-		{"KV of int", NewOps[graph.KV[int]]().Bytes([]graph.KV[int]{{Key: "key", Value: 1}}), 24 + 3},
+		{"KV of string", NewOps[weir.KV[string]]().Bytes([]weir.KV[string]{{Key: "k", Value: long}}), 32 + 1 + 1000},
+		{"KV of int", NewOps[weir.KV[int]]().Bytes([]weir.KV[int]{{Key: "key", Value: 1}}), 24 + 3},
 		{"struct with strings and bytes", NewOps[event]().Bytes([]event{{Name: "n", Data: make([]byte, 5, 50), tags: [2]string{"a", "bc"}}}),
 			8 + 16 + 24 + 32 + 1 + 50 + 3},
 		{"pointers, sampled", NewOps[*node]().Bytes([]*node{{Name: long, Next: &node{Name: "ab"}}}), 8 + 2*24 + 1000 + 2},
@@ -70,11 +70,11 @@ func TestBytesSampledEstimate(t *testing.T) {
 }
 
 func BenchmarkBytes(b *testing.B) {
-	items := make([]graph.KV[int], 1024)
+	items := make([]weir.KV[int], 1024)
 	for i := range items {
 		items[i].Key = "key"
 	}
-	ops := NewOps[graph.KV[int]]()
+	ops := NewOps[weir.KV[int]]()
 	for b.Loop() {
 		ops.Bytes(items)
 	}

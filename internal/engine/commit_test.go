@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 
 	"github.com/weirflow/weir/internal/engine"
+	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/internal/state"
 	"github.com/weirflow/weir/weirtest"
@@ -52,7 +53,7 @@ func TestCommitIsPipelined(t *testing.T) {
 		src := weirtest.NewSource(1, 2, 3, 4, 5)
 		store := &gatedStore{Memory: state.NewMemory(), gate: make(chan struct{})}
 		flow, out := runningSums(src, func(int) string { return "k" }, 0)
-		p, err := plan.New(flow)
+		p, err := plan.New(graph.FlowOf(flow))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +93,7 @@ func TestCommitIsPipelined(t *testing.T) {
 func TestCommitFailure(t *testing.T) {
 	store := &gatedStore{Memory: state.NewMemory(), failAt: 3}
 	flow, _ := runningSums(weirtest.NewSource(1, 2, 3, 4, 5), func(int) string { return "k" }, 0)
-	p, err := plan.New(flow)
+	p, err := plan.New(graph.FlowOf(flow))
 	if err != nil {
 		t.Fatal(err)
 	}

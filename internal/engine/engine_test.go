@@ -19,6 +19,7 @@ import (
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/codec"
 	"github.com/weirflow/weir/internal/engine"
+	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/internal/state"
 	"github.com/weirflow/weir/op"
@@ -58,7 +59,7 @@ func newSum(s int, _ bool) op.Logic[int, int, int] { return &sumLogic{Sum: s} }
 
 func runFlow(t *testing.T, flow *weir.Dataflow, cfg engine.Config) error {
 	t.Helper()
-	p, err := plan.New(flow)
+	p, err := plan.New(graph.FlowOf(flow))
 	if err != nil {
 		return err
 	}
@@ -253,9 +254,9 @@ func TestErrorsNameTheStep(t *testing.T) {
 				flow := weir.NewDataflow("t")
 				tt.build(flow)
 				err := runFlow(t, flow, engine.Config{Workers: workers})
-				var se *weir.StepError
+				var se *graph.StepError
 				if !errors.As(err, &se) {
-					t.Fatalf("error %v is not a *weir.StepError", err)
+					t.Fatalf("error %v is not a *graph.StepError (the engine's; run converts it)", err)
 				}
 				if se.Step != tt.step || se.Key != tt.key || se.Partition != tt.partition {
 					t.Errorf("step %q key %q partition %q, want %q %q %q", se.Step, se.Key, se.Partition, tt.step, tt.key, tt.partition)
@@ -405,7 +406,7 @@ func TestIdleDoesNotPoll(t *testing.T) {
 			src := &sleepy{}
 			flow := weir.NewDataflow("idle")
 			op.Output("out", op.Input("inp", flow, src), weirtest.NewSink[int]())
-			p, err := plan.New(flow)
+			p, err := plan.New(graph.FlowOf(flow))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -485,7 +486,7 @@ func TestCancelStopsRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		flow := weir.NewDataflow("c")
 		op.Output("out", op.Input("inp", flow, &sleepy{}), weirtest.NewSink[int]())
-		p, err := plan.New(flow)
+		p, err := plan.New(graph.FlowOf(flow))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -541,7 +542,7 @@ func TestZeroEpochInterval(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s %s %d %d", step, x, epoch, worker))
 	})
 	op.Output("out", s, weirtest.NewSink[string]())
-	p, err := plan.New(flow)
+	p, err := plan.New(graph.FlowOf(flow))
 	if err != nil {
 		t.Fatal(err)
 	}

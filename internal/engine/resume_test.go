@@ -14,6 +14,7 @@ import (
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/engine"
+	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/internal/state"
 	"github.com/weirflow/weir/op"
@@ -41,7 +42,7 @@ func runningSums(src *weirtest.Source[int], key func(int) string, dropAbove int)
 
 func runOn(t *testing.T, flow *weir.Dataflow, store state.Store, workers int, interval time.Duration) {
 	t.Helper()
-	p, err := plan.New(flow)
+	p, err := plan.New(graph.FlowOf(flow))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestResumeUnknownStep(t *testing.T) {
 	runOn(t, flow, store, 1, 0)
 	other := weir.NewDataflow("rs")
 	op.Output("out", op.Input("inp", other, weirtest.NewSource(1)), weirtest.NewSink[int]())
-	p, _ := plan.New(other)
+	p, _ := plan.New(graph.FlowOf(other))
 	err := engine.Run(context.Background(), p, engine.Config{Workers: 1, EpochInterval: time.Second, Store: store})
 	if err == nil || err.Error() != fmt.Sprintf("weir: recovery: the store has state for step %s, which this dataflow does not have", "rs.sum.stateful_flat_map.stateful.stateful_batch") {
 		t.Errorf("error = %v", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/engine"
+	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/keyhash"
 	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/internal/state"
@@ -125,7 +126,7 @@ func slowSinkRun(t *testing.T, d, interval time.Duration, heap bool) (gaps []tim
 	flow := weir.NewDataflow("slow")
 	var n atomic.Int64
 	op.Output("out", op.Input("in", flow, endless{batch: batch}), slowSink{perItem: 100 * time.Microsecond, written: &n})
-	p, err := plan.New(flow)
+	p, err := plan.New(graph.FlowOf(flow))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +319,7 @@ func aheadRun(t *testing.T, interval, block, d time.Duration) (map[int]int, int)
 		written.Add(int64(len(items)))
 		return nil
 	}))
-	p, err := plan.New(flow)
+	p, err := plan.New(graph.FlowOf(flow))
 	if err != nil {
 		t.Fatal(err)
 	}

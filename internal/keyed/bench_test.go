@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir"
 )
 
 // sum adds its values up and emits nothing, so that a benchmark of it measures the
@@ -43,11 +43,11 @@ func BenchmarkActivateKeys(b *testing.B) {
 		}
 		// A fixed stream of batches, so that every run and both logics see the same keys.
 		r := rand.New(rand.NewPCG(5, 6))
-		stream := make([][]graph.KV[int64], 256)
+		stream := make([][]weir.KV[int64], 256)
 		for i := range stream {
-			stream[i] = make([]graph.KV[int64], batch)
+			stream[i] = make([]weir.KV[int64], batch)
 			for j := range stream[i] {
-				stream[i][j] = graph.KV[int64]{Key: names[r.IntN(keys)], Value: 1}
+				stream[i][j] = weir.KV[int64]{Key: names[r.IntN(keys)], Value: 1}
 			}
 		}
 		for _, quiet := range []bool{false, true} {

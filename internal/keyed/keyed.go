@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/codec"
 	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/state"
@@ -116,7 +117,7 @@ type stateful[V, W, S any] struct {
 	batch []*orderSlot[entry[V, W, S]]
 	due   []*entry[V, W, S]
 	ask   []*entry[V, W, S]
-	out   []graph.KV[W]
+	out   []weir.KV[W]
 }
 
 func (s *stateful[V, W, S]) Track() { s.track = true }
@@ -138,7 +139,7 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 
 	// 1. OnBatch once per key, keys in byte-wise order, values in arrival order.
 	if batch != nil {
-		items := batch.([]graph.KV[V])
+		items := batch.([]weir.KV[V])
 		s.batch = s.batch[:0]
 		ranked, quiet := true, true // a new key's logic is not built yet: not quiet
 		for i := range items {
@@ -234,7 +235,7 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 // finish records the outcome of one logic call for e.
 func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
 	for _, w := range emit {
-		s.out = append(s.out, graph.KV[W]{Key: e.key(), Value: w})
+		s.out = append(s.out, weir.KV[W]{Key: e.key(), Value: w})
 	}
 	if discard {
 		delete(s.keys, e.key())

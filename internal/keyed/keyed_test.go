@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir"
 )
 
 // alarm asks to be notified at the time its last value names (seconds); "-" withdraws.
@@ -32,7 +32,7 @@ func (a *alarm) Snapshot() int               { return 0 }
 // The timer heap fires each key once at the time its logic last asked for: later
 // (postponed lazily), earlier, or not at all when withdrawn.
 func TestTimers(t *testing.T) {
-	kv := func(k, v string) graph.KV[string] { return graph.KV[string]{Key: k, Value: v} }
+	kv := func(k, v string) weir.KV[string] { return weir.KV[string]{Key: k, Value: v} }
 	rt := New(func(int, bool) Logic[string, string, int] { return &alarm{} })
 	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
 	fire := func(now int) []string {
@@ -42,17 +42,17 @@ func TestTimers(t *testing.T) {
 		}
 		var keys []string
 		if out != nil {
-			for _, kv := range out.([]graph.KV[string]) {
+			for _, kv := range out.([]weir.KV[string]) {
 				keys = append(keys, kv.Key)
 			}
 		}
 		return keys
 	}
-	if _, err := rt.Activate([]graph.KV[string]{kv("a", "10"), kv("b", "20"), kv("c", "30"), kv("d", "40")}, at(0), false); err != nil {
+	if _, err := rt.Activate([]weir.KV[string]{kv("a", "10"), kv("b", "20"), kv("c", "30"), kv("d", "40")}, at(0), false); err != nil {
 		t.Fatal(err)
 	}
 	// a postponed to 25, c brought forward to 5, d withdrawn.
-	if _, err := rt.Activate([]graph.KV[string]{kv("a", "25"), kv("c", "5"), kv("d", "-")}, at(1), false); err != nil {
+	if _, err := rt.Activate([]weir.KV[string]{kv("a", "25"), kv("c", "5"), kv("d", "-")}, at(1), false); err != nil {
 		t.Fatal(err)
 	}
 	if next, _ := rt.NextNotify(); !next.Equal(at(5)) {
@@ -77,13 +77,13 @@ func TestTimers(t *testing.T) {
 func TestTimersEarliestWithdrawn(t *testing.T) {
 	rt := New(func(int, bool) Logic[string, string, int] { return &alarm{} })
 	steps := []struct {
-		batch []graph.KV[string]
+		batch []weir.KV[string]
 		want  int64 // seconds; 0 for none
 	}{
-		{[]graph.KV[string]{{Key: "a", Value: "10"}, {Key: "b", Value: "20"}}, 10},
-		{[]graph.KV[string]{{Key: "a", Value: "-"}}, 20},
-		{[]graph.KV[string]{{Key: "b", Value: "30"}}, 30},
-		{[]graph.KV[string]{{Key: "b", Value: "-"}}, 0},
+		{[]weir.KV[string]{{Key: "a", Value: "10"}, {Key: "b", Value: "20"}}, 10},
+		{[]weir.KV[string]{{Key: "a", Value: "-"}}, 20},
+		{[]weir.KV[string]{{Key: "b", Value: "30"}}, 30},
+		{[]weir.KV[string]{{Key: "b", Value: "-"}}, 0},
 	}
 	for i, st := range steps {
 		if _, err := rt.Activate(st.batch, time.Unix(1, 0), false); err != nil {
@@ -107,7 +107,7 @@ func TestTimersRandom(t *testing.T) {
 	now := 0
 	for round := range 400 {
 		now += r.IntN(3)
-		var batch []graph.KV[string]
+		var batch []weir.KV[string]
 		touch := 3
 		if round%7 == 0 {
 			touch = 150
@@ -118,7 +118,7 @@ func TestTimersRandom(t *testing.T) {
 			if r.IntN(10) == 0 {
 				v = "-"
 			}
-			batch = append(batch, graph.KV[string]{Key: k, Value: v})
+			batch = append(batch, weir.KV[string]{Key: k, Value: v})
 		}
 		out, err := rt.Activate(batch, time.Unix(int64(now), 0), false)
 		if err != nil {
@@ -126,7 +126,7 @@ func TestTimersRandom(t *testing.T) {
 		}
 		var fired []string
 		if out != nil {
-			for _, kv := range out.([]graph.KV[string]) {
+			for _, kv := range out.([]weir.KV[string]) {
 				fired = append(fired, kv.Key)
 			}
 		}
@@ -187,7 +187,7 @@ func BenchmarkTimerRearm(b *testing.B) {
 		names[i] = fmt.Sprint("key-", i)
 	}
 	rt := New(func(int, bool) Logic[int64, int64, int] { return &deadline{} })
-	items := make([]graph.KV[int64], batch)
+	items := make([]weir.KV[int64], batch)
 	now := time.Unix(1, 0)
 	at := int64(1 << 60)
 	i := 0
@@ -197,7 +197,7 @@ func BenchmarkTimerRearm(b *testing.B) {
 				at += 1 << 40 // a new window: later than every deadline so far
 			}
 			at-- // every item's deadline is the earliest yet
-			items[j] = graph.KV[int64]{Key: names[i%keys], Value: at}
+			items[j] = weir.KV[int64]{Key: names[i%keys], Value: at}
 			i++
 		}
 		if _, err := rt.Activate(items, now, false); err != nil {
@@ -225,7 +225,7 @@ func TestKeysComeAndGo(t *testing.T) {
 	order := func(out any) []string {
 		var keys []string
 		if out != nil {
-			for _, kv := range out.([]graph.KV[int]) {
+			for _, kv := range out.([]weir.KV[int]) {
 				keys = append(keys, kv.Key)
 			}
 		}
@@ -233,9 +233,9 @@ func TestKeysComeAndGo(t *testing.T) {
 	}
 	for round := range 300 {
 		size := []int{1, 50, 500, 3000}[round%4]
-		batch := make([]graph.KV[int], size)
+		batch := make([]weir.KV[int], size)
 		for i := range batch {
-			batch[i] = graph.KV[int]{Key: fmt.Sprintf("k%05d", r.IntN(20_000)+round*100), Value: 1}
+			batch[i] = weir.KV[int]{Key: fmt.Sprintf("k%05d", r.IntN(20_000)+round*100), Value: 1}
 		}
 		out, err := rt.Activate(batch, time.Unix(0, 0), false)
 		if err != nil {

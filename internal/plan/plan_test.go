@@ -30,7 +30,7 @@ func TestExchanges(t *testing.T) {
 	st := op.StatefulMap("st", k, func(st *op.State[int], v int) int { return v })
 	op.Output("dyn", op.Redistribute("spread", st), weirtest.NewSink[weir.KV[int]]())
 	op.Output("parted", st, sink.Sink[weir.KV[int]](parted{}))
-	p, err := plan.New(flow)
+	p, err := plan.New(graph.FlowOf(flow))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +50,12 @@ func TestExchanges(t *testing.T) {
 }
 
 func TestNoInputNoOutput(t *testing.T) {
-	if _, err := plan.New(weir.NewDataflow("f")); !errors.Is(err, plan.ErrNoInput) {
+	if _, err := plan.New(graph.FlowOf(weir.NewDataflow("f"))); !errors.Is(err, plan.ErrNoInput) {
 		t.Errorf("empty flow: %v", err)
 	}
 	f := weir.NewDataflow("f")
 	op.Input("inp", f, weirtest.NewSource(1))
-	if _, err := plan.New(f); !errors.Is(err, plan.ErrNoOutput) {
+	if _, err := plan.New(graph.FlowOf(f)); !errors.Is(err, plan.ErrNoOutput) {
 		t.Errorf("flow without output: %v", err)
 	}
 }
@@ -97,7 +97,7 @@ func TestFusion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			flow := weir.NewDataflow("f")
 			tt.build(op.Input("in", flow, weirtest.NewSource(1)))
-			p, err := plan.New(flow)
+			p, err := plan.New(graph.FlowOf(flow))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,5 +122,5 @@ func TestFusion(t *testing.T) {
 
 // drop ends a stream in a sink, so that the flow has an output.
 func drop[T any](s weir.Stream[T]) {
-	op.Output("out_"+strings.Split(s.Port().Node.ID, ".")[1], s, weirtest.NewSink[T]())
+	op.Output("out_"+strings.Split(graph.PortOf(s).Node.ID, ".")[1], s, weirtest.NewSink[T]())
 }
