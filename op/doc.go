@@ -78,6 +78,7 @@
 // a side keeps: the first, the last, or all of them (for a cartesian product). The emit
 // mode says when rows come out: when every side has a value (complete, the default,
 // which then drops the key's state), at end of stream (final), or after every value
-// (running). A missing side is told apart from a zero value. Windowed joins are in
-// package window.
+// (running). InsertMode and EmitMode set them, each documenting its default. A missing
+// side is told apart from a zero value. Windowed joins are in package window, and take
+// the same InsertMode and EmitMode through window.JoinModes.
 package op

@@ -1,6 +1,7 @@
 package op
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"time"
@@ -87,34 +88,34 @@ func (m JoinEmit) String() string {
 	return "JoinEmit(" + strconv.Itoa(int(m)) + ")"
 }
 
-// JoinConfig is how a join keeps and emits values. Join options set it; a joining
-// operator starts from its own defaults.
-type JoinConfig struct {
-	Insert JoinInsert
-	Emit   JoinEmit
+// JoinOption changes how a join keeps and emits values: InsertMode or EmitMode. The
+// plain joins of this package and the windowed joins of package window take the same
+// options (window's through window.JoinModes), each join starting from its own defaults.
+// An unknown mode is a build error of the join.
+type JoinOption func(*join.Modes)
+
+// InsertMode sets what a join keeps of a side's values. Default InsertLast.
+func InsertMode(m JoinInsert) JoinOption {
+	return func(c *join.Modes) {
+		if m < InsertLast || m > InsertProduct {
+			c.Err = cmp.Or(c.Err, fmt.Errorf("weir: unknown join insert mode %v", m))
+			return
+		}
+		c.Insert = int(m)
+	}
 }
 
-// Validate reports an unknown mode.
-func (c JoinConfig) Validate() error {
-	if c.Insert < InsertLast || c.Insert > InsertProduct {
-		return fmt.Errorf("weir: unknown join insert mode %v", c.Insert)
+// EmitMode sets when a join emits. Default EmitComplete for the joins of this package;
+// the windowed joins of package window default to EmitFinal.
+func EmitMode(m JoinEmit) JoinOption {
+	return func(c *join.Modes) {
+		if m < EmitComplete || m > EmitRunning {
+			c.Err = cmp.Or(c.Err, fmt.Errorf("weir: unknown join emit mode %v", m))
+			return
+		}
+		c.Emit = int(m)
 	}
-	if c.Emit < EmitComplete || c.Emit > EmitRunning {
-		return fmt.Errorf("weir: unknown join emit mode %v", c.Emit)
-	}
-	return nil
 }
-
-// JoinOption changes one setting of a join.
-type JoinOption func(*JoinConfig)
-
-// InsertMode sets what a join keeps of a side's values, overriding the default of
-// InsertLast.
-func InsertMode(m JoinInsert) JoinOption { return func(c *JoinConfig) { c.Insert = m } }
-
-// EmitMode sets when a join emits, overriding the default of EmitComplete (for the
-// plain joins of this package; windowed joins default to EmitFinal).
-func EmitMode(m JoinEmit) JoinOption { return func(c *JoinConfig) { c.Emit = m } }
 
 // Join gathers the values of each key from two or more keyed streams of one type. Each
 // row it emits has one Opt per side, in the order of sides; when and how many rows come
@@ -223,13 +224,14 @@ func joinOn[U, R any](id string, outer *weir.Scope, shape *join.Shape[U, R], opt
 	if outer == nil {
 		return weir.KeyedStream[R]{}
 	}
-	cfg := JoinConfig{Insert: InsertLast, Emit: EmitComplete}
+	defaults := join.Modes{Insert: int(InsertLast), Emit: int(EmitComplete)}
+	modes := defaults
 	for _, o := range opts {
-		o(&cfg)
+		o(&modes)
 	}
-	if err := cfg.Validate(); err != nil {
-		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: %w", outer.Path(), id, err))
-		cfg = JoinConfig{Insert: InsertLast, Emit: EmitComplete}
+	if modes.Err != nil {
+		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: %w", outer.Path(), id, modes.Err))
+		modes = defaults
 	}
 	if shape.Sides < 2 {
 		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: a join needs at least two sides, not %d", outer.Path(), id, shape.Sides))
@@ -242,7 +244,7 @@ func joinOn[U, R any](id string, outer *weir.Scope, shape *join.Shape[U, R], opt
 			out := new(scratch[R])
 			return func(resume join.Values[U], ok bool) Logic[U, R, join.Values[U]] {
 				resume.Init(shape.Sides)
-				return &joinLogic[U, R]{vals: resume, cfg: cfg, keep: join.Keep(cfg.Insert), shape: shape, out: out}
+				return &joinLogic[U, R]{vals: resume, emit: JoinEmit(modes.Emit), keep: join.Keep(modes.Insert), shape: shape, out: out}
 			}
 		})
 	})
@@ -251,7 +253,7 @@ func joinOn[U, R any](id string, outer *weir.Scope, shape *join.Shape[U, R], opt
 
 type joinLogic[U, R any] struct {
 	vals  join.Values[U]
-	cfg   JoinConfig
+	emit  JoinEmit
 	keep  join.Keep
 	shape *join.Shape[U, R]
 	out   *scratch[R]
@@ -262,7 +264,7 @@ func (l *joinLogic[U, R]) OnBatch(values []U) ([]R, bool) {
 	for i := range values {
 		u := &values[i]
 		l.vals.Add(l.keep, l.shape.Side(*u), u)
-		switch l.cfg.Emit {
+		switch l.emit {
 		case EmitComplete:
 			if l.vals.Complete() {
 				out = l.shape.Rows(out, &l.vals)
@@ -280,7 +282,7 @@ func (l *joinLogic[U, R]) OnBatch(values []U) ([]R, bool) {
 func (l *joinLogic[U, R]) OnNotify() ([]R, bool) { return nil, false }
 
 func (l *joinLogic[U, R]) OnEOF() ([]R, bool) {
-	if l.cfg.Emit != EmitFinal {
+	if l.emit != EmitFinal {
 		return nil, false
 	}
 	out := l.shape.Rows(l.out.reset(), &l.vals)

@@ -2,6 +2,10 @@ package op_test
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,13 +162,32 @@ func TestJoinBuildErrors(t *testing.T) {
 	}
 }
 
-func TestJoinConfigValidate(t *testing.T) {
-	for _, c := range []op.JoinConfig{{Insert: op.InsertProduct, Emit: op.EmitRunning}, {Insert: op.InsertFirst, Emit: op.EmitComplete}} {
-		if err := c.Validate(); err != nil {
-			t.Errorf("%+v: %v", c, err)
-		}
+// An unknown mode stays a build error when a valid one of the same setting follows it:
+// the caller asked for something that does not exist.
+func TestJoinUnknownModeNotOverridden(t *testing.T) {
+	flow := weir.NewDataflow("f")
+	s := op.Input("in", flow, weirtest.NewSource[weir.KV[int]]())
+	op.Join2("j", s, s, op.EmitMode(9), op.EmitMode(op.EmitFinal))
+	if err := flow.Err(); err == nil || err.Error() != "weir: step f.j: weir: unknown join emit mode JoinEmit(9)" {
+		t.Errorf("build error = %v, want the unknown emit mode", err)
 	}
-	if err := (op.JoinConfig{}).Validate(); err == nil {
-		t.Error("the zero JoinConfig is valid")
+}
+
+// A join's settings are its options: package op exports no config struct a caller could
+// fill, whose zero fields (no insert mode, no emit mode) would be invalid rather than the
+// defaults.
+func TestNoExportedJoinConfig(t *testing.T) {
+	pkgs, err := parser.ParseDir(token.NewFileSet(), ".", func(fi fs.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range pkgs["op"].Files {
+		for name, obj := range f.Scope.Objects {
+			if ast.IsExported(name) && obj.Kind == ast.Typ && strings.HasSuffix(name, "Config") {
+				t.Errorf("package op exports the type %s: settings are options", name)
+			}
+		}
 	}
 }

@@ -97,7 +97,13 @@ func Count[X any](id string, up weir.Stream[X], clock Clock[X], windower Windowe
 	if outer == nil {
 		return Out[X, int]{}
 	}
-	if err := check(clock, windower); err != nil {
+	// Report a bad clock, windower or option under Count's own id, before the window
+	// operator inside reports it under "id.sum" (a flow keeps its first build error).
+	err := check(clock, windower)
+	if err == nil {
+		err = newConfig(false, opts).notJoin()
+	}
+	if err != nil {
 		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: %w", outer.Path(), id, err))
 	}
 	inner := outer.Nest(id)

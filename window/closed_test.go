@@ -80,7 +80,7 @@ var closedOps = []struct {
 	}},
 	{"join session, final", func(in weir.Stream[ev]) weir.Stream[string] {
 		ks := keyOn(in)
-		return closedLines(Join("win", EventTime(evTime, 30*s), Session(10*s), []weir.KeyedStream[ev]{ks, ks}, Ordered(false)))
+		return closedLines(Join("win", []weir.KeyedStream[ev]{ks, ks}, EventTime(evTime, 30*s), Session(10*s), Ordered(false)))
 	}, map[string][]string{
 		"a": {"a 0 [0s,16s] merged [1] = [q r]", "a 2 [1m0s,1m0s] = [t t]"},
 		"b": {"b 0 [5s,5s] = [u u]"},

@@ -55,7 +55,9 @@
 // per session" without a join of Down and Meta; a result a Window logic emits before
 // its window closes is only on Down. In ordered mode (the default for Collect, Fold,
 // Join and Window) on-time items wait until the watermark passes them and are applied
-// in timestamp order; Count, Reduce, Max and Min apply them as they arrive. Each closed
+// in timestamp order; Count, Reduce, Max and Min apply them as they arrive (Ordered
+// changes it). The joins take package op's InsertMode and EmitMode through JoinModes,
+// their streams second as in every operator: Join(id, sides, clock, windower). Each closed
 // window emits its result, then its metadata; windows closing together come out in the
 // order they opened; at the end of the stream every window closes, keys in sorted
 // order.

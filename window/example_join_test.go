@@ -36,7 +36,7 @@ func ExampleJoin() {
 		weir.KV[reading]{Key: "attic", Value: reading{at(5), 25.2}},
 	))
 	clock := window.EventTime(func(r reading) time.Time { return r.At }, time.Minute)
-	out := window.Join("join", clock, window.Tumbling(10*time.Minute, t0), []weir.KeyedStream[reading]{wall, ceiling})
+	out := window.Join("join", []weir.KeyedStream[reading]{wall, ceiling}, clock, window.Tumbling(10*time.Minute, t0))
 	op.Inspect("rows", out.Down)
 	if err := run.Run(context.Background(), flow); err != nil {
 		fmt.Println(err)
@@ -77,8 +77,8 @@ func ExampleJoin2() {
 		func(v visit) time.Time { return v.At },
 		func(o order) time.Time { return o.At },
 	), 10*time.Minute)
-	out := window.Join2("join", clock, window.Session(30*time.Minute), visits, orders,
-		window.InsertMode(op.InsertProduct), window.EmitMode(op.EmitComplete))
+	out := window.Join2("join", visits, orders, clock, window.Session(30*time.Minute),
+		window.JoinModes(op.InsertMode(op.InsertProduct), op.EmitMode(op.EmitComplete)))
 	op.Inspect("bought", op.MapValue("pages", out.Down, func(w window.Windowed[op.Row2[visit, order]]) string {
 		return fmt.Sprintf("session %d: %s then %d cents", w.Window, w.Value.A.Value.Page, w.Value.B.Value.Cents)
 	}))

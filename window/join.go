@@ -9,32 +9,10 @@ import (
 	"github.com/weirflow/weir/op"
 )
 
-// JoinOption changes a windowed join: InsertMode, EmitMode or Ordered.
-type JoinOption interface{ applyJoin(*joinConfig) }
-
-type joinConfig struct {
-	join op.JoinConfig
-	win  []Option
-}
-
-// A window Option is also a JoinOption, so that a join takes Ordered among its modes.
-func (o Option) applyJoin(c *joinConfig) { c.win = append(c.win, o) }
-
-type joinMode op.JoinOption
-
-func (o joinMode) applyJoin(c *joinConfig) { o(&c.join) }
-
-// InsertMode sets what a windowed join keeps of a side's values in each window,
-// overriding the default of op.InsertLast.
-func InsertMode(m op.JoinInsert) JoinOption { return joinMode(op.InsertMode(m)) }
-
-// EmitMode sets when a windowed join emits, overriding the default of op.EmitFinal.
-func EmitMode(m op.JoinEmit) JoinOption { return joinMode(op.EmitMode(m)) }
-
 // Join gathers, per key and window, the values of two or more keyed streams of one
 // type, clock giving each value its time whatever its side. Each row it emits on Down
 // has one op.Opt per side, in the order of sides, missing (OK false) for a side without
-// a value in the window. The modes say which rows and when:
+// a value in the window. The modes, given with JoinModes, say which rows and when:
 //
 //   - insert op.InsertLast (the default) keeps each side's latest value in the window,
 //     op.InsertFirst its first, op.InsertProduct all of them, and the rows are then their
@@ -59,7 +37,7 @@ func EmitMode(m op.JoinEmit) JoinOption { return joinMode(op.EmitMode(m)) }
 // values, "id.add_names.merge" merges them, "id.join" is the window operator (with
 // Window's steps: its state lives at "id.join.stateful_batch") and "id.late_rows" makes
 // rows of late values. Join2 and Join3 join sides of different types.
-func Join[V any](id string, clock Clock[V], windower Windower, sides []weir.KeyedStream[V], opts ...JoinOption) Out[[]op.Opt[V], []op.Opt[V]] {
+func Join[V any](id string, sides []weir.KeyedStream[V], clock Clock[V], windower Windower, opts ...Option) Out[[]op.Opt[V], []op.Opt[V]] {
 	if len(sides) == 0 {
 		return Out[[]op.Opt[V], []op.Opt[V]]{}
 	}
@@ -100,7 +78,7 @@ func Join[V any](id string, clock Clock[V], windower Windower, sides []weir.Keye
 // set, so its clock is over rows: build an event clock from a timestamp function per
 // side with RowTime2, or use SystemClock[op.Row2[A, B]]. Late has rows too, and there is
 // no "id.late_rows" step.
-func Join2[A, B any](id string, clock Clock[op.Row2[A, B]], windower Windower, a weir.KeyedStream[A], b weir.KeyedStream[B], opts ...JoinOption) Out[op.Row2[A, B], op.Row2[A, B]] {
+func Join2[A, B any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B], clock Clock[op.Row2[A, B]], windower Windower, opts ...Option) Out[op.Row2[A, B], op.Row2[A, B]] {
 	type R = op.Row2[A, B]
 	shape := &join.Shape[R, R]{
 		Sides: 2,
@@ -131,7 +109,7 @@ func Join2[A, B any](id string, clock Clock[op.Row2[A, B]], windower Windower, a
 // Join3 is Join of three sides of different types. Its values travel as rows with one
 // side set, so its clock is over rows: build an event clock with RowTime3, or use
 // SystemClock[op.Row3[A, B, C]].
-func Join3[A, B, C any](id string, clock Clock[op.Row3[A, B, C]], windower Windower, a weir.KeyedStream[A], b weir.KeyedStream[B], c weir.KeyedStream[C], opts ...JoinOption) Out[op.Row3[A, B, C], op.Row3[A, B, C]] {
+func Join3[A, B, C any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B], c weir.KeyedStream[C], clock Clock[op.Row3[A, B, C]], windower Windower, opts ...Option) Out[op.Row3[A, B, C], op.Row3[A, B, C]] {
 	type R = op.Row3[A, B, C]
 	shape := &join.Shape[R, R]{
 		Sides: 3,
@@ -205,18 +183,20 @@ func joinOut[V, W any](outer, inner *weir.Scope, out Out[V, W]) Out[V, W] {
 // "id.add_names", and the window operator "id.join" keeps each window's values per side.
 // It returns the window's streams, still in the inner scope, and that scope (nil when
 // there is nothing to build in).
-func joinOn[U, R any](id string, outer *weir.Scope, clock Clock[U], windower Windower, shape *join.Shape[U, R], opts []JoinOption, label func(*weir.Scope) []weir.KeyedStream[U]) (Out[U, R], *weir.Scope) {
+func joinOn[U, R any](id string, outer *weir.Scope, clock Clock[U], windower Windower, shape *join.Shape[U, R], opts []Option, label func(*weir.Scope) []weir.KeyedStream[U]) (Out[U, R], *weir.Scope) {
 	if outer == nil {
 		return Out[U, R]{}, nil
 	}
-	cfg := joinConfig{join: op.JoinConfig{Insert: op.InsertLast, Emit: op.EmitFinal}}
-	for _, o := range opts {
-		o.applyJoin(&cfg)
+	cfg := newConfig(true, opts)
+	defaults := join.Modes{Insert: int(op.InsertLast), Emit: int(op.EmitFinal)}
+	modes := defaults
+	for _, o := range cfg.modes {
+		o(&modes)
 	}
 	fail := func(err error) { outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: %w", outer.Path(), id, err)) }
-	if err := cfg.join.Validate(); err != nil {
-		fail(err)
-		cfg.join = op.JoinConfig{Insert: op.InsertLast, Emit: op.EmitFinal}
+	if modes.Err != nil {
+		fail(modes.Err)
+		modes = defaults
 	}
 	if shape.Sides < 2 {
 		fail(fmt.Errorf("a join needs at least two sides, not %d", shape.Sides))
@@ -226,11 +206,12 @@ func joinOn[U, R any](id string, outer *weir.Scope, clock Clock[U], windower Win
 	if err := check(clock, windower); err != nil {
 		fail(err)
 	}
-	k := &joinKind[U, R]{shape: shape, keep: join.Keep(cfg.join.Insert), emit: cfg.join.Emit}
+	k := &joinKind[U, R]{shape: shape, keep: join.Keep(modes.Insert), emit: op.JoinEmit(modes.Emit)}
 	inner := outer.Nest(id)
 	names := inner.Nest("add_names")
 	merged := weir.In(inner, op.Merge("merge", label(names)...))
-	return window("join", merged, clock, windower, k.logic, true, cfg.win), inner
+	// The modes were read here: the window operator inside gets only the order.
+	return window("join", merged, clock, windower, k.logic, cfg.ordered, nil), inner
 }
 
 // joinKind is a windowed join's configuration, shared by all its windows.

@@ -144,8 +144,8 @@ func TestJoinModes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%v_%v", tt.insert, tt.emit), func(t *testing.T) {
 			got := runJoin(t, 1, in, func(s weir.Stream[joinEv]) window.Out[[]op.Opt[joinVal], []op.Opt[joinVal]] {
-				return window.Join("join", joinClock(5*time.Second), window.Tumbling(10*time.Second, joinT0), joinSides(s, 2),
-					window.InsertMode(tt.insert), window.EmitMode(tt.emit))
+				return window.Join("join", joinSides(s, 2), joinClock(5*time.Second), window.Tumbling(10*time.Second, joinT0),
+					window.JoinModes(op.InsertMode(tt.insert), op.EmitMode(tt.emit)))
 			})
 			joinDiff(t, "down", joinPerKey(got.down), tt.want)
 			joinDiff(t, "late", joinPerKey(got.late), "")
@@ -163,7 +163,7 @@ func TestJoinModes(t *testing.T) {
 func TestJoinDefaults(t *testing.T) {
 	in := []joinEv{jev("k", 0, 1*jsec, 1), jev("k", 1, 2*jsec, 10), jev("k", 0, 3*jsec, 2), jev("k", 1, 11*jsec, 20)}
 	got := runJoin(t, 1, in, func(s weir.Stream[joinEv]) window.Out[[]op.Opt[joinVal], []op.Opt[joinVal]] {
-		return window.Join("join", joinClock(0), window.Tumbling(10*time.Second, joinT0), joinSides(s, 2))
+		return window.Join("join", joinSides(s, 2), joinClock(0), window.Tumbling(10*time.Second, joinT0))
 	})
 	joinDiff(t, "down", joinPerKey(got.down), "k: 0[2 10] 1[<none> 20]")
 }
@@ -213,8 +213,8 @@ func TestJoinSessionMerge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%v_%v", tt.insert, tt.emit), func(t *testing.T) {
 			got := runJoin(t, 1, in, func(s weir.Stream[joinEv]) window.Out[[]op.Opt[joinVal], []op.Opt[joinVal]] {
-				return window.Join("join", joinClock(time.Hour), window.Session(10*time.Second), joinSides(s, 2),
-					window.InsertMode(tt.insert), window.EmitMode(tt.emit), window.Ordered(false))
+				return window.Join("join", joinSides(s, 2), joinClock(time.Hour), window.Session(10*time.Second),
+					window.JoinModes(op.InsertMode(tt.insert), op.EmitMode(tt.emit)), window.Ordered(false))
 			})
 			joinDiff(t, "down", joinPerKey(got.down), tt.want)
 			joinDiff(t, "meta", fmt.Sprint(got.meta),
@@ -229,8 +229,8 @@ func TestJoinSessionMerge(t *testing.T) {
 func TestJoinOrderedSessions(t *testing.T) {
 	in := []joinEv{jev("k", 0, 0*jsec, 1), jev("k", 0, 20*jsec, 2), jev("k", 1, 21*jsec, 20), jev("k", 1, 1*jsec, 10), jev("k", 0, 10*jsec, 3)}
 	got := runJoin(t, 1, in, func(s weir.Stream[joinEv]) window.Out[[]op.Opt[joinVal], []op.Opt[joinVal]] {
-		return window.Join("join", joinClock(time.Hour), window.Session(10*time.Second), joinSides(s, 2),
-			window.EmitMode(op.EmitRunning))
+		return window.Join("join", joinSides(s, 2), joinClock(time.Hour), window.Session(10*time.Second),
+			window.JoinModes(op.EmitMode(op.EmitRunning)))
 	})
 	joinDiff(t, "down", joinPerKey(got.down), "k: 0[1 <none>] 0[1 10] 0[3 10] 0[2 10] 0[2 20]")
 	joinDiff(t, "meta", fmt.Sprint(got.meta), "[(k, (0, {2024-01-01 00:00:00 +0000 UTC 2024-01-01 00:00:21 +0000 UTC []}))]")
@@ -260,7 +260,7 @@ func TestJoinLate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := runJoin(t, 1, in, func(s weir.Stream[joinEv]) window.Out[[]op.Opt[joinVal], []op.Opt[joinVal]] {
-				return window.Join("join", joinClock(0), tt.windower, joinSides(s, 2))
+				return window.Join("join", joinSides(s, 2), joinClock(0), tt.windower)
 			})
 			joinDiff(t, "down", joinPerKey(got.down), tt.down)
 			joinDiff(t, "late", joinPerKey(got.late), tt.late)
@@ -298,8 +298,8 @@ func TestJoin2MixedTypes(t *testing.T) {
 			return weir.KV[joinBuy]{Key: e.Key, Value: joinBuy{e.At, e.N}}, e.Side == 1
 		})
 		clock := window.EventClock(window.RowTime2(joinClick.time, joinBuy.time), 0)
-		return window.Join2("join", clock, window.Tumbling(10*time.Second, joinT0), clicks, buys,
-			window.InsertMode(op.InsertProduct))
+		return window.Join2("join", clicks, buys, clock, window.Tumbling(10*time.Second, joinT0),
+			window.JoinModes(op.InsertMode(op.InsertProduct)))
 	})
 	joinDiff(t, "down", joinPerKey(got.down), "u1: 0{{1s p1} {3s 999}} 0{{4s p2} {3s 999}} 1{{14s p3} <none>}; u2: 0{<none> {2s 250}}")
 	joinDiff(t, "late", joinPerKey(got.late), "u1: 0{<none> {5s 100}}")
@@ -318,8 +318,8 @@ func TestJoin3SystemClock(t *testing.T) {
 		floats := op.FilterMap("floats", s, func(e joinEv) (weir.KV[float64], bool) {
 			return weir.KV[float64]{Key: e.Key, Value: float64(e.N) / 2}, e.Side == 2
 		})
-		return window.Join3("join", window.SystemClock[R](), window.Tumbling(time.Hour, joinT0), ints, strs, floats,
-			window.EmitMode(op.EmitComplete))
+		return window.Join3("join", ints, strs, floats, window.SystemClock[R](), window.Tumbling(time.Hour, joinT0),
+			window.JoinModes(op.EmitMode(op.EmitComplete)))
 	})
 	// Synctest's clock starts on 2000-01-01, which is window -210384 of hourly windows
 	// aligned to 2024.
@@ -390,8 +390,8 @@ func joinRunInputs(t *testing.T, workers int, in []joinEv, split bool, wait time
 		} else {
 			sides = joinSides(op.Input("in", flow, weirtest.NewSource(in...).BatchSize(7)), 2)
 		}
-		out := window.Join("join", joinClock(wait), window.Sliding(20*time.Second, 10*time.Second, joinT0), sides,
-			window.InsertMode(insert), window.EmitMode(emit))
+		out := window.Join("join", sides, joinClock(wait), window.Sliding(20*time.Second, 10*time.Second, joinT0),
+			window.JoinModes(op.InsertMode(insert), op.EmitMode(emit)))
 		sink := weirtest.NewSink[string]()
 		op.Output("out", op.Merge("all",
 			op.Map("down", out.Down, func(kv weir.KV[window.Windowed[[]op.Opt[joinVal]]]) string { return "down " + fmt.Sprint(kv) }),
@@ -413,26 +413,37 @@ func TestJoinBuildErrors(t *testing.T) {
 		want  string
 	}{
 		{"one_side", func(s weir.KeyedStream[joinVal]) {
-			window.Join("j", joinClock(0), tumbling, []weir.KeyedStream[joinVal]{s})
+			window.Join("j", []weir.KeyedStream[joinVal]{s}, joinClock(0), tumbling)
 		}, "weir: step f.j: a join needs at least two sides, not 1"},
 		{"insert_mode", func(s weir.KeyedStream[joinVal]) {
-			window.Join("j", joinClock(0), tumbling, []weir.KeyedStream[joinVal]{s, s}, window.InsertMode(7))
+			window.Join("j", []weir.KeyedStream[joinVal]{s, s}, joinClock(0), tumbling, window.JoinModes(op.InsertMode(7)))
 		}, "weir: step f.j: weir: unknown join insert mode JoinInsert(7)"},
 		{"emit_mode", func(s weir.KeyedStream[joinVal]) {
-			window.Join2("j", window.SystemClock[op.Row2[joinVal, joinVal]](), tumbling, s, s, window.EmitMode(0))
+			window.Join2("j", s, s, window.SystemClock[op.Row2[joinVal, joinVal]](), tumbling, window.JoinModes(op.EmitMode(0)))
 		}, "weir: step f.j: weir: unknown join emit mode JoinEmit(0)"},
 		{"windower", func(s weir.KeyedStream[joinVal]) {
-			window.Join3("j", window.SystemClock[op.Row3[joinVal, joinVal, joinVal]](), window.Session(-time.Second), s, s, s)
+			window.Join3("j", s, s, s, window.SystemClock[op.Row3[joinVal, joinVal, joinVal]](), window.Session(-time.Second))
 		}, "weir: step f.j: session window gap must not be negative, not -1s"},
 		{"no_windower", func(s weir.KeyedStream[joinVal]) {
-			window.Join("j", joinClock(0), window.Windower{}, []weir.KeyedStream[joinVal]{s, s})
+			window.Join("j", []weir.KeyedStream[joinVal]{s, s}, joinClock(0), window.Windower{})
 		}, "weir: step f.j: no windower: use window.Tumbling, Sliding or Session"},
 		{"no_clock", func(s weir.KeyedStream[joinVal]) {
-			window.Join("j", window.Clock[joinVal]{}, tumbling, []weir.KeyedStream[joinVal]{s, s})
+			window.Join("j", []weir.KeyedStream[joinVal]{s, s}, window.Clock[joinVal]{}, tumbling)
 		}, "weir: step f.j: no clock: use window.SystemClock, EventTime or EventClock"},
+		{"unknown_mode_not_overridden", func(s weir.KeyedStream[joinVal]) {
+			window.Join("j", []weir.KeyedStream[joinVal]{s, s}, joinClock(0), tumbling,
+				window.JoinModes(op.InsertMode(0)), window.JoinModes(op.InsertMode(op.InsertFirst)))
+		}, "weir: step f.j: weir: unknown join insert mode JoinInsert(0)"},
+		{"modes_on_collect", func(s weir.KeyedStream[joinVal]) {
+			window.Collect("c", s, joinClock(0), tumbling, window.JoinModes(op.EmitMode(op.EmitRunning)))
+		}, "weir: step f.c: join modes (window.JoinModes) given to a window operator that is not a join"},
+		{"modes_on_count", func(s weir.KeyedStream[joinVal]) {
+			window.Count("n", s, window.SystemClock[weir.KV[joinVal]](), tumbling,
+				func(kv weir.KV[joinVal]) string { return kv.Key }, window.JoinModes())
+		}, "weir: step f.n: join modes (window.JoinModes) given to a window operator that is not a join"},
 		{"duplicate_id", func(s weir.KeyedStream[joinVal]) {
-			window.Join("j", joinClock(0), tumbling, []weir.KeyedStream[joinVal]{s, s})
-			window.Join("j", joinClock(0), tumbling, []weir.KeyedStream[joinVal]{s, s})
+			window.Join("j", []weir.KeyedStream[joinVal]{s, s}, joinClock(0), tumbling)
+			window.Join("j", []weir.KeyedStream[joinVal]{s, s}, joinClock(0), tumbling)
 		}, `weir: duplicate step id "f.j"`},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package window
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -89,15 +90,50 @@ type Logic[V, W, S any] interface {
 	Snapshot() S
 }
 
-// Option changes how a window operator applies items.
+// Option changes a window operator: Ordered for every operator, JoinModes for the joins.
+// Options apply in order, so a later one overrides an earlier one of the same setting; an
+// invalid one is a build error of the operator.
 type Option func(*config)
 
-type config struct{ ordered bool }
+type config struct {
+	ordered  bool
+	modes    []op.JoinOption // JoinModes: only the joins take them
+	hasModes bool            // JoinModes was given, even with no option
+}
+
+// newConfig applies opts over an operator's defaults: ordered is its default order.
+func newConfig(ordered bool, opts []Option) config {
+	cfg := config{ordered: ordered}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
+// notJoin returns the build error of join modes given to an operator that is not a join,
+// which would ignore them.
+func (c config) notJoin() error {
+	if c.hasModes {
+		return errors.New("join modes (window.JoinModes) given to a window operator that is not a join")
+	}
+	return nil
+}
 
 // Ordered sets whether on-time items wait until the watermark passes them and are then
-// applied in timestamp order (true), or are applied as they arrive (false). The default
-// is true for Collect, Fold, Join and Window, false for Count, Reduce, Max and Min.
+// applied in timestamp order (true), or are applied as they arrive (false). Default true
+// for Collect, Fold, Join, Join2, Join3 and Window; false for Count, Reduce, Max and Min.
 func Ordered(on bool) Option { return func(c *config) { c.ordered = on } }
+
+// JoinModes gives a windowed join (Join, Join2, Join3) the join options of package op,
+// op.InsertMode and op.EmitMode, which apply in order after the window join's defaults:
+// op.InsertLast and op.EmitFinal (a plain op join's emit default, op.EmitComplete, does
+// not apply here). An unknown mode, or JoinModes given to an operator that is not a join,
+// is a build error.
+//
+//	window.Join2("j", a, b, clock, windower, window.JoinModes(op.EmitMode(op.EmitComplete)))
+func JoinModes(opts ...op.JoinOption) Option {
+	return func(c *config) { c.modes, c.hasModes = append(c.modes, opts...), true }
+}
 
 // Window is the generic window operator: builder makes the logic of each window of each
 // key, from the window's resume state (ok is false for a new window).
@@ -117,11 +153,12 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 	if outer == nil {
 		return Out[V, W]{}
 	}
-	cfg := config{ordered: ordered}
-	for _, o := range opts {
-		o(&cfg)
+	cfg := newConfig(ordered, opts)
+	err := check(clock, windower)
+	if err == nil {
+		err = cfg.notJoin()
 	}
-	if err := check(clock, windower); err != nil {
+	if err != nil {
 		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: %w", outer.Path(), id, err))
 	}
 	k := &kind[V, W, S]{clock: clock, windower: windower, build: builder, ordered: cfg.ordered && !clock.monotonic()}
