@@ -141,7 +141,8 @@ func EventTime[V any](ts func(V) time.Time, wait time.Duration, opts ...ClockOpt
 	return c
 }
 
-// ClockOption changes how EventTime's watermark moves.
+// ClockOption changes how EventTime's watermark moves. Each option states its default; an
+// invalid one is a build error of the operator that uses the clock.
 type ClockOption func(*clockOptions)
 
 // IdleTimeout lets the watermark of a key that has received no item for d of system time
@@ -153,8 +154,8 @@ type ClockOption func(*clockOptions)
 // next item stops it there, or raises it to its own timestamp minus the wait if that is
 // higher, and starts the timeout again. This gives up some of EventTime's determinism:
 // which items are late now depends on how long keys stay idle; and a key whose windows
-// all closed frees its state, so that its next item starts a fresh watermark. By default
-// there is no idle timeout. A d that is not positive, or an idle timeout with a wait of
+// all closed frees its state, so that its next item starts a fresh watermark. Default: no
+// idle timeout. A d that is not positive, or an idle timeout with a wait of
 // Forever, is a build error.
 func IdleTimeout(d time.Duration) ClockOption {
 	return func(o *clockOptions) {
