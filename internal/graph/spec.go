@@ -9,7 +9,8 @@ import (
 	"github.com/weirflow/weir/internal/state"
 )
 
-// PartInfo tells a connector which part of a source or sink it is opening.
+// PartInfo tells a connector which part of a source or sink it is opening. Package op
+// converts it to source.Part or sink.Part, which have the same fields.
 type PartInfo struct {
 	Step      string // full step id
 	Partition string // partition name; "" for a dynamic source or sink
@@ -29,7 +30,8 @@ type SourcePart interface {
 	Close() error
 }
 
-// ErrAbort is returned by a source partition to stop the run at once, as a crash would.
+// ErrAbort is returned by a SourcePart to stop the run at once, as a crash would. Package
+// op returns it for a partition's source.ErrAbort, the error users see.
 var ErrAbort = errors.New("weir: run aborted by source")
 
 // InputSpec is the spec of an Input node.
