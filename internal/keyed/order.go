@@ -26,10 +26,13 @@ import (
 // outnumber 1024 plus half the swept ones, so that keys that come and go hold at most
 // about twice the live keys.
 //
-// Is the order worth its cost? It is documented behaviour (SPEC.md section 3, op.Logic):
-// tests written for Bytewax expect it, and it makes a run's output independent of how
-// items fall into batches and of map order. BenchmarkActivateKeys measures it: see the
-// figures in keyed's package notes below.
+// Is the order worth its cost? Yes, and it is kept. It is documented behaviour (SPEC.md
+// section 3, op.Logic): tests written for Bytewax expect it, and it keeps what a step
+// emits in one activation from depending on the order in which keys arrived. And it costs
+// little: in BenchmarkActivateKeys (batches of 1024 items over 1k, 10k and 100k keys, a
+// logic that only adds), putting keys in order takes 5 to 10% of Activate's CPU time by
+// profile (a Quiet logic skips it), and a logic that does real work per key makes that
+// share smaller. It took 56% with 10k keys before sorting was bounded by a sweep's cost.
 type keyOrder[E any] struct {
 	sorted []*orderSlot[E] // swept slots in key order, the dead ones among them not yet dropped
 	fresh  []*orderSlot[E] // added since the last sweep, in no order
