@@ -2,6 +2,7 @@ package weir_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/weirflow/weir"
@@ -43,6 +44,25 @@ func ExampleStepError() {
 	op.Output("out", inv, weirtest.NewSink[int]())
 	err := run.Run(context.Background(), flow)
 	fmt.Println(err)
+	var se *weir.StepError
+	if errors.As(err, &se) {
+		fmt.Println("step:", se.Step)
+	}
 	// Output:
 	// weir: step flow.invert.flat_map_batch: panic: runtime error: integer divide by zero
+	// step: flow.invert.flat_map_batch
+}
+
+// A stream that no operator declared, here a variable never assigned, is a build error:
+// the Merge that meets it beside a real stream reports it, naming the first step it was
+// given to.
+func ExampleStream_zero() {
+	flow := weir.NewDataflow("flow")
+	nums := op.Input("inp", flow, weirtest.NewSource(1, 2))
+	var more weir.Stream[int] // never assigned
+	all := op.Merge("all", nums, op.Map("double", more, func(x int) int { return 2 * x }))
+	op.Output("out", all, weirtest.NewSink[int]())
+	fmt.Println(run.Run(context.Background(), flow))
+	// Output:
+	// weir: step double: its input is the zero Stream (declared by no operator)
 }

@@ -37,7 +37,7 @@ var ErrCodec = errors.New("weir: exchange: batch codec failed")
 // name) failed to encode or decode (Op).
 type CodecError struct {
 	Op    string // "encode" or "decode"
-	Type  string // the item type, as in "main.Order" or "graph.KV[main.Order]"
+	Type  string // the item type, as in "main.Order" or "weir.KV[main.Order]"
 	Codec string
 	Cause error
 }
