@@ -60,7 +60,7 @@ func (s *Scope) Nest(id string) *Scope {
 // item.
 //
 // The zero Stream was declared by no operator, and passing it to one is a build error; see
-// the package doc for where it is reported.
+// the package doc for where it is reported. Operators never return it for a real input.
 type Stream[T any] struct {
 	scope *Scope
 	port  graph.Port // the step output the items come from; Node is nil for no step
@@ -92,6 +92,8 @@ type KeyedStream[V any] = Stream[KV[V]]
 
 // In returns s as seen from scope sc, so that steps declared on the result get ids nested
 // in sc. Composite operators use it with Scope.Nest; see Composite for the common case.
+// A stream that no operator declared stays one: the first step given it inside sc
+// records the build error on sc's flow.
 func In[T any](sc *Scope, s Stream[T]) Stream[T] {
 	return Stream[T]{scope: sc, port: s.port, err: s.err}
 }
@@ -100,6 +102,10 @@ func In[T any](sc *Scope, s Stream[T]) Stream[T] {
 // "parent.id.inner", and the stream it returns is handed back to the caller's scope.
 //
 // Operators with several inputs or outputs use Scope.Nest and In directly.
+//
+// When no operator declared up (the zero Stream), body is not called: the build error is
+// recorded on the flow of up's scope if it has one, and the stream returned carries it
+// on, as the package doc describes.
 func Composite[X, Y any](id string, up Stream[X], body func(Stream[X]) Stream[Y]) Stream[Y] {
 	outer := up.scope
 	if up.port.Node == nil {
