@@ -55,6 +55,9 @@ func TestZeroStream(t *testing.T) {
 		{"input of a nil flow, carried to a merge", func(f *weir.Dataflow, in weir.Stream[int]) {
 			op.Merge("m", in, op.Input("nowhere", nil, weirtest.NewSource(1)))
 		}, "weir: step nowhere: the dataflow is nil"},
+		{"merge of nothing, carried to a merge", func(f *weir.Dataflow, in weir.Stream[int]) {
+			op.Merge("m", in, op.Merge[int]("none"))
+		}, "weir: step none: no input stream"},
 		{"the first error is kept", func(f *weir.Dataflow, in weir.Stream[int]) {
 			op.Merge("m1", in, op.Map("first", zero, func(x int) int { return x }))
 			op.Merge("m2", zero, in)
