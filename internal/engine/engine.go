@@ -1,16 +1,3 @@
-// Package engine runs a plan on workers. A worker is one goroutine that executes every
-// step of the plan for its share of the data: a step hands a batch to the next by a
-// function call, with no locks or channels on the data path. Items cross to other workers
-// only on the exchange edges the plan decided, through a comm.Mesh.
-//
-// # Epochs and progress
-//
-// Every node has a frontier: the smallest epoch it may still see data of. Inputs set
-// theirs from the worker's epoch clock (and to infinity at end of stream); every other
-// node's is the minimum over its inputs, where an exchange input counts the progress
-// marker each sender worker sent on that edge. When a stateful step's frontier passes an
-// epoch, the epoch is complete there: it snapshots the keys touched in it. Data of a later
-// epoch that arrives early waits until its epoch is the frontier, so state is exactly-once.
 package engine
 
 import (
