@@ -83,16 +83,13 @@ func New(flow *graph.Dataflow) (*Plan, error) {
 	index := map[*graph.Node]*Node{}
 	var inputs, outputs int
 	for i, gn := range flow.Nodes() {
-		n := &Node{Node: gn, Index: i, In: make([]*Edge, len(gn.Inputs)), Out: make([][]*Edge, gn.Outputs)}
+		r := roleOf(gn)
+		n := &Node{Node: gn, Index: i, In: make([]*Edge, len(gn.Inputs)), Out: make([][]*Edge, gn.Outputs), Sharded: r.sharded}
 		n.Emit = n
-		switch gn.Kind {
-		case graph.Input:
+		if r.input {
 			inputs++
-			n.Sharded = gn.Spec.(*graph.InputSpec).Partitions != nil
-		case graph.Output:
-			outputs++
-			n.Sharded = gn.Spec.(*graph.OutputSpec).Partitions != nil
-		case graph.Inspect:
+		}
+		if r.output {
 			outputs++
 		}
 		for port, in := range gn.Inputs {
@@ -100,7 +97,7 @@ func New(flow *graph.Dataflow) (*Plan, error) {
 			if !ok {
 				return nil, fmt.Errorf("weir: step %s: upstream %s is not declared before it", gn.ID, in.Node.ID)
 			}
-			e := &Edge{ID: len(p.Edges), From: from, Port: in.Out, To: n, In: port, Exchange: exchangeInto(n)}
+			e := &Edge{ID: len(p.Edges), From: from, Port: in.Out, To: n, In: port, Exchange: r.exchange}
 			p.Edges = append(p.Edges, e)
 			n.In[port] = e
 			from.Out[in.Out] = append(from.Out[in.Out], e)
@@ -149,16 +146,31 @@ func fuse(n *Node) {
 	}
 }
 
-func exchangeInto(n *Node) Exchange {
+// role is what the planner needs to know of a kind of primitive.
+type role struct {
+	input    bool     // the flow needs one: data comes in here
+	output   bool     // the flow needs one: data goes out (or is seen) here
+	sharded  bool     // partitions are assigned to workers
+	exchange Exchange // how items cross into the node
+}
+
+// roleOf is the one place the planner tells the kinds of primitives apart (fusion aside,
+// which concerns FlatMapBatch alone).
+func roleOf(n *graph.Node) role {
 	switch n.Kind {
-	case graph.Stateful:
-		return ByKey
+	case graph.Input:
+		return role{input: true, sharded: n.Spec.(*graph.InputSpec).Partitions != nil}
 	case graph.Output:
-		if n.Sharded {
-			return ByPartition
+		if n.Spec.(*graph.OutputSpec).Partitions != nil {
+			return role{output: true, sharded: true, exchange: ByPartition}
 		}
+		return role{output: true}
+	case graph.Inspect:
+		return role{output: true}
+	case graph.Stateful:
+		return role{exchange: ByKey}
 	case graph.Redistribute:
-		return Even
+		return role{exchange: Even}
 	}
-	return Local
+	return role{}
 }
