@@ -3,11 +3,13 @@ package weir_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/sink"
 	"github.com/weirflow/weir/weirtest"
+	"github.com/weirflow/weir/window"
 )
 
 // TestZeroStream checks that the zero Stream given to an operator is a build error: kept
@@ -52,6 +54,15 @@ func TestZeroStream(t *testing.T) {
 			ks := op.KeyOn("key", in, func(int) string { return "k" })
 			op.Join2("j", ks, weir.KeyedStream[string]{})
 		}, "weir: step f.j.add_names.label_1: its input is the zero Stream (declared by no operator)"},
+		{"join, first side", func(f *weir.Dataflow, in weir.Stream[int]) {
+			ks := op.KeyOn("key", in, func(int) string { return "k" })
+			op.Join2("j", weir.KeyedStream[string]{}, ks)
+		}, "weir: step f.j.add_names.label_0: its input is the zero Stream (declared by no operator)"},
+		{"windowed join, first side", func(f *weir.Dataflow, in weir.Stream[int]) {
+			ks := op.KeyOn("key", in, func(int) string { return "k" })
+			clock := window.EventTime(func(op.Row2[string, int]) time.Time { return time.Time{} }, 0)
+			window.Join2("j", weir.KeyedStream[string]{}, ks, clock, window.Tumbling(time.Second, time.Unix(0, 0)))
+		}, "weir: step f.j.add_names.label_0: its input is the zero Stream (declared by no operator)"},
 		{"input of a nil flow, carried to a merge", func(f *weir.Dataflow, in weir.Stream[int]) {
 			op.Merge("m", in, op.Input("nowhere", nil, weirtest.NewSource(1)))
 		}, "weir: step nowhere: the dataflow is nil"},

@@ -50,7 +50,12 @@ func Join[V any](id string, sides []weir.KeyedStream[V], clock Clock[V], windowe
 		Set:    func(r *[]op.Opt[V], u *U) { (*r)[u.Side] = op.Some(u.Value) },
 	}
 	tagged := clockOf(clock, func(u U) V { return u.Value })
-	out, inner := joinOn(id, sides[0].Scope(), tagged, windower, shape, opts, func(sc *weir.Scope) []weir.KeyedStream[U] {
+	scs := make([]*weir.Scope, n)
+	for i, s := range sides {
+		scs[i] = s.Scope()
+	}
+	outer := firstScope(scs...)
+	out, inner := joinOn(id, outer, tagged, windower, shape, opts, func(sc *weir.Scope) []weir.KeyedStream[U] {
 		out := make([]weir.KeyedStream[U], n)
 		for i, s := range sides {
 			out[i] = op.MapValue(joinLabel(i), weir.In(sc, s), func(v V) U { return U{Side: i, Value: v} })
@@ -60,7 +65,6 @@ func Join[V any](id string, sides []weir.KeyedStream[V], clock Clock[V], windowe
 	if inner == nil {
 		return Out[[]op.Opt[V], []op.Opt[V]]{}
 	}
-	outer := sides[0].Scope()
 	late := op.MapValue("late_rows", out.Late, func(w Windowed[U]) Windowed[[]op.Opt[V]] {
 		r := shape.NewRow()
 		shape.Set(&r, &w.Value)
@@ -97,13 +101,14 @@ func Join2[A, B any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B], cl
 			}
 		},
 	}
-	out, inner := joinOn(id, a.Scope(), clock, windower, shape, opts, func(sc *weir.Scope) []weir.KeyedStream[R] {
+	outer := firstScope(a.Scope(), b.Scope())
+	out, inner := joinOn(id, outer, clock, windower, shape, opts, func(sc *weir.Scope) []weir.KeyedStream[R] {
 		return []weir.KeyedStream[R]{
 			op.MapValue(joinLabel(0), weir.In(sc, a), func(v A) R { return R{A: op.Some(v)} }),
 			op.MapValue(joinLabel(1), weir.In(sc, b), func(v B) R { return R{B: op.Some(v)} }),
 		}
 	})
-	return joinOut(a.Scope(), inner, out)
+	return joinOut(outer, inner, out)
 }
 
 // Join3 is Join of three sides of different types. Its values travel as rows with one
@@ -134,14 +139,15 @@ func Join3[A, B, C any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B],
 			}
 		},
 	}
-	out, inner := joinOn(id, a.Scope(), clock, windower, shape, opts, func(sc *weir.Scope) []weir.KeyedStream[R] {
+	outer := firstScope(a.Scope(), b.Scope(), c.Scope())
+	out, inner := joinOn(id, outer, clock, windower, shape, opts, func(sc *weir.Scope) []weir.KeyedStream[R] {
 		return []weir.KeyedStream[R]{
 			op.MapValue(joinLabel(0), weir.In(sc, a), func(v A) R { return R{A: op.Some(v)} }),
 			op.MapValue(joinLabel(1), weir.In(sc, b), func(v B) R { return R{B: op.Some(v)} }),
 			op.MapValue(joinLabel(2), weir.In(sc, c), func(v C) R { return R{C: op.Some(v)} }),
 		}
 	})
-	return joinOut(a.Scope(), inner, out)
+	return joinOut(outer, inner, out)
 }
 
 // RowTime2 returns the timestamp function of an event clock for Join2: a gives the time
@@ -273,3 +279,14 @@ func (l *joinLogic[U, R]) rows() []R {
 }
 
 func (l *joinLogic[U, R]) Snapshot() join.Values[U] { return l.vals }
+
+// firstScope returns the first scope that is not nil: a join builds where any of its
+// sides is, so that a side no operator declared is a build error of that flow.
+func firstScope(scs ...*weir.Scope) *weir.Scope {
+	for _, sc := range scs {
+		if sc != nil {
+			return sc
+		}
+	}
+	return nil
+}
