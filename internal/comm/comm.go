@@ -62,11 +62,6 @@ type Mesh interface {
 	// pause: at most 0 means pause. Bytes already sent count against it until the
 	// receiver is done with them; it may go below 0, since Send never blocks.
 	Credit(from, to int) int
-	// Congested reports whether w's credit toward any worker, itself included, is at most
-	// 0, so that w should stop reading its sources (but keep draining its own queue).
-	//
-	// Deprecated: it stays only while the engine calls it; senders pace with Credit.
-	Congested(w int) bool
 }
 
 // Local is the in-process Mesh.
@@ -169,16 +164,4 @@ func (l *Local) Wake(w int) <-chan struct{} { return l.boxes[w].wake }
 func (l *Local) Credit(_, to int) int {
 	b := l.boxes[to]
 	return int(b.limit.Load() - b.load())
-}
-
-// Congested reports whether w's credit toward any worker is used up, w itself included:
-// the bytes w holds parked count toward its own load, and a worker above its own limit
-// stops reading its sources as it did before credit.
-func (l *Local) Congested(w int) bool {
-	for d := range l.boxes {
-		if l.Credit(w, d) <= 0 {
-			return true
-		}
-	}
-	return false
 }

@@ -213,9 +213,19 @@ func (w *worker) closeAll(clean bool) {
 	}
 }
 
-// congested reports whether the sources should pause: some worker is loaded past its limit.
+// congested reports whether the sources should pause: this worker's credit toward some
+// worker is used up. Its credit toward itself counts too: the bytes it holds parked for a
+// later epoch are load like any other, and a worker above its own limit stops reading.
 func (w *worker) congested() bool {
-	return w.n > 1 && w.r.mesh.Congested(w.id)
+	if w.n == 1 {
+		return false
+	}
+	for d := range w.n {
+		if w.r.mesh.Credit(w.id, d) <= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // nextWake returns the earliest time something is due: an epoch close, a source wake-up
