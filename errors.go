@@ -1,6 +1,6 @@
 package weir
 
-import "fmt"
+import "github.com/weirflow/weir/internal/graph"
 
 // StepError is the error of a failed step: a panic or error in user code or a connector.
 // It names the step's full id and, where there is one, the key or partition; errors.Is
@@ -12,16 +12,9 @@ type StepError struct {
 	Cause     error
 }
 
-func (e *StepError) Error() string {
-	s := "weir: step " + e.Step
-	if e.Key != "" {
-		s += fmt.Sprintf(" (key %q)", e.Key)
-	}
-	if e.Partition != "" {
-		s += fmt.Sprintf(" (partition %q)", e.Partition)
-	}
-	return s + ": " + e.Cause.Error()
-}
+// Error reads "weir: step flow.step (key "k"): cause", as the engine's own error does:
+// the two types have the same fields, and the message is written once, in the engine's.
+func (e *StepError) Error() string { return (*graph.StepError)(e).Error() }
 
 // Unwrap returns the cause, so that errors.Is and errors.As look through the step.
 func (e *StepError) Unwrap() error { return e.Cause }
@@ -33,12 +26,7 @@ type PanicError struct {
 	Stack []byte
 }
 
-func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+func (e *PanicError) Error() string { return (*graph.PanicError)(e).Error() }
 
 // Unwrap returns the panic value when it is an error, so errors.Is/As reach it.
-func (e *PanicError) Unwrap() error {
-	if err, ok := e.Value.(error); ok {
-		return err
-	}
-	return nil
-}
+func (e *PanicError) Unwrap() error { return (*graph.PanicError)(e).Unwrap() }
