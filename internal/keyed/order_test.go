@@ -29,14 +29,7 @@ func FuzzKeyOrder(f *testing.F) {
 	f.Add([]byte{0, 40, 7, 1, 30, 1, 1, 250, 2, 2, 20, 4, 1, 250, 9})
 	f.Add([]byte{0, 255, 1, 5, 0, 255, 2, 5, 1, 0, 255, 3, 2, 80, 1, 40, 2, 5, 3})
 	// Long runs: keys that come and go in many sizes of batch, past the sweep's threshold.
-	for seed := range uint64(3) {
-		r := rand.New(rand.NewPCG(seed, 99))
-		ops := make([]byte, 400)
-		for i := range ops {
-			ops[i] = byte(r.UintN(256))
-		}
-		f.Add(ops)
-	}
+	addRandomSeeds(f, 99, 400)
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		var o keyOrder[member]
 		live := map[string]*member{} // the model
@@ -205,5 +198,18 @@ func TestKeyOrderSweepsWhenSortingCostsMore(t *testing.T) {
 	}
 	if len(o.fresh) != 0 {
 		t.Errorf("after 100 batches of 100 of %d keys, %d never swept in", len(ms), len(o.fresh))
+	}
+}
+
+// addRandomSeeds adds three seeds of n random operation bytes from stream, so that the
+// seeds alone run long sequences of operations.
+func addRandomSeeds(f *testing.F, stream uint64, n int) {
+	for seed := range uint64(3) {
+		r := rand.New(rand.NewPCG(seed, stream))
+		ops := make([]byte, n)
+		for i := range ops {
+			ops[i] = byte(r.UintN(256))
+		}
+		f.Add(ops)
 	}
 }

@@ -1,7 +1,6 @@
 package keyed
 
 import (
-	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -24,14 +23,7 @@ func FuzzTimerQueue(f *testing.F) {
 	f.Add([]byte{6, 255, 6, 255, 7, 255, 5, 0, 1, 3, 50, 4, 2, 5, 0, 6, 40, 4, 20, 5, 0})
 	f.Add([]byte{0, 1, 40, 0, 2, 0, 3, 2, 0, 5, 0, 0, 4, 0, 99}) // the earliest withdrawn before it is filed
 	// Long runs: many slots armed, moved and withdrawn while time passes.
-	for seed := range uint64(3) {
-		r := rand.New(rand.NewPCG(seed, 77))
-		ops := make([]byte, 1500)
-		for i := range ops {
-			ops[i] = byte(r.UintN(256))
-		}
-		f.Add(ops)
-	}
+	addRandomSeeds(f, 77, 1500)
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		const n = 300
 		var q timerQueue[clocked]
