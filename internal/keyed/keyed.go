@@ -69,18 +69,21 @@ func hasPointers(t reflect.Type) bool {
 }
 
 // entry is everything the runtime holds for one key, so that an item costs one map lookup.
+//
+// What every item touches (stamp, values, one) comes first, so that for small values it
+// shares the entry's first cache line; the key order's and timer queue's slots follow.
 type entry[V, W, S any] struct {
+	stamp  uint64 // the activation that last gave it values
+	values []V    // this activation's values; in one while there is one
+	one    [1]V
+	quiet  bool                      // the logic is Quiet
+	timer  bool                      // the logic may ask for notifications (it is not Timeless)
+	dirty  bool                      // in touched
 	order  orderSlot[entry[V, W, S]] // the key, and its place in the key order
 	timers timerSlot[entry[V, W, S]] // its notification time and place in the timer queue
-	stamp  uint64                    // the activation that last gave it values
-	values []V                       // this activation's values; in one while there is one
-	one    [1]V
-	logic  Logic[V, W, S] // nil until the key's first OnBatch
-	timer  bool           // the logic may ask for notifications (it is not Timeless)
-	quiet  bool           // the logic is Quiet
-	dirty  bool           // in touched
-	clock  Clocked        // the logic, if it wants the activation's time
-	asked  uint64         // the activation whose NotifyAt it is due for
+	logic  Logic[V, W, S]            // nil until the key's first OnBatch
+	clock  Clocked                   // the logic, if it wants the activation's time
+	asked  uint64                    // the activation whose NotifyAt it is due for
 }
 
 func newEntry[V, W, S any](key string) *entry[V, W, S] {
