@@ -98,7 +98,7 @@ type JoinOption func(*join.Modes)
 func InsertMode(m JoinInsert) JoinOption {
 	return func(c *join.Modes) {
 		if m < InsertLast || m > InsertProduct {
-			c.Err = cmp.Or(c.Err, fmt.Errorf("weir: unknown join insert mode %v", m))
+			c.Err = cmp.Or(c.Err, fmt.Errorf("unknown join insert mode %v", m))
 			return
 		}
 		c.Insert = int(m)
@@ -110,7 +110,7 @@ func InsertMode(m JoinInsert) JoinOption {
 func EmitMode(m JoinEmit) JoinOption {
 	return func(c *join.Modes) {
 		if m < EmitComplete || m > EmitRunning {
-			c.Err = cmp.Or(c.Err, fmt.Errorf("weir: unknown join emit mode %v", m))
+			c.Err = cmp.Or(c.Err, fmt.Errorf("unknown join emit mode %v", m))
 			return
 		}
 		c.Emit = int(m)

@@ -143,9 +143,9 @@ func TestJoinBuildErrors(t *testing.T) {
 		{"one_side", func(s weir.KeyedStream[int]) { op.Join("j", []weir.KeyedStream[int]{s}) },
 			"weir: step f.j: a join needs at least two sides, not 1"},
 		{"insert_mode", func(s weir.KeyedStream[int]) { op.Join2("j", s, s, op.InsertMode(op.JoinInsert(7))) },
-			"weir: step f.j: weir: unknown join insert mode JoinInsert(7)"},
+			"weir: step f.j: unknown join insert mode JoinInsert(7)"},
 		{"emit_mode", func(s weir.KeyedStream[int]) { op.Join3("j", s, s, s, op.EmitMode(0)) },
-			"weir: step f.j: weir: unknown join emit mode JoinEmit(0)"},
+			"weir: step f.j: unknown join emit mode JoinEmit(0)"},
 		{"duplicate_id", func(s weir.KeyedStream[int]) {
 			op.Join("j", []weir.KeyedStream[int]{s, s})
 			op.Join("j", []weir.KeyedStream[int]{s, s})
@@ -168,7 +168,7 @@ func TestJoinUnknownModeNotOverridden(t *testing.T) {
 	flow := weir.NewDataflow("f")
 	s := op.Input("in", flow, weirtest.NewSource[weir.KV[int]]())
 	op.Join2("j", s, s, op.EmitMode(9), op.EmitMode(op.EmitFinal))
-	if err := flow.Err(); err == nil || err.Error() != "weir: step f.j: weir: unknown join emit mode JoinEmit(9)" {
+	if err := flow.Err(); err == nil || err.Error() != "weir: step f.j: unknown join emit mode JoinEmit(9)" {
 		t.Errorf("build error = %v, want the unknown emit mode", err)
 	}
 }

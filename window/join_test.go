@@ -417,10 +417,10 @@ func TestJoinBuildErrors(t *testing.T) {
 		}, "weir: step f.j: a join needs at least two sides, not 1"},
 		{"insert_mode", func(s weir.KeyedStream[joinVal]) {
 			window.Join("j", []weir.KeyedStream[joinVal]{s, s}, joinClock(0), tumbling, window.JoinModes(op.InsertMode(7)))
-		}, "weir: step f.j: weir: unknown join insert mode JoinInsert(7)"},
+		}, "weir: step f.j: unknown join insert mode JoinInsert(7)"},
 		{"emit_mode", func(s weir.KeyedStream[joinVal]) {
 			window.Join2("j", s, s, window.SystemClock[op.Row2[joinVal, joinVal]](), tumbling, window.JoinModes(op.EmitMode(0)))
-		}, "weir: step f.j: weir: unknown join emit mode JoinEmit(0)"},
+		}, "weir: step f.j: unknown join emit mode JoinEmit(0)"},
 		{"windower", func(s weir.KeyedStream[joinVal]) {
 			window.Join3("j", s, s, s, window.SystemClock[op.Row3[joinVal, joinVal, joinVal]](), window.Session(-time.Second))
 		}, "weir: step f.j: session window gap must not be negative, not -1s"},
@@ -433,7 +433,7 @@ func TestJoinBuildErrors(t *testing.T) {
 		{"unknown_mode_not_overridden", func(s weir.KeyedStream[joinVal]) {
 			window.Join("j", []weir.KeyedStream[joinVal]{s, s}, joinClock(0), tumbling,
 				window.JoinModes(op.InsertMode(0)), window.JoinModes(op.InsertMode(op.InsertFirst)))
-		}, "weir: step f.j: weir: unknown join insert mode JoinInsert(0)"},
+		}, "weir: step f.j: unknown join insert mode JoinInsert(0)"},
 		{"modes_on_collect", func(s weir.KeyedStream[joinVal]) {
 			window.Collect("c", s, joinClock(0), tumbling, window.JoinModes(op.EmitMode(op.EmitRunning)))
 		}, "weir: step f.c: join modes (window.JoinModes) given to a window operator that is not a join"},
