@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/weirflow/weir/internal/state"
 )
 
 // counters are one worker's running totals, kept apart from the worker so that the
@@ -37,28 +39,15 @@ func WithOutcome(ctx context.Context, o *Outcome) context.Context {
 	return context.WithValue(ctx, outcomeKey{}, o)
 }
 
-// resumable is the epoch the next execution would resume from, by the rule of the store
-// (state.Store): the lowest frontier written by a worker that did not complete the stream
-// (one that wrote nothing counts at the start), or the highest when every worker did.
-// Each worker's frontier is what its committer has written, so this holds once Write has
-// returned, as the store's own count does.
+// resumable is the epoch the next execution would resume from, by the store's own rule
+// (state.NextResume) over what each worker's committer has written, so it holds once
+// Write has returned, as the store's own count does. A worker that wrote nothing counts
+// at the start.
 func (r *runState) resumable() uint64 {
-	low, high := uint64(0), r.start
-	for i := range r.stats {
-		f, final := r.stats[i].written.Load(), r.stats[i].final.Load()
-		if f == 0 {
-			f, final = r.start, false
-		}
-		if final {
-			high = max(high, f)
-		} else if low == 0 || f < low {
-			low = f
-		}
-	}
-	if low == 0 {
-		return high
-	}
-	return max(low, r.start)
+	return state.NextResume(len(r.stats), r.start, func(w int) (uint64, bool, bool) {
+		f := r.stats[w].written.Load()
+		return f, r.stats[w].final.Load(), f != 0
+	})
 }
 
 // totals sums the workers' counters, and returns the latest epoch a worker read in (a
