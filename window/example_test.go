@@ -26,6 +26,9 @@ func (c click) String() string { return c.Page }
 
 func clickTime(c click) time.Time { return c.At }
 
+// minute is n minutes past noon.
+func minute(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
+
 // bounds formats a closed window's metadata.
 func bounds(m window.Windowed[window.Meta]) string {
 	s := fmt.Sprintf("window %d [%s, %s)", m.Window, m.Value.Open.Format("15:04"), m.Value.Close.Format("15:04"))
@@ -97,7 +100,6 @@ type trade struct {
 // Shares traded over the last ten minutes, every five minutes: sliding windows overlap,
 // so each trade counts in two of them. Window ids count from alignTo, negative before it.
 func ExampleFold() {
-	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
 	flow := weir.NewDataflow("volume")
 	trades := op.Input("in", flow, weirtest.NewSource(
 		weir.KV[trade]{Key: "ACME", Value: trade{3, minute(1)}},
@@ -139,7 +141,6 @@ func (v *visits) Snapshot() int          { return v.n }
 // five minutes without a click. With no wait, a click is applied once the watermark has
 // passed it, so "started" comes out with the next click.
 func ExampleWindow() {
-	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
 	flow := weir.NewDataflow("sessions")
 	clicks := op.Input("in", flow, weirtest.NewSource(
 		click{"ann", "/home", minute(0)},
@@ -167,7 +168,6 @@ func ExampleWindow() {
 // of its last click; ann's /cart, out of order but within the 10-minute wait, bridges her
 // first two sessions, and the merged one lists the other's id.
 func ExampleOut_WithBounds() {
-	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
 	flow := weir.NewDataflow("visits")
 	clicks := op.Input("in", flow, weirtest.NewSource(
 		click{"ann", "/home", minute(0)},
@@ -199,7 +199,6 @@ func ExampleOut_WithBounds() {
 // The Meta stream gives each window's bounds when it closes: window -1 as soon as the
 // watermark (the latest click minus an hour's wait) reaches noon, the others at the end.
 func ExampleTumbling() {
-	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
 	flow := weir.NewDataflow("hourly")
 	clicks := op.Input("in", flow, weirtest.NewSource(
 		click{"ann", "/home", minute(-10)},
@@ -227,7 +226,6 @@ func ExampleTumbling() {
 // Sliding windows of ten minutes starting every five: window i covers
 // [noon + i*5m, noon + i*5m + 10m), so each click is in two windows.
 func ExampleSliding() {
-	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
 	flow := weir.NewDataflow("recent")
 	clicks := op.Input("in", flow, weirtest.NewSource(
 		click{"ann", "/home", minute(3)},
@@ -258,7 +256,6 @@ func ExampleSliding() {
 // the earlier one; its metadata lists the merged session. A session's close is the time
 // of its last click.
 func ExampleSession() {
-	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
 	flow := weir.NewDataflow("visits")
 	clicks := op.Input("in", flow, weirtest.NewSource(
 		click{"ann", "/home", minute(0)},
@@ -345,7 +342,6 @@ func purchaseTime(p purchase) time.Time { return p.At }
 // purchases is the input of the Reduce, Max and Min examples: two customers' purchases
 // over two hours.
 func purchases(flow *weir.Dataflow) weir.KeyedStream[purchase] {
-	minute := func(n int) time.Time { return noon.Add(time.Duration(n) * time.Minute) }
 	return op.Input("in", flow, weirtest.NewSource(
 		weir.KV[purchase]{Key: "ann", Value: purchase{1200, minute(5)}},
 		weir.KV[purchase]{Key: "ann", Value: purchase{300, minute(40)}},
