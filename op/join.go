@@ -136,7 +136,7 @@ func Join[V any](id string, sides []weir.KeyedStream[V], opts ...JoinOption) wei
 		NewRow: func() []Opt[V] { return make([]Opt[V], n) },
 		Set:    func(r *[]Opt[V], u *join.Item[V]) { (*r)[u.Side] = Opt[V]{Value: u.Value, OK: true} },
 	}
-	return joinOn(id, firstScope(scopes(sides)...), shape, opts, func(sc *weir.Scope) []weir.KeyedStream[join.Item[V]] {
+	return joinOn(id, join.SiteOf(sides), shape, opts, func(sc *weir.Scope) []weir.KeyedStream[join.Item[V]] {
 		out := make([]weir.KeyedStream[join.Item[V]], n)
 		for i, s := range sides {
 			out[i] = MapValue(labelID(i), weir.In(sc, s), func(v V) join.Item[V] { return join.Item[V]{Side: i, Value: v} })
@@ -173,7 +173,7 @@ func Join2[A, B any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B], op
 			}
 		},
 	}
-	return joinOn(id, firstScope(a.Scope(), b.Scope()), shape, opts, func(sc *weir.Scope) []weir.KeyedStream[U] {
+	return joinOn(id, join.Site(a.Scope(), b.Scope()), shape, opts, func(sc *weir.Scope) []weir.KeyedStream[U] {
 		return []weir.KeyedStream[U]{
 			MapValue(labelID(0), weir.In(sc, a), func(v A) U { return U{Side: 0, A: v} }),
 			MapValue(labelID(1), weir.In(sc, b), func(v B) U { return U{Side: 1, B: v} }),
@@ -199,7 +199,7 @@ func Join3[A, B, C any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B],
 			}
 		},
 	}
-	return joinOn(id, firstScope(a.Scope(), b.Scope(), c.Scope()), shape, opts, func(sc *weir.Scope) []weir.KeyedStream[U] {
+	return joinOn(id, join.Site(a.Scope(), b.Scope(), c.Scope()), shape, opts, func(sc *weir.Scope) []weir.KeyedStream[U] {
 		return []weir.KeyedStream[U]{
 			MapValue(labelID(0), weir.In(sc, a), func(v A) U { return U{Side: 0, A: v} }),
 			MapValue(labelID(1), weir.In(sc, b), func(v B) U { return U{Side: 1, B: v} }),
@@ -295,23 +295,3 @@ func (l *joinLogic[U, R]) NotifyAt() (time.Time, bool) { return time.Time{}, fal
 // Timeless tells the runtime not to ask NotifyAt after every activation.
 func (l *joinLogic[U, R]) Timeless()                {}
 func (l *joinLogic[U, R]) Snapshot() join.Values[U] { return l.vals }
-
-// scopes lists the scopes of streams, nil for those no operator declared.
-func scopes[V any](streams []weir.KeyedStream[V]) []*weir.Scope {
-	out := make([]*weir.Scope, len(streams))
-	for i, s := range streams {
-		out[i] = s.Scope()
-	}
-	return out
-}
-
-// firstScope returns the first scope that is not nil: a join builds where any of its
-// sides is, so that a side no operator declared is a build error of that flow.
-func firstScope(scs ...*weir.Scope) *weir.Scope {
-	for _, sc := range scs {
-		if sc != nil {
-			return sc
-		}
-	}
-	return nil
-}

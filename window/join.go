@@ -50,11 +50,7 @@ func Join[V any](id string, sides []weir.KeyedStream[V], clock Clock[V], windowe
 		Set:    func(r *[]op.Opt[V], u *U) { (*r)[u.Side] = op.Some(u.Value) },
 	}
 	tagged := clockOf(clock, func(u U) V { return u.Value })
-	scs := make([]*weir.Scope, n)
-	for i, s := range sides {
-		scs[i] = s.Scope()
-	}
-	outer := firstScope(scs...)
+	outer := join.SiteOf(sides)
 	out, inner := joinOn(id, outer, tagged, windower, shape, opts, func(sc *weir.Scope) []weir.KeyedStream[U] {
 		out := make([]weir.KeyedStream[U], n)
 		for i, s := range sides {
@@ -101,7 +97,7 @@ func Join2[A, B any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B], cl
 			}
 		},
 	}
-	outer := firstScope(a.Scope(), b.Scope())
+	outer := join.Site(a.Scope(), b.Scope())
 	out, inner := joinOn(id, outer, clock, windower, shape, opts, func(sc *weir.Scope) []weir.KeyedStream[R] {
 		return []weir.KeyedStream[R]{
 			op.MapValue(joinLabel(0), weir.In(sc, a), func(v A) R { return R{A: op.Some(v)} }),
@@ -139,7 +135,7 @@ func Join3[A, B, C any](id string, a weir.KeyedStream[A], b weir.KeyedStream[B],
 			}
 		},
 	}
-	outer := firstScope(a.Scope(), b.Scope(), c.Scope())
+	outer := join.Site(a.Scope(), b.Scope(), c.Scope())
 	out, inner := joinOn(id, outer, clock, windower, shape, opts, func(sc *weir.Scope) []weir.KeyedStream[R] {
 		return []weir.KeyedStream[R]{
 			op.MapValue(joinLabel(0), weir.In(sc, a), func(v A) R { return R{A: op.Some(v)} }),
@@ -279,14 +275,3 @@ func (l *joinLogic[U, R]) rows() []R {
 }
 
 func (l *joinLogic[U, R]) Snapshot() join.Values[U] { return l.vals }
-
-// firstScope returns the first scope that is not nil: a join builds where any of its
-// sides is, so that a side no operator declared is a build error of that flow.
-func firstScope(scs ...*weir.Scope) *weir.Scope {
-	for _, sc := range scs {
-		if sc != nil {
-			return sc
-		}
-	}
-	return nil
-}
