@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sync"
 	"unsafe"
 
 	"github.com/weirflow/weir/internal/codec"
@@ -50,7 +49,7 @@ func (e *CodecError) Unwrap() error        { return e.Cause }
 func (e *CodecError) Is(target error) bool { return target == ErrCodec }
 
 func (o *Ops[T]) AppendEncode(dst []byte, b any) ([]byte, error) {
-	c := codecOf[T]()
+	c := o.codec()
 	var items []T
 	if b != nil {
 		items = b.([]T)
@@ -63,7 +62,7 @@ func (o *Ops[T]) AppendEncode(dst []byte, b any) ([]byte, error) {
 }
 
 func (o *Ops[T]) Decode(data []byte) (any, error) {
-	c := codecOf[T]()
+	c := o.codec()
 	items, err := c.decode(data)
 	if err != nil {
 		return nil, &CodecError{Op: "decode", Type: c.typ, Codec: c.name, Cause: err}
@@ -85,19 +84,6 @@ type itemCodec[T any] struct {
 	// pair, for KV items in CBOR, is []struct{Key string; Value V} with the ",toarray"
 	// option: the layout of []T, which CBOR writes as [key, value] arrays.
 	pair reflect.Type
-}
-
-// codecs holds the itemCodec of each item type that has had a batch encoded or decoded:
-// the registry is read once per type, and later batches cost one lookup.
-var codecs sync.Map // reflect.Type -> *itemCodec[T]
-
-func codecOf[T any]() *itemCodec[T] {
-	t := reflect.TypeFor[T]()
-	if c, ok := codecs.Load(t); ok {
-		return c.(*itemCodec[T])
-	}
-	c, _ := codecs.LoadOrStore(t, newItemCodec[T](t))
-	return c.(*itemCodec[T])
 }
 
 func newItemCodec[T any](t reflect.Type) *itemCodec[T] {

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -12,13 +13,16 @@ import (
 type Ops[T any] struct {
 	key  func(*T) string // non-nil when T is a KV type
 	size layout          // how Bytes sizes items of T, chosen once in NewOps
+	// codec is how AppendEncode and Decode encode items of T, chosen on the first call
+	// (after the program's codecs are registered) and kept.
+	codec func() *itemCodec[T]
 }
 
 // NewOps returns the batch operations for T.
 func NewOps[T any]() *Ops[T] {
-	o := &Ops[T]{key: graph.KeyFunc[T]()}
-	o.size = layoutOf(reflect.TypeFor[T]())
-	return o
+	t := reflect.TypeFor[T]()
+	return &Ops[T]{key: graph.KeyFunc[T](), size: layoutOf(t),
+		codec: sync.OnceValue(func() *itemCodec[T] { return newItemCodec[T](t) })}
 }
 
 func (o *Ops[T]) Len(b any) int {
