@@ -56,10 +56,19 @@ func lockDir(dir string) (*dirLock, error) {
 
 // unlock releases the lock. The file stays: removing it would let a run that opened it
 // just before lock a file no longer in the directory while a third run locks a new one.
+//
+// The lock is released explicitly before the file is closed: a child process forked at
+// that moment (exec.Command anywhere in the program) holds the open file until it execs,
+// and closing alone would leave the lock held by that copy, refusing a run that follows
+// at once.
 func (l *dirLock) unlock() error {
 	if l == nil {
 		return nil
 	}
 	l.f.Truncate(0) // the holder's text would only mislead
-	return l.f.Close()
+	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
