@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,31 @@ type Config struct {
 	// parked there for a later epoch, before sources pause. Default 64 MiB. A worker that
 	// drains slowly lets less queue up: about what it drains in two epoch intervals.
 	InFlightBytes int
+	// Cluster, when set, makes this process one of several running the plan together over
+	// TCP: Workers is then the count per process, and the recovery store is opened from
+	// Parts rather than Store.
+	Cluster *Cluster
+}
+
+// Cluster is this process's place in a cluster of processes.
+type Cluster struct {
+	Process   int      // this process's index, from 0
+	Addresses []string // host:port of every process, by index; this one listens on its own
+	// Secret, when set, must be known to every process: each proves it to the others
+	// (challenge and HMAC) without sending it.
+	Secret []byte
+	// TLS, when set, secures the connections: it must hold this process's certificate and
+	// the pool of the authority that signed every process's, which each side checks.
+	TLS *tls.Config
+	// StartupTimeout bounds the wait for the other processes; default 60s.
+	StartupTimeout time.Duration
+	// HeartbeatTimeout is how long a silent peer is taken for lost; default 10s.
+	HeartbeatTimeout time.Duration
+	// Parts opens this process's share of the recovery directory; nil for no recovery.
+	Parts state.PartOpener
+	// CreatePartitions, when positive, is the partition count to create the recovery
+	// directory with when no process finds any partition.
+	CreatePartitions int
 }
 
 // Run runs p until every input ends, a source aborts, a step fails or ctx is done. It
