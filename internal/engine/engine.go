@@ -64,6 +64,9 @@ type Cluster struct {
 	// CreatePartitions, when positive, is the partition count to create the recovery
 	// directory with when no process finds any partition.
 	CreatePartitions int
+	// DropRemovedSteps and BackupInterval are run's options of the same names.
+	DropRemovedSteps bool
+	BackupInterval   time.Duration
 }
 
 // Run runs p until every input ends, a source aborts, a step fails or ctx is done. It

@@ -105,6 +105,8 @@ type Parts interface {
 	// BeginAt plans the execution the cluster agreed on (see PlanViews): Load and Start
 	// then work as after Begin.
 	BeginAt(workers int, resume uint64, number int64) error
+	// GC collects the held partitions' superseded snapshots as Dir's does.
+	GC(backup time.Duration) error
 	// CollectEvery runs garbage collection of the held partitions as Dir's does.
 	CollectEvery(interval, backup time.Duration) (stop func() error)
 	// Close releases the partitions and their locks.
