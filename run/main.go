@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -104,6 +105,9 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cl.level}))
+	}
+	if cl.processes > 1 {
+		return cl.launch(cl.processes, args, stdout, stderr, cfg.logger)
 	}
 	var outcome engine.Outcome // where the run stopped, for the line after a signal
 	ctx = engine.WithOutcome(ctx, &outcome)
@@ -216,6 +220,10 @@ type commandLine struct {
 	// level is the level of Main's own logger (--log-level), which is not in config: a
 	// Logger given by an option keeps its own.
 	level slog.Level
+	// clusterLine is what the cluster flags say beyond config, read with it.
+	clusterLine
+	hostname func() (string, error) // the pod's name on Kubernetes: os.Hostname
+	grace    time.Duration          // how long the launcher's processes have to stop before they are killed
 }
 
 // weirFlag is one of weir's flags, with its short and long names.
@@ -227,7 +235,7 @@ type weirFlag struct {
 }
 
 func newCommandLine(name string) *commandLine {
-	cl := &commandLine{name: name, fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	cl := &commandLine{name: name, fs: flag.NewFlagSet(name, flag.ContinueOnError), hostname: os.Hostname, grace: defaultGrace}
 	def := defaults()
 	workers := intFlag(def.workers)
 	interval := durationFlag(def.epochInterval)
@@ -237,6 +245,16 @@ func newCommandLine(name string) *commandLine {
 	logEvery := durationFlag(def.logEvery)
 	partitions := intFlag(0)
 	drop := boolFlag(false)
+	processID := intFlag(0)
+	var addresses addressesFlag
+	processes := intFlag(0)
+	var secret secretFileFlag
+	tlsCert, tlsKey, tlsCA := stringFlag(""), stringFlag(""), stringFlag("")
+	startup := durationFlag(def.startupTimeout)
+	heartbeat := durationFlag(def.heartbeatTimeout)
+	service := stringFlag("")
+	replicas := intFlag(0)
+	port := intFlag(defaultClusterPort)
 	cl.flags = []*weirFlag{
 		{short: "w", long: "workers-per-process", arg: "N", env: "WEIR_WORKERS_PER_PROCESS", def: "1",
 			usage: "workers in this process", value: &workers,
@@ -262,6 +280,47 @@ func newCommandLine(name string) *commandLine {
 		{long: "log-interval", arg: "D", env: "WEIR_LOG_INTERVAL", def: def.logEvery.String(),
 			usage: "how often a summary of the run's progress is logged, 0 for never", value: &logEvery,
 			apply: func(c *config, v flag.Value) { c.logEvery = time.Duration(*v.(*durationFlag)) }},
+		// A cluster. Each variable is WEIR_ and the long name, so that a deployment's
+		// manifest can be checked against Flags.
+		{short: "i", long: "process-id", arg: "N", env: "WEIR_PROCESS_ID", def: "0",
+			usage: "this process's index in the cluster, from 0", value: &processID,
+			apply: func(c *config, v flag.Value) { c.processID = int(*v.(*intFlag)); cl.placed = true }},
+		{short: "a", long: "addresses", arg: "LIST", env: "WEIR_ADDRESSES",
+			usage: "host:port of every process of the cluster, by process id, separated by ';', or @FILE with one per line", value: &addresses,
+			apply: func(c *config, v flag.Value) { c.addresses = slices.Clone(*v.(*addressesFlag)); cl.placed = true }},
+		{short: "p", long: "processes", arg: "N", env: "WEIR_PROCESSES",
+			usage: "start N processes of this program as a cluster on this machine's free ports, and stop them all when one fails", value: &processes,
+			apply: func(_ *config, v flag.Value) { cl.processes = int(*v.(*intFlag)) }},
+		{long: "cluster-secret-file", arg: "FILE", env: "WEIR_CLUSTER_SECRET_FILE",
+			usage: "a secret every process of the cluster must know, read from FILE (or the secret itself in " + clusterSecretEnv + ")", value: &secret,
+			apply: func(c *config, v flag.Value) {
+				c.clusterSecret = slices.Clone(v.(*secretFileFlag).secret)
+				cl.secretSet = true
+			}},
+		{long: "tls-cert", arg: "FILE", env: "WEIR_TLS_CERT",
+			usage: "this process's certificate (PEM) for TLS between the processes, with --tls-key and --tls-ca", value: &tlsCert,
+			apply: func(_ *config, v flag.Value) { cl.tlsCert = string(*v.(*stringFlag)) }},
+		{long: "tls-key", arg: "FILE", env: "WEIR_TLS_KEY",
+			usage: "the private key (PEM) of --tls-cert", value: &tlsKey,
+			apply: func(_ *config, v flag.Value) { cl.tlsKey = string(*v.(*stringFlag)) }},
+		{long: "tls-ca", arg: "FILE", env: "WEIR_TLS_CA",
+			usage: "the authority (PEM) that signed every process's certificate", value: &tlsCA,
+			apply: func(_ *config, v flag.Value) { cl.tlsCA = string(*v.(*stringFlag)) }},
+		{long: "startup-timeout", arg: "D", env: "WEIR_STARTUP_TIMEOUT", def: def.startupTimeout.String(),
+			usage: "how long a process waits for the others of its cluster to start", value: &startup,
+			apply: func(c *config, v flag.Value) { c.startupTimeout = time.Duration(*v.(*durationFlag)) }},
+		{long: "heartbeat-timeout", arg: "D", env: "WEIR_HEARTBEAT_TIMEOUT", def: def.heartbeatTimeout.String(),
+			usage: "how long a silent process is waited for before the cluster stops", value: &heartbeat,
+			apply: func(c *config, v flag.Value) { c.heartbeatTimeout = time.Duration(*v.(*durationFlag)) }},
+		{long: "statefulset-service", arg: "NAME", env: "WEIR_STATEFULSET_SERVICE",
+			usage: "on Kubernetes, without -i and -a: the headless service of this pod's StatefulSet; the process id is the pod's ordinal", value: &service,
+			apply: func(_ *config, v flag.Value) { cl.service = string(*v.(*stringFlag)) }},
+		{long: "statefulset-replicas", arg: "N", env: "WEIR_STATEFULSET_REPLICAS",
+			usage: "on Kubernetes: the StatefulSet's replica count, the number of processes", value: &replicas,
+			apply: func(_ *config, v flag.Value) { cl.replicas = int(*v.(*intFlag)); cl.replicasSet = true }},
+		{long: "cluster-port", arg: "PORT", env: "WEIR_CLUSTER_PORT", def: strconv.Itoa(defaultClusterPort),
+			usage: "on Kubernetes: the port every pod listens on for the others", value: &port,
+			apply: func(_ *config, v flag.Value) { cl.port = int(*v.(*intFlag)) }},
 	}
 	for _, f := range cl.flags {
 		if f.short != "" {
@@ -306,6 +365,7 @@ func (cl *commandLine) usageError(w io.Writer, err error) {
 func (cl *commandLine) config(opts []Option) (config, error) {
 	cfg := newConfig(opts)
 	cl.level = slog.LevelInfo
+	cl.clusterLine = clusterLine{port: defaultClusterPort}
 	set := map[string]bool{}
 	cl.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	for _, f := range cl.flags {
@@ -322,7 +382,7 @@ func (cl *commandLine) config(opts []Option) (config, error) {
 		}
 		f.apply(&cfg, f.value)
 	}
-	return cfg, nil
+	return cfg, cl.finishCluster(&cfg)
 }
 
 // usage prints each of weir's flags once, with its argument, environment variable and

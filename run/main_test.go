@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ func discard[T any]() sink.Sink[T] { return sink.Func(func([]T) error { return n
 
 func TestFlags(t *testing.T) {
 	def := defaults()
+	st, ht := def.startupTimeout, def.heartbeatTimeout // every config has the cluster timeouts
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -34,24 +36,24 @@ func TestFlags(t *testing.T) {
 		wantErr string
 	}{
 		{name: "defaults", want: def},
-		{name: "short", args: []string{"-w", "3", "-s", "2"}, want: config{workers: 3, epochInterval: 2 * time.Second, logEvery: def.logEvery}},
-		{name: "long", args: []string{"--workers-per-process=4", "--snapshot-interval=250ms"}, want: config{workers: 4, epochInterval: 250 * time.Millisecond, logEvery: def.logEvery}},
-		{name: "env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2", "WEIR_SNAPSHOT_INTERVAL": "1.5"}, want: config{workers: 2, epochInterval: 1500 * time.Millisecond, logEvery: def.logEvery}},
-		{name: "flag beats env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, args: []string{"-w", "5"}, want: config{workers: 5, epochInterval: 10 * time.Second, logEvery: def.logEvery}},
+		{name: "short", args: []string{"-w", "3", "-s", "2"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 3, epochInterval: 2 * time.Second, logEvery: def.logEvery}},
+		{name: "long", args: []string{"--workers-per-process=4", "--snapshot-interval=250ms"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 4, epochInterval: 250 * time.Millisecond, logEvery: def.logEvery}},
+		{name: "env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2", "WEIR_SNAPSHOT_INTERVAL": "1.5"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 2, epochInterval: 1500 * time.Millisecond, logEvery: def.logEvery}},
+		{name: "flag beats env", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, args: []string{"-w", "5"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 5, epochInterval: 10 * time.Second, logEvery: def.logEvery}},
 		{name: "env beats option", env: map[string]string{"WEIR_WORKERS_PER_PROCESS": "2"}, opts: []Option{Workers(7), EpochInterval(time.Second)},
-			want: config{workers: 2, epochInterval: time.Second, logEvery: def.logEvery}},
-		{name: "option kept when no flag", opts: []Option{Workers(7)}, args: []string{"-s", "3"}, want: config{workers: 7, epochInterval: 3 * time.Second, logEvery: def.logEvery}},
-		{name: "recovery", args: []string{"-r", "/tmp/rec", "-b", "1m"}, want: config{workers: 1, epochInterval: 10 * time.Second, recoveryDir: "/tmp/rec", backupInterval: time.Minute, logEvery: def.logEvery}},
+			want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 2, epochInterval: time.Second, logEvery: def.logEvery}},
+		{name: "option kept when no flag", opts: []Option{Workers(7)}, args: []string{"-s", "3"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 7, epochInterval: 3 * time.Second, logEvery: def.logEvery}},
+		{name: "recovery", args: []string{"-r", "/tmp/rec", "-b", "1m"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second, recoveryDir: "/tmp/rec", backupInterval: time.Minute, logEvery: def.logEvery}},
 		{name: "recovery env", env: map[string]string{"WEIR_RECOVERY_DIRECTORY": "/d", "WEIR_BACKUP_INTERVAL": "30"}, args: []string{"--backup-interval=5s"},
-			want: config{workers: 1, epochInterval: 10 * time.Second, recoveryDir: "/d", backupInterval: 5 * time.Second, logEvery: def.logEvery}},
-		{name: "positional", args: []string{"-w", "2", "a.txt", "-x"}, want: config{workers: 2, epochInterval: 10 * time.Second, logEvery: def.logEvery}, rest: []string{"a.txt", "-x"}},
-		{name: "logs", args: []string{"--log-interval", "5s", "--log-level=debug"}, want: config{workers: 1, epochInterval: 10 * time.Second, logEvery: 5 * time.Second}, level: slog.LevelDebug},
-		{name: "logs env", env: map[string]string{"WEIR_LOG_INTERVAL": "0", "WEIR_LOG_LEVEL": "WARN"}, want: config{workers: 1, epochInterval: 10 * time.Second}, level: slog.LevelWarn},
+			want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second, recoveryDir: "/d", backupInterval: 5 * time.Second, logEvery: def.logEvery}},
+		{name: "positional", args: []string{"-w", "2", "a.txt", "-x"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 2, epochInterval: 10 * time.Second, logEvery: def.logEvery}, rest: []string{"a.txt", "-x"}},
+		{name: "logs", args: []string{"--log-interval", "5s", "--log-level=debug"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second, logEvery: 5 * time.Second}, level: slog.LevelDebug},
+		{name: "logs env", env: map[string]string{"WEIR_LOG_INTERVAL": "0", "WEIR_LOG_LEVEL": "WARN"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second}, level: slog.LevelWarn},
 		{name: "log level flag beats env", env: map[string]string{"WEIR_LOG_LEVEL": "error"}, args: []string{"--log-level", "info"}, want: def},
 		{name: "recovery partitions and drop", args: []string{"-r", "d", "--recovery-partitions", "4", "--drop-removed-steps"},
-			want: config{workers: 1, epochInterval: 10 * time.Second, logEvery: 30 * time.Second, recoveryDir: "d", recoveryPartitions: 4, dropRemovedSteps: true}},
+			want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second, logEvery: 30 * time.Second, recoveryDir: "d", recoveryPartitions: 4, dropRemovedSteps: true}},
 		{name: "recovery partitions and drop env", env: map[string]string{"WEIR_RECOVERY_PARTITIONS": "2", "WEIR_DROP_REMOVED_STEPS": "1"},
-			want: config{workers: 1, epochInterval: 10 * time.Second, logEvery: 30 * time.Second, recoveryPartitions: 2, dropRemovedSteps: true}},
+			want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second, logEvery: 30 * time.Second, recoveryPartitions: 2, dropRemovedSteps: true}},
 		{name: "drop flag beats env", env: map[string]string{"WEIR_DROP_REMOVED_STEPS": "true"}, args: []string{"--drop-removed-steps=false"}, want: def},
 		{name: "bad drop env", env: map[string]string{"WEIR_DROP_REMOVED_STEPS": "yes"}, wantErr: `prog: WEIR_DROP_REMOVED_STEPS="yes": not true or false (see prog --help)`},
 		{name: "bad partitions", args: []string{"--recovery-partitions", "few"}, wantErr: `prog: invalid value "few" for flag -recovery-partitions: not a whole number (see prog --help)`},
@@ -82,7 +84,7 @@ func TestFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("config = %+v, want %+v", got, tt.want)
 			}
 			if cl.level != tt.level {
@@ -107,9 +109,9 @@ func TestUsage(t *testing.T) {
 	}
 	u := stdout.String()
 	for _, want := range []string{"-w, --workers-per-process N", "WEIR_WORKERS_PER_PROCESS, default 1",
-		"-s, --snapshot-interval D", "default 10s", "-r, --recovery-directory DIR", "weir recovery init DIR N",
-		"-b, --backup-interval D", "    --recovery-partitions N   create the recovery directory with N partitions",
-		"WEIR_RECOVERY_PARTITIONS)", "    --drop-removed-steps      resume even though", "WEIR_DROP_REMOVED_STEPS)", "    --log-level LEVEL", "WEIR_LOG_LEVEL, default info", "    --log-interval D",
+		"-s, --snapshot-interval D", "WEIR_SNAPSHOT_INTERVAL, default 10s", "-r, --recovery-directory DIR", "weir recovery init DIR N",
+		"-b, --backup-interval D", "    --recovery-partitions N     create the recovery directory with N partitions",
+		"WEIR_RECOVERY_PARTITIONS)", "    --drop-removed-steps        resume even though", "WEIR_DROP_REMOVED_STEPS)", "    --log-level LEVEL", "WEIR_LOG_LEVEL, default info", "    --log-interval D",
 		"WEIR_LOG_INTERVAL, default 30s", "prog flags:", "--limit N", "stop after N lines (default 10)"} {
 		if strings.Count(u, want) != 1 {
 			t.Errorf("usage has %q %d times, want once:\n%s", want, strings.Count(u, want), u)

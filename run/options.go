@@ -1,8 +1,11 @@
 package run
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"time"
 )
 
@@ -19,6 +22,14 @@ type config struct {
 	recoveryPartitions int
 	dropRemovedSteps   bool
 	backupInterval     time.Duration
+
+	// A cluster's settings; a run is one of a cluster when it has more than one address.
+	processID        int
+	addresses        []string
+	clusterSecret    []byte
+	clusterTLS       *tls.Config
+	startupTimeout   time.Duration
+	heartbeatTimeout time.Duration
 }
 
 // Defaults of the settings that are not their type's zero value.
@@ -26,11 +37,19 @@ const (
 	defaultWorkers       = 1
 	defaultEpochInterval = 10 * time.Second
 	defaultLogEvery      = 30 * time.Second
+	// A process waits this long for the others of its cluster, which start at different
+	// times (a Kubernetes pod is scheduled when a node has room).
+	defaultStartupTimeout = 60 * time.Second
+	// A peer silent this long is taken for lost and stops the cluster: long enough for a
+	// garbage collection or a busy node, short enough that a dead process does not leave
+	// the others waiting long.
+	defaultHeartbeatTimeout = 10 * time.Second
 )
 
 // defaults returns the settings of a run given no option.
 func defaults() config {
-	return config{workers: defaultWorkers, epochInterval: defaultEpochInterval, logEvery: defaultLogEvery}
+	return config{workers: defaultWorkers, epochInterval: defaultEpochInterval, logEvery: defaultLogEvery,
+		startupTimeout: defaultStartupTimeout, heartbeatTimeout: defaultHeartbeatTimeout}
 }
 
 // newConfig applies opts, in order, to the defaults.
@@ -58,6 +77,59 @@ func (c config) validate() error {
 	}
 	if c.logEvery < 0 {
 		return fmt.Errorf("weir: log interval must not be negative, not %v", c.logEvery)
+	}
+	return c.validateCluster()
+}
+
+// cluster reports whether the run is one process of several.
+func (c config) cluster() bool { return len(c.addresses) > 1 }
+
+// validateCluster reports the first invalid cluster setting, naming it. The checks that
+// need no peer are made here, before anything listens, so that a typo fails the one
+// process that has it at once rather than every process at the end of the startup timeout.
+func (c config) validateCluster() error {
+	if c.processID < 0 {
+		return fmt.Errorf("weir: process id (-i, run.ProcessID) must not be negative, not %d", c.processID)
+	}
+	if len(c.addresses) == 0 && c.processID > 0 {
+		return fmt.Errorf("weir: process id %d (-i, run.ProcessID) without addresses: give every process's address (-a, run.Addresses)", c.processID)
+	}
+	if len(c.addresses) > 0 && c.processID >= len(c.addresses) {
+		return fmt.Errorf("weir: process id %d (-i, run.ProcessID) is not among the %d addresses (-a, run.Addresses): ids run from 0 to %d", c.processID, len(c.addresses), len(c.addresses)-1)
+	}
+	seen := make(map[string]int, len(c.addresses))
+	for i, a := range c.addresses {
+		if err := checkAddress(a); err != nil {
+			return fmt.Errorf("weir: address %d %q (-a, run.Addresses): %w", i, a, err)
+		}
+		if j, dup := seen[a]; dup {
+			return fmt.Errorf("weir: address %q (-a, run.Addresses) is given twice, for processes %d and %d: each process needs its own", a, j, i)
+		}
+		seen[a] = i
+	}
+	if c.startupTimeout <= 0 {
+		return fmt.Errorf("weir: startup timeout (--startup-timeout, run.StartupTimeout) must be positive, not %v", c.startupTimeout)
+	}
+	if c.heartbeatTimeout <= 0 {
+		return fmt.Errorf("weir: heartbeat timeout (--heartbeat-timeout, run.HeartbeatTimeout) must be positive, not %v", c.heartbeatTimeout)
+	}
+	if t := c.clusterTLS; t != nil && len(t.Certificates) == 0 && t.GetCertificate == nil {
+		return fmt.Errorf("weir: the cluster's TLS config (run.ClusterTLS) has no certificate: each process proves itself to the others with one")
+	}
+	return nil
+}
+
+// checkAddress reports why a is not a host:port another process can connect to.
+func checkAddress(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("not host:port")
+	}
+	if host == "" {
+		return fmt.Errorf("no host: the other processes connect to it")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
 	}
 	return nil
 }
@@ -115,3 +187,42 @@ func DropRemovedSteps() Option { return func(c *config) { c.dropRemovedSteps = t
 // that a copy of the directory taken within it still resumes, overriding the default of 0
 // (collect them at once). A negative interval is an error.
 func BackupInterval(d time.Duration) Option { return func(c *config) { c.backupInterval = d } }
+
+// ProcessID sets this process's index in its cluster, from 0, overriding the default of 0.
+// It must be less than the number of Addresses; without them it must be 0.
+func ProcessID(i int) Option { return func(c *config) { c.processID = i } }
+
+// Addresses sets the host:port of every process of the cluster, by process id, overriding
+// the default of none (a run of this process alone). With more than one address the run
+// is one process of a cluster: it listens on its own address (ProcessID's) and connects to
+// every other, and all run the same flow with the same Workers each. A single address is a
+// run of this process alone. Each address must be host:port, once.
+func Addresses(addrs ...string) Option {
+	return func(c *config) { c.addresses = append([]string(nil), addrs...) }
+}
+
+// ClusterSecret sets a secret that every process of the cluster must know, overriding the
+// default of none (any process that speaks the protocol and runs the same flow may join).
+// Each process proves to the others that it knows the secret, by a challenge and an HMAC,
+// without sending it. An empty secret keeps the default.
+func ClusterSecret(secret []byte) Option {
+	return func(c *config) { c.clusterSecret = append([]byte(nil), secret...) }
+}
+
+// ClusterTLS secures the connections between the cluster's processes with cfg,
+// overriding the default of plain TCP. cfg must hold this process's certificate and the
+// pool of the authority that signed every process's certificate, as RootCAs and
+// ClientCAs, which each side checks (run.Main builds it from --tls-cert, --tls-key and
+// --tls-ca). A nil cfg keeps the default.
+func ClusterTLS(cfg *tls.Config) Option { return func(c *config) { c.clusterTLS = cfg } }
+
+// StartupTimeout bounds how long a process of a cluster waits for the others to start
+// and join, overriding the default of 60s; it logs whom it is waiting for meanwhile. It
+// must be positive.
+func StartupTimeout(d time.Duration) Option { return func(c *config) { c.startupTimeout = d } }
+
+// HeartbeatTimeout sets how long a process of a cluster waits for a word from a peer
+// before it takes the peer for lost and stops, overriding the default of 10s. A lost
+// process stops the whole cluster within about this long (fail-stop: restart all the
+// processes to resume from the last epoch they committed). It must be positive.
+func HeartbeatTimeout(d time.Duration) Option { return func(c *config) { c.heartbeatTimeout = d } }

@@ -9,6 +9,7 @@ import (
 	"github.com/weirflow/weir/internal/engine"
 	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/plan"
+	"github.com/weirflow/weir/internal/state"
 )
 
 // gcInterval is how often a run collects its recovery directory's superseded snapshots.
@@ -41,6 +42,9 @@ func run(ctx context.Context, flow *weir.Dataflow, cfg config) error {
 	}
 	ecfg := engine.Config{Workers: cfg.workers, EpochInterval: cfg.epochInterval, Logger: cfg.logger,
 		LogEvery: cfg.logEvery, RecoveryDir: cfg.recoveryDir}
+	if cfg.cluster() {
+		return runCluster(ctx, p, cfg, ecfg)
+	}
 	if cfg.recoveryDir == "" {
 		return public(engine.Run(ctx, p, ecfg))
 	}
@@ -67,4 +71,23 @@ func run(ctx context.Context, flow *weir.Dataflow, cfg config) error {
 		return gcErr
 	}
 	return err
+}
+
+// runCluster runs p as one process of the cluster cfg names. The engine opens the
+// process's share of the recovery directory itself, once the processes have told each
+// other which partitions they hold (together they must hold each exactly once), and
+// collects and closes it: so no store is opened here.
+func runCluster(ctx context.Context, p *plan.Plan, cfg config, ecfg engine.Config) error {
+	c := &engine.Cluster{Process: cfg.processID, Addresses: cfg.addresses, Secret: cfg.clusterSecret, TLS: cfg.clusterTLS,
+		StartupTimeout: cfg.startupTimeout, HeartbeatTimeout: cfg.heartbeatTimeout}
+	if cfg.recoveryDir != "" {
+		parts, err := state.OpenParts(cfg.recoveryDir)
+		if err != nil {
+			return err
+		}
+		c.Parts, c.CreatePartitions = parts, cfg.recoveryPartitions
+		c.DropRemovedSteps, c.BackupInterval = cfg.dropRemovedSteps, cfg.backupInterval
+	}
+	ecfg.Cluster = c
+	return inDir(public(engine.Run(ctx, p, ecfg)), cfg.recoveryDir)
 }
