@@ -19,11 +19,22 @@ func PartitionPath(dir string, i int) string {
 	return filepath.Join(dir, fmt.Sprintf("part-%d.sqlite3", i))
 }
 
+// PartitionLockPath is the lock file of partition i of the recovery directory dir, which a
+// process of a cluster run holds while it holds the partition (see LockFile).
+func PartitionLockPath(dir string, i int) string {
+	return filepath.Join(dir, fmt.Sprintf("part-%d.lock", i))
+}
+
 // LockFile is the file in a recovery directory whose lock a run holds while it uses the
 // directory. The lock is flock(2)'s: the kernel releases it when the holder's process
 // ends, however it ends (kill -9 too), so a crash never leaves the directory locked. The
 // file's text records the holder for the error a second run gets. On systems without
 // flock(2) the directory is not locked: two runs on one directory are not detected.
+//
+// A single-process run holds it exclusively. The processes of a cluster run, which may
+// share the directory, hold it shared and each of their partitions' lock files
+// (PartitionLockPath) exclusively: a single run and a cluster run on one directory
+// refuse each other, and two cluster runs refuse each other on their partitions.
 const LockFile = "weir.lock"
 
 // Dir is a Store in a recovery directory, opened for a run: what the run needs of it

@@ -126,21 +126,28 @@ func (e *AccessError) Unwrap() error { return e.Cause }
 func (e *AccessError) Is(target error) bool { return target == fs.ErrPermission }
 
 // LockedError: the recovery directory is in use by another run, which holds its lock
-// file. PID, Host and Since describe the holder as it recorded itself (zero when it had
-// not yet done so). It matches ErrLocked.
+// file, or one of its partitions is in use by a process of another cluster run, which
+// holds the partition's lock file (see PartitionLockPath). PID, Host and Since describe
+// the holder as it recorded itself (zero when it had not yet done so). It matches
+// ErrLocked.
 type LockedError struct {
-	Dir   string
-	PID   int
-	Host  string
-	Since time.Time
+	Dir       string
+	Partition int // the partition whose lock is held, -1 for the directory's lock
+	PID       int
+	Host      string
+	Since     time.Time
 }
 
 func (e *LockedError) Error() string {
-	if e.PID == 0 {
-		return fmt.Sprintf("weir: recovery directory %s is in use by another run", e.Dir)
+	what := "recovery directory " + e.Dir
+	if e.Partition >= 0 {
+		what += ": " + partitionName(e.Dir, e.Partition)
 	}
-	return fmt.Sprintf("weir: recovery directory %s is in use by pid %d on host %s since %s",
-		e.Dir, e.PID, e.Host, e.Since.UTC().Format(time.RFC3339))
+	if e.PID == 0 {
+		return fmt.Sprintf("weir: %s is in use by another run", what)
+	}
+	return fmt.Sprintf("weir: %s is in use by pid %d on host %s since %s",
+		what, e.PID, e.Host, e.Since.UTC().Format(time.RFC3339))
 }
 
 func (e *LockedError) Is(target error) bool { return target == ErrLocked }

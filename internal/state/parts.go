@@ -64,13 +64,25 @@ func PlanViews(dir string, views []View) (resume uint64, number int64, err error
 
 // PartitionOf is the partition of n that holds the rows of (step, key): the stable hash
 // of step, a zero byte and key, modulo n.
-func PartitionOf(step, key string, n int) int {
-	h := keyhash.Of(step) * keyhash.Prime // the zero byte's FNV-1a step is the product alone
+func PartitionOf(step, key string, n int) int { return HashStep(step).Partition(key, n) }
+
+// StepHash is PartitionOf's hash after the step and its zero byte, so that a caller that
+// places many keys of one step (a Write places every row) hashes the step's name once.
+type StepHash uint64
+
+// HashStep returns the StepHash of step.
+func HashStep(step string) StepHash {
+	return StepHash(keyhash.Of(step) * keyhash.Prime) // the zero byte's FNV-1a step is the product alone
+}
+
+// Partition is PartitionOf(step, key, n) for the step h is the hash of.
+func (h StepHash) Partition(key string, n int) int {
+	x := uint64(h)
 	for i := 0; i < len(key); i++ {
-		h ^= uint64(key[i])
-		h *= keyhash.Prime
+		x ^= uint64(key[i])
+		x *= keyhash.Prime
 	}
-	return int(h % uint64(n))
+	return int(x % uint64(n))
 }
 
 // PartOpener opens one process's share of a recovery directory for a cluster run.

@@ -8,4 +8,7 @@ package sqlitestore
 
 import "github.com/weirflow/weir/internal/state"
 
-var _ state.Dir = (*Store)(nil)
+var (
+	_ state.Dir   = (*Store)(nil)
+	_ state.Parts = (*Store)(nil)
+)

@@ -54,11 +54,6 @@ func flipBit(table, key, where string) func(t *testing.T, dir string, p int) {
 	}
 }
 
-// partitionOf is the partition that holds step's key.
-func partitionOf(step, key string, n int) int {
-	return int(keyHash(stepHash(step), key) % uint64(n))
-}
-
 // Every kind of row fails its checksum when one bit of it changes, or when a value turns
 // up under another key or epoch: opening, Begin or Load fails with a *CorruptError naming
 // the partition and, for a state row, the step and key.

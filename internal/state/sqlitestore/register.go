@@ -3,7 +3,8 @@ package sqlitestore
 import "github.com/weirflow/weir/internal/state"
 
 // Linking this package registers it as the store of recovery directories (see
-// state.RegisterDirOpener); package recovery imports it for every program that uses one.
+// state.RegisterDirOpener) and of a cluster's shares of them (state.RegisterPartOpener);
+// package recovery imports it for every program that uses one.
 func init() {
 	state.RegisterDirOpener(func(dir string, create int) (state.Dir, error) {
 		if create > 0 {
@@ -11,4 +12,5 @@ func init() {
 		}
 		return Open(dir)
 	})
+	state.RegisterPartOpener(PartOpener)
 }

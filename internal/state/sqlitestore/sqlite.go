@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/weirflow/weir/internal/keyhash"
 	"github.com/weirflow/weir/internal/state"
 )
 
@@ -161,19 +160,30 @@ func exists(dir string) error {
 // initPartitions creates n partitions in dir, which holds none, or on failure none again:
 // a half-made directory would be refused as missing partitions.
 func initPartitions(dir string, n int) error {
-	created := make([]bool, n)
-	err := each(newSem(), n, func(i int) error {
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	return createPartitions(dir, n, all)
+}
+
+// createPartitions creates the partitions which, absent from dir, of a directory of n
+// partitions, or on failure none of them.
+func createPartitions(dir string, n int, which []int) error {
+	created := make([]bool, len(which))
+	err := each(newSem(), which, func(i int) error {
 		path := state.PartitionPath(dir, i)
-		err := initPartition(path, i, n, func() { created[i] = true })
+		k, _ := slices.BinarySearch(which, i)
+		err := initPartition(path, i, n, func() { created[k] = true })
 		if err != nil {
 			return fmt.Errorf("weir: recovery directory %s: partition %d: %w", dir, i, err)
 		}
 		return nil
 	})
 	if err != nil {
-		for i, c := range created {
+		for k, c := range created {
 			if c {
-				path := state.PartitionPath(dir, i)
+				path := state.PartitionPath(dir, which[k])
 				os.Remove(path + "-wal")
 				os.Remove(path + "-shm")
 				os.Remove(path)
@@ -261,12 +271,17 @@ func listPartitions(dir string) ([]int, error) {
 // It is safe for concurrent Writes by different workers.
 type Store struct {
 	dir      string
-	parts    []*sql.DB
+	parts    []*sql.DB        // by partition; nil for those held by other processes of a cluster
+	held     []int            // the partitions with a file open here, ascending
 	ids      []stepIDs        // by partition
 	sem      chan struct{}    // bounds the partition transactions running at once
 	now      func() time.Time // the clock for commit times and garbage collection
 	lock     *dirLock         // nil when opened for reading
+	plocks   []*dirLock       // the held partitions' locks, when opened by a PartOpener
 	readOnly bool
+	// cluster is set when the store was opened by a PartOpener, for one process of a
+	// cluster (see parts.go).
+	cluster bool
 
 	mu        sync.Mutex
 	execution int64 // current execution's number, 0 before Start
@@ -277,6 +292,9 @@ type Store struct {
 	final     map[int]bool   // current execution's workers that completed the stream
 	started   chan struct{}  // closed by Start
 	drop      []string       // steps whose state Start deletes
+	// base is, for a cluster, the first epoch of each worker's latest Write: everything
+	// below it is on every partition of the cluster (see clusterCommittedLocked).
+	base map[int]uint64
 }
 
 // Open opens the recovery directory dir for a run, holding its lock (see state.LockFile)
@@ -380,6 +398,7 @@ func open(dir string, readOnly bool, create int) (*Store, error) {
 	}
 	for i := range count {
 		s.parts = append(s.parts, dbs[i])
+		s.held = append(s.held, i)
 	}
 	s.ids = make([]stepIDs, count)
 	return s, nil
@@ -506,6 +525,31 @@ func checkPartition(db *sql.DB, i int) (int, error) {
 	if res != "ok" {
 		return 0, invalidError{fmt.Errorf("quick_check: %s", res)}
 	}
+	n, err := checkMeta(db, i)
+	if err != nil {
+		return 0, err
+	}
+	// Touch every table so a wrong schema shows here, not in the middle of a run.
+	for _, q := range []string{
+		`SELECT number, workers, resume, began_at, crc FROM executions LIMIT 1`,
+		`SELECT execution, worker, epoch, final, crc FROM frontiers LIMIT 1`,
+		`SELECT id, name, crc FROM steps LIMIT 1`,
+		`SELECT epoch, step, key, state, crc FROM snapshots LIMIT 1`,
+		`SELECT step, key, epoch, state, crc FROM compacted LIMIT 1`,
+		`SELECT epoch, at, crc FROM commits LIMIT 1`,
+	} {
+		rows, err := db.Query(q)
+		if err != nil {
+			return 0, invalidError{fmt.Errorf("wrong schema: %w", err)}
+		}
+		rows.Close()
+	}
+	return n, nil
+}
+
+// checkMeta checks that db is partition i of a recovery directory in this weir's format,
+// from its meta table alone, and returns the directory's partition count.
+func checkMeta(db *sql.DB, i int) (int, error) {
 	// The format first, by itself: an older layout has no crc column to check.
 	var format int64
 	err := db.QueryRow(`SELECT value FROM meta WHERE name = 'format'`).Scan(&format)
@@ -530,21 +574,6 @@ func checkPartition(db *sql.DB, i int) (int, error) {
 	if !ok || n < 1 || int64(i) >= n {
 		return 0, invalidError{fmt.Errorf("bad partition count %d", n)}
 	}
-	// Touch every table so a wrong schema shows here, not in the middle of a run.
-	for _, q := range []string{
-		`SELECT number, workers, resume, began_at, crc FROM executions LIMIT 1`,
-		`SELECT execution, worker, epoch, final, crc FROM frontiers LIMIT 1`,
-		`SELECT id, name, crc FROM steps LIMIT 1`,
-		`SELECT epoch, step, key, state, crc FROM snapshots LIMIT 1`,
-		`SELECT step, key, epoch, state, crc FROM compacted LIMIT 1`,
-		`SELECT epoch, at, crc FROM commits LIMIT 1`,
-	} {
-		rows, err := db.Query(q)
-		if err != nil {
-			return 0, invalidError{fmt.Errorf("wrong schema: %w", err)}
-		}
-		rows.Close()
-	}
 	return int(n), nil
 }
 
@@ -554,12 +583,19 @@ func (s *Store) Dir() string { return s.dir }
 // Partitions returns the number of partitions.
 func (s *Store) Partitions() int { return len(s.parts) }
 
-// Close closes every partition file, then releases the directory's lock.
+// Close closes every partition file, then releases the partitions' locks and the
+// directory's.
 func (s *Store) Close() error {
 	var errs []error
-	for _, db := range s.parts {
-		errs = append(errs, db.Close())
+	for _, p := range s.held {
+		if db := s.parts[p]; db != nil { // nil when OpenParts failed
+			errs = append(errs, db.Close())
+		}
 	}
+	for _, l := range s.plocks {
+		errs = append(errs, l.unlock())
+	}
+	s.plocks = nil
 	errs = append(errs, s.lock.unlock())
 	s.lock = nil
 	return errors.Join(errs...)
@@ -574,37 +610,30 @@ func (s *Store) errReadOnly(what string) error {
 	return fmt.Errorf("weir: recovery directory %s: %s on a store opened for reading", s.dir, what)
 }
 
-// partView is what one partition says about the last execution.
-type partView struct {
-	number    int64  // latest execution, 0 when none
-	resume    uint64 // its resume epoch
-	collected uint64 // rows needed to resume below this epoch may have been collected
-	implied   uint64 // the epoch this partition can resume from
-}
-
-func (s *Store) view(p int) (partView, error) {
+// view is what partition p, which s holds, says about the last execution.
+func (s *Store) view(p int) (state.View, error) {
 	db := s.parts[p]
-	var v partView
+	v := state.View{Partition: p}
 	meta, err := readMeta(db)
 	if err != nil {
 		return v, s.fail(p, err)
 	}
-	v.collected = uint64(meta["collected"])
+	v.Collected = uint64(meta["collected"])
 	var workers, began, crc int64
 	err = db.QueryRow(`SELECT number, workers, resume, began_at, crc FROM executions ORDER BY number DESC LIMIT 1`).
-		Scan(&v.number, &workers, &v.resume, &began, &crc)
+		Scan(&v.Number, &workers, &v.Resume, &began, &crc)
 	if errors.Is(err, sql.ErrNoRows) {
-		v.implied = 1
+		v.Implied = 1
 		return v, nil
 	}
 	if err != nil {
 		return v, s.fail(p, err)
 	}
-	if err := checkExecution(crc, v.number, workers, v.resume, began); err != nil {
+	if err := checkExecution(crc, v.Number, workers, v.Resume, began); err != nil {
 		return v, s.fail(p, err)
 	}
 	front, final := map[int]uint64{}, map[int]bool{}
-	rows, err := db.Query(`SELECT worker, epoch, final, crc FROM frontiers WHERE execution = ?`, v.number)
+	rows, err := db.Query(`SELECT worker, epoch, final, crc FROM frontiers WHERE execution = ?`, v.Number)
 	if err != nil {
 		return v, s.fail(p, err)
 	}
@@ -616,7 +645,7 @@ func (s *Store) view(p int) (partView, error) {
 		if err := rows.Scan(&w, &e, &f, &crc); err != nil {
 			return v, s.fail(p, err)
 		}
-		if err := checkFrontier(crc, v.number, w, e, f); err != nil {
+		if err := checkFrontier(crc, v.Number, w, e, f); err != nil {
 			return v, s.fail(p, err)
 		}
 		front[int(w)], final[int(w)] = e, f
@@ -624,38 +653,35 @@ func (s *Store) view(p int) (partView, error) {
 	if err := rows.Err(); err != nil {
 		return v, s.fail(p, err)
 	}
-	v.implied = state.NextResume(int(workers), v.resume, func(w int) (uint64, bool, bool) {
+	v.Implied = state.NextResume(int(workers), v.Resume, func(w int) (uint64, bool, bool) {
 		f, ok := front[w]
 		return f, final[w], ok
 	})
 	return v, nil
 }
 
+// Views implements state.Parts: what each held partition says about the last execution.
+func (s *Store) Views() ([]state.View, error) {
+	views := make([]state.View, 0, len(s.held))
+	for _, p := range s.held {
+		v, err := s.view(p)
+		if err != nil {
+			return nil, err
+		}
+		views = append(views, v)
+	}
+	return views, nil
+}
+
 // plan computes the epoch a new execution would resume from and its number, without
-// changing the store. It fails with *InconsistentError.
+// changing the store, from the views of the partitions held (all of them, but in a
+// cluster). It fails with *InconsistentError.
 func (s *Store) plan() (resume uint64, number int64, err error) {
-	views := make([]partView, len(s.parts))
-	var need uint64
-	for p := range s.parts {
-		if views[p], err = s.view(p); err != nil {
-			return 0, 0, err
-		}
-		// Resuming below another partition's resume epoch or garbage-collection horizon
-		// would lose state it already dropped.
-		need = max(need, views[p].resume, views[p].collected)
-		number = max(number, views[p].number)
+	views, err := s.Views()
+	if err != nil {
+		return 0, 0, err
 	}
-	for p, v := range views {
-		if v.implied < need {
-			return 0, 0, &state.InconsistentError{Dir: s.dir, Partition: p, Has: v.implied, Need: need}
-		}
-		if resume == 0 || v.implied < resume {
-			// A crash in the middle of a Write leaves some partitions ahead: only what
-			// every partition holds is committed.
-			resume = v.implied
-		}
-	}
-	return resume, number + 1, nil
+	return state.PlanViews(s.dir, views)
 }
 
 // Verify checks that the partitions are consistent, returning *InconsistentError or
@@ -670,6 +696,9 @@ func (s *Store) Begin(workers int) (uint64, error) {
 	if workers < 1 {
 		return 0, fmt.Errorf("weir: recovery directory %s: begin with %d workers", s.dir, workers)
 	}
+	if s.cluster && len(s.held) < len(s.parts) {
+		return 0, fmt.Errorf("weir: recovery directory %s: a process holding some of the partitions plans the execution with the others (BeginAt), not alone", s.dir)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.execution != 0 {
@@ -681,6 +710,21 @@ func (s *Store) Begin(workers int) (uint64, error) {
 	}
 	s.pending, s.workers, s.resume = number, workers, resume
 	return resume, nil
+}
+
+// BeginAt implements state.Parts: it plans the execution the processes of a cluster agreed
+// on (state.PlanViews over all their Views), as Begin would have, and writes nothing.
+func (s *Store) BeginAt(workers int, resume uint64, number int64) error {
+	if workers < 1 || resume < 1 || number < 1 {
+		return fmt.Errorf("weir: recovery directory %s: begin with %d workers at epoch %d as execution %d", s.dir, workers, resume, number)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.execution != 0 {
+		return fmt.Errorf("weir: recovery directory %s: begin after start", s.dir)
+	}
+	s.pending, s.workers, s.resume = number, workers, resume
+	return nil
 }
 
 // Start implements Store: in every partition, it drops the rows of the resume epoch and
@@ -696,7 +740,7 @@ func (s *Store) Start() error {
 	}
 	number, workers, resume := s.pending, s.workers, s.resume
 	now := s.now().UnixNano()
-	err := each(s.sem, len(s.parts), func(p int) error {
+	err := each(s.sem, s.held, func(p int) error {
 		err := tx(s.parts[p], func(tx *sql.Tx) error {
 			if _, err := tx.Exec(`DELETE FROM snapshots WHERE epoch >= ?`, resume); err != nil {
 				return err
@@ -720,7 +764,7 @@ func (s *Store) Start() error {
 		return err
 	}
 	s.execution = number
-	s.frontier, s.final = map[int]uint64{}, map[int]bool{}
+	s.frontier, s.final, s.base = map[int]uint64{}, map[int]bool{}, map[int]uint64{}
 	s.drop = nil
 	close(s.started)
 	return nil
@@ -750,16 +794,16 @@ func dropSteps(tx *sql.Tx, steps []string) error {
 	return nil
 }
 
-// each runs fn for every partition, as many at once as sem lets (their fsyncs overlap),
-// and returns the error of the lowest failing partition.
-func each(sem chan struct{}, n int, fn func(p int) error) error {
-	errs := make([]error, n)
+// each runs fn for every partition of ps, as many at once as sem lets (their fsyncs
+// overlap), and returns the error of the lowest failing partition.
+func each(sem chan struct{}, ps []int, fn func(p int) error) error {
+	errs := make([]error, len(ps))
 	var wg sync.WaitGroup
-	for p := range n {
+	for i, p := range ps {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			errs[p] = fn(p)
+			errs[i] = fn(p)
 		})
 	}
 	wg.Wait()
@@ -788,34 +832,28 @@ func tx(db *sql.DB, fn func(*sql.Tx) error) error {
 }
 
 // Write implements Store: one transaction per partition, holding the worker's rows for
-// that partition and its new frontier, committed durably before Write returns.
+// that partition and its new frontier, committed durably before Write returns. In a
+// cluster, the rows of partitions held by other processes are ignored: they are written
+// there.
 func (s *Store) Write(worker int, epochs []state.Epoch) error {
 	if len(epochs) == 0 {
 		return nil
 	}
 	s.mu.Lock()
 	exec := s.execution
+	if s.cluster && exec != 0 {
+		s.base[worker] = epochs[0].Epoch
+	}
 	committed := s.committedLocked()
 	s.mu.Unlock()
 	if exec == 0 {
 		return fmt.Errorf("weir: recovery directory %s: write before start", s.dir)
 	}
-	// Rows go in epoch order, which keeps each key's rows in epoch order by rowid.
-	n := uint64(len(s.parts))
-	byPart := make([][]row, len(s.parts))
-	for _, e := range epochs {
-		for _, sn := range e.Snaps {
-			h := stepHash(sn.Step)
-			for i := range sn.Changes {
-				p := keyHash(h, sn.Changes[i].Key) % n
-				byPart[p] = append(byPart[p], row{e.Epoch, sn.Step, &sn.Changes[i]})
-			}
-		}
-	}
+	byPart := s.split(epochs)
 	last := epochs[len(epochs)-1]
 	next := last.Epoch + 1
 	now := s.now().UnixNano()
-	err := each(s.sem, len(s.parts), func(p int) error {
+	err := each(s.sem, s.held, func(p int) error {
 		if err := s.writePart(p, byPart[p], exec, worker, next, last.Final, committed, now); err != nil {
 			return s.fail(p, fmt.Errorf("writing epochs %d to %d of worker %d: %w", epochs[0].Epoch, last.Epoch, worker, err))
 		}
@@ -830,6 +868,24 @@ func (s *Store) Write(worker int, epochs []state.Epoch) error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// split sorts the rows of epochs by partition, leaving out those of partitions not held.
+// Rows go in epoch order, which keeps each key's rows in epoch order by rowid.
+func (s *Store) split(epochs []state.Epoch) [][]row {
+	n := len(s.parts)
+	byPart := make([][]row, n)
+	for _, e := range epochs {
+		for _, sn := range e.Snaps {
+			h := state.HashStep(sn.Step)
+			for i := range sn.Changes {
+				if p := h.Partition(sn.Changes[i].Key, n); s.parts[p] != nil {
+					byPart[p] = append(byPart[p], row{e.Epoch, sn.Step, &sn.Changes[i]})
+				}
+			}
+		}
+	}
+	return byPart
 }
 
 // rowsPerInsert is how many rows one INSERT statement carries: one statement per row
@@ -948,17 +1004,8 @@ type row struct {
 	c     *state.Change
 }
 
-// stepHash and keyHash compute keyhash.Of(step + "\x00" + key) without building the
-// string; the zero byte's FNV-1a step is the multiplication alone.
-func stepHash(step string) uint64 { return keyhash.Of(step) * keyhash.Prime }
-
-func keyHash(h uint64, key string) uint64 {
-	for i := 0; i < len(key); i++ {
-		h ^= uint64(key[i])
-		h *= keyhash.Prime
-	}
-	return h
-}
+// partitionOf is state.PartitionOf, for functions whose results are named state.
+func partitionOf(step, key string, n int) int { return state.PartitionOf(step, key, n) }
 
 // nonNil keeps an empty state distinct from a deletion (NULL).
 func nonNil(b []byte) []byte {
@@ -969,11 +1016,29 @@ func nonNil(b []byte) []byte {
 }
 
 // committedLocked is the epoch below which every worker of the current execution has
-// written through this store.
+// written through this store, and in a cluster through every process's.
 func (s *Store) committedLocked() uint64 {
-	return state.NextResume(s.workers, s.resume, func(w int) (uint64, bool, bool) {
+	c := state.NextResume(s.workers, s.resume, func(w int) (uint64, bool, bool) {
 		f, ok := s.frontier[w]
 		return f, s.final[w], ok
+	})
+	if s.cluster {
+		c = min(c, s.clusterCommittedLocked())
+	}
+	return c
+}
+
+// clusterCommittedLocked is the epoch below which every worker of a cluster's execution
+// has written to every partition, held here or not, as far as this process can tell. A
+// worker's process writes its rows and frontier to every process holding partitions and
+// waits for all of them before its next Write: a Write that reaches this process from
+// epoch e says that the worker's previous one, up to frontier e, is on every partition.
+// Garbage collection must not go beyond it: a partition elsewhere that a crash left
+// behind would be refused as inconsistent with the horizon collected here.
+func (s *Store) clusterCommittedLocked() uint64 {
+	return state.NextResume(s.workers, s.resume, func(w int) (uint64, bool, bool) {
+		b, ok := s.base[w]
+		return b, false, ok
 	})
 }
 
@@ -985,8 +1050,8 @@ func (s *Store) Load(fn func(step, key string, state []byte) error) error {
 	if resume == 0 {
 		return fmt.Errorf("weir: recovery directory %s: load before begin", s.dir)
 	}
-	for p, db := range s.parts {
-		if err := loadPart(db, resume, fn); err != nil {
+	for _, p := range s.held {
+		if err := loadPart(s.parts[p], resume, fn); err != nil {
 			var cbErr callbackError
 			if errors.As(err, &cbErr) {
 				return cbErr.err
@@ -1001,8 +1066,8 @@ func (s *Store) Load(fn func(step, key string, state []byte) error) error {
 // first *CorruptError. Load and State check the rows they read; Check also checks the
 // rows no resume would read now.
 func (s *Store) Check() error {
-	for p, db := range s.parts {
-		if err := checkPart(db); err != nil {
+	for _, p := range s.held {
+		if err := checkPart(s.parts[p]); err != nil {
 			return s.fail(p, err)
 		}
 	}
@@ -1225,10 +1290,15 @@ func (s *Store) GC(backup time.Duration) error {
 		if committed, err = s.Verify(); err != nil {
 			return err
 		}
+		if s.cluster {
+			s.mu.Lock()
+			committed = min(committed, s.clusterCommittedLocked())
+			s.mu.Unlock()
+		}
 	}
-	for p, db := range s.parts {
+	for _, p := range s.held {
 		s.sem <- struct{}{}
-		err := tx(db, func(tx *sql.Tx) error { return collect(tx, cutoff, committed) })
+		err := tx(s.parts[p], func(tx *sql.Tx) error { return collect(tx, cutoff, committed) })
 		<-s.sem
 		if err != nil {
 			return s.fail(p, err)
@@ -1350,7 +1420,8 @@ func (s *Store) Inspect() (state.Info, error) {
 	info := state.Info{Partitions: len(s.parts)}
 	execs := map[int64]*state.ExecutionInfo{}
 	steps := map[string]*state.StepInfo{}
-	for p, db := range s.parts {
+	for _, p := range s.held {
+		db := s.parts[p]
 		err := func() error {
 			rows, err := db.Query(`SELECT number, workers, resume, began_at, crc FROM executions`)
 			if err != nil {
@@ -1436,8 +1507,8 @@ func (s *Store) Inspect() (state.Info, error) {
 // Steps returns the ids of the steps the directory holds state for, sorted.
 func (s *Store) Steps() ([]string, error) {
 	set := map[string]bool{}
-	for p, db := range s.parts {
-		names, err := stepNames(db)
+	for _, p := range s.held {
+		names, err := stepNames(s.parts[p])
 		if err != nil {
 			return nil, s.fail(p, err)
 		}
@@ -1456,8 +1527,11 @@ func (s *Store) State(step, key string) (state []byte, epoch uint64, err error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	p := int(keyHash(stepHash(step), key) % uint64(len(s.parts)))
+	p := partitionOf(step, key, len(s.parts))
 	db := s.parts[p]
+	if db == nil {
+		return nil, 0, fmt.Errorf("weir: recovery directory %s: the state of step %s, key %q is in %s, which another process holds", s.dir, step, key, "partition "+strconv.Itoa(p))
+	}
 	r := stateRow{key: key}
 	err = db.QueryRow(`SELECT step, epoch, state, state IS NULL, crc FROM (
 			SELECT step, epoch, state, crc FROM snapshots WHERE epoch < ?1 AND step = (SELECT id FROM steps WHERE name = ?2) AND key = ?3
