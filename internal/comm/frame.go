@@ -8,19 +8,23 @@ import (
 	"io"
 )
 
-// Frames are how a mesh between processes will carry messages over a byte stream (issue
-// 14's TCP mesh): one frame per batch of an edge and destination worker, per progress
-// marker, per credit grant and per heartbeat. In one process nothing is framed.
+// Frames are how the mesh between processes (TCP) carries messages over a byte stream:
+// one frame per batch of an edge and destination worker, per progress marker, per credit
+// grant and per heartbeat, and the control frames of the setup exchanges, calls and the
+// end of a process's part. In one process nothing is framed.
 //
 // A frame is a fixed header, a payload and a checksum, all little-endian:
 //
 //	version   1 byte   FrameVersion; another version is refused
 //	kind      1 byte   FrameKind
-//	edge      4 bytes  the plan's edge id (batches, markers)
+//	edge      4 bytes  the plan's edge id (batches, markers); a tag or call id
 //	from, to  4 bytes each  sending and receiving worker, numbered across the cluster
-//	epoch     8 bytes  a batch's epoch, a marker's frontier, a grant's bytes
+//	                   (of control frames: the processes)
+//	epoch     8 bytes  a batch's epoch, a marker's frontier, a grant's bytes, the bytes
+//	                   of a chunked message still to come
 //	length    4 bytes  of the payload, at most the reader's limit
-//	payload   length bytes  a batch as its edge's codec wrote it (graph.BatchOps)
+//	payload   length bytes  a batch: a uvarint of the sender's estimate of its memory
+//	                   (graph.BatchOps.Bytes), then the batch as its edge's codec wrote it
 //	crc       4 bytes  CRC-32C of everything before it
 //
 // The length is checked against the reader's limit before anything is allocated, and the
@@ -38,10 +42,29 @@ const (
 	FrameBatch FrameKind = 1 + iota
 	// FrameMarker promises that From sends nothing more below Epoch on Edge.
 	FrameMarker
-	// FrameCredit grants credit: worker To may send Epoch more bytes to worker From.
+	// FrameCredit grants credit: the receiving process's workers may have sent worker
+	// From up to Epoch bytes in all (a cumulative count, so that a grant is never lost
+	// or counted twice; it may fall when From holds more bytes parked).
 	FrameCredit
 	// FrameHeartbeat says the peer is alive; it carries nothing.
 	FrameHeartbeat
+	// FrameGoodbye says the sending process has finished its part: it sends nothing more.
+	FrameGoodbye
+	// FrameStop says the sending process stops: its payload is why. Edge is 1 for an
+	// abort (its peers stop without an error), 0 for an error.
+	FrameStop
+	// FrameExchange carries a chunk of one process's part of an all-to-all exchange: Edge
+	// is the exchange's tag, Epoch the bytes of that part still to come after this chunk.
+	FrameExchange
+	// FrameCall carries a chunk of a request to the receiving process: Edge is the call's
+	// id, Epoch the bytes still to come.
+	FrameCall
+	// FrameReply carries a chunk of the response to call Edge, as FrameCall.
+	FrameReply
+	// FrameFault answers call Edge with an error: its payload is the error's text.
+	FrameFault
+
+	frameLastKind = FrameFault
 )
 
 func (k FrameKind) String() string {
@@ -54,6 +77,18 @@ func (k FrameKind) String() string {
 		return "credit"
 	case FrameHeartbeat:
 		return "heartbeat"
+	case FrameGoodbye:
+		return "goodbye"
+	case FrameStop:
+		return "stop"
+	case FrameExchange:
+		return "exchange"
+	case FrameCall:
+		return "call"
+	case FrameReply:
+		return "reply"
+	case FrameFault:
+		return "fault"
 	}
 	return fmt.Sprintf("FrameKind(%d)", uint8(k))
 }
@@ -123,7 +158,7 @@ func ReadFrame(r io.Reader, limit int, buf []byte) (f Frame, _ []byte, err error
 		To:    binary.LittleEndian.Uint32(h[10:]),
 		Epoch: binary.LittleEndian.Uint64(h[14:]),
 	}
-	if f.Kind < FrameBatch || f.Kind > FrameHeartbeat {
+	if f.Kind < FrameBatch || f.Kind > frameLastKind {
 		return Frame{}, buf, &FrameError{ErrFrameKind, f.Kind.String()}
 	}
 	n := binary.LittleEndian.Uint32(h[22:])

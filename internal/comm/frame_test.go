@@ -53,7 +53,7 @@ func TestFrameRefused(t *testing.T) {
 	}{
 		{"another version", with(0, 2), 1 << 20, ErrFrameVersion},
 		{"unknown kind", with(1, 0), 1 << 20, ErrFrameKind},
-		{"unknown kind above", with(1, 9), 1 << 20, ErrFrameKind},
+		{"unknown kind above", with(1, byte(frameLastKind)+1), 1 << 20, ErrFrameKind},
 		{"payload over the limit", good, 3, ErrFrameTooLarge},
 		{"length past the limit, huge", with(25, 0xff), 1 << 20, ErrFrameTooLarge},
 		{"flipped header bit", with(14, good[14]^1), 1 << 20, ErrFrameChecksum},
