@@ -2,6 +2,7 @@ package comm
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -257,7 +258,7 @@ func (s *shake) run(conn net.Conn, timeout time.Duration) (peer int, err error) 
 	peer = s.expect
 	conn.SetDeadline(time.Now().Add(timeout))
 	defer conn.SetDeadline(time.Time{})
-	mine := hello{version: FrameVersion, procs: uint32(len(s.cfg.Addresses)), workers: uint32(s.cfg.Workers),
+	mine := hello{version: cmp.Or(s.cfg.version, FrameVersion), procs: uint32(len(s.cfg.Addresses)), workers: uint32(s.cfg.Workers),
 		id: uint32(s.cfg.Process), secret: len(s.cfg.Secret) > 0, fingerprint: s.cfg.Fingerprint}
 	rand.Read(mine.nonce[:])
 	if _, err := conn.Write(mine.append(nil)); err != nil {

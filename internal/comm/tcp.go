@@ -73,6 +73,8 @@ type ClusterConfig struct {
 	// Listener, when set, is the listener of this process's address, which Join uses
 	// (and closes once every peer joined) instead of listening itself.
 	Listener net.Listener
+
+	version byte // tests: the protocol version this process claims, if not FrameVersion
 }
 
 func (c *ClusterConfig) defaults() error {

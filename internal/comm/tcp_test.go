@@ -389,3 +389,82 @@ func waitLost(t *testing.T, m *TCP, peer int, text string, start time.Time, with
 		t.Error("the local worker was not woken")
 	}
 }
+
+// A receiver that is not done with what it received stops its sender: the sender's
+// credit runs out after about its share of the receiver's limit, however long it keeps
+// asking, and comes back, with a wake-up, as the receiver is done.
+func TestTCPCredit(t *testing.T) {
+	const limit = 1 << 20
+	meshes := cluster(t, 2, 1, func(c *ClusterConfig) { c.Limit, c.Initial = limit, limit })
+	m0, m1 := meshes[0], meshes[1]
+	batch := make([]int, 1024) // 8 KiB by intCodec.Bytes
+	size := intCodec{}.Bytes(batch)
+	sent := 0
+	send := func() {
+		for m0.Credit(0, 1) > 0 {
+			m0.Send(1, Message{Edge: 1, From: 0, Epoch: 1, Batch: batch, Bytes: size})
+			sent += size
+			if sent > 4*limit {
+				t.Fatalf("sent %d bytes, credit %d", sent, m0.Credit(0, 1))
+			}
+		}
+	}
+	send()
+	share := limit / 2 // the receiver's limit among 2 processes
+	if sent < share || sent > share+size {
+		t.Fatalf("sent %d bytes before the credit ran out, want about the share %d", sent, share)
+	}
+	var got []Message
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < sent/size && time.Now().Before(deadline) { // received, not done
+		got = m1.Receive(1, got)
+		time.Sleep(time.Millisecond)
+	}
+	if len(got) != sent/size {
+		t.Fatalf("received %d of %d batches", len(got), sent/size)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if c := m0.Credit(0, 1); c > 0 {
+		t.Fatalf("credit %d while the receiver holds all it got", c)
+	}
+	select {
+	case <-m0.Wake(0):
+	default:
+	}
+	for range got[:len(got)/2] {
+		m1.Done(1, size)
+	}
+	select {
+	case <-m0.Wake(0):
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sender was not woken when credit came back")
+	}
+	if c := m0.Credit(0, 1); c <= 0 {
+		t.Fatalf("credit %d after the receiver was done with half", c)
+	}
+	// Held bytes shrink the share: a receiver holding its whole limit gives no credit.
+	for range got[len(got)/2:] {
+		m1.Done(1, size)
+	}
+	m1.Report(1, limit, limit)
+	deadline = time.Now().Add(5 * time.Second)
+	for m0.Credit(0, 1) > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if c := m0.Credit(0, 1); c > 0 {
+		t.Fatalf("credit %d toward a receiver holding its limit", c)
+	}
+	m1.Report(1, 0, limit)
+	deadline = time.Now().Add(5 * time.Second)
+	for m0.Credit(0, 1) <= 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if c := m0.Credit(0, 1); c != share {
+		t.Fatalf("credit %d after the receiver let go of its held bytes, want %d", c, share)
+	}
+	for p, err := range leaveAll(meshes) {
+		if err != nil {
+			t.Errorf("process %d leaving: %v", p, err)
+		}
+	}
+}
