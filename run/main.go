@@ -18,6 +18,8 @@ import (
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/engine"
+	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/plan"
 )
 
 // Main runs flow as a command-line program, in Bytewax's shape, and exits:
@@ -107,6 +109,11 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 		cfg.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cl.level}))
 	}
 	if cl.processes > 1 {
+		// A flow that does not build fails here, once, rather than in each process.
+		if _, err := plan.New(graph.FlowOf(flow)); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 		return cl.launch(cl.processes, args, stdout, stderr, cfg.logger)
 	}
 	var outcome engine.Outcome // where the run stopped, for the line after a signal
