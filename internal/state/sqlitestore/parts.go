@@ -46,10 +46,17 @@ func (o partOpener) Scan() ([]state.Found, error) {
 	return found, nil
 }
 
-// scanCount reads the partition count partition i at path was made for.
+// scanCount reads the partition count partition i at path was made for. A file no one has
+// open (it has no write-ahead log, which SQLite removes with the last connection) is read
+// as immutable, so that SQLite makes no -wal and -shm files beside it; a file in use is
+// read as a reader beside its writer.
 func scanCount(path string, i int) (int, error) {
-	n, err := readCount(path, i, readOnly)
-	if isAccess(err) {
+	mode := immutable
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		mode = readOnly
+	}
+	n, err := readCount(path, i, mode)
+	if mode == readOnly && isAccess(err) {
 		n, err = readCount(path, i, immutable)
 	}
 	return n, err

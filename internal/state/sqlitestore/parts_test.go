@@ -235,6 +235,28 @@ func TestPartsDirectoryPerProcess(t *testing.T) {
 		}
 		return f
 	}
+	// Scanning leaves the files as they are, and makes none.
+	listing := func(dir string) []string {
+		t.Helper()
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range ents {
+			fi, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s %d %v", e.Name(), fi.Size(), fi.ModTime()))
+		}
+		return out
+	}
+	before := listing(dirs[0])
+	scan(dirs[0])
+	if diff := cmp.Diff(before, listing(dirs[0])); diff != "" {
+		t.Errorf("scan changed the directory (-before +after):\n%s", diff)
+	}
 	ids := map[string]string{}
 	for q, d := range dirs {
 		found := scan(d)
