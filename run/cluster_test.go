@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -371,5 +372,115 @@ func TestLoadTLS(t *testing.T) {
 		if _, err := loadTLS(path(tt.cert), path(tt.key), path(tt.ca)); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("%s: %v, want an error with %q", tt.name, err, tt.wantErr)
 		}
+	}
+}
+
+// A pod of a StatefulSet takes its process id from its hostname's ordinal and every
+// process's address from the headless service's DNS names.
+func TestStatefulSetPlace(t *testing.T) {
+	sts := statefulSet{service: "weir", replicas: 3, replicasSet: true, port: 9000}
+	with := func(f func(*statefulSet)) statefulSet { s := sts; f(&s); return s }
+	three := []string{"wordcount-0.weir:9000", "wordcount-1.weir:9000", "wordcount-2.weir:9000"}
+	tests := []struct {
+		name    string
+		host    string
+		set     statefulSet
+		id      int
+		addrs   []string
+		wantErr string
+	}{
+		{name: "first", host: "wordcount-0", set: sts, id: 0, addrs: three},
+		{name: "last", host: "wordcount-2", set: sts, id: 2, addrs: three},
+		{name: "fully qualified", host: "wordcount-1.weir.default.svc.cluster.local", set: sts, id: 1, addrs: three},
+		{name: "dashes in the name", host: "my-word-count-10", set: with(func(s *statefulSet) { s.replicas = 11 }), id: 10},
+		{name: "one replica", host: "w-0", set: with(func(s *statefulSet) { s.replicas, s.port = 1, 7000 }), id: 0, addrs: []string{"w-0.weir:7000"}},
+		{name: "other port", host: "w-1", set: with(func(s *statefulSet) { s.replicas, s.port, s.service = 2, 12345, "svc" }), id: 1, addrs: []string{"w-0.svc:12345", "w-1.svc:12345"}},
+		{name: "no ordinal", host: "wordcount", set: sts, wantErr: `hostname "wordcount" does not end in -N, the ordinal of a StatefulSet's pod, which --statefulset-service (WEIR_STATEFULSET_SERVICE) takes for the process id: run in a StatefulSet's pod, or give -i and -a`},
+		{name: "not a number", host: "wordcount-abc", set: sts, wantErr: `hostname "wordcount-abc" does not end in -N`},
+		{name: "a deployment's pod", host: "wordcount-7d9f8b6c4-x2x9z", set: sts, wantErr: "does not end in -N"},
+		{name: "no name", host: "-1", set: sts, wantErr: `hostname "-1" does not end in -N`},
+		{name: "leading zero", host: "w-01", set: sts, wantErr: "does not end in -N"},
+		{name: "trailing dash", host: "w-", set: sts, wantErr: "does not end in -N"},
+		{name: "ordinal past replicas", host: "wordcount-3", set: sts, wantErr: "pod wordcount-3 has ordinal 3, not below the 3 of --statefulset-replicas (WEIR_STATEFULSET_REPLICAS): the replica count must be the StatefulSet's"},
+		{name: "no service", host: "w-0", set: with(func(s *statefulSet) { s.service = "" }), wantErr: "--statefulset-replicas (WEIR_STATEFULSET_REPLICAS) is set but --statefulset-service (WEIR_STATEFULSET_SERVICE) is not"},
+		{name: "no replicas", host: "w-0", set: with(func(s *statefulSet) { s.replicas, s.replicasSet = 0, false }), wantErr: "--statefulset-service (WEIR_STATEFULSET_SERVICE) is set but --statefulset-replicas (WEIR_STATEFULSET_REPLICAS) is not"},
+		{name: "zero replicas", host: "w-0", set: with(func(s *statefulSet) { s.replicas = 0 }), wantErr: "--statefulset-replicas (WEIR_STATEFULSET_REPLICAS) must be at least 1, not 0"},
+		{name: "bad port", host: "w-0", set: with(func(s *statefulSet) { s.port = 70000 }), wantErr: "--cluster-port (WEIR_CLUSTER_PORT) must be from 1 to 65535, not 70000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, addrs, err := statefulSetPlace(tt.host, tt.set)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id != tt.id || (tt.addrs != nil && !reflect.DeepEqual(addrs, tt.addrs)) || len(addrs) != tt.set.replicas {
+				t.Errorf("id %d, addresses %q; want %d, %q", id, addrs, tt.id, tt.addrs)
+			}
+		})
+	}
+}
+
+// Main places a pod from the StatefulSet's variables (or flags) when it has no -i and no
+// -a; -i or -a, given, win.
+func TestStatefulSetFlags(t *testing.T) {
+	k8s := map[string]string{"WEIR_STATEFULSET_SERVICE": "weir", "WEIR_STATEFULSET_REPLICAS": "2"}
+	tests := []struct {
+		name    string
+		host    string
+		env     map[string]string
+		args    []string
+		id      int
+		addrs   string
+		wantErr string
+	}{
+		{name: "env", host: "wc-1", env: k8s, id: 1, addrs: "wc-0.weir:9000;wc-1.weir:9000"},
+		{name: "port env", host: "wc-0", env: map[string]string{"WEIR_STATEFULSET_SERVICE": "weir", "WEIR_STATEFULSET_REPLICAS": "2", "WEIR_CLUSTER_PORT": "9100"}, addrs: "wc-0.weir:9100;wc-1.weir:9100"},
+		{name: "flags", host: "wc-0", args: []string{"--statefulset-service", "s", "--statefulset-replicas", "3", "--cluster-port", "1"}, addrs: "wc-0.s:1;wc-1.s:1;wc-2.s:1"},
+		{name: "flag beats env", host: "wc-2", env: k8s, args: []string{"--statefulset-replicas=3"}, id: 2, addrs: "wc-0.weir:9000;wc-1.weir:9000;wc-2.weir:9000"},
+		{name: "addresses win", host: "wc-1", env: k8s, args: []string{"-a", "a:1;b:2;c:3", "-i", "2"}, id: 2, addrs: "a:1;b:2;c:3"},
+		{name: "process id wins", host: "wc-1", env: k8s, args: []string{"-i", "0"}, id: 0, addrs: ""},
+		{name: "not a pod", host: "laptop", env: k8s, wantErr: `prog: hostname "laptop" does not end in -N`},
+		{name: "only the service", host: "wc-0", env: map[string]string{"WEIR_STATEFULSET_SERVICE": "weir"}, wantErr: "--statefulset-service (WEIR_STATEFULSET_SERVICE) is set but --statefulset-replicas"},
+		{name: "bad replicas", host: "wc-0", env: map[string]string{"WEIR_STATEFULSET_SERVICE": "weir", "WEIR_STATEFULSET_REPLICAS": "two"}, wantErr: `prog: WEIR_STATEFULSET_REPLICAS="two": not a whole number (see prog --help)`},
+		{name: "bad port", host: "wc-0", env: k8s, args: []string{"--cluster-port", "0"}, wantErr: "--cluster-port (WEIR_CLUSTER_PORT) must be from 1 to 65535, not 0"},
+		{name: "no hostname", host: "", env: k8s, wantErr: "prog: reading the pod's hostname for --statefulset-service: no hostname (see prog --help)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			cl := newCommandLine("prog")
+			cl.hostname = func() (string, error) {
+				if tt.host == "" {
+					return "", errors.New("no hostname")
+				}
+				return tt.host, nil
+			}
+			var stdout, stderr bytes.Buffer
+			code, exit := cl.parse(tt.args, &stdout, &stderr)
+			if tt.wantErr != "" {
+				if !exit || code != 2 || !strings.Contains(stderr.String(), tt.wantErr) {
+					t.Fatalf("exit %v %d, stderr %q; want status 2 and %q", exit, code, stderr.String(), tt.wantErr)
+				}
+				return
+			}
+			if exit {
+				t.Fatalf("exits %d: %s", code, stderr.String())
+			}
+			cfg, err := cl.config(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.processID != tt.id || strings.Join(cfg.addresses, ";") != tt.addrs {
+				t.Errorf("process %d of %q, want %d of %q", cfg.processID, strings.Join(cfg.addresses, ";"), tt.id, tt.addrs)
+			}
+		})
 	}
 }
