@@ -208,9 +208,6 @@ func check(m *manifests, rf runFlags) []string {
 	}
 
 	pod := sts.Spec.Template.Spec
-	if pod.SetHostnameAsFQDN != nil && *pod.SetHostnameAsFQDN {
-		bad("StatefulSet %s: setHostnameAsFQDN: the process id is the -N suffix of the pod's short hostname", sts.Name)
-	}
 	if g := pod.TerminationGracePeriodSeconds; g == nil || *g < 30 {
 		bad("StatefulSet %s: terminationGracePeriodSeconds %v, want it set, at least Kubernetes' default 30, for SIGTERM to stop the run cleanly", sts.Name, g)
 	}
