@@ -61,7 +61,7 @@ func lockFile(dir string, p int, shared bool) (*dirLock, error) {
 		return nil, fmt.Errorf("weir: recovery directory %s: locking %s: %w", dir, filepath.Base(path), err)
 	}
 	// Holders of a shared lock each write themselves over the others: a run refused names
-	// one of them.
+	// one of them (possibly one that has since left).
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("pid %d on host %s since %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
 	if err := f.Truncate(0); err == nil {
@@ -89,14 +89,14 @@ func (l *dirLock) unlock() error {
 	if l == nil {
 		return nil
 	}
-	fd := int(l.f.Fd())
-	// The holder's text would only mislead, but other holders of a shared lock may still
-	// be there: only the last one, which can take the lock exclusively, clears it. (A
-	// failed conversion drops the shared lock, which is being released anyway.)
-	if !l.shared || syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+	// The holder's text would only mislead. A shared lock's other holders may still be
+	// there, and telling the last one would take converting the lock to exclusive, which
+	// for that moment refuses a process taking it shared: its text stays, for the next
+	// holder to overwrite.
+	if !l.shared {
 		l.f.Truncate(0)
 	}
-	err := syscall.Flock(fd, syscall.LOCK_UN)
+	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
 	}

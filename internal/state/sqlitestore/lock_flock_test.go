@@ -3,6 +3,7 @@
 package sqlitestore
 
 import (
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -30,4 +31,34 @@ func TestUnlockWhileDuplicated(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	again.unlock()
+}
+
+// The processes of a cluster that share a directory take and release its lock shared at
+// once (each creates and opens its share): none may be refused while no single run holds
+// it, as when a holder leaving converted its lock to exclusive to clear the holder's text.
+func TestSharedLocksAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			for range 200 {
+				l, err := lockShared(dir)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				if err := l.unlock(); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("holder %d: %v", i, err)
+		}
+	}
 }
