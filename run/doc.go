@@ -19,9 +19,11 @@
 // # Command line
 //
 // Main reads Bytewax's flags (-w workers per process, -s snapshot interval, -r recovery
-// directory, -b backup interval), --recovery-partitions, --drop-removed-steps,
-// --log-level and --log-interval, and their WEIR_
-// environment variables, prints one usage for --help, and exits with a status that says
+// directory, -b backup interval, -i process id, -a addresses), -p to start a local
+// cluster, --recovery-partitions, --drop-removed-steps, --log-level, --log-interval and
+// the cluster's flags (below), and their WEIR_ environment variables (WEIR_ and the long
+// flag's name: WEIR_PROCESS_ID for --process-id), prints one usage for --help, and exits
+// with a status that says
 // how the run ended: 0 when every input ended, 1 when the flow failed (with the error, and
 // the stack of a panic in user code), 2 for a bad flag, 130 or 143 when Ctrl-C or SIGTERM
 // stopped it (cleanly: with a recovery directory, the last committed epoch stays
@@ -48,6 +50,48 @@
 // directory holding state of steps the dataflow no longer has is refused with a
 // *recovery.RemovedStepError, unless DropRemovedSteps (--drop-removed-steps) lets the
 // run delete that state and go on.
+//
+// # Cluster
+//
+// A flow runs unchanged on several processes, on one machine or many: each process runs
+// Workers workers, and keys and partitions are spread over the workers of all of them.
+// A run is one process of a cluster when it is given more than one address (Addresses,
+// -a): the host:port of every process, in the order of their ids, the same list for
+// every process; each is told its own id (ProcessID, -i), listens on its own address and
+// connects to every other. -a takes the list separated by ';', as Bytewax's does, or
+// @FILE, a file of one address per line:
+//
+//	prog -w 2 -i 0 -a "10.0.0.1:9000;10.0.0.2:9000"   # on the first machine
+//	prog -w 2 -i 1 -a "10.0.0.1:9000;10.0.0.2:9000"   # on the second
+//
+// The processes wait for each other up to StartupTimeout (--startup-timeout, 60s),
+// logging whom they are waiting for, and each checks that the others run the same flow
+// with the same process and worker counts. A secret (ClusterSecret;
+// --cluster-secret-file FILE, or the secret itself in WEIR_CLUSTER_SECRET) keeps out a
+// process that does not know it, and TLS (ClusterTLS; --tls-cert, --tls-key and
+// --tls-ca, all three) encrypts the connections, each side checking the other's
+// certificate against the authority. Neither the secret nor the key is ever logged.
+//
+// A cluster is fail-stop, as Bytewax's and Flink's are: when a process fails or is lost
+// (its connection closes, or it is silent for HeartbeatTimeout, --heartbeat-timeout,
+// 10s), every process stops with an error naming it. Restart them all, on the same
+// recovery directories, to resume from the last epoch the whole cluster committed. With
+// recovery, each process opens the partitions present in its own directory (-r): one
+// directory shared by every process and one per machine both work, as long as the
+// processes together hold every partition exactly once.
+//
+// -p N (--processes) starts N processes of this program on this machine as a cluster, on
+// free loopback ports, each with its -i and the -a of all; it logs the addresses,
+// forwards Ctrl-C and SIGTERM to every process, and when one fails it stops the others
+// (SIGTERM, then SIGKILL after a few seconds) and exits with that process's status; else
+// 0, or 130/143 after a signal, as a single process would. -p does not go with -i or -a.
+//
+// On Kubernetes, a pod of a StatefulSet needs neither -i nor -a: given the headless
+// service's name (--statefulset-service, WEIR_STATEFULSET_SERVICE) and the replica count
+// (--statefulset-replicas, WEIR_STATEFULSET_REPLICAS), the process id is the ordinal at
+// the end of the pod's hostname (pod "wc-2" is process 2) and process k's address is
+// "wc-k.<service>:<port>", the port being --cluster-port (WEIR_CLUSTER_PORT, 9000).
+// deploy/kubernetes in the repository holds a StatefulSet and a Service that set them.
 //
 // # Logs
 //

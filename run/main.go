@@ -48,6 +48,32 @@ import (
 //	                              (WEIR_LOG_INTERVAL), default 30s
 //	-h, --help                    print the usage and exit
 //
+// and those of a cluster (see Cluster in the package doc):
+//
+//	-i, --process-id N            this process's index in the cluster (WEIR_PROCESS_ID), default 0
+//	-a, --addresses LIST          every process's host:port, by id, separated by ';' as in
+//	                              Bytewax, or @FILE, one per line, # comments and blank lines
+//	                              skipped (WEIR_ADDRESSES)
+//	-p, --processes N             start N processes of this program on free loopback ports,
+//	                              as a cluster (WEIR_PROCESSES)
+//	    --cluster-secret-file F   a secret every process must know, from file F less its
+//	                              trailing newline (WEIR_CLUSTER_SECRET_FILE), or the secret
+//	                              itself in WEIR_CLUSTER_SECRET
+//	    --tls-cert F, --tls-key F, --tls-ca F
+//	                              TLS between the processes, with client certificates: this
+//	                              process's certificate and key, and the authority that signed
+//	                              every process's (WEIR_TLS_CERT, WEIR_TLS_KEY, WEIR_TLS_CA)
+//	    --startup-timeout D       how long to wait for the other processes
+//	                              (WEIR_STARTUP_TIMEOUT), default 60s
+//	    --heartbeat-timeout D     how long a silent process is waited for before the cluster
+//	                              stops (WEIR_HEARTBEAT_TIMEOUT), default 10s
+//	    --statefulset-service S   on Kubernetes, without -i and -a: the headless service of
+//	                              this pod's StatefulSet (WEIR_STATEFULSET_SERVICE)
+//	    --statefulset-replicas N  the StatefulSet's replicas (WEIR_STATEFULSET_REPLICAS)
+//	    --cluster-port PORT       the port each pod listens on (WEIR_CLUSTER_PORT), default 9000
+//
+// Each variable is WEIR_ and the flag's long name, upper-cased, with '_' for '-'.
+//
 // The run's logs (see Logs in the package doc) go to stderr as text, unless opts give a
 // Logger of their own, which --log-level then does not change.
 //

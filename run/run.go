@@ -22,6 +22,11 @@ const gcInterval = 10 * time.Second
 // abort; a *weir.StepError naming the failed step when user code or a connector fails;
 // and ctx's error when ctx stops the run.
 //
+// With more than one address (Addresses), the run is one process of a cluster: it waits
+// for the others (StartupTimeout), runs its Workers over its share of the data, and stops
+// with an error naming the peer when one is lost (HeartbeatTimeout), as every other
+// process does. See Cluster in the package doc.
+//
 // With a recovery directory (Recovery), the run holds the directory's lock until it
 // returns, and is refused, changing nothing, with the errors of package recovery: another
 // run holds the directory (*recovery.LockedError), it is missing, damaged, of another
