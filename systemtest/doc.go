@@ -1,0 +1,21 @@
+// Package systemtest tests weir's clusters as users run them: real processes of one
+// program, connected over TCP on loopback, writing their output to files, killed with
+// SIGKILL and restarted on their recovery directories.
+//
+// The package has no code of its own beyond this comment: it is its tests. The test
+// binary is also the cluster's program. TestMain looks for WEIR_SYSTEMTEST_CHILD, which
+// names the flow and its settings (input size, batch size, pacing, a stalled sink, a file
+// for heap samples); when set, the binary builds that flow and hands it to run.Main with
+// the command line the test gave it (-i, -a, -w, -r, -s, --recovery-partitions,
+// --heartbeat-timeout), as any weir program would, and exits with run.Main's status. Each
+// process writes its sinks' files under a directory of its own, so that a test reads the
+// union of every process's output and compares it as a sorted multiset: across process
+// and worker counts (1 x 4, 2 x 2, 4 x 1) with and without recovery, against a run killed
+// and resumed, and against what the inputs imply.
+//
+// The default run is short (well under a minute on two cores). WEIR_SYSTEMTEST_LONG=1
+// runs the whole matrix of process counts, workers, recovery layouts, batch sizes and
+// epoch intervals, twenty kills at random times, and a sink stalled for 30 s instead of 5.
+// BenchmarkCluster times a keyed count on 2 processes x 1 worker against 1 process x 2
+// workers.
+package systemtest

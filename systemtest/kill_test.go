@@ -1,0 +1,211 @@
+package systemtest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// heartbeat is the kill test's heartbeat timeout: the survivors of a kill must stop within
+// it.
+const heartbeat = 2 * time.Second
+
+// exitSlack is what a survivor may take beyond the heartbeat timeout to print its error
+// and exit.
+const exitSlack = time.Second
+
+// TestKill9 kills a process of a running 3-process job over a shared recovery directory
+// with SIGKILL: the other two must exit non-zero within the heartbeat timeout, naming the
+// lost process; started again on the same directory, all three resume from a committed
+// epoch, and the job's final output is that of a run that was never killed: nothing lost,
+// nothing written twice. The short version kills once; WEIR_SYSTEMTEST_LONG=1 kills 20
+// times, at random moments, a random process.
+func TestKill9(t *testing.T) {
+	size, kills := 1500, 1
+	if long() {
+		size, kills = 20000, 20 // 30 s of input: the kills come before its end
+	}
+	// Batches of 10 items every 15 ms per partition: about 2.3 s of input in the short
+	// version, so that a kill after 0.5 to 1.5 s lands mid-run.
+	spec := childSpec{Flow: "all", Size: size, Batch: 10, Pace: 15 * time.Millisecond}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 14))
+
+	// The fault-free run, on one process, unpaced.
+	ref := runVariant(t, variant{layout{1, 3}, noRecovery, 100, 100 * time.Millisecond}, childSpec{Flow: "all", Size: size})
+	want := map[string][]string{}
+	for _, s := range sinks {
+		want[s] = ref.output(s)
+	}
+
+	j := newJob(t, layout{3, 1}, spec, "-s", "100ms", "-r", filepath.Join(t.TempDir(), "recovery"),
+		"--recovery-partitions", "4", "--heartbeat-timeout", heartbeat.String(), "--log-interval", "0")
+	var resumes []int
+	killed := 0
+	for launch := 1; ; launch++ {
+		if launch > kills+5 {
+			t.Fatalf("the job did not finish in %d launches", launch-1)
+		}
+		j.start()
+		if launch > 1 {
+			resumes = append(resumes, checkResumed(t, j))
+		}
+		if killed == kills {
+			j.mustSucceed(2 * time.Minute)
+			break
+		}
+		at := 500*time.Millisecond + time.Duration(rng.Int64N(int64(time.Second)))
+		if long() {
+			at = 300*time.Millisecond + time.Duration(rng.Int64N(int64(2200*time.Millisecond)))
+		}
+		victim := 1
+		if long() {
+			victim = rng.IntN(3)
+		}
+		select {
+		case <-j.procs[0].done:
+		case <-j.procs[1].done:
+		case <-j.procs[2].done:
+		case <-time.After(at):
+		}
+		if done(j.procs[victim]) {
+			// The job ended (or failed) before the kill: a finished job is not killed.
+			codes := j.wait(time.Minute)
+			t.Logf("launch %d ended before its kill at %v: %v", launch, at, codes)
+			for _, c := range codes {
+				if c != 0 {
+					t.Fatalf("launch %d: exit statuses %v:\n%s", launch, codes, j.stderrs())
+				}
+			}
+			break
+		}
+		killedAt := time.Now()
+		j.signal(victim, syscall.SIGKILL)
+		killed++
+		codes := j.wait(heartbeat + 30*time.Second)
+		var stops []string
+		for i, p := range j.procs {
+			if i == victim {
+				continue
+			}
+			took := p.exited.Sub(killedAt)
+			stops = append(stops, fmt.Sprintf("process %d: status %d after %v", i, codes[i], took.Round(time.Millisecond)))
+			if codes[i] == 0 && !strings.Contains(j.stderr(i), "run finished") {
+				t.Errorf("launch %d: process %d exited 0 after process %d was killed", launch, i, victim)
+			}
+			if codes[i] == 0 {
+				continue // it had finished its part before the kill
+			}
+			if took > heartbeat+exitSlack {
+				t.Errorf("launch %d: process %d took %v to stop after process %d was killed, more than the heartbeat timeout %v (and %v to exit)",
+					launch, i, took, victim, heartbeat, exitSlack)
+			}
+			if !namesLost(j.stderr(i), victim, j.addrs[victim]) {
+				t.Errorf("launch %d: process %d's stderr does not name the lost process %d (%s):\n%s",
+					launch, i, victim, j.addrs[victim], tail(j.stderr(i), 10))
+			}
+		}
+		t.Logf("launch %d: killed process %d at %v; %s", launch, victim, at.Round(time.Millisecond), strings.Join(stops, "; "))
+		if t.Failed() {
+			t.Fatalf("stderr:\n%s", j.stderrs())
+		}
+	}
+	t.Logf("%d kills; the restarts resumed from epochs %v", killed, resumes)
+	if killed == 0 {
+		t.Fatal("the job finished before the first kill: its input is too short to test a kill")
+	}
+	for _, s := range sinks {
+		sameLines(t, s+" after kill -9 and restart against a run without faults", j.output(s), want[s])
+	}
+}
+
+// done reports whether p has exited.
+func done(p *proc) bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// resumeRE finds the epoch a run resumes from in its start line.
+var resumeRE = regexp.MustCompile(`run starting.* resume=(\d+)`)
+
+// checkResumed waits for every process of a restarted job to log its start and checks
+// that they resume from the same epoch, after the first; it returns the epoch.
+func checkResumed(t *testing.T, j *job) int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	epochs := make([]int, len(j.procs))
+	for i := range j.procs {
+		for {
+			if m := resumeRE.FindStringSubmatch(j.stderr(i)); m != nil {
+				epochs[i], _ = strconv.Atoi(m[1])
+				break
+			}
+			if done(j.procs[i]) || time.Now().After(deadline) {
+				t.Fatalf("process %d of launch %d logged no start:\n%s", i, j.launch, j.stderrs())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for i, e := range epochs {
+		if e != epochs[0] {
+			t.Errorf("launch %d: the processes resume from epochs %v, not one", j.launch, epochs)
+			break
+		}
+		if e <= 1 {
+			t.Errorf("launch %d: process %d resumes from epoch %d: nothing committed before the kill", j.launch, i, e)
+		}
+	}
+	return epochs[0]
+}
+
+// namesLost reports whether a survivor's stderr names the lost process, by id or address.
+func namesLost(stderr string, i int, addr string) bool {
+	return strings.Contains(stderr, "process "+strconv.Itoa(i)) || strings.Contains(stderr, addr)
+}
+
+// TestRefusals starts a process with another worker count, and then one with another
+// dataflow, beside a process of the job: each pair is refused, and both sides say why.
+func TestRefusals(t *testing.T) {
+	cases := []struct {
+		name   string
+		tweak  func(i int, s *childSpec)
+		each   func(i int) []string
+		reason string
+	}{
+		{name: "workers", each: func(i int) []string {
+			if i == 1 {
+				return []string{"-w", "1"}
+			}
+			return nil
+		}, reason: "workers per process differ"},
+		{name: "dataflow", tweak: func(i int, s *childSpec) { s.Variant = i == 1 }, reason: "dataflow differs"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			j := newJob(t, layout{2, 2}, childSpec{Flow: "all", Size: 100, Batch: 10, Startup: 5 * time.Second}, "--log-interval", "0")
+			j.tweak, j.each = c.tweak, c.each
+			j.start()
+			codes := j.wait(30 * time.Second)
+			for i, code := range codes {
+				if code == 0 {
+					t.Errorf("process %d exited 0", i)
+				}
+				if !strings.Contains(j.stderr(i), c.reason) {
+					t.Errorf("process %d's stderr does not say %q", i, c.reason)
+				}
+			}
+			if t.Failed() {
+				t.Logf("statuses %v:\n%s", codes, j.stderrs())
+			}
+		})
+	}
+}
