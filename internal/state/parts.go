@@ -105,6 +105,11 @@ type PartOpener interface {
 // Load gives the rows of the held partitions only, and whose Write writes the rows of
 // the held partitions and the worker's frontier to each of them, ignoring rows of the
 // partitions held elsewhere. Workers are numbered across the cluster.
+//
+// Each process must be given every worker's Writes, and a worker must wait for its Write
+// to complete at every process before its next: the first epoch of a Write then tells a
+// process that the worker's previous Write is on every partition, which bounds what GC
+// may collect (a partition elsewhere left behind by a crash must still resume).
 type Parts interface {
 	Store
 	Dropper
@@ -117,7 +122,8 @@ type Parts interface {
 	// BeginAt plans the execution the cluster agreed on (see PlanViews): Load and Start
 	// then work as after Begin.
 	BeginAt(workers int, resume uint64, number int64) error
-	// GC collects the held partitions' superseded snapshots as Dir's does.
+	// GC collects the held partitions' superseded snapshots as Dir's does, below the
+	// epoch every partition of the cluster is known to hold.
 	GC(backup time.Duration) error
 	// CollectEvery runs garbage collection of the held partitions as Dir's does.
 	CollectEvery(interval, backup time.Duration) (stop func() error)

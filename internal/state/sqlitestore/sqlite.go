@@ -28,8 +28,8 @@ import (
 // detectable: its frontiers fall below the resume epoch the others' last execution already
 // started from (see InconsistentError).
 //
-// The state of (step, key) goes to partition keyhash.Of(step+"\x00"+key) mod N, in two
-// tables. snapshots holds it as of each recent epoch, NULL for a deletion. It has no key
+// The state of (step, key) goes to partition state.PartitionOf(step, key, N), the stable
+// hash of step, a zero byte and key modulo N, in two tables. snapshots holds it as of each recent epoch, NULL for a deletion. It has no key
 // but its rowid, so that a write only appends: a table keyed by (step, key, epoch) split
 // pages all over itself on every write of many keys, and made writes several times
 // slower. Rowid order is epoch order for each key: a key's rows come from the worker that
