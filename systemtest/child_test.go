@@ -37,7 +37,8 @@ type childSpec struct {
 	Size    int           // items per source partition
 	Batch   int           // a source's largest batch
 	Pace    time.Duration // a partition's wait between batches; 0: none
-	Stall   time.Duration // "stall": this process's sink sleeps this long in its first write
+	Stall   time.Duration // "stall": this process's sink sleeps this long in a write,
+	After   time.Duration // the first write this long after the process started
 	Heap    string        // a file to append "ms HeapInuse" to every second; "": none
 	Startup time.Duration // run.StartupTimeout; 0: the default
 }
@@ -158,7 +159,7 @@ func join(flow *weir.Dataflow, spec childSpec) {
 
 // stallFlow sends items of many keys through a stateful step, so that half of each
 // process's items cross to the other process, into a sink that sleeps spec.Stall in its
-// first write on the process given a stall.
+// first write after spec.After on the process given a stall.
 func stallFlow(spec childSpec) *weir.Dataflow {
 	flow := weir.NewDataflow("systemtest_stall")
 	items := op.Input("items", flow, newGen(spec, payload))
@@ -169,8 +170,9 @@ func stallFlow(spec childSpec) *weir.Dataflow {
 		return a
 	})
 	var stalled atomic.Bool
+	from := time.Now().Add(spec.After)
 	op.Output("stalled", seen, sink.Func(func(items []weir.KV[kv]) error {
-		if spec.Stall > 0 && stalled.CompareAndSwap(false, true) {
+		if spec.Stall > 0 && time.Now().After(from) && stalled.CompareAndSwap(false, true) {
 			time.Sleep(spec.Stall)
 		}
 		return nil

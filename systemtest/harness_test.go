@@ -165,14 +165,56 @@ func (j *job) wait(d time.Duration) []int {
 	select {
 	case <-done:
 	case <-time.After(d):
-		j.killAll()
-		j.t.Fatalf("%v: the processes did not all exit within %v:\n%s", j.layout, d, j.stderrs())
+		j.t.Fatalf("%v: the processes did not all exit within %v:\n%s", j.layout, d, j.dump())
 	}
 	codes := make([]int, len(j.procs))
 	for i, p := range j.procs {
 		codes[i] = p.code
 	}
 	return codes
+}
+
+// dump has the processes still running print their goroutines (SIGQUIT), kills them, and
+// returns every process's stderr with, for those that hung, where each goroutine was in
+// weir's code: what a hang's report needs.
+func (j *job) dump() string {
+	logs := j.stderrs()
+	var hung []int
+	for i, p := range j.procs {
+		if !done(p) {
+			hung = append(hung, i)
+			p.cmd.Process.Signal(syscall.SIGQUIT)
+		}
+	}
+	deadline := time.After(5 * time.Second)
+	for _, i := range hung {
+		select {
+		case <-j.procs[i].done:
+		case <-deadline:
+		}
+	}
+	j.killAll()
+	var b strings.Builder
+	b.WriteString(logs)
+	for _, i := range hung {
+		fmt.Fprintf(&b, "--- process %d hung; its goroutines in weir:\n", i)
+		var frames []string
+		for g := range strings.SplitSeq(j.stderr(i), "\ngoroutine ") {
+			if !strings.HasPrefix(g, "goroutine ") && !strings.Contains(g[:min(len(g), 40)], "gp=") {
+				continue
+			}
+			state, _, _ := strings.Cut(g, "\n")
+			state = strings.TrimSuffix(strings.TrimSpace(state), ":")
+			for l := range strings.Lines(g) {
+				if strings.Contains(l, "weirflow/weir/") && !strings.HasPrefix(l, "\t") && !strings.HasPrefix(l, "created by") {
+					frames = append(frames, fmt.Sprintf("goroutine %s: %s", state, strings.TrimSpace(l)))
+					break
+				}
+			}
+		}
+		b.WriteString(strings.Join(frames, "\n") + "\n")
+	}
+	return b.String()
 }
 
 // mustSucceed waits up to d and fails the test unless every process exited 0.
