@@ -34,7 +34,7 @@ const defaultGrace = 5 * time.Second
 // -p, plus each one's -i and the cluster's -a, on free loopback ports, and waits for them.
 // It returns 0 when every process exits 0; the status of the first process that fails,
 // after stopping the others; and, after it forwarded SIGINT or SIGTERM to them, the
-// status a single process stopped by that signal has (130, 143).
+// status a single process stopped by that signal has (130, 143), whatever their own.
 func (cl *commandLine) launch(n int, args []string, stdout, stderr io.Writer, logger *slog.Logger) int {
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "weir: launcher: %v\n", err)
@@ -110,17 +110,19 @@ func (cl *commandLine) launch(n int, args []string, stdout, stderr io.Writer, lo
 		case e := <-exits:
 			running--
 			exited[e.process] = true
-			if e.status == 0 || failed >= 0 || (got != nil && e.status == signalStatus(got)) {
+			// After a signal, a process that stops with an error has most likely seen a
+			// peer stop before its own signal came (the peer's stop fails the cluster), so
+			// the cluster counts as stopped by the signal; each process's own lines say how
+			// it stopped.
+			if e.status == 0 || failed >= 0 || got != nil {
 				continue
 			}
 			// The first failure: the cluster cannot go on without the process (the others
 			// would stop within their heartbeat timeout), so stop them now.
 			failed, status = e.process, e.status
-			if got == nil {
-				logger.Error("weir: a process of the local cluster failed; stopping the others", "process", e.process, "status", e.status)
-				signalAll(syscall.SIGTERM)
-				killing = time.After(cl.grace)
-			}
+			logger.Error("weir: a process of the local cluster failed; stopping the others", "process", e.process, "status", e.status)
+			signalAll(syscall.SIGTERM)
+			killing = time.After(cl.grace)
 		}
 	}
 	if failed < 0 && got != nil {
