@@ -313,3 +313,9 @@ func sameLines(t testing.TB, what string, got, want []string) {
 	t.Errorf("%s: %d lines, want %d; first difference at sorted line %d: got %s, want %s",
 		what, len(got), len(want), i, at(got), at(want))
 }
+
+// lastLine returns the last line of s that is not empty.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}

@@ -94,7 +94,7 @@ func TestKill9(t *testing.T) {
 				continue
 			}
 			took := p.exited.Sub(killedAt)
-			stops = append(stops, fmt.Sprintf("process %d: status %d after %v", i, codes[i], took.Round(time.Millisecond)))
+			stops = append(stops, fmt.Sprintf("process %d: status %d after %v: %s", i, codes[i], took.Round(time.Millisecond), lastLine(j.stderr(i))))
 			if codes[i] == 0 && !strings.Contains(j.stderr(i), "run finished") {
 				t.Errorf("launch %d: process %d exited 0 after process %d was killed", launch, i, victim)
 			}
@@ -207,5 +207,51 @@ func TestRefusals(t *testing.T) {
 				t.Logf("statuses %v:\n%s", codes, j.stderrs())
 			}
 		})
+	}
+}
+
+// TestSilentProcess stops a process of a running 3-process job with SIGSTOP: its
+// connections stay open but it says nothing, so only the heartbeat can tell. The other two
+// must exit non-zero within the heartbeat timeout (2 s) and a second, naming the silent
+// process.
+func TestSilentProcess(t *testing.T) {
+	j := newJob(t, layout{3, 1}, childSpec{Flow: "all", Size: 100_000, Batch: 10, Pace: 15 * time.Millisecond},
+		"-s", "100ms", "--heartbeat-timeout", heartbeat.String(), "--log-interval", "0")
+	j.start()
+	// Wait for every process to start its run, so that the stop lands mid-run.
+	for i := range j.procs {
+		for !strings.Contains(j.stderr(i), "run starting") {
+			if done(j.procs[i]) {
+				t.Fatalf("process %d exited before it started:\n%s", i, j.stderrs())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	stoppedAt := time.Now()
+	j.signal(1, syscall.SIGSTOP)
+	defer j.procs[1].cmd.Process.Kill() // a stopped process dies of SIGKILL too
+	for _, i := range []int{0, 2} {
+		select {
+		case <-j.procs[i].done:
+		case <-time.After(heartbeat + 30*time.Second):
+			t.Fatalf("process %d still runs %v after process 1 went silent:\n%s", i, heartbeat+30*time.Second, j.dump())
+		}
+		p := j.procs[i]
+		took := p.exited.Sub(stoppedAt)
+		t.Logf("process %d: status %d after %v: %s", i, p.code, took.Round(time.Millisecond), lastLine(j.stderr(i)))
+		if p.code == 0 {
+			t.Errorf("process %d exited 0 while process 1 was silent", i)
+		}
+		if took > heartbeat+exitSlack {
+			t.Errorf("process %d took %v to stop after process 1 went silent, more than the heartbeat timeout %v (and %v to exit)",
+				i, took, heartbeat, exitSlack)
+		}
+		if took < heartbeat/2 {
+			t.Errorf("process %d stopped %v after process 1 went silent: sooner than a heartbeat timeout of %v allows", i, took, heartbeat)
+		}
+		if !namesLost(j.stderr(i), 1, j.addrs[1]) {
+			t.Errorf("process %d's stderr does not name the silent process 1 (%s):\n%s", i, j.addrs[1], tail(j.stderr(i), 10))
+		}
 	}
 }
