@@ -540,6 +540,13 @@ func TestPartsOpenChecks(t *testing.T) {
 	if _, err := s.Begin(1); err == nil {
 		t.Error("Begin on one of three partitions succeeded")
 	}
+	key := "a"
+	for partitionOf("s", key, 3) == 1 {
+		key += "a"
+	}
+	if _, _, err := s.State("s", key); err == nil || errors.Is(err, state.ErrNoState) {
+		t.Errorf("State of a key held elsewhere: %v, want an error saying so", err)
+	}
 	s.Close()
 	if err := Create(dir, 3, []int{0, 1, 2}); err != nil { // makes only 2
 		t.Fatal(err)
