@@ -7,15 +7,25 @@
 // names the flow and its settings (input size, batch size, pacing, a stalled sink, a file
 // for heap samples); when set, the binary builds that flow and hands it to run.Main with
 // the command line the test gave it (-i, -a, -w, -r, -s, --recovery-partitions,
-// --heartbeat-timeout), as any weir program would, and exits with run.Main's status. Each
-// process writes its sinks' files under a directory of its own, so that a test reads the
-// union of every process's output and compares it as a sorted multiset: across process
-// and worker counts (1 x 4, 2 x 2, 4 x 1) with and without recovery, against a run killed
-// and resumed, and against what the inputs imply.
+// --heartbeat-timeout), as any weir program would, and exits with run.Main's status. The
+// inputs are generated partitions that every process lists alike, and each process
+// writes its sinks' files under a directory of its own, so that a test reads the union of
+// every process's output and compares it as a sorted multiset. That union is compared:
+//
+//   - across layouts (TestSameOutputEverywhere): a wordcount, a running sum per key, a
+//     windowed count in event time and a join give the same output on 1 process x 4
+//     workers, 2 x 2 and 4 x 1, without recovery and with one recovery directory shared
+//     or one per process, and the output the inputs imply;
+//   - across a kill (TestKill9): a 3-process job killed with SIGKILL stops, resumes when
+//     restarted, and ends with a fault-free run's output.
+//
+// TestSilentProcess stops a process with SIGSTOP, which only the heartbeat can tell;
+// TestRefusals starts a process with another worker count or another flow;
+// TestBoundedMemory stalls a sink on one process and samples both heaps;
+// TestClusterExample builds examples/cluster and runs it with -p 2 -w 2.
 //
 // The default run is short (well under a minute on two cores). WEIR_SYSTEMTEST_LONG=1
-// runs the whole matrix of process counts, workers, recovery layouts, batch sizes and
-// epoch intervals, twenty kills at random times, and a sink stalled for 30 s instead of 5.
-// BenchmarkCluster times a keyed count on 2 processes x 1 worker against 1 process x 2
-// workers.
+// runs the whole matrix of layouts, recovery directories, batch sizes and epoch intervals,
+// twenty kills at random times, and a sink stalled for 30 s instead of 5. BenchmarkCluster
+// times a keyed count on 2 processes x 1 worker against 1 process x 2 workers.
 package systemtest
