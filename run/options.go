@@ -204,7 +204,8 @@ func Addresses(addrs ...string) Option {
 // ClusterSecret sets a secret that every process of the cluster must know, overriding the
 // default of none (any process that speaks the protocol and runs the same flow may join).
 // Each process proves to the others that it knows the secret, by a challenge and an HMAC,
-// without sending it. An empty secret keeps the default.
+// without sending it. An empty secret keeps the default. A run of one process has no use
+// for it.
 func ClusterSecret(secret []byte) Option {
 	return func(c *config) { c.clusterSecret = append([]byte(nil), secret...) }
 }
@@ -213,7 +214,7 @@ func ClusterSecret(secret []byte) Option {
 // overriding the default of plain TCP. cfg must hold this process's certificate and the
 // pool of the authority that signed every process's certificate, as RootCAs and
 // ClientCAs, which each side checks (run.Main builds it from --tls-cert, --tls-key and
-// --tls-ca). A nil cfg keeps the default.
+// --tls-ca). A nil cfg keeps the default. A run of one process has no use for it.
 func ClusterTLS(cfg *tls.Config) Option { return func(c *config) { c.clusterTLS = cfg } }
 
 // StartupTimeout bounds how long a process of a cluster waits for the others to start
