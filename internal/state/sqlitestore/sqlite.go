@@ -29,16 +29,18 @@ import (
 // started from (see InconsistentError).
 //
 // The state of (step, key) goes to partition state.PartitionOf(step, key, N), the stable
-// hash of step, a zero byte and key modulo N, in two tables. snapshots holds it as of each recent epoch, NULL for a deletion. It has no key
-// but its rowid, so that a write only appends: a table keyed by (step, key, epoch) split
-// pages all over itself on every write of many keys, and made writes several times
-// slower. Rowid order is epoch order for each key: a key's rows come from the worker that
-// owns it, epoch after epoch, and a new execution writes after every row the last one
-// kept. compacted holds, per key, the latest state below the epoch up to which garbage
-// collection has run (meta.collected): collecting moves rows from snapshots there. Step ids are interned in
-// steps, per partition. commits records the wall time at which the store saw every worker
-// complete everything below an epoch; garbage collection uses it to honour the backup
-// interval.
+// hash of step, a zero byte and key modulo N, in two tables. snapshots holds it as of each
+// recent epoch, NULL for a deletion. It has no key but its rowid, so that a write only
+// appends: a table keyed by (step, key, epoch) split pages all over itself on every write
+// of many keys, and made writes several times slower. Rowid order is epoch order for each
+// key: a key's rows come from the worker that owns it, epoch after epoch, and a new
+// execution writes after every row the last one kept. compacted holds, per key, the latest
+// state below the epoch up to which garbage collection has run (meta.collected):
+// collecting moves rows from snapshots there. Step ids are interned in steps, per
+// partition. commits records the wall time at which the store saw every worker complete
+// everything below an epoch; garbage collection uses it to honour the backup interval. The
+// processes of a cluster each keep a lock file, part-<i>.lock, beside each partition they
+// hold (see the package doc).
 //
 // Every table has a crc column: the CRC-32C of the row (see sum.go), checked when the row
 // is read.
