@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -90,17 +91,25 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r := &runState{cfg: cfg, plan: p, cancel: cancel, mesh: comm.NewLocal(cfg.Workers, cfg.InFlightBytes),
-		spares: make([]sync.Pool, len(p.Edges)), stats: make([]counters, cfg.Workers)}
+	r := &runState{cfg: cfg, plan: p, cancel: cancel, spares: make([]sync.Pool, len(p.Edges)), total: cfg.Workers}
+	var c *cluster
+	if cfg.Cluster != nil {
+		var err error
+		if c, err = joinCluster(runCtx, r); err != nil {
+			return err
+		}
+		go c.watch(runCtx, r)
+	} else {
+		r.mesh = comm.NewLocal(cfg.Workers, cfg.InFlightBytes)
+	}
+	r.stats = make([]counters, r.total)
 	for i := range cfg.Workers { // until each has measured how fast it drains
-		r.mesh.Report(i, 0, min(minInFlight, cfg.InFlightBytes))
+		r.mesh.Report(r.first+i, 0, min(minInFlight, cfg.InFlightBytes))
 	}
-	shards, err := assign(runCtx, p, cfg.Workers)
-	if err != nil {
-		return err
-	}
-	r.shards = shards
-	if err := r.resume(); err != nil {
+	if err := r.setup(runCtx, c); err != nil {
+		if c != nil {
+			err = c.finish(err, false, false)
+		}
 		return err
 	}
 	began := time.Now()
@@ -117,10 +126,8 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 
 	var wg sync.WaitGroup
 	for i := range cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := newWorker(r, i, runCtx)
+		wg.Go(func() {
+			w := newWorker(r, r.first+i, runCtx)
 			if err := w.run(); err != nil {
 				r.fail(err)
 			}
@@ -130,19 +137,44 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 					r.fail(err)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	stopSummary() // no summary after the end line
-	err = ctx.Err()
+	err := ctx.Err()
 	switch {
 	case r.err != nil:
 		err = r.err
 	case r.aborted:
 		err = nil
 	}
+	if c != nil {
+		err = c.finish(err, r.aborted && r.err == nil, ctx.Err() != nil)
+	}
 	r.logEnd(ctx, began, err)
 	return err
+}
+
+// setup assigns the partitions of the partitioned inputs and sinks to workers and loads
+// what each worker of this process resumes: in one process directly, in a cluster
+// together with the other processes (see cluster.go).
+func (r *runState) setup(ctx context.Context, c *cluster) (err error) {
+	if c == nil {
+		if r.shards, err = r.assign(ctx); err != nil {
+			return err
+		}
+		return r.resume()
+	}
+	if r.shards, err = r.assignCluster(ctx, c); err != nil {
+		return err
+	}
+	if err := r.setupStore(ctx, c); err != nil {
+		return err
+	}
+	if c.parts != nil {
+		r.cfg.Store = &clusterStore{Store: c.store, c: c, ctx: ctx}
+	}
+	return nil
 }
 
 // runState is what the workers of one process share: only setup, the mesh and the outcome.
@@ -150,6 +182,8 @@ type runState struct {
 	cfg    Config
 	plan   *plan.Plan
 	mesh   comm.Mesh
+	first  int // this process's first worker, numbered across the cluster
+	total  int // workers in the cluster
 	shards map[int]*shard // by node index, for partitioned inputs and sinks
 
 	// The epoch this execution starts at, and what each worker resumes: by worker, by
@@ -193,12 +227,9 @@ type shard struct {
 	owner []int    // by partition index
 }
 
-// assign lists the partitions of every partitioned input and sink and gives each to one
-// worker: partitions held by the fewest workers first, each to the least-loaded holder.
-// In one process every worker holds every partition, so this balances them evenly.
-func assign(ctx context.Context, p *plan.Plan, workers int) (map[int]*shard, error) {
-	shards := map[int]*shard{}
-	for _, n := range p.Nodes {
+// eachSharded lists the partitions of every partitioned input and sink, in plan order.
+func (r *runState) eachSharded(ctx context.Context, fn func(n *plan.Node, parts []string)) error {
+	for _, n := range r.plan.Nodes {
 		if !n.Sharded {
 			continue
 		}
@@ -210,31 +241,70 @@ func assign(ctx context.Context, p *plan.Plan, workers int) (map[int]*shard, err
 		}
 		parts, err := list(ctx)
 		if err != nil {
-			return nil, &graph.StepError{Step: n.ID, Cause: fmt.Errorf("listing partitions: %w", err)}
+			return &graph.StepError{Step: n.ID, Cause: fmt.Errorf("listing partitions: %w", err)}
 		}
 		parts = slices.Clone(parts)
 		slices.Sort(parts)
 		if len(slices.Compact(slices.Clone(parts))) != len(parts) {
-			return nil, &graph.StepError{Step: n.ID, Cause: errors.New("duplicate partition names")}
+			return &graph.StepError{Step: n.ID, Cause: errors.New("duplicate partition names")}
 		}
-		if n.Kind == graph.Output && len(parts) == 0 {
-			return nil, &graph.StepError{Step: n.ID, Cause: errors.New("partitioned sink has no partitions")}
+		fn(n, parts)
+	}
+	return nil
+}
+
+// assign gives every partition of the partitioned inputs and sinks to one worker of this
+// process (see assignParts).
+func (r *runState) assign(ctx context.Context) (map[int]*shard, error) {
+	shards := map[int]*shard{}
+	var bad error
+	err := r.eachSharded(ctx, func(n *plan.Node, parts []string) {
+		holders := make(map[string][]int, len(parts))
+		for _, part := range parts {
+			holders[part] = []int{0}
 		}
-		s := &shard{parts: parts, owner: make([]int, len(parts))}
-		load := make([]int, workers)
-		for i := range parts {
-			best := 0
-			for w := 1; w < workers; w++ {
-				if load[w] < load[best] {
+		s, err := assignParts(n, holders, r.cfg.Workers)
+		if err != nil && bad == nil {
+			bad = err
+		}
+		shards[n.Index] = s
+	})
+	if err != nil {
+		return nil, err
+	}
+	return shards, bad
+}
+
+// assignParts gives each partition of node n, listed by the processes holders names, to
+// one worker of those processes (workers of each): partitions held by the fewest
+// processes first, then by name, each to the least-loaded worker that can reach it. In
+// one process every worker holds every partition, so this balances them evenly.
+func assignParts(n *plan.Node, holders map[string][]int, workers int) (*shard, error) {
+	s := &shard{parts: slices.Sorted(maps.Keys(holders))}
+	if n.Kind == graph.Output && len(s.parts) == 0 {
+		return nil, &graph.StepError{Step: n.ID, Cause: errors.New("partitioned sink has no partitions")}
+	}
+	order := slices.Clone(s.parts)
+	slices.SortStableFunc(order, func(a, b string) int { return len(holders[a]) - len(holders[b]) })
+	index := make(map[string]int, len(s.parts))
+	for i, part := range s.parts {
+		index[part] = i
+	}
+	s.owner = make([]int, len(s.parts))
+	load := map[int]int{}
+	for _, part := range order {
+		best := -1
+		for _, q := range holders[part] {
+			for w := q * workers; w < (q+1)*workers; w++ {
+				if best < 0 || load[w] < load[best] {
 					best = w
 				}
 			}
-			s.owner[i] = best
-			load[best]++
 		}
-		shards[n.Index] = s
+		s.owner[index[part]] = best
+		load[best]++
 	}
-	return shards, nil
+	return s, nil
 }
 
 // resume starts a new execution in the store and routes what it loads to the workers that
@@ -242,16 +312,11 @@ func assign(ctx context.Context, p *plan.Plan, workers int) (map[int]*shard, err
 // Routing by the current worker count is what lets a job be rescaled between runs.
 func (r *runState) resume() error {
 	r.start = 1
-	r.states = make([]map[int][]state.Change, r.cfg.Workers)
-	r.positions = make([]map[int]map[string][]byte, r.cfg.Workers)
-	for w := range r.cfg.Workers {
-		r.states[w] = map[int][]state.Change{}
-		r.positions[w] = map[int]map[string][]byte{}
-	}
+	r.initResume()
 	if r.cfg.Store == nil {
 		return nil
 	}
-	start, err := r.cfg.Store.Begin(r.cfg.Workers)
+	start, err := r.cfg.Store.Begin(r.total)
 	if err != nil {
 		return err // the store's errors name the directory
 	}
@@ -260,41 +325,70 @@ func (r *runState) resume() error {
 	for _, n := range r.plan.Nodes {
 		byID[n.ID] = n
 	}
-	// Partitions with a stored position that an input or sink no longer lists, by node.
 	gone := map[int][]string{}
 	err = r.cfg.Store.Load(func(step, key string, b []byte) error {
 		n, ok := byID[step]
 		if !ok {
 			return fmt.Errorf("weir: recovery: the store has state for step %s, which this dataflow does not have", step)
 		}
-		var w int
-		switch {
-		case n.Kind == graph.Stateful:
-			w = int(keyhash.Of(key) % uint64(r.cfg.Workers))
-			r.states[w][n.Index] = append(r.states[w][n.Index], state.Change{Key: key, State: b})
-			return nil
-		case n.Sharded:
-			s := r.shards[n.Index]
-			i, found := slices.BinarySearch(s.parts, key)
-			if !found {
-				gone[n.Index] = append(gone[n.Index], key)
-				return nil
-			}
-			w = s.owner[i]
-		default:
-			return nil // dynamic sources and sinks keep no position
-		}
-		m := r.positions[w][n.Index]
-		if m == nil {
-			m = map[string][]byte{}
-			r.positions[w][n.Index] = m
-		}
-		m[key] = b
+		r.route(n, key, b, gone)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	if err := r.partitionsChanged(gone); err != nil {
+		return err
+	}
+	// Only a run that will go ahead is recorded: a refused one leaves the store as it was.
+	return r.cfg.Store.Start()
+}
+
+// initResume makes the maps of what each worker resumes.
+func (r *runState) initResume() {
+	r.states = make([]map[int][]state.Change, r.total)
+	r.positions = make([]map[int]map[string][]byte, r.total)
+	for w := range r.total {
+		r.states[w] = map[int][]state.Change{}
+		r.positions[w] = map[int]map[string][]byte{}
+	}
+}
+
+// ownerOf is the worker that owns key's state.
+func (r *runState) ownerOf(key string) int { return int(keyhash.Of(key) % uint64(r.total)) }
+
+// route gives a loaded row of node n to the worker of this process that resumes it: a
+// stateful step's key to its owner, a partition's position to the worker it is assigned
+// to, and records in gone the partitions with a position that n no longer lists.
+func (r *runState) route(n *plan.Node, key string, b []byte, gone map[int][]string) {
+	var w int
+	switch {
+	case n.Kind == graph.Stateful:
+		w = r.ownerOf(key)
+		r.states[w][n.Index] = append(r.states[w][n.Index], state.Change{Key: key, State: b})
+		return
+	case n.Sharded:
+		s := r.shards[n.Index]
+		i, found := slices.BinarySearch(s.parts, key)
+		if !found {
+			gone[n.Index] = append(gone[n.Index], key)
+			return
+		}
+		w = s.owner[i]
+	default:
+		return // dynamic sources and sinks keep no position
+	}
+	m := r.positions[w][n.Index]
+	if m == nil {
+		m = map[string][]byte{}
+		r.positions[w][n.Index] = m
+	}
+	m[key] = b
+}
+
+// partitionsChanged returns the *state.PartitionsChangedError of the first node with
+// stored positions of partitions it no longer lists (gone).
+func (r *runState) partitionsChanged(gone map[int][]string) error {
 	for _, n := range r.plan.Nodes {
 		missing := gone[n.Index]
 		if missing == nil {
@@ -310,8 +404,7 @@ func (r *runState) resume() error {
 		}
 		return &state.PartitionsChangedError{Step: n.ID, Missing: missing, New: added}
 	}
-	// Only a run that will go ahead is recorded: a refused one leaves the store as it was.
-	return r.cfg.Store.Start()
+	return nil
 }
 
 // positioned reports whether some worker resumes partition part of node index.

@@ -42,11 +42,13 @@ func WithOutcome(ctx context.Context, o *Outcome) context.Context {
 // resumable is the epoch the next execution would resume from, by the store's own rule
 // (state.NextResume) over what each worker's committer has written, so it holds once
 // Write has returned, as the store's own count does. A worker that wrote nothing counts
-// at the start.
+// at the start. In a cluster it counts this process's workers only: the others may have
+// committed less.
 func (r *runState) resumable() uint64 {
-	return state.NextResume(len(r.stats), r.start, func(w int) (uint64, bool, bool) {
-		f := r.stats[w].written.Load()
-		return f, r.stats[w].final.Load(), f != 0
+	return state.NextResume(r.cfg.Workers, r.start, func(w int) (uint64, bool, bool) {
+		s := &r.stats[r.first+w]
+		f := s.written.Load()
+		return f, s.final.Load(), f != 0
 	})
 }
 
@@ -78,9 +80,13 @@ func (r *runState) logStart(ctx context.Context) {
 			from = fmt.Sprintf("epoch %d, committed by an earlier execution", r.start-1)
 		}
 	}
-	r.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "weir: run starting", slog.String("flow", r.plan.Flow),
-		slog.Int("workers", r.cfg.Workers), slog.Duration("epoch_interval", r.cfg.EpochInterval),
+	attrs := []slog.Attr{slog.String("flow", r.plan.Flow), slog.Int("workers", r.cfg.Workers)}
+	if c := r.cfg.Cluster; c != nil {
+		attrs = append(attrs, slog.Int("process", c.Process), slog.Int("processes", len(c.Addresses)))
+	}
+	attrs = append(attrs, slog.Duration("epoch_interval", r.cfg.EpochInterval),
 		slog.String("recovery", dir), slog.Uint64("resume", r.start), slog.String("from", from))
+	r.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "weir: run starting", attrs...)
 }
 
 // summarize logs a summary at info level every interval until stop is closed: the items

@@ -54,7 +54,7 @@ type exchange struct {
 }
 
 func newWorker(r *runState, id int, ctx context.Context) *worker {
-	w := &worker{r: r, id: id, n: r.cfg.Workers, ctx: ctx,
+	w := &worker{r: r, id: id, n: r.total, ctx: ctx,
 		out: make([]*exchange, len(r.plan.Edges)), snaps: map[uint64][]state.Snapshot{},
 		limit: min(minInFlight, r.cfg.InFlightBytes)}
 	w.moved = w.advance
