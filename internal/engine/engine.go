@@ -182,8 +182,8 @@ type runState struct {
 	cfg    Config
 	plan   *plan.Plan
 	mesh   comm.Mesh
-	first  int // this process's first worker, numbered across the cluster
-	total  int // workers in the cluster
+	first  int            // this process's first worker, numbered across the cluster
+	total  int            // workers in the cluster
 	shards map[int]*shard // by node index, for partitioned inputs and sinks
 
 	// The epoch this execution starts at, and what each worker resumes: by worker, by
