@@ -486,8 +486,9 @@ func (s *clusterStore) Write(worker int, epochs []state.Epoch) error {
 			byProc[q][i] = state.Epoch{Epoch: e.Epoch, Final: e.Final}
 		}
 		for _, sn := range e.Snaps {
+			h := state.HashStep(sn.Step)
 			for _, ch := range sn.Changes {
-				q := c.holder[state.PartitionOf(sn.Step, ch.Key, count)]
+				q := c.holder[h.Partition(ch.Key, count)]
 				ep := &byProc[q][i]
 				if k := len(ep.Snaps); k == 0 || ep.Snaps[k-1].Step != sn.Step {
 					ep.Snaps = append(ep.Snaps, state.Snapshot{Step: sn.Step})
