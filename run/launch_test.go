@@ -4,18 +4,21 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/sink"
 	"github.com/weirflow/weir/source"
 )
 
@@ -43,9 +46,13 @@ func launchTestFlags(cl *commandLine) (on *bool, name *string) {
 //   - fail: listens on its address; process 1 exits 3 once it has reached every other,
 //     process 0 ignores SIGTERM and waits (the launcher must kill it), the others wait for
 //     SIGTERM and exit 143;
+//   - wordcount: runs launchWordCount with Main;
 //   - signal: listens, prints "ready", and waits for SIGINT or SIGTERM, which it names
 //     before it exits with 128 + the signal, except process 1, which exits 1.
 func launchTestChild(mode string, args []string) int {
+	if mode == "wordcount" {
+		return main(context.Background(), newCommandLine("child"), launchWordCount(os.Stdout), args, os.Stdout, os.Stderr, nil)
+	}
 	cl := newCommandLine("child")
 	on, name := launchTestFlags(cl)
 	if code, exit := cl.parse(args, os.Stdout, os.Stderr); exit {
@@ -247,6 +254,52 @@ func TestLaunchForwardsSignals(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// launchWordCount counts words, printing each count to w as a line "count WORD N",
+// wherever in the cluster its key is.
+func launchWordCount(w io.Writer) *weir.Dataflow {
+	flow := weir.NewDataflow("launched_wordcount")
+	var text []string
+	for i := range 200 {
+		text = append(text, fmt.Sprintf("w%d w%d w%d", i%7, i%11, i%3))
+	}
+	words := op.FlatMap("split", op.Input("text", flow, source.FromSlice(text...)), strings.Fields)
+	counts := op.CountFinal("count", words, func(w string) string { return w })
+	var mu sync.Mutex
+	op.Output("print", counts, sink.Func(func(kvs []weir.KV[int]) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, kv := range kvs {
+			fmt.Fprintf(w, "count %s %d\n", kv.Key, kv.Value)
+		}
+		return nil
+	}))
+	return flow
+}
+
+// -p runs a real flow as a cluster of processes of this program: its counts, printed by
+// whichever process holds each key, are those of one process.
+func TestLaunchRunsCluster(t *testing.T) {
+	count := regexp.MustCompile(`(?m)^count \S+ \d+$`)
+	var one, many syncBuffer
+	if code := main(context.Background(), newCommandLine("prog"), launchWordCount(&one), []string{"-w", "2"}, &one, &one, nil); code != 0 {
+		t.Fatalf("one process: status %d:\n%s", code, one.String())
+	}
+	t.Setenv(launchTestEnv, "wordcount")
+	var stderr syncBuffer
+	if code := main(context.Background(), newCommandLine("prog"), launchWordCount(&many), []string{"-p", "3", "-w", "2"}, &many, &stderr, nil); code != 0 {
+		t.Fatalf("-p 3: status %d:\n%s\n%s", code, many.String(), stderr.String())
+	}
+	want, got := count.FindAllString(one.String(), -1), count.FindAllString(many.String(), -1)
+	slices.Sort(want)
+	slices.Sort(got)
+	if len(want) != 11 || !slices.Equal(got, want) {
+		t.Errorf("-p 3 counted %q, one process %q", got, want)
+	}
+	if n := strings.Count(stderr.String(), `msg="weir: run finished"`); n != 3 {
+		t.Errorf("%d processes finished, want 3:\n%s", n, stderr.String())
 	}
 }
 
