@@ -56,7 +56,7 @@ func TestKill9(t *testing.T) {
 			resumes = append(resumes, checkResumed(t, j))
 		}
 		if killed == kills {
-			j.mustSucceed(2 * time.Minute)
+			j.mustSucceed(time.Minute)
 			break
 		}
 		at := 500*time.Millisecond + time.Duration(rng.Int64N(int64(time.Second)))
