@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -172,8 +173,9 @@ func namesLost(stderr string, i int, addr string) bool {
 	return strings.Contains(stderr, "process "+strconv.Itoa(i)) || strings.Contains(stderr, addr)
 }
 
-// TestRefusals starts a process with another worker count, and then one with another
-// dataflow, beside a process of the job: each pair is refused, and both sides say why.
+// TestRefusals starts a process with another worker count, one with another dataflow, and
+// one told of another process count, beside a process of the job: each pair is refused,
+// and both sides say why.
 func TestRefusals(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -188,17 +190,28 @@ func TestRefusals(t *testing.T) {
 			return nil
 		}, reason: "workers per process differ"},
 		{name: "dataflow", tweak: func(i int, s *childSpec) { s.Variant = i == 1 }, reason: "dataflow differs"},
+		{name: "processes", reason: "process count differs"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			j := newJob(t, layout{2, 2}, childSpec{Flow: "all", Size: 100, Batch: 10, Startup: 5 * time.Second}, "--log-interval", "0")
 			j.tweak, j.each = c.tweak, c.each
+			if c.name == "processes" {
+				// Process 1 is told of a third process, at an address where none listens.
+				j.each = func(i int) []string {
+					if i == 1 {
+						return []string{"-a", strings.Join(append(slices.Clone(j.addrs), freeAddresses(1)...), ";")}
+					}
+					return nil
+				}
+			}
 			j.start()
 			codes := j.wait(30 * time.Second)
 			for i, code := range codes {
 				if code == 0 {
 					t.Errorf("process %d exited 0", i)
 				}
+				t.Logf("process %d: status %d: %s", i, code, lastLine(j.stderr(i)))
 				if !strings.Contains(j.stderr(i), c.reason) {
 					t.Errorf("process %d's stderr does not say %q", i, c.reason)
 				}
