@@ -3,7 +3,8 @@
 // (one partition per metric, so that the cluster's workers share them), keeps a running
 // summary per metric (keyed state: exchanged to the worker that owns the metric, and
 // snapshotted to the recovery directory, from which a restarted cluster resumes) and
-// prints a metric's summary every 100 readings (every 10 s).
+// prints a metric's summary every 100 readings (every 10 s; --interval and --count change
+// the pace and make it end).
 //
 // Locally, as one process, then as a cluster of 3 processes of 2 workers each that
 // resumes where it stopped after Ctrl-C:
@@ -32,8 +33,15 @@ const every = 100
 // every worker of a small cluster reads some.
 var metrics = []string{"cpu", "memory", "disk", "network", "queue", "latency"}
 
+var (
+	interval = run.Flags().Duration("interval", demo.DefaultInterval, "the time between two readings of a metric (0: as fast as the flow takes them)")
+	count    = run.Flags().Int64("count", 0, "end after `N` readings of each metric (0: never)")
+)
+
 func main() {
-	run.Main(summaries(demo.Metrics(metrics...), stdio.NewSink[string]()))
+	run.Args() // the command line, for the flags above
+	src := demo.Metrics(metrics...).Interval(*interval).Count(*count)
+	run.Main(summaries(src, stdio.NewSink[string]()))
 }
 
 // Summary is what a metric's readings so far add up to: the state kept per metric,
