@@ -8,6 +8,10 @@
 // that run.Main reads, so that a renamed flag or a misspelled variable fails here rather
 // than being ignored in a running cluster.
 //
+// example/ is the program the manifests run by default, a flow that never ends; its tests
+// run it as a cluster, rescaled as kubernetes/README.md says and, as root with
+// DEPLOY_PODS_TEST=1, as the StatefulSet's pods in network namespaces.
+//
 // This is a module of its own so that the Kubernetes API modules the test needs are never
 // dependencies of weir itself. Run its tests from this directory:
 //

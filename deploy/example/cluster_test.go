@@ -100,10 +100,8 @@ func TestRescaleByMovingPartitions(t *testing.T) {
 
 // cluster runs the example as len(dirs) processes on loopback, process k with recovery
 // directory dirs[k] and 12 partitions, reading until every metric has count readings,
-// and returns the lines printed and each process's error with its stderr. A process
-// that has printed the summaries of the count-th readings of every metric and has not
-// ended 2 s later is stopped with SIGTERM, its error then ignored: what is checked is
-// the state the processes carry from run to run, which the summaries show.
+// and returns the lines printed and each process's error with its stderr (see
+// processes.wait).
 func cluster(t *testing.T, count int, dirs []string) ([]string, []error) {
 	t.Helper()
 	var addrs []string
@@ -116,68 +114,105 @@ func cluster(t *testing.T, count int, dirs []string) ([]string, []error) {
 		ln.Close()
 	}
 	cmds := make([]*exec.Cmd, len(dirs))
-	outs := make([]*lockedBuffer, len(dirs))
-	errs := make([]*lockedBuffer, len(dirs))
-	done := make(chan int, len(dirs))
-	results := make([]error, len(dirs))
 	for k, dir := range dirs {
 		args := []string{"-w", "2", "-s", "50ms", "-r", dir, "--recovery-partitions", "12",
 			"--interval", "0", "--count", fmt.Sprint(count), "--log-level", "warn"}
 		if len(dirs) > 1 {
 			args = append(args, "-i", fmt.Sprint(k), "-a", strings.Join(addrs, ";"), "--startup-timeout", "20s")
 		}
-		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = append(os.Environ(), asMain+"=1")
-		outs[k], errs[k] = &lockedBuffer{}, &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = outs[k], errs[k]
+		cmds[k] = exec.Command(os.Args[0], args...)
+		cmds[k].Env = append(os.Environ(), asMain+"=1")
+	}
+	return start(t, cmds).wait(t, count)
+}
+
+// processes are running processes of the example, with their output so far.
+type processes struct {
+	cmds       []*exec.Cmd
+	outs, errs []*lockedBuffer
+	done       chan int
+	results    []error
+	left       int
+}
+
+// start starts cmds, each running the example (asMain), capturing their output.
+func start(t *testing.T, cmds []*exec.Cmd) *processes {
+	t.Helper()
+	n := len(cmds)
+	p := &processes{cmds: cmds, outs: make([]*lockedBuffer, n), errs: make([]*lockedBuffer, n),
+		done: make(chan int, n), results: make([]error, n), left: n}
+	for k, cmd := range cmds {
+		p.outs[k], p.errs[k] = &lockedBuffer{}, &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = p.outs[k], p.errs[k]
 		if err := cmd.Start(); err != nil {
+			p.kill()
 			t.Fatal(err)
 		}
-		cmds[k] = cmd
-		go func() { results[k] = cmd.Wait(); done <- k }()
+		go func() { p.results[k] = cmd.Wait(); p.done <- k }()
 	}
-	printed := func() bool {
-		lines := joinLines(outs)
-		for _, m := range metrics {
-			if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, fmt.Sprintf("%s: %d readings, ", m, count)) }) {
-				return false
-			}
+	t.Cleanup(p.kill)
+	return p
+}
+
+// printed reports whether the processes have printed, between them, the summary of the
+// count-th reading of every metric.
+func (p *processes) printed(count int) bool {
+	lines := joinLines(p.outs)
+	for _, m := range metrics {
+		if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, fmt.Sprintf("%s: %d readings, ", m, count)) }) {
+			return false
 		}
-		return true
 	}
+	return true
+}
+
+// wait waits for every process to end and returns the lines they printed and each one's
+// error with its stderr. Processes that have printed the summaries of the count-th
+// readings of every metric (count 0: never) and are still running 2 s later are stopped
+// with SIGTERM, their errors then ignored: what the tests check is the state the
+// processes carry from run to run, which the summaries show.
+func (p *processes) wait(t *testing.T, count int) ([]string, []error) {
+	t.Helper()
 	deadline := time.After(60 * time.Second)
 	var grace <-chan time.Time
 	stopped := false
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for left := len(dirs); left > 0; {
+	for p.left > 0 {
 		select {
-		case <-done:
-			left--
+		case <-p.done:
+			p.left--
 		case <-tick.C:
-			if grace == nil && printed() {
+			if grace == nil && !stopped && count > 0 && p.printed(count) {
 				grace = time.After(2 * time.Second)
 			}
 		case <-grace:
-			t.Logf("%d processes, %d readings: still running 2 s after the last summary; stopping them with SIGTERM", len(dirs), count)
-			for _, c := range cmds {
+			t.Logf("%d processes, %d readings: still running 2 s after the last summary; stopping them with SIGTERM", len(p.cmds), count)
+			for _, c := range p.cmds {
 				c.Process.Signal(syscall.SIGTERM)
 			}
 			grace, stopped = nil, true
 		case <-deadline:
-			for _, c := range cmds {
-				c.Process.Kill()
-			}
-			t.Fatalf("%d processes, %d readings: still running after 60 s", len(dirs), count)
+			p.kill()
+			t.Fatalf("%d processes, %d readings: still running after 60 s", len(p.cmds), count)
 		}
 	}
-	failed := make([]error, len(dirs))
-	for k, err := range results {
+	failed := make([]error, len(p.cmds))
+	for k, err := range p.results {
 		if err != nil && !stopped {
-			failed[k] = fmt.Errorf("%v: %s", err, errs[k])
+			failed[k] = fmt.Errorf("%v: %s", err, p.errs[k])
 		}
 	}
-	return joinLines(outs), failed
+	return joinLines(p.outs), failed
+}
+
+// kill kills the processes still running.
+func (p *processes) kill() {
+	for _, c := range p.cmds {
+		if c.Process != nil {
+			c.Process.Kill() // an error says it had ended
+		}
+	}
 }
 
 // lockedBuffer is a process's output, read while the process writes it.
