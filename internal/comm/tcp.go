@@ -564,9 +564,6 @@ func (p *peer) write() {
 				return
 			}
 		}
-		if cap(buf) > 16<<20 && len(buf) < cap(buf)/4 {
-			buf = nil // after a burst: let its buffer go
-		}
 		if !p.mute.Load() {
 			p.conn.SetWriteDeadline(time.Now().Add(t.cfg.HeartbeatTimeout))
 			if _, err := p.conn.Write(buf); err != nil {
@@ -584,6 +581,9 @@ func (p *peer) write() {
 				}
 				return
 			}
+		}
+		if cap(buf) > 16<<20 && len(buf) < cap(buf)/4 {
+			buf = nil // written, and from a burst: let it go
 		}
 		timer.Reset(t.cfg.HeartbeatInterval)
 	}
@@ -612,6 +612,9 @@ func (p *peer) read() {
 		}
 		if p.byed.Load() {
 			continue // nothing follows a goodbye; a close_notify reads as the end
+		}
+		if f.Kind == FrameBatch {
+			buf = nil // the batch keeps it: the next frame is read into a buffer of its own
 		}
 		if err := p.handle(f); err != nil {
 			if !errors.Is(err, errStopped) {
@@ -666,9 +669,9 @@ func (p *peer) handle(f Frame) error {
 		if n <= 0 || est > math.MaxInt32 {
 			return fmt.Errorf("a batch frame on %s without its size", t.edgeName(f.Edge))
 		}
-		data := make([]byte, len(f.Payload)-n) // its own: the batch may keep references into it
-		copy(data, f.Payload[n:])
-		batch, err := t.cfg.Codecs[f.Edge].Decode(data)
+		// The read buffer becomes the batch's own (read gives it away): it may keep
+		// references into it.
+		batch, err := t.cfg.Codecs[f.Edge].Decode(f.Payload[n:len(f.Payload):len(f.Payload)])
 		if err != nil {
 			return fmt.Errorf("a batch on %s from worker %d: %w", t.edgeName(f.Edge), from, err)
 		}

@@ -468,3 +468,31 @@ func TestTCPCredit(t *testing.T) {
 		}
 	}
 }
+
+// After a burst that grew the outbound buffers past 16 MiB, the frames that follow are
+// still sent (the writer once dropped a large buffer it had yet to write).
+func TestTCPAfterBurst(t *testing.T) {
+	meshes := cluster(t, 2, 1, nil)
+	big := make([]int, 1<<20) // about 1 MiB encoded
+	const bursts, small = 24, 200
+	for range bursts {
+		meshes[0].Send(1, Message{Edge: 1, From: 0, Epoch: 1, Batch: big, Bytes: 1})
+	}
+	for i := range small {
+		meshes[0].Send(1, Message{Edge: 1, From: 0, Epoch: 2, Batch: []int{i}, Bytes: 1})
+		if i%20 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	got := receiveAll(t, meshes[1], 1, bursts+small)
+	for i, m := range got[bursts:] {
+		if b := m.Batch.([]int); len(b) != 1 || b[0] != i {
+			t.Fatalf("batch %d: %v", i, b)
+		}
+	}
+	for p, err := range leaveAll(meshes) {
+		if err != nil {
+			t.Errorf("process %d leaving: %v", p, err)
+		}
+	}
+}
