@@ -51,6 +51,7 @@ const (
 	tagOpened
 	tagViews
 	tagRows
+	tagDone // the end of a clean run: every process's committers are done
 )
 
 // cluster is this process's side of a cluster run.
@@ -141,6 +142,18 @@ func (c *cluster) finish(err error, aborted bool, interrupted bool) error {
 		cause = comm.ErrAborted
 	case err == nil && interrupted:
 		cause = context.Canceled
+	}
+	if cause == nil {
+		// Peers call here with their snapshot rows until their committers are done, and
+		// nothing this process sends after its goodbye reaches them (a reply included):
+		// so it says goodbye only once every process is done.
+		_, berr := c.mesh.Exchange(context.Background(), tagDone, make([][]byte, c.procs))
+		switch {
+		case errors.Is(berr, comm.ErrPeerAborted):
+			cause = comm.ErrAborted // a peer's abort stops this process too, without an error
+		case berr != nil:
+			err, cause = berr, berr
+		}
 	}
 	if leaveErr := c.mesh.Leave(cause); err == nil && !aborted {
 		err = leaveErr
