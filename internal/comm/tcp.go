@@ -565,8 +565,7 @@ func (p *peer) write() {
 			}
 		}
 		if !p.mute.Load() {
-			p.conn.SetWriteDeadline(time.Now().Add(t.cfg.HeartbeatTimeout))
-			if _, err := p.conn.Write(buf); err != nil {
+			if err := p.send(buf); err != nil {
 				p.mu.Lock()
 				p.closed = true
 				p.mu.Unlock()
@@ -587,6 +586,21 @@ func (p *peer) write() {
 		}
 		timer.Reset(t.cfg.HeartbeatInterval)
 	}
+}
+
+// send writes buf in pieces, each within the heartbeat timeout: a peer that takes no
+// piece for that long is lost, however long a large buffer takes at the pace it reads.
+func (p *peer) send(buf []byte) error {
+	const piece = 1 << 20
+	for len(buf) > 0 {
+		n := min(len(buf), piece)
+		p.conn.SetWriteDeadline(time.Now().Add(p.t.cfg.HeartbeatTimeout))
+		if _, err := p.conn.Write(buf[:n]); err != nil {
+			return err
+		}
+		buf = buf[n:]
+	}
+	return nil
 }
 
 // read reads p's frames until the connection ends.

@@ -62,10 +62,11 @@ func listeners(t testing.TB, n int) ([]net.Listener, []string) {
 }
 
 // testConfig is the config of process p of a test cluster with addrs, 2 edges of which
-// edge 1 carries []int.
+// edge 1 carries []int. Its fingerprint is its addresses', so that clusters of tests that
+// run at the same time never join each other through a port one let go.
 func testConfig(p int, addrs []string, workers int) ClusterConfig {
 	return ClusterConfig{
-		Process: p, Addresses: addrs, Workers: workers, Fingerprint: "flow-1",
+		Process: p, Addresses: addrs, Workers: workers, Fingerprint: "flow-1 " + strings.Join(addrs, ","),
 		StartupTimeout: 10 * time.Second, HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: time.Second,
 		Limit: 1 << 20, Initial: 1 << 20,
 		Codecs: []Codec{nil, intCodec{}}, EdgeNames: []string{"a -> b", "b -> c"},
@@ -335,8 +336,12 @@ func TestTCPLeaveWithCause(t *testing.T) {
 				if !strings.Contains(err.Error(), tt.text) || tt.want == ErrPeerStopped && !strings.Contains(err.Error(), "stopped: "+tt.cause.Error()) {
 					t.Errorf("process %d: %v", p, err)
 				}
-				meshes[p].Leave(err)
 			}
+			var wg sync.WaitGroup
+			for _, p := range []int{0, 2} {
+				wg.Go(func() { meshes[p].Leave(meshes[p].Err()) })
+			}
+			wg.Wait()
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("took %v", d)
 			}
