@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/weirflow/weir/internal/state"
 )
@@ -24,7 +25,8 @@ func appendRow(b []byte, node int, key string, st []byte) []byte {
 func eachRow(b []byte, fn func(node int, key string, st []byte) error) error {
 	d := decoder{b: b}
 	for len(d.b) > 0 && d.err == nil {
-		node := d.count()
+		// A node's index, not a count: it may exceed the bytes left (fn checks it).
+		node := int(min(d.uvarint(), math.MaxInt32))
 		key := string(d.bytes())
 		st := d.bytes()
 		if d.err == nil {
