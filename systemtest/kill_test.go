@@ -33,7 +33,7 @@ func TestKill9(t *testing.T) {
 		size, kills = 20000, 20 // 30 s of input: the kills come before its end
 	}
 	// Batches of 10 items every 15 ms per partition: about 2.3 s of input in the short
-	// version, so that a kill after 0.5 to 1.5 s lands mid-run.
+	// version, so that a kill up to a second after the first commit lands mid-run.
 	spec := childSpec{Flow: "all", Size: size, Batch: 10, Pace: 15 * time.Millisecond}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 14))
 
@@ -44,25 +44,41 @@ func TestKill9(t *testing.T) {
 		want[s] = ref.output(s)
 	}
 
+	// At debug level each process logs every epoch its workers write: an epoch every
+	// worker has written is committed, and a restart must resume after it.
 	j := newJob(t, layout{3, 1}, spec, "-s", "100ms", "-r", filepath.Join(t.TempDir(), "recovery"),
-		"--recovery-partitions", "4", "--heartbeat-timeout", heartbeat.String(), "--log-interval", "0")
+		"--recovery-partitions", "4", "--heartbeat-timeout", heartbeat.String(), "--log-interval", "0", "--log-level", "debug")
 	var resumes []int
-	killed := 0
+	killed, committed := 0, 0
 	for launch := 1; ; launch++ {
 		if launch > kills+5 {
 			t.Fatalf("the job did not finish in %d launches", launch-1)
 		}
 		j.start()
+		resume := 1
 		if launch > 1 {
-			resumes = append(resumes, checkResumed(t, j))
+			resume = checkResumed(t, j, committed+1)
+			resumes = append(resumes, resume)
 		}
 		if killed == kills {
 			j.mustSucceed(time.Minute)
 			break
 		}
-		at := 500*time.Millisecond + time.Duration(rng.Int64N(int64(time.Second)))
+		// Kill once this launch has committed an epoch, and up to a second (2.2 s in
+		// the long version) later.
+		if !j.awaitCommitted(resume, 30*time.Second) {
+			codes := j.wait(time.Minute)
+			t.Logf("launch %d ended before it committed an epoch: %v", launch, codes)
+			for _, c := range codes {
+				if c != 0 {
+					t.Fatalf("launch %d: exit statuses %v:\n%s", launch, codes, j.stderrs())
+				}
+			}
+			break
+		}
+		at := time.Duration(rng.Int64N(int64(time.Second)))
 		if long() {
-			at = 300*time.Millisecond + time.Duration(rng.Int64N(int64(2200*time.Millisecond)))
+			at = time.Duration(rng.Int64N(int64(2200 * time.Millisecond)))
 		}
 		victim := 1
 		if long() {
@@ -77,7 +93,7 @@ func TestKill9(t *testing.T) {
 		if done(j.procs[victim]) {
 			// The job ended (or failed) before the kill: a finished job is not killed.
 			codes := j.wait(time.Minute)
-			t.Logf("launch %d ended before its kill at %v: %v", launch, at, codes)
+			t.Logf("launch %d ended before its kill %v after its first commit: %v", launch, at, codes)
 			for _, c := range codes {
 				if c != 0 {
 					t.Fatalf("launch %d: exit statuses %v:\n%s", launch, codes, j.stderrs())
@@ -85,6 +101,7 @@ func TestKill9(t *testing.T) {
 			}
 			break
 		}
+		committed = j.committed()
 		killedAt := time.Now()
 		j.signal(victim, syscall.SIGKILL)
 		killed++
@@ -111,7 +128,8 @@ func TestKill9(t *testing.T) {
 					launch, i, victim, j.addrs[victim], tail(j.stderr(i), 10))
 			}
 		}
-		t.Logf("launch %d: killed process %d at %v; %s", launch, victim, at.Round(time.Millisecond), strings.Join(stops, "; "))
+		t.Logf("launch %d: killed process %d %v after its first commit, with epoch %d committed; %s",
+			launch, victim, at.Round(time.Millisecond), committed, strings.Join(stops, "; "))
 		if t.Failed() {
 			t.Fatalf("stderr:\n%s", j.stderrs())
 		}
@@ -139,8 +157,8 @@ func done(p *proc) bool {
 var resumeRE = regexp.MustCompile(`run starting.* resume=(\d+)`)
 
 // checkResumed waits for every process of a restarted job to log its start and checks
-// that they resume from the same epoch, after the first; it returns the epoch.
-func checkResumed(t *testing.T, j *job) int {
+// that they resume from one epoch, no earlier than least (nor than 2); it returns it.
+func checkResumed(t *testing.T, j *job, least int) int {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	epochs := make([]int, len(j.procs))
@@ -161,11 +179,55 @@ func checkResumed(t *testing.T, j *job) int {
 			t.Errorf("launch %d: the processes resume from epochs %v, not one", j.launch, epochs)
 			break
 		}
-		if e <= 1 {
-			t.Errorf("launch %d: process %d resumes from epoch %d: nothing committed before the kill", j.launch, i, e)
+		if e < max(least, 2) {
+			t.Errorf("launch %d: process %d resumes from epoch %d, though epoch %d was committed before the kill", j.launch, i, e, least-1)
 		}
 	}
 	return epochs[0]
+}
+
+// writtenRE finds a worker's epoch written in a debug line.
+var writtenRE = regexp.MustCompile(`epoch written" worker=(\d+) epoch=(\d+)`)
+
+// committed returns the last epoch that every worker of the current launch has logged as
+// written: committed, by the store's rule. 0 when some worker has written none.
+func (j *job) committed() int {
+	last := map[int]int{}
+	for i := range j.procs {
+		for _, m := range writtenRE.FindAllStringSubmatch(j.stderr(i), -1) {
+			w, _ := strconv.Atoi(m[1])
+			e, _ := strconv.Atoi(m[2])
+			last[w] = max(last[w], e)
+		}
+	}
+	if len(last) < j.layout.processes*j.layout.workers {
+		return 0
+	}
+	least := -1
+	for _, e := range last {
+		if least < 0 || e < least {
+			least = e
+		}
+	}
+	return least
+}
+
+// awaitCommitted waits up to d until the current launch has committed epoch e, and
+// reports whether it has; it returns false at once when a process exits.
+func (j *job) awaitCommitted(e int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for j.committed() < e {
+		for _, p := range j.procs {
+			if done(p) {
+				return false
+			}
+		}
+		if time.Now().After(deadline) {
+			j.t.Fatalf("launch %d committed no epoch %d within %v:\n%s", j.launch, e, d, j.stderrs())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
 
 // namesLost reports whether a survivor's stderr names the lost process, by id or address.
