@@ -48,7 +48,8 @@ const (
 	FrameCredit
 	// FrameHeartbeat says the peer is alive; it carries nothing.
 	FrameHeartbeat
-	// FrameGoodbye says the sending process has finished its part: it sends nothing more.
+	// FrameGoodbye says the sending process has finished its part: it sends nothing
+	// more but the replies to the receiver's calls.
 	FrameGoodbye
 	// FrameStop says the sending process stops: its payload is why. Edge is 1 for an
 	// abort (its peers stop without an error), 0 for an error.

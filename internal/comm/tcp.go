@@ -459,8 +459,8 @@ func (t *TCP) Err() error {
 func (t *TCP) fail(err error) {
 	t.failOnce.Do(func() {
 		t.err = err
+		t.wakeAll() // first: whoever sees Failed closed finds the workers woken
 		close(t.failed)
-		t.wakeAll()
 		if !t.stopping.Load() {
 			t.log.Debug("weir: cluster: mesh failed", "process", t.proc, "err", err)
 		}
@@ -481,7 +481,8 @@ type peer struct {
 
 	mu     sync.Mutex
 	out    []byte // frames for the writer
-	closed bool   // nothing more may be queued: a goodbye or stop is, or the connection broke
+	closed bool   // nothing more may be queued: a stop is, or the connection broke, or Leave ends
+	byeOut bool   // this process said goodbye: no more heartbeats (replies may follow)
 
 	kick  chan struct{} // the writer has frames
 	stop  chan struct{} // the writer must end now
@@ -559,6 +560,17 @@ func (p *peer) write() {
 			case <-p.kick:
 				continue
 			case <-timer.C:
+				p.mu.Lock()
+				bye := p.byeOut
+				p.mu.Unlock()
+				if bye {
+					// After a goodbye only replies to the peer's last calls go out, so
+					// that nothing this process sends is left unread when the peer
+					// closes (which would reset the connection, losing what it had not
+					// read yet).
+					timer.Reset(t.cfg.HeartbeatInterval)
+					continue
+				}
 				buf = AppendFrame(buf, Frame{Kind: FrameHeartbeat, From: uint32(t.proc), To: uint32(p.id)})
 			case <-p.stop:
 				return
@@ -624,9 +636,6 @@ func (p *peer) read() {
 			p.readFailed(err)
 			return
 		}
-		if p.byed.Load() {
-			continue // nothing follows a goodbye; a close_notify reads as the end
-		}
 		if f.Kind == FrameBatch {
 			buf = nil // the batch keeps it: the next frame is read into a buffer of its own
 		}
@@ -641,7 +650,20 @@ func (p *peer) read() {
 
 func (p *peer) readFailed(err error) {
 	t := p.t
-	if p.byed.Load() || t.stopping.Load() {
+	if t.stopping.Load() {
+		return
+	}
+	if p.byed.Load() {
+		// It said goodbye and is gone: that ends nothing, but calls to it will
+		// never be answered.
+		t.mu.Lock()
+		for id, c := range t.calls {
+			if c.proc == p.id {
+				delete(t.calls, id)
+				c.reply <- reply{err: &PeerError{Process: p.id, Addr: p.addr, Cause: &reason{msg: "left before it answered", kind: ErrPeerLost}}}
+			}
+		}
+		t.mu.Unlock()
 		return
 	}
 	var ne net.Error
@@ -932,7 +954,8 @@ func (t *TCP) Call(ctx context.Context, proc int, req []byte) ([]byte, error) {
 //
 // With a nil cause it is graceful: it sends a goodbye after everything queued and waits
 // until every peer has said goodbye too (until then peers may still send batches and
-// Calls, which are served), and returns nil, or why the mesh failed meanwhile. With
+// Calls, which are served and answered), and returns nil, or why the mesh failed
+// meanwhile. With
 // ErrAborted the peers fail with ErrPeerAborted (they stop without an error); with any
 // other cause they fail with a *PeerError whose cause says this process stopped and
 // the cause's text. Leave then waits briefly for the peers to close their side, so that
@@ -944,7 +967,10 @@ func (t *TCP) Leave(cause error) error {
 	if cause == nil && t.Err() == nil {
 		for _, p := range t.peers {
 			if p != nil {
-				p.last(Frame{Kind: FrameGoodbye, From: uint32(t.proc), To: uint32(p.id)})
+				p.enqueue(Frame{Kind: FrameGoodbye, From: uint32(t.proc), To: uint32(p.id)})
+				p.mu.Lock()
+				p.byeOut = true
+				p.mu.Unlock()
 			}
 		}
 		for _, p := range t.peers {
@@ -954,6 +980,14 @@ func (t *TCP) Leave(cause error) error {
 			select {
 			case <-p.bye:
 			case <-t.failed:
+			}
+		}
+		for _, p := range t.peers { // flush: then nothing more goes out
+			if p != nil {
+				p.mu.Lock()
+				p.closed = true
+				p.mu.Unlock()
+				signal(p.kick)
 			}
 		}
 		for _, p := range t.peers {

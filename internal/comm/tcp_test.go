@@ -501,3 +501,46 @@ func TestTCPAfterBurst(t *testing.T) {
 		}
 	}
 }
+
+// A process that has said goodbye still answers the calls of a peer that has not: the
+// peer may still be committing (its snapshot rows go to the processes holding their
+// partitions). A call to a peer gone after its goodbye fails rather than waits.
+func TestTCPCallAfterGoodbye(t *testing.T) {
+	meshes := cluster(t, 2, 1, nil)
+	meshes[0].Handle(func(from int, req []byte) ([]byte, error) { return append([]byte("re: "), req...), nil })
+	left := make(chan error, 1)
+	go func() { left <- meshes[0].Leave(nil) }()
+	time.Sleep(100 * time.Millisecond) // process 0's goodbye is out
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := meshes[1].Call(ctx, 0, []byte("rows"))
+	if err != nil || string(resp) != "re: rows" {
+		t.Fatalf("call after the goodbye: %q, %v", resp, err)
+	}
+	if err := meshes[1].Leave(nil); err != nil {
+		t.Errorf("process 1 leaving: %v", err)
+	}
+	if err := <-left; err != nil {
+		t.Errorf("process 0 leaving: %v", err)
+	}
+}
+
+// A call to a peer that said goodbye and then vanished fails rather than waits for ever.
+func TestTCPCallToGonePeer(t *testing.T) {
+	meshes := cluster(t, 2, 1, nil) // process 0 never sets a handler: calls to it wait
+	left := make(chan error, 1)
+	go func() { left <- meshes[0].Leave(nil) }()
+	time.Sleep(100 * time.Millisecond)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		meshes[0].peers[1].conn.Close() // gone, as after a crash
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := meshes[1].Call(ctx, 0, []byte("rows"))
+	if !errors.Is(err, ErrPeerLost) || !strings.Contains(err.Error(), "process 0") {
+		t.Errorf("call to a gone peer: %v", err)
+	}
+	meshes[1].Leave(errors.New("test"))
+	<-left
+}
