@@ -107,6 +107,10 @@ func TestEpochsRoundTrip(t *testing.T) {
 		{Epoch: 3, Snaps: []state.Snapshot{{Step: "f.count", Changes: []state.Change{{Key: "a", State: []byte{1, 2}}, {Key: "b", Deleted: true}, {Key: "", State: []byte{}}}}}},
 		{Epoch: 4, Final: true},
 	}
+	// A high worker's write of an epoch without rows is shorter than its worker's id.
+	if w, _, err := decodeEpochs(appendEpochs(nil, 63, []state.Epoch{{Epoch: 2}})); err != nil || w != 63 {
+		t.Fatalf("worker 63's empty epoch: %d, %v", w, err)
+	}
 	w, got, err := decodeEpochs(appendEpochs(nil, 7, epochs))
 	if err != nil || w != 7 {
 		t.Fatal(w, err)

@@ -62,7 +62,7 @@ func appendEpochs(b []byte, worker int, epochs []state.Epoch) []byte {
 // decodeEpochs reads what appendEpochs wrote.
 func decodeEpochs(b []byte) (worker int, epochs []state.Epoch, err error) {
 	d := decoder{b: b}
-	worker = d.count()
+	worker = int(min(d.uvarint(), math.MaxInt32)) // an id, not a count of what follows
 	epochs = make([]state.Epoch, d.count())
 	for i := range epochs {
 		if d.err != nil {
