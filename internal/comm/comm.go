@@ -1,9 +1,38 @@
-// Package comm carries batches and progress between workers: the Mesh interface, and its
-// in-process implementation, where a batch is handed over as is (no copy, no encoding).
-// A TCP implementation between processes plugs into the same interface, so nothing above
-// it may assume that workers share memory. Its wire format is ready (frame.go): versioned
-// frames of batches, progress markers, credit grants and heartbeats, with checked lengths
-// and a CRC-32C, fuzzed.
+// Package comm carries batches and progress between workers: the Mesh interface, its
+// in-process implementation, Local, where a batch is handed over as is (no copy, no
+// encoding), and TCP, the mesh between the processes of a cluster. Nothing above the
+// Mesh may assume that workers share memory.
+//
+// # Between processes
+//
+// Join connects every pair of processes by one TCP connection (optionally TLS with
+// client certificates), after a handshake that checks the protocol version, the
+// dataflow's fingerprint, the process count, the workers per process, the process id and,
+// with a secret, that both sides know it (handshake.go). The connection carries frames
+// (frame.go): batches, each encoded once at Send with its edge's Codec; progress markers;
+// credit grants; heartbeats; and the control frames of setup exchanges (Exchange), calls
+// (Call, Handle) and the end of a process's part (Leave). Each connection has a writer
+// goroutine, which writes whatever frames the senders queued in one write (Send never
+// blocks), and a reader goroutine, which decodes batches into the local workers' queues.
+// Each sender's order is kept: a marker arrives after the batches before it.
+//
+// Flow control is Flink's credit-based one: a receiving worker grants each process a
+// share of the load it accepts, as cumulative "may have sent up to" counts, and grants
+// more as it is done with what it received. Failure is fail-stop: a connection that
+// closes without a goodbye, a peer silent for the heartbeat timeout, a protocol error or
+// a peer's stop fails the mesh (Failed, Err: a *PeerError naming the peer and the cause).
+//
+// # Why plain TCP, not gRPC
+//
+// The mesh's needs are a byte stream per pair of processes and its own flow control by
+// credit; gRPC streams would add HTTP/2 framing, a second flow control (its windows)
+// under the credits, a message copy on each side and a dependency tree, and measured no
+// faster: in a scratch module carrying the same checksummed frames of 1,024 small items
+// (a hand-written codec) on loopback, a gRPC client stream moved 4.0-9.0M items/s and a
+// plain TCP connection 4.7-12.7M items/s (3 runs each, same harness, on a busy 2-core
+// machine). The mesh itself (BenchmarkTCPItems: encode, frames, TCP, decode, Receive and
+// Done, paced by credit) moves 17-39M items/s with a hand-written codec and 2-6M with
+// CBOR, the default codec, between two processes' workers. TLS comes from crypto/tls.
 package comm
 
 import (
