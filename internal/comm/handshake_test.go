@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -179,12 +180,17 @@ func TestJoinStartup(t *testing.T) {
 		leaveAll(meshes)
 	})
 	t.Run("timeout", func(t *testing.T) {
+		defer func(d time.Duration) { waitLogEvery = d }(waitLogEvery)
+		waitLogEvery = 200 * time.Millisecond
 		lns, addrs := listeners(t, 3)
 		lns[2].Close()
 		cfgs := []ClusterConfig{testConfig(0, addrs, 1), testConfig(1, addrs, 1)}
+		var logs bytes.Buffer
+		var mu sync.Mutex
 		for p := range cfgs {
 			cfgs[p].Listener = lns[p]
 			cfgs[p].StartupTimeout = 700 * time.Millisecond
+			cfgs[p].Logger = slog.New(slog.NewTextHandler(&lockedWriter{&mu, &logs}, nil))
 		}
 		start := time.Now()
 		_, errs := joinAll(context.Background(), cfgs)
@@ -198,6 +204,12 @@ func TestJoinStartup(t *testing.T) {
 				!strings.Contains(err.Error(), "startup timeout") || !strings.Contains(err.Error(), "process 2 ("+addrs[2]) {
 				t.Errorf("process %d: %v, want a startup timeout naming process 2", p, err)
 			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		want := fmt.Sprintf(`msg="weir: cluster: waiting for processes" process=0 missing=[2] addresses=[%s]`, addrs[2])
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %s in the log:\n%s", want, logs.String())
 		}
 	})
 	t.Run("canceled", func(t *testing.T) {

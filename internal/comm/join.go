@@ -86,6 +86,9 @@ func listenAddr(addr string) string {
 	return ":" + port
 }
 
+// waitLogEvery is how often Join logs whom it still waits for (a variable for tests).
+var waitLogEvery = 5 * time.Second
+
 // handshakeTimeout bounds each handshake, so that a client that sends half a hello is
 // dropped.
 const handshakeTimeout = 10 * time.Second
@@ -110,7 +113,7 @@ func (j *joiner) wait(ctx context.Context) error {
 	t := j.t
 	timeout := time.NewTimer(t.cfg.StartupTimeout)
 	defer timeout.Stop()
-	tick := time.NewTicker(5 * time.Second)
+	tick := time.NewTicker(waitLogEvery)
 	defer tick.Stop()
 	for n := 0; n < t.procs-1; {
 		select {
