@@ -345,8 +345,10 @@ func (t *TCP) Send(to int, m Message) {
 		p.enqueue(Frame{Kind: FrameBatch, Edge: uint32(m.Edge), From: uint32(m.From), To: uint32(to), Epoch: m.Epoch, Payload: buf})
 		t.sent[to].Add(int64(m.Bytes))
 	}
-	*sb = buf
-	scratch.Put(sb)
+	if cap(buf) <= 4<<20 { // a rare huge batch's buffer is not kept
+		*sb = buf
+		scratch.Put(sb)
+	}
 }
 
 // Receive appends the messages queued for local worker w, from this process's workers
