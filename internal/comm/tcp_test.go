@@ -544,3 +544,60 @@ func TestTCPCallToGonePeer(t *testing.T) {
 	meshes[1].Leave(errors.New("test"))
 	<-left
 }
+
+// An idle mesh stays up past the heartbeat timeout: heartbeats keep it alive.
+func TestTCPIdleStaysUp(t *testing.T) {
+	meshes := cluster(t, 2, 1, func(c *ClusterConfig) { c.HeartbeatTimeout = 300 * time.Millisecond })
+	time.Sleep(time.Second)
+	for p, m := range meshes {
+		if err := m.Err(); err != nil {
+			t.Errorf("process %d: %v", p, err)
+		}
+	}
+	for p, err := range leaveAll(meshes) {
+		if err != nil {
+			t.Errorf("process %d leaving: %v", p, err)
+		}
+	}
+}
+
+// A frame the receiver cannot take fails its mesh with a protocol error naming it, and an
+// exchange under way returns that error.
+func TestTCPProtocolError(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		f    Frame
+		want string
+	}{
+		{"edge without codec", Frame{Kind: FrameBatch, Edge: 0, From: 1, To: 0, Payload: []byte{1, 0}}, "edge 0 (a -> b), which carries nothing"},
+		{"unknown edge", Frame{Kind: FrameMarker, Edge: 7, From: 1, To: 0}, "edge 7, which carries nothing"},
+		{"not its worker", Frame{Kind: FrameMarker, Edge: 1, From: 0, To: 0}, "from worker 0, not one of process 1's"},
+		{"not our worker", Frame{Kind: FrameMarker, Edge: 1, From: 1, To: 1}, "for worker 1, not one of process 0's"},
+		{"undecodable batch", Frame{Kind: FrameBatch, Edge: 1, From: 1, To: 0, Payload: []byte{8, 9}}, "intCodec: bad count"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			meshes := cluster(t, 2, 1, nil)
+			exchanged := make(chan error, 1)
+			go func() {
+				_, err := meshes[0].Exchange(context.Background(), 1, make([][]byte, 2))
+				exchanged <- err
+			}()
+			meshes[1].peers[0].enqueue(tt.f)
+			select {
+			case <-meshes[0].Failed():
+			case <-time.After(5 * time.Second):
+				t.Fatal("not failed")
+			}
+			err := meshes[0].Err()
+			var pe *PeerError
+			if !errors.As(err, &pe) || pe.Process != 1 || !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%v, want a protocol error of process 1: %s", err, tt.want)
+			}
+			if xerr := <-exchanged; xerr != err {
+				t.Errorf("exchange: %v, want the mesh's error", xerr)
+			}
+			meshes[0].Leave(err)
+			meshes[1].Leave(errors.New("test"))
+		})
+	}
+}
