@@ -601,3 +601,23 @@ func TestTCPProtocolError(t *testing.T) {
 		})
 	}
 }
+
+// A cluster of one process needs no network: its mesh is its workers' Local.
+func TestTCPOneProcess(t *testing.T) {
+	cfg := testConfig(0, []string{"127.0.0.1:1"}, 2)
+	m, err := Join(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := m.Exchange(context.Background(), 1, [][]byte{[]byte("self")})
+	if err != nil || len(in) != 1 || string(in[0]) != "self" {
+		t.Fatalf("exchange: %q, %v", in, err)
+	}
+	m.Send(1, Message{Edge: 1, From: 0, Batch: []int{1}, Bytes: 8})
+	if got := receiveAll(t, m, 1, 1); got[0].Batch.([]int)[0] != 1 {
+		t.Fatalf("got %v", got)
+	}
+	if err := m.Leave(nil); err != nil {
+		t.Fatal(err)
+	}
+}
