@@ -26,7 +26,8 @@ type layout struct{ processes, workers int }
 
 func (l layout) String() string { return fmt.Sprintf("%dx%d", l.processes, l.workers) }
 
-// job is one launch of a cluster of test-binary processes.
+// job is a cluster of processes of the test binary, launched once or, on the same
+// directories, again after a kill.
 type job struct {
 	t      testing.TB
 	dir    string // the job's directory: out-<i>/ and stderr-<i>-<n>.log per process
