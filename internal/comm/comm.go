@@ -32,9 +32,9 @@
 // plain TCP connection 4.7-12.7M items/s (9 runs each, same harness, on a 2-core machine
 // busy with other builds; TCP ahead in 8 of 9 paired runs, by up to 1.5x). The mesh itself
 // (BenchmarkTCPItems: encode, frames, TCP, decode, Receive and Done, paced by credit)
-// moves 12-39M items/s with a hand-written codec and 2-7M with CBOR, the default codec,
-// from one process's worker to another's (batches of 256 and 1,024 items, 9 runs on that
-// machine). TLS comes from crypto/tls.
+// moves 12-44M items/s with a hand-written codec and 2-7M with CBOR, the default codec,
+// from one process's worker to another's (batches of 256 and 1,024 items, 13 runs on that
+// machine; the low ends under a load of 6). TLS comes from crypto/tls.
 package comm
 
 import (
