@@ -17,7 +17,9 @@
 //     workers, 2 x 2 and 4 x 1, without recovery and with one recovery directory shared
 //     or one per process, and the output the inputs imply;
 //   - across a kill (TestKill9): a 3-process job killed with SIGKILL stops, resumes when
-//     restarted, and ends with a fault-free run's output.
+//     restarted, and ends with a fault-free run's output;
+//   - across rescales (TestRescale): killed as 3 x 1, resumed and killed as 2 x 2, and
+//     finished as 1 x 3 on one recovery directory, the same output again.
 //
 // TestSilentProcess stops a process with SIGSTOP, which only the heartbeat can tell;
 // TestRefusals starts a process with another worker count or another flow;

@@ -39,6 +39,7 @@ type job struct {
 	addrs  []string                  // the current launch's addresses
 	procs  []*proc                   // the current launch's processes
 	launch int                       // how many launches so far
+	shared bool                      // every process writes its sinks in one directory
 	mu     sync.Mutex                // guards procs' exit fields
 	wg     sync.WaitGroup            // the current launch's waiters
 }
@@ -79,8 +80,14 @@ func freeAddresses(n int) []string {
 }
 
 // outDir is process i's output directory, the same in every launch of the job so that a
-// restarted process resumes its own files.
-func (j *job) outDir(i int) string { return filepath.Join(j.dir, "out-"+strconv.Itoa(i)) }
+// restarted process resumes its own files; with shared, one for every process, so that a
+// sink's partition resumes whichever process writes it after a rescale.
+func (j *job) outDir(i int) string {
+	if j.shared {
+		return filepath.Join(j.dir, "out")
+	}
+	return filepath.Join(j.dir, "out-"+strconv.Itoa(i))
+}
 
 // start launches every process of the job, on new ports.
 func (j *job) start() {
@@ -261,8 +268,13 @@ func tail(s string, n int) string {
 func (j *job) output(name string) []string {
 	j.t.Helper()
 	var lines []string
+	seen := map[string]bool{}
 	for i := range j.layout.processes {
 		dir := filepath.Join(j.outDir(i), name)
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err

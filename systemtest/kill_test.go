@@ -330,3 +330,40 @@ func TestSilentProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestRescale kills a 3 x 1 job with SIGKILL, resumes it as 2 processes x 2 workers, kills
+// that too, and finishes it as 1 process of 3 workers, on one recovery directory and one
+// output directory: each restart resumes after the epoch committed before the kill, and
+// the output is that of a run that never stopped.
+func TestRescale(t *testing.T) {
+	const size = 1500
+	ref := runVariant(t, variant{layout{1, 3}, noRecovery, 100, 100 * time.Millisecond}, childSpec{Flow: "all", Size: size})
+	j := newJob(t, layout{3, 1}, childSpec{Flow: "all", Size: size, Batch: 10, Pace: 15 * time.Millisecond},
+		"-s", "100ms", "-r", filepath.Join(t.TempDir(), "recovery"), "--recovery-partitions", "4",
+		"--heartbeat-timeout", heartbeat.String(), "--log-interval", "0", "--log-level", "debug")
+	j.shared = true
+	committed, resume := 0, 1
+	for _, l := range []layout{{3, 1}, {2, 2}, {1, 3}} {
+		j.layout = l
+		j.start()
+		if j.launch > 1 {
+			resume = checkResumed(t, j, committed+1)
+		}
+		if l.processes == 1 {
+			j.mustSucceed(time.Minute)
+			break
+		}
+		if !j.awaitCommitted(resume, 30*time.Second) {
+			t.Fatalf("%v ended before it committed an epoch: %v:\n%s", l, j.wait(time.Minute), j.stderrs())
+		}
+		time.Sleep(300 * time.Millisecond)
+		committed = j.committed()
+		j.signal(0, syscall.SIGKILL)
+		j.wait(heartbeat + 30*time.Second)
+		t.Logf("%v: resumed from epoch %d, killed with epoch %d committed", l, resume, committed)
+	}
+	t.Logf("1x3: resumed from epoch %d", resume)
+	for _, s := range sinks {
+		sameLines(t, s+" after two rescales against a run without faults", j.output(s), ref.output(s))
+	}
+}
