@@ -117,8 +117,16 @@ func (c *ClusterConfig) defaults() error {
 	return nil
 }
 
+// Why a peer stopped, in a FrameStop's Edge: an error (its text in the payload), an abort,
+// or its context's end.
+const (
+	stopFailed uint32 = iota
+	stopAborted
+	stopInterrupted
+)
+
 // Errors of a mesh between processes. A *PeerError's cause matches one of ErrPeerLost,
-// ErrPeerStopped, ErrPeerAborted and ErrProtocol with errors.Is.
+// ErrPeerStopped, ErrPeerInterrupted, ErrPeerAborted and ErrProtocol with errors.Is.
 var (
 	// ErrAborted, as Leave's cause, stops the peers without an error: a source aborted
 	// the run.
@@ -127,6 +135,10 @@ var (
 	ErrPeerAborted = errors.New("weir: cluster: a peer aborted")
 	// ErrPeerStopped: a peer left with an error.
 	ErrPeerStopped = errors.New("weir: cluster: a peer stopped")
+	// ErrPeerInterrupted: a peer left because its context ended (Ctrl-C or SIGTERM, which
+	// a platform sends every process at about the same time): a process that is being
+	// stopped too may take it for its own stop.
+	ErrPeerInterrupted = errors.New("weir: cluster: a peer was interrupted")
 	// ErrPeerLost: a peer's connection closed or broke without a goodbye, or the peer was
 	// silent for the heartbeat timeout.
 	ErrPeerLost = errors.New("weir: cluster: a peer was lost")
@@ -729,9 +741,12 @@ func (p *peer) handle(f Frame) error {
 		p.byed.Store(true)
 		close(p.bye)
 	case FrameStop:
-		if f.Edge == 1 {
+		switch f.Edge {
+		case stopAborted:
 			t.peerFail(p, ErrPeerAborted, nil, "aborted")
-		} else {
+		case stopInterrupted:
+			t.peerFail(p, ErrPeerInterrupted, nil, "interrupted: %s", f.Payload)
+		default:
 			t.peerFail(p, ErrPeerStopped, nil, "stopped: %s", f.Payload)
 		}
 		return errStopped
@@ -1011,8 +1026,11 @@ func (t *TCP) Leave(cause error) error {
 		return err
 	}
 	f := Frame{Kind: FrameStop, From: uint32(t.proc), Payload: []byte(cause.Error())}
-	if errors.Is(cause, ErrAborted) {
-		f.Edge, f.Payload = 1, nil
+	switch {
+	case errors.Is(cause, ErrAborted):
+		f.Edge, f.Payload = stopAborted, nil
+	case errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded):
+		f.Edge = stopInterrupted
 	}
 	if len(f.Payload) > maxDetail*4 {
 		f.Payload = f.Payload[:maxDetail*4]

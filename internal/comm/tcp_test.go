@@ -306,7 +306,7 @@ func TestTCPCall(t *testing.T) {
 }
 
 // A peer that leaves with an error stops the others with its reason; an abort stops them
-// with ErrPeerAborted.
+// with ErrPeerAborted, and its context's end with ErrPeerInterrupted.
 func TestTCPLeaveWithCause(t *testing.T) {
 	for _, tt := range []struct {
 		cause error
@@ -315,6 +315,7 @@ func TestTCPLeaveWithCause(t *testing.T) {
 	}{
 		{errors.New("weir: step count.reduce failed: boom"), ErrPeerStopped, "process 1 (127.0.0.1:"},
 		{ErrAborted, ErrPeerAborted, "aborted"},
+		{fmt.Errorf("weir: run: %w", context.Canceled), ErrPeerInterrupted, "interrupted: weir: run: context canceled"},
 	} {
 		t.Run(tt.want.Error(), func(t *testing.T) {
 			meshes := cluster(t, 3, 1, nil)

@@ -122,13 +122,30 @@ func (c *cluster) watch(ctx context.Context, r *runState) {
 	select {
 	case <-ctx.Done():
 	case <-c.mesh.Failed():
-		if err := c.mesh.Err(); errors.Is(err, comm.ErrPeerAborted) {
+		err := c.mesh.Err()
+		switch {
+		case errors.Is(err, comm.ErrPeerAborted):
 			r.abort()
-		} else {
+		case errors.Is(err, comm.ErrPeerInterrupted):
+			// A platform stops every process at about the same time (Kubernetes sends
+			// each pod SIGTERM): a peer's stop followed soon by this process's own is
+			// this process's clean stop too, not a failure.
+			grace := time.NewTimer(interruptGrace)
+			defer grace.Stop()
+			select {
+			case <-ctx.Done():
+			case <-grace.C:
+				r.fail(err)
+			}
+		default:
 			r.fail(err)
 		}
 	}
 }
+
+// interruptGrace is how long after a peer's interruption a process waits for its own
+// before it fails with the peer's.
+const interruptGrace = 2 * time.Second
 
 // finish ends this process's part once its workers and committers are done: it leaves the
 // mesh (after a clean end, waiting until every peer is done too, since peers write their
