@@ -3,6 +3,7 @@ package systemtest
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -235,9 +236,9 @@ func namesLost(stderr string, i int, addr string) bool {
 	return strings.Contains(stderr, "process "+strconv.Itoa(i)) || strings.Contains(stderr, addr)
 }
 
-// TestRefusals starts a process with another worker count, one with another dataflow, and
-// one told of another process count, beside a process of the job: each pair is refused,
-// and both sides say why.
+// TestRefusals starts a process with another worker count, one with another dataflow, one
+// told of another process count, and one with another cluster secret, beside a process of
+// the job: each pair is refused, and both sides say why.
 func TestRefusals(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -253,11 +254,22 @@ func TestRefusals(t *testing.T) {
 		}, reason: "workers per process differ"},
 		{name: "dataflow", tweak: func(i int, s *childSpec) { s.Variant = i == 1 }, reason: "dataflow differs"},
 		{name: "processes", reason: "process count differs"},
+		{name: "secret", reason: "secret does not match"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			j := newJob(t, layout{2, 2}, childSpec{Flow: "all", Size: 100, Batch: 10, Startup: 5 * time.Second}, "--log-interval", "0")
 			j.tweak, j.each = c.tweak, c.each
+			if c.name == "secret" {
+				// Each process knows a secret of its own.
+				j.each = func(i int) []string {
+					path := filepath.Join(j.dir, fmt.Sprintf("secret-%d", i))
+					if err := os.WriteFile(path, []byte(fmt.Sprintf("secret of process %d\n", i)), 0o600); err != nil {
+						t.Fatal(err)
+					}
+					return []string{"--cluster-secret-file", path}
+				}
+			}
 			if c.name == "processes" {
 				// Process 1 is told of a third process, at an address where none listens.
 				j.each = func(i int) []string {
