@@ -41,6 +41,7 @@ type childSpec struct {
 	After   time.Duration // the first write this long after the process started
 	Heap    string        // a file to append "ms HeapInuse" to every second; "": none
 	Startup time.Duration // run.StartupTimeout; 0: the default
+	Delay   time.Duration // how long the process waits before it starts its run
 }
 
 // partitions is the number of partitions of every generated source: enough that 4
@@ -66,6 +67,7 @@ func child(spec childSpec) {
 	if spec.Heap != "" {
 		go sampleHeap(spec.Heap)
 	}
+	time.Sleep(spec.Delay)
 	var opts []run.Option
 	if spec.Startup > 0 {
 		opts = append(opts, run.StartupTimeout(spec.Startup))

@@ -3,6 +3,7 @@ package systemtest
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -378,4 +379,56 @@ func TestRescale(t *testing.T) {
 	for _, s := range sinks {
 		sameLines(t, s+" after two rescales against a run without faults", j.output(s), ref.output(s))
 	}
+}
+
+// TestGarbageClient connects to a process of a 2-process job while it waits for the other
+// (started 700 ms later) and writes garbage, again and again: the clients are dropped, the
+// processes join, and the job ends with the output the inputs imply. Once joined, the
+// processes no longer listen.
+func TestGarbageClient(t *testing.T) {
+	const size = 1000
+	j := newJob(t, layout{2, 2}, childSpec{Flow: "all", Size: size, Batch: 50, Pace: 20 * time.Millisecond},
+		"-s", "100ms", "--log-interval", "0")
+	j.tweak = func(i int, s *childSpec) {
+		if i == 1 {
+			s.Delay = 700 * time.Millisecond
+		}
+	}
+	j.start()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 14))
+	sent := 0
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(j.stderr(0), "run starting") {
+		if time.Now().After(deadline) || done(j.procs[0]) {
+			t.Fatalf("the job did not start:\n%s", j.stderrs())
+		}
+		conn, err := net.DialTimeout("tcp", j.addrs[0], time.Second)
+		if err != nil {
+			time.Sleep(10 * time.Millisecond)
+			continue // not listening yet, or no more
+		}
+		b := make([]byte, 1+rng.IntN(64<<10))
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		if rng.IntN(2) == 0 {
+			copy(b, "WEIRMESH") // a hello's magic, so that the garbage reaches the checks after it
+		}
+		conn.SetDeadline(time.Now().Add(time.Second))
+		if _, err := conn.Write(b); err == nil {
+			sent++
+		}
+		conn.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	j.mustSucceed(time.Minute)
+	t.Logf("%d garbage clients while process 0 waited for process 1", sent)
+	if sent < 5 {
+		t.Errorf("only %d garbage clients wrote to process 0 while it waited", sent)
+	}
+	want := expected(size)
+	for _, s := range []string{"wordcount", "running", "join"} {
+		sameLines(t, s+" with garbage clients", j.output(s), want[s])
+	}
+	checkWindows(t, j.output("windows"), j.output("late"), size)
 }
