@@ -22,7 +22,8 @@
 //     finished as 1 x 3 on one recovery directory, the same output again.
 //
 // TestSilentProcess stops a process with SIGSTOP, which only the heartbeat can tell;
-// TestRefusals starts a process with another worker count or another flow;
+// TestRefusals starts a process with another worker count, flow, process count or secret;
+// TestGarbageClient writes garbage to a process waiting for its peer;
 // TestBoundedMemory stalls a sink on one process and samples both heaps;
 // TestClusterExample builds examples/cluster and runs it with -p 2 -w 2.
 //
