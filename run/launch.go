@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,6 +52,12 @@ func (cl *commandLine) launch(n int, args []string, stdout, stderr io.Writer, lo
 	list := strings.Join(addrs, ";")
 	rest := withoutProcesses(cl.fs, args)
 	logger.Info("weir: starting a local cluster", "processes", n, "addresses", list)
+
+	// A launched process is sent SIGTERM when the thread that started it ends (Linux's
+	// parent-death signal is per thread): this goroutine keeps its thread until every
+	// process has exited.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 
 	// Signals are taken before the first process starts, so that none of them is missed
 	// and each reaches every process that was started.

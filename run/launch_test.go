@@ -1,14 +1,17 @@
 package run
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -26,9 +29,16 @@ import (
 // launcher tests run: its value says how the program behaves (launchTestChild).
 const launchTestEnv = "WEIR_RUN_LAUNCH_TEST"
 
+// launcherTestEnv makes this test binary a launcher of processes in launchTestEnv's mode,
+// for a test that kills the launcher.
+const launcherTestEnv = "WEIR_RUN_LAUNCHER_TEST"
+
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(launchTestEnv); mode != "" && os.Getenv(launchedEnv) != "" {
 		os.Exit(launchTestChild(mode, os.Args[1:]))
+	}
+	if os.Getenv(launcherTestEnv) != "" {
+		os.Exit(main(context.Background(), newCommandLine("launcher"), launchWordCount(io.Discard), os.Args[1:], os.Stdout, os.Stderr, nil))
 	}
 	os.Exit(m.Run())
 }
@@ -109,7 +119,7 @@ func launchTestChild(mode string, args []string) int {
 		}
 		return 3
 	}
-	fmt.Printf("process %d ready\n", id)
+	fmt.Printf("process %d ready, pid %d\n", id, os.Getpid())
 	if mode == "fail" && id == 0 {
 		time.Sleep(30 * time.Second) // until killed; the sleep ends a process a broken launcher left behind
 		return 1
@@ -232,7 +242,7 @@ func TestLaunchForwardsSignals(t *testing.T) {
 			var stdout, stderr syncBuffer
 			done := make(chan int, 1)
 			go func() { done <- launchTest(t, "signal", []string{"-p", "3"}, &stdout, &stderr) }()
-			for deadline := time.Now().Add(10 * time.Second); strings.Count(stdout.String(), "ready\n") < 3; time.Sleep(5 * time.Millisecond) {
+			for deadline := time.Now().Add(10 * time.Second); strings.Count(stdout.String(), " ready, pid ") < 3; time.Sleep(5 * time.Millisecond) {
 				if time.Now().After(deadline) {
 					t.Fatalf("the processes did not start:\n%s\n%s", stdout.String(), stderr.String())
 				}
@@ -254,6 +264,66 @@ func TestLaunchForwardsSignals(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A launcher killed at once (kill -9) leaves no process running: each is sent SIGTERM by
+// the kernel when the launcher dies.
+func TestLaunchDiesWithLauncher(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the parent-death signal is Linux's")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-p", "2")
+	cmd.Env = append(os.Environ(), launcherTestEnv+"=1", launchTestEnv+"=signal")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() { // the processes share the launcher's stdout: it ends when all have exited
+		defer close(lines)
+		b := bufio.NewScanner(out)
+		for b.Scan() {
+			lines <- b.Text()
+		}
+	}()
+	var seen []string
+	var pids []int
+	timeout := time.After(10 * time.Second)
+	for done := false; !done; {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				done = true
+				break
+			}
+			seen = append(seen, line)
+			var id, pid int
+			if _, err := fmt.Sscanf(line, "process %d ready, pid %d", &id, &pid); err == nil {
+				if pids = append(pids, pid); len(pids) == 2 {
+					cmd.Process.Kill()
+				}
+			}
+		case <-timeout:
+			cmd.Process.Kill()
+			for _, pid := range pids {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			t.Fatalf("the processes have not all exited 10s on:\n%s", strings.Join(seen, "\n"))
+		}
+	}
+	cmd.Wait()
+	for id := range 2 {
+		if want := fmt.Sprintf("process %d stopped by terminated", id); !slices.Contains(seen, want) {
+			t.Errorf("no line %q:\n%s", want, strings.Join(seen, "\n"))
+		}
 	}
 }
 
