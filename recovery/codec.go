@@ -11,6 +11,12 @@ type Codec[T any] = codec.Codec[T]
 // name is stored with each state, so that a state is only ever decoded by a codec of the
 // same name: give the codec a new name when it can no longer read what it wrote before.
 //
+// It is also the codec of items of type T (or of KV items whose value is a T) that a
+// cluster sends from one process to another: by default they go as CBOR, which a codec
+// written for the type usually beats several times over (BenchmarkTCPItems in
+// internal/comm). Every process of a cluster must register the same codecs, which
+// running one program everywhere gives.
+//
 // Call it from an init function. It panics when c is nil, when name is empty, longer than
 // 255 bytes or "cbor", when T or name already has a codec, or when a step has already been
 // built with T's state, since a run would then write states with two codecs.
