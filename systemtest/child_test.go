@@ -2,6 +2,7 @@ package systemtest
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,7 +18,7 @@ import (
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/connectors/files"
 	"github.com/weirflow/weir/op"
-	_ "github.com/weirflow/weir/recovery"
+	"github.com/weirflow/weir/recovery"
 	"github.com/weirflow/weir/run"
 	"github.com/weirflow/weir/sink"
 	"github.com/weirflow/weir/source"
@@ -42,6 +43,7 @@ type childSpec struct {
 	Heap    string        // a file to append "ms HeapInuse" to every second; "": none
 	Startup time.Duration // run.StartupTimeout; 0: the default
 	Delay   time.Duration // how long the process waits before it starts its run
+	Codec   bool          // register a varint codec for int (states, and KV[int] items between processes)
 }
 
 // partitions is the number of partitions of every generated source: enough that 4
@@ -68,6 +70,9 @@ func child(spec childSpec) {
 		go sampleHeap(spec.Heap)
 	}
 	time.Sleep(spec.Delay)
+	if spec.Codec {
+		recovery.RegisterCodec[int]("varint", varint{})
+	}
 	var opts []run.Option
 	if spec.Startup > 0 {
 		opts = append(opts, run.StartupTimeout(spec.Startup))
@@ -180,6 +185,20 @@ func stallFlow(spec childSpec) *weir.Dataflow {
 		return nil
 	}))
 	return flow
+}
+
+// varint is a codec of ints, as a program registers one for its hot item type instead of
+// CBOR.
+type varint struct{}
+
+func (varint) Encode(v int) ([]byte, error) { return binary.AppendVarint(nil, int64(v)), nil }
+
+func (varint) Decode(b []byte) (int, error) {
+	v, n := binary.Varint(b)
+	if n <= 0 || n != len(b) {
+		return 0, fmt.Errorf("systemtest: a varint of %d bytes", len(b))
+	}
+	return int(v), nil
 }
 
 // kv is a keyed amount, read by the running sum and the join.
