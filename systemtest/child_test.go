@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -44,6 +45,7 @@ type childSpec struct {
 	Startup time.Duration // run.StartupTimeout; 0: the default
 	Delay   time.Duration // how long the process waits before it starts its run
 	Codec   bool          // register a varint codec for int (states, and KV[int] items between processes)
+	Profile string        // a file to write the process's CPU profile to; "": none
 }
 
 // partitions is the number of partitions of every generated source: enough that 4
@@ -77,7 +79,19 @@ func child(spec childSpec) {
 	if spec.Startup > 0 {
 		opts = append(opts, run.StartupTimeout(spec.Startup))
 	}
-	os.Exit(run.MainStatus(buildFlow(spec), opts...))
+	if spec.Profile != "" {
+		f, err := os.Create(spec.Profile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "systemtest: profile: %v\n", err)
+			os.Exit(3)
+		}
+	}
+	code := run.MainStatus(buildFlow(spec), opts...)
+	pprof.StopCPUProfile()
+	os.Exit(code)
 }
 
 // sampleHeap appends the time since the process started (ms) and HeapInuse to path every
