@@ -13,13 +13,14 @@ type Codec[T any] = codec.Codec[T]
 //
 // It is also the codec of items of type T (or of KV items whose value is a T) that a
 // cluster sends from one process to another: by default they go as CBOR, which a codec
-// written for the type usually beats several times over (BenchmarkTCPItems in
-// internal/comm). Every process of a cluster must register the same codecs, which
-// running one program everywhere gives.
+// written for the type usually beats several times over (BenchmarkMeshItems in
+// internal/batch), except items of a basic type (a string, a number, a bool) or KV items
+// of one, which go in a compact built-in form. Every process of a cluster must register
+// the same codecs, which running one program everywhere gives.
 //
 // Call it from an init function. It panics when c is nil, when name is empty, longer than
-// 255 bytes or "cbor", when T or name already has a codec, or when a step has already been
-// built with T's state, since a run would then write states with two codecs.
+// 255 bytes, "cbor" or "weir-plain", when T or name already has a codec, or when a step has
+// already been built with T's state, since a run would then write states with two codecs.
 func RegisterCodec[T any](name string, c Codec[T]) { codec.Register(name, c) }
 
 // DecodeError reports a stored state that cannot be decoded into its step's state type:

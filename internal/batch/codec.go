@@ -22,6 +22,9 @@ import (
 // or item type (recovery.RegisterCodec) carries it across processes too, and a KV's key
 // needs no codec.
 //
+// Items of a basic type (a string, a number, a bool), and KV items whose value is one, go
+// in the Plain codec instead (plain.go), unless a codec is registered for the type.
+//
 // An item type that CBOR would not carry whole, one with an unexported field at any depth
 // (see codec.Check), is refused with an error naming the field, unless a codec is
 // registered for it: a batch must not arrive without fields it left with.
@@ -81,6 +84,8 @@ type itemCodec[T any] struct {
 	valOff uintptr
 	// err, for CBOR, reports an item type that CBOR would not carry whole.
 	err error
+	// plain, for items of a basic type or KV items of one, is the Plain codec's value.
+	plain plainValue
 	// pair, for KV items in CBOR, is []struct{Key string; Value V} with the ",toarray"
 	// option: the layout of []T, which CBOR writes as [key, value] arrays.
 	pair reflect.Type
@@ -92,10 +97,17 @@ func newItemCodec[T any](t reflect.Type) *itemCodec[T] {
 		c.name, c.reg = reg.Name, reg
 		return c
 	}
+	if pv, ok := plainOf(t); ok {
+		c.name, c.plain = Plain, pv
+		return c
+	}
 	if graph.KeyFunc[T]() != nil { // a KV: its value's codec, if it has one
 		v := t.Field(1)
 		if reg, ok := codec.Registered(v.Type); ok {
 			c.name, c.reg, c.kv, c.valOff = reg.Name, reg, true, v.Offset
+		} else if pv, ok := plainOf(v.Type); ok {
+			c.name, c.plain, c.kv, c.valOff = Plain, pv, true, v.Offset
+			return c
 		} else {
 			c.pair = pairOf(t)
 		}
@@ -129,7 +141,7 @@ func (c *itemCodec[T]) appendEncode(dst []byte, items []T) ([]byte, error) {
 	if c.pair != nil {
 		return codec.AppendMarshal(dst, reflect.NewAt(c.pair, unsafe.Pointer(&items)).Interface())
 	}
-	if c.reg.Encode == nil {
+	if c.reg.Encode == nil && c.plain.enc == nil {
 		return codec.AppendMarshal(dst, items)
 	}
 	dst = codec.AppendPrefix(dst, c.name)
@@ -141,6 +153,10 @@ func (c *itemCodec[T]) appendEncode(dst []byte, items []T) ([]byte, error) {
 			dst = binary.AppendUvarint(dst, uint64(len(key)))
 			dst = append(dst, key...)
 			p = unsafe.Add(p, c.valOff)
+		}
+		if c.plain.enc != nil {
+			dst = c.plain.enc(dst, p)
+			continue
 		}
 		b, err := c.reg.Encode(p)
 		if err != nil {
@@ -156,7 +172,7 @@ func (c *itemCodec[T]) decode(data []byte) ([]T, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	if c.reg.Decode == nil {
+	if c.reg.Decode == nil && c.plain.dec == nil {
 		var items []T
 		into := any(&items)
 		if c.pair != nil {
@@ -191,6 +207,12 @@ func (c *itemCodec[T]) decode(data []byte) ([]T, error) {
 			*(*string)(p) = string(r.bytes())
 			p = unsafe.Add(p, c.valOff)
 		}
+		if c.plain.dec != nil {
+			if c.plain.dec(&r, p); r.err != nil {
+				return nil, fmt.Errorf("item %d: %w", i, r.err)
+			}
+			continue
+		}
 		b := r.bytes()
 		if r.err != nil {
 			return nil, fmt.Errorf("item %d: %w", i, r.err)
@@ -222,6 +244,38 @@ func (r *reader) uvarint() uint64 {
 	}
 	r.data = r.data[n:]
 	return v
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.data)
+	if n <= 0 {
+		r.err = errors.New("truncated or overlong varint")
+		return 0
+	}
+	r.data = r.data[n:]
+	return v
+}
+
+// fixed returns the next n bytes, or n zero bytes after an error.
+func (r *reader) fixed(n int) []byte {
+	if r.err == nil && len(r.data) < n {
+		r.err = fmt.Errorf("%d bytes left, want %d", len(r.data), n)
+	}
+	if r.err != nil {
+		return make([]byte, n)
+	}
+	b := r.data[:n]
+	r.data = r.data[n:]
+	return b
+}
+
+func (r *reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
 }
 
 func (r *reader) bytes() []byte {

@@ -10,13 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/batch"
 	"github.com/weirflow/weir/internal/codec"
 	"github.com/weirflow/weir/internal/comm"
 )
 
 // Items as a keyed count sends them between processes, with a codec registered for one
-// type (as recovery.RegisterCodec does) and the default CBOR for the other.
+// type (as recovery.RegisterCodec does) and the default CBOR for the other; and KV[int],
+// the partial counts a keyed count sends, in the built-in Plain codec.
 type (
 	regItem struct {
 		Key string
@@ -54,6 +56,9 @@ func init() { codec.Register("bench-item", regItemCodec{}) }
 func BenchmarkMeshItems(b *testing.B) {
 	b.Run("registered", func(b *testing.B) {
 		benchMesh(b, batch.NewOps[regItem](), func(i int) regItem { return regItem{fmt.Sprintf("key-%d", i%1000), int64(i)} })
+	})
+	b.Run("plain KV[int]", func(b *testing.B) {
+		benchMesh(b, batch.NewOps[weir.KV[int]](), func(i int) weir.KV[int] { return weir.KV[int]{Key: fmt.Sprintf("key-%d", i%1000), Value: i} })
 	})
 	b.Run("cbor", func(b *testing.B) {
 		benchMesh(b, batch.NewOps[cborItem](), func(i int) cborItem { return cborItem{fmt.Sprintf("key-%d", i%1000), int64(i)} })

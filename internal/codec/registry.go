@@ -17,6 +17,10 @@ type Codec[T any] interface {
 // registered codec may take it.
 const CBOR = "cbor"
 
+// Plain is the name of the built-in codec of batches of basic values between processes
+// (internal/batch), which no registered codec may take either.
+const Plain = "weir-plain"
+
 // maxName is the longest codec name: its length is stored in one byte.
 const maxName = 255
 
@@ -38,7 +42,7 @@ type registered struct {
 // change of encoding that old values cannot follow should come with a new name.
 //
 // Register is meant for init functions. It panics when c is nil, when name is empty,
-// longer than 255 bytes or "cbor", when T or name already has a codec, or when a step has
+// longer than 255 bytes, "cbor" or "weir-plain", when T or name already has a codec, or when a step has
 // already chosen T's codec (For was called for T), since values would then be written
 // with two codecs in one run.
 func Register[T any](name string, c Codec[T]) {
@@ -46,8 +50,8 @@ func Register[T any](name string, c Codec[T]) {
 	switch {
 	case c == nil:
 		panic(fmt.Sprintf("weir: nil codec registered for %v", t))
-	case name == "" || len(name) > maxName || name == CBOR:
-		panic(fmt.Sprintf("weir: invalid codec name %q for %v: want 1 to %d bytes, not %q", name, t, maxName, CBOR))
+	case name == "" || len(name) > maxName || name == CBOR || name == Plain:
+		panic(fmt.Sprintf("weir: invalid codec name %q for %v: want 1 to %d bytes, not %q or %q", name, t, maxName, CBOR, Plain))
 	}
 	registry.Lock()
 	defer registry.Unlock()
