@@ -56,14 +56,18 @@ func plainOf(t reflect.Type) (plainValue, bool) {
 			func(dst []byte, p unsafe.Pointer) []byte {
 				return binary.LittleEndian.AppendUint64(dst, math.Float64bits(*(*float64)(p)))
 			},
-			func(r *reader, p unsafe.Pointer) { *(*float64)(p) = math.Float64frombits(binary.LittleEndian.Uint64(r.fixed(8))) },
+			func(r *reader, p unsafe.Pointer) {
+				*(*float64)(p) = math.Float64frombits(binary.LittleEndian.Uint64(r.fixed(8)))
+			},
 		}, true
 	case reflect.Float32:
 		return plainValue{
 			func(dst []byte, p unsafe.Pointer) []byte {
 				return binary.LittleEndian.AppendUint32(dst, math.Float32bits(*(*float32)(p)))
 			},
-			func(r *reader, p unsafe.Pointer) { *(*float32)(p) = math.Float32frombits(binary.LittleEndian.Uint32(r.fixed(4))) },
+			func(r *reader, p unsafe.Pointer) {
+				*(*float32)(p) = math.Float32frombits(binary.LittleEndian.Uint32(r.fixed(4)))
+			},
 		}, true
 	case reflect.Bool:
 		return plainValue{
