@@ -75,6 +75,8 @@ type Message struct {
 // A worker's credit toward itself, its own limit less its load, needs no grant.
 type Mesh interface {
 	// Send queues m for worker to. It never blocks: senders pace themselves with Credit.
+	// A mesh between processes is done with m.Batch when Send returns to a worker of
+	// another process (it has encoded it), so the sender may fill it again.
 	Send(to int, m Message)
 	// Receive appends every message queued for worker w to buf, in the order each sender
 	// sent them, and returns it. Their bytes count toward w's load until w calls Done.

@@ -155,6 +155,9 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	return err
 }
 
+// isLocal reports whether worker w runs in this process.
+func (r *runState) isLocal(w int) bool { return w >= r.first && w < r.first+r.cfg.Workers }
+
 // setup assigns the partitions of the partitioned inputs and sinks to workers and loads
 // what each worker of this process resumes: in one process directly, in a cluster
 // together with the other processes (see cluster.go).

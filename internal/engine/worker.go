@@ -375,6 +375,11 @@ func (w *worker) exchange(x *exchange, epoch uint64, batch any) {
 func (w *worker) send(x *exchange, d int) {
 	b := x.split.Take(d, w.r.spares[x.edge.ID].Get())
 	w.r.mesh.Send(d, comm.Message{Edge: x.edge.ID, From: w.id, Epoch: x.epoch, Batch: b, Bytes: x.edge.To.Batch.Bytes(b)})
+	if !w.r.isLocal(d) {
+		// A mesh between processes has encoded the batch by the time Send returns: its
+		// buffer is free to fill again, as a local receiver's is once it is done.
+		w.r.spares[x.edge.ID].Put(b)
+	}
 }
 
 func (w *worker) flushEdge(x *exchange) {
