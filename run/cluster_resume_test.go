@@ -44,7 +44,7 @@ func runProcs(t *testing.T, procs, workers int, flow func(i int) *weir.Dataflow,
 // another count, and the counts at the end are those of a run that did not stop.
 func TestClusterResumes(t *testing.T) {
 	script := func() *weirtest.Source[string] {
-		return weirtest.NewSource("a b c", "b c", "c d e").Then("a a").Pause(200*time.Millisecond).Abort().Then("e f", "b").Pause(100 * time.Millisecond).Abort().Then("a f g").EOF()
+		return weirtest.NewSource("a b c", "b c", "c d e").Then("a a").Pause(100*time.Millisecond).Abort().Then("e f", "b").Pause(100 * time.Millisecond).Abort().Then("a f g").EOF()
 	}
 	want := map[string]int{"a": 4, "b": 3, "c": 3, "d": 1, "e": 2, "f": 2, "g": 1}
 	for _, tt := range []struct {
