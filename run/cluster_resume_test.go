@@ -2,7 +2,6 @@ package run_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/weirflow/weir"
-	"github.com/weirflow/weir/internal/comm"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/run"
 	"github.com/weirflow/weir/weirtest"
@@ -78,16 +76,6 @@ func TestClusterResumes(t *testing.T) {
 				var logs lockedBuffer
 				var failed []string
 				for i, err := range runProcs(t, l[0], l[1], flow, opts, &logs) {
-					// Known engine issue, left to it: a process whose peer's source aborted
-					// returns the peer's abort (comm.ErrPeerAborted) at times, when a worker's
-					// exchange fails before the engine's watch of the mesh takes the abort
-					// for one; with three processes, another may then relay it ("process 2:
-					// stopped: ... process 0: aborted"). The processes stop either way; what
-					// this test checks is the resume.
-					if errors.Is(err, comm.ErrPeerAborted) || errors.Is(err, comm.ErrPeerStopped) && strings.HasSuffix(err.Error(), ": aborted") {
-						t.Logf("execution %d: process %d: %v (known: should be nil)", n+1, i, err)
-						continue
-					}
 					if err != nil {
 						failed = append(failed, fmt.Sprintf("process %d: %v", i, err))
 					}

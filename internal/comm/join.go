@@ -299,7 +299,6 @@ func (j *joiner) try(q int, addr string) error {
 		c.Close()
 		return j.ctx.Err()
 	}
-	defer j.track(c, false)
 	conn := c
 	if j.client != nil {
 		tc := tls.Client(c, j.client)
@@ -307,13 +306,18 @@ func (j *joiner) try(q int, addr string) error {
 		err := tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
+			j.track(c, false)
 			c.Close()
 			return tlsRefusal(q, addr, err)
 		}
 		conn = tc
 	}
 	s := &shake{cfg: &t.cfg, dialer: true, expect: q, addr: addr}
-	if _, err := s.run(conn, min(handshakeTimeout, t.cfg.StartupTimeout)); err != nil {
+	_, err = s.run(conn, min(handshakeTimeout, t.cfg.StartupTimeout))
+	// Untracked before it is added: once the last peer is added, Join closes the
+	// connections still in their handshake, which must not include this one.
+	j.track(c, false)
+	if err != nil {
 		conn.Close()
 		return tlsRefusal(q, addr, err)
 	}

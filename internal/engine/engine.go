@@ -207,6 +207,12 @@ type runState struct {
 }
 
 func (r *runState) fail(err error) {
+	if errors.Is(err, comm.ErrPeerAborted) {
+		// However it reaches this process (the mesh, or a call or exchange that the
+		// peer's leaving cut short), a peer's abort stops the run as an abort here does.
+		r.abort()
+		return
+	}
 	r.mu.Lock()
 	if r.err == nil && !r.aborted {
 		r.err = err
