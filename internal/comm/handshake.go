@@ -133,14 +133,14 @@ func readHello(r io.Reader) (hello, error) {
 
 // Errors of the handshake's checks: a *HandshakeError matches one of them with errors.Is.
 var (
-	ErrVersion     = errors.New("weir: cluster: protocol version differs")
-	ErrDataflow    = errors.New("weir: cluster: dataflow differs")
-	ErrProcesses   = errors.New("weir: cluster: process count differs")
-	ErrWorkers     = errors.New("weir: cluster: workers per process differ")
-	ErrProcessID   = errors.New("weir: cluster: process id refused")
-	ErrSecret      = errors.New("weir: cluster: secret does not match")
-	ErrTLS         = errors.New("weir: cluster: tls handshake failed")
-	errCheckUnkown = errors.New("weir: cluster: handshake refused")
+	ErrVersion      = errors.New("weir: cluster: protocol version differs")
+	ErrDataflow     = errors.New("weir: cluster: dataflow differs")
+	ErrProcesses    = errors.New("weir: cluster: process count differs")
+	ErrWorkers      = errors.New("weir: cluster: workers per process differ")
+	ErrProcessID    = errors.New("weir: cluster: process id refused")
+	ErrSecret       = errors.New("weir: cluster: secret does not match")
+	ErrTLS          = errors.New("weir: cluster: tls handshake failed")
+	errCheckUnknown = errors.New("weir: cluster: handshake refused")
 )
 
 // checks are the handshake's checks in the order they run; a refusal names one by its
@@ -149,7 +149,7 @@ var checks = []struct {
 	name string
 	err  error
 }{
-	{"", errCheckUnkown},
+	{"", errCheckUnknown},
 	{"version", ErrVersion},
 	{"dataflow", ErrDataflow},
 	{"processes", ErrProcesses},

@@ -229,13 +229,8 @@ func (j *joiner) handshake(c net.Conn) {
 	remote := c.RemoteAddr().String()
 	conn := c
 	if j.server != nil {
-		tc := tls.Server(c, j.server)
-		ctx, cancel := context.WithTimeout(j.ctx, handshakeTimeout)
-		err := tc.HandshakeContext(ctx)
-		cancel()
+		tc, err := j.secure(c, tls.Server(c, j.server))
 		if err != nil {
-			j.track(c, false)
-			c.Close()
 			var ce *certError
 			if errors.As(err, &ce) || isNoCert(err) {
 				t.log.Warn("weir: cluster: refused a connection: its certificate", "process", t.proc, "from", remote, "err", err)
@@ -301,13 +296,8 @@ func (j *joiner) try(q int, addr string) error {
 	}
 	conn := c
 	if j.client != nil {
-		tc := tls.Client(c, j.client)
-		ctx, cancel := context.WithTimeout(j.ctx, handshakeTimeout)
-		err := tc.HandshakeContext(ctx)
-		cancel()
+		tc, err := j.secure(c, tls.Client(c, j.client))
 		if err != nil {
-			j.track(c, false)
-			c.Close()
 			return tlsRefusal(q, addr, err)
 		}
 		conn = tc
@@ -323,6 +313,19 @@ func (j *joiner) try(q int, addr string) error {
 	}
 	j.add(q, conn)
 	return nil
+}
+
+// secure runs the TLS handshake of tc over c within the handshake timeout; on failure it
+// lets go of c.
+func (j *joiner) secure(c net.Conn, tc *tls.Conn) (*tls.Conn, error) {
+	ctx, cancel := context.WithTimeout(j.ctx, handshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		j.track(c, false)
+		c.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // tlsRefusal turns a certificate refused on either side into a *HandshakeError, so that
