@@ -161,9 +161,10 @@ func (c *cluster) finish(err error, aborted bool, interrupted bool) error {
 		cause = context.Canceled
 	}
 	if cause == nil {
-		// Peers call here with their snapshot rows until their committers are done, and
-		// nothing this process sends after its goodbye reaches them (a reply included):
-		// so it says goodbye only once every process is done.
+		// Peers call here with their snapshot rows until their committers are done: the
+		// processes agree that all are done before any says goodbye (the mesh would still
+		// answer calls after a goodbye; this also makes a peer's abort met at the end
+		// this process's abort, not its error).
 		_, berr := c.mesh.Exchange(context.Background(), tagDone, make([][]byte, c.procs))
 		switch {
 		case errors.Is(berr, comm.ErrPeerAborted):
