@@ -124,7 +124,7 @@ func newItemCodec[T any](t reflect.Type) *itemCodec[T] {
 // written as an array, or nil if the layouts differ.
 func pairOf(t reflect.Type) reflect.Type {
 	p := reflect.StructOf([]reflect.StructField{
-		{Name: "_", PkgPath: reflect.TypeFor[reader]().PkgPath(), Type: reflect.TypeFor[struct{}](), Tag: `cbor:",toarray"`},
+		{Name: "_", PkgPath: reflect.TypeFor[Ops[int]]().PkgPath(), Type: reflect.TypeFor[struct{}](), Tag: `cbor:",toarray"`},
 		{Name: "Key", Type: t.Field(0).Type},
 		{Name: "Value", Type: t.Field(1).Type},
 	})
@@ -190,104 +190,34 @@ func (c *itemCodec[T]) decode(data []byte) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := reader{data: payload}
-	n := r.uvarint()
-	// Every item takes at least one byte (its length), so a count above what is left is
-	// damage, found before anything is allocated for it.
-	if r.err == nil && n > uint64(len(r.data)) {
-		r.err = fmt.Errorf("%d items in %d bytes", n, len(r.data))
-	}
-	if r.err != nil {
-		return nil, r.err
+	r := codec.Reader{Data: payload}
+	n := r.Count() // every item takes at least a byte
+	if r.Err != nil {
+		return nil, r.Err
 	}
 	items := make([]T, n)
 	for i := range items {
 		p := unsafe.Pointer(&items[i])
 		if c.kv {
-			*(*string)(p) = string(r.bytes())
+			*(*string)(p) = string(r.Bytes())
 			p = unsafe.Add(p, c.valOff)
 		}
 		if c.plain.dec != nil {
-			if c.plain.dec(&r, p); r.err != nil {
-				return nil, fmt.Errorf("item %d: %w", i, r.err)
+			if c.plain.dec(&r, p); r.Err != nil {
+				return nil, fmt.Errorf("item %d: %w", i, r.Err)
 			}
 			continue
 		}
-		b := r.bytes()
-		if r.err != nil {
-			return nil, fmt.Errorf("item %d: %w", i, r.err)
+		b := r.Bytes()
+		if r.Err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, r.Err)
 		}
 		if err := c.reg.Decode(b, p); err != nil {
 			return nil, fmt.Errorf("item %d: %w", i, err)
 		}
 	}
-	if len(r.data) > 0 {
-		return nil, fmt.Errorf("%d bytes after the last item", len(r.data))
+	if len(r.Data) > 0 {
+		return nil, fmt.Errorf("%d bytes after the last item", len(r.Data))
 	}
 	return items, nil
-}
-
-// reader reads lengths and length-prefixed bytes, keeping the first error.
-type reader struct {
-	data []byte
-	err  error
-}
-
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.data)
-	if n <= 0 {
-		r.err = errors.New("truncated or overlong length")
-		return 0
-	}
-	r.data = r.data[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.data)
-	if n <= 0 {
-		r.err = errors.New("truncated or overlong varint")
-		return 0
-	}
-	r.data = r.data[n:]
-	return v
-}
-
-// fixed returns the next n bytes, or n zero bytes after an error.
-func (r *reader) fixed(n int) []byte {
-	if r.err == nil && len(r.data) < n {
-		r.err = fmt.Errorf("%d bytes left, want %d", len(r.data), n)
-	}
-	if r.err != nil {
-		return make([]byte, n)
-	}
-	b := r.data[:n]
-	r.data = r.data[n:]
-	return b
-}
-
-func (r *reader) fail(err error) {
-	if r.err == nil {
-		r.err = err
-	}
-}
-
-func (r *reader) bytes() []byte {
-	n := r.uvarint()
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.data)) {
-		r.err = fmt.Errorf("length %d with %d bytes left", n, len(r.data))
-		return nil
-	}
-	b := r.data[:n:n]
-	r.data = r.data[n:]
-	return b
 }

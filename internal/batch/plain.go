@@ -2,7 +2,6 @@ package batch
 
 import (
 	"encoding/binary"
-	"errors"
 	"math"
 	"reflect"
 	"unsafe"
@@ -22,10 +21,8 @@ const Plain = codec.Plain
 // plainValue writes and reads one value of a basic kind at p.
 type plainValue struct {
 	enc func(dst []byte, p unsafe.Pointer) []byte
-	dec func(r *reader, p unsafe.Pointer)
+	dec func(r *codec.Reader, p unsafe.Pointer)
 }
-
-var errBool = errors.New("a bool byte other than 0 and 1")
 
 // plainOf returns the plain codec of values of type t, or false when t is not of a basic
 // kind.
@@ -37,27 +34,27 @@ func plainOf(t reflect.Type) (plainValue, bool) {
 				s := *(*string)(p)
 				return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
 			},
-			func(r *reader, p unsafe.Pointer) { *(*string)(p) = string(r.bytes()) },
+			func(r *codec.Reader, p unsafe.Pointer) { *(*string)(p) = string(r.Bytes()) },
 		}, true
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		size := t.Size()
 		return plainValue{
 			func(dst []byte, p unsafe.Pointer) []byte { return binary.AppendVarint(dst, loadInt(p, size)) },
-			func(r *reader, p unsafe.Pointer) { storeInt(p, size, r.varint()) },
+			func(r *codec.Reader, p unsafe.Pointer) { storeInt(p, size, r.Varint()) },
 		}, true
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		size := t.Size()
 		return plainValue{
 			func(dst []byte, p unsafe.Pointer) []byte { return binary.AppendUvarint(dst, loadUint(p, size)) },
-			func(r *reader, p unsafe.Pointer) { storeUint(p, size, r.uvarint()) },
+			func(r *codec.Reader, p unsafe.Pointer) { storeUint(p, size, r.Uvarint()) },
 		}, true
 	case reflect.Float64:
 		return plainValue{
 			func(dst []byte, p unsafe.Pointer) []byte {
 				return binary.LittleEndian.AppendUint64(dst, math.Float64bits(*(*float64)(p)))
 			},
-			func(r *reader, p unsafe.Pointer) {
-				*(*float64)(p) = math.Float64frombits(binary.LittleEndian.Uint64(r.fixed(8)))
+			func(r *codec.Reader, p unsafe.Pointer) {
+				*(*float64)(p) = math.Float64frombits(binary.LittleEndian.Uint64(r.Fixed(8)))
 			},
 		}, true
 	case reflect.Float32:
@@ -65,8 +62,8 @@ func plainOf(t reflect.Type) (plainValue, bool) {
 			func(dst []byte, p unsafe.Pointer) []byte {
 				return binary.LittleEndian.AppendUint32(dst, math.Float32bits(*(*float32)(p)))
 			},
-			func(r *reader, p unsafe.Pointer) {
-				*(*float32)(p) = math.Float32frombits(binary.LittleEndian.Uint32(r.fixed(4)))
+			func(r *codec.Reader, p unsafe.Pointer) {
+				*(*float32)(p) = math.Float32frombits(binary.LittleEndian.Uint32(r.Fixed(4)))
 			},
 		}, true
 	case reflect.Bool:
@@ -77,14 +74,7 @@ func plainOf(t reflect.Type) (plainValue, bool) {
 				}
 				return append(dst, 0)
 			},
-			func(r *reader, p unsafe.Pointer) {
-				switch b := r.fixed(1); {
-				case b[0] > 1:
-					r.fail(errBool)
-				default:
-					*(*bool)(p) = b[0] == 1
-				}
-			},
+			func(r *codec.Reader, p unsafe.Pointer) { *(*bool)(p) = r.Bool() },
 		}, true
 	}
 	return plainValue{}, false
