@@ -117,15 +117,13 @@ func joinCluster(ctx context.Context, r *runState) (*cluster, error) {
 }
 
 // watch stops the run when the mesh fails: a peer lost, or stopped by an error (or an
-// abort, which stops this process the same way).
+// abort, which fail takes for this process's abort).
 func (c *cluster) watch(ctx context.Context, r *runState) {
 	select {
 	case <-ctx.Done():
 	case <-c.mesh.Failed():
 		err := c.mesh.Err()
 		switch {
-		case errors.Is(err, comm.ErrPeerAborted):
-			r.abort()
 		case errors.Is(err, comm.ErrPeerInterrupted):
 			// A platform stops every process at about the same time (Kubernetes sends
 			// each pod SIGTERM): a peer's stop followed soon by this process's own is
