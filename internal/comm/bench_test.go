@@ -112,25 +112,12 @@ func benchItems(b *testing.B, codec Codec, size int) {
 	done := make(chan int)
 	total := make(chan int, 1)
 	go func() {
-		got, sum := 0, int64(0)
+		got, sum, want := 0, int64(0), -1
 		var msgs []Message
-		for {
+		for got != want {
 			select {
 			case <-m1.Wake(1):
-			case want := <-total:
-				for got < want {
-					<-m1.Wake(1)
-					msgs = m1.Receive(1, msgs[:0])
-					for _, m := range msgs {
-						for _, it := range m.Batch.([]item) {
-							sum += it.N
-						}
-						got += len(m.Batch.([]item))
-						m1.Done(1, m.Bytes)
-					}
-				}
-				done <- int(sum)
-				return
+			case want = <-total:
 			}
 			msgs = m1.Receive(1, msgs[:0])
 			for _, m := range msgs {
@@ -141,6 +128,7 @@ func benchItems(b *testing.B, codec Codec, size int) {
 				m1.Done(1, m.Bytes)
 			}
 		}
+		done <- int(sum)
 	}()
 	b.ResetTimer()
 	for b.Loop() {
