@@ -55,3 +55,12 @@ type Awaker interface {
 	// except after an empty batch, when the runtime waits 1 ms.
 	NextAwake() time.Time
 }
+
+// Lagger is implemented by partitions that know how far they are behind the end of their
+// source: a Kafka partition's records not yet read, a file's bytes not yet read. Metrics
+// and the run's logs read it. Lag is called from goroutines other than the worker's, so
+// it reads what the partition publishes atomically; it returns false while the partition
+// does not know.
+type Lagger interface {
+	Lag() (behind int64, ok bool)
+}
