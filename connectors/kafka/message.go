@@ -1,13 +1,19 @@
 package kafka
 
-import "time"
+import (
+	"time"
 
-// Header is one of a record's headers. Kafka allows a key to repeat, so a record's
-// headers are a slice, in the order they were produced, not a map.
-type Header struct {
-	Key   string
-	Value []byte
-}
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Header is one of a record's headers: a Key string and a Value []byte. Kafka allows a
+// key to repeat, so a record's headers are a slice, in the order they were produced, not
+// a map.
+//
+// Header is franz-go's own header type under another name, so that the Source passes a
+// fetched record's headers on, and the Sink a message's headers to the producer, without
+// copying them into a type of their own.
+type Header = kgo.RecordHeader
 
 // Message is a Kafka record: an item of the Source, and an item the Sink writes.
 //
