@@ -44,6 +44,10 @@ func (o *Ops[T]) Concat(dst, src any) any {
 
 func (o *Ops[T]) Keyed() bool { return o.key != nil }
 
+// ItemType returns T, which descriptions of a flow (internal/flowview) name on its steps
+// and edges.
+func (o *Ops[T]) ItemType() reflect.Type { return reflect.TypeFor[T]() }
+
 func (o *Ops[T]) NewSplitter(n, size int) graph.Splitter {
 	sp := &splitter[T]{key: o.key, size: size, bufs: make([][]T, n)}
 	for d := range sp.bufs {
