@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"crypto/tls"
+	"log/slog"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
@@ -28,10 +29,11 @@ type clientConfig struct {
 	sasl    []sasl.Mechanism
 	tls     *tls.Config
 	extra   []kgo.Opt
+	logger  *slog.Logger
 }
 
 func newClientConfig(brokers []string) clientConfig {
-	return clientConfig{brokers: brokers, id: DefaultClientID}
+	return clientConfig{brokers: brokers, id: DefaultClientID, logger: slog.Default()}
 }
 
 // kgoOpts returns the franz-go options of c, followed by more (which the connector
@@ -100,4 +102,15 @@ func TLS(cfg *tls.Config) Option {
 // guarantees; the Source's and the Sink's own options set those. ClientOpts accumulate.
 func ClientOpts(opts ...kgo.Opt) Option {
 	return func(c *clientConfig) { c.extra = append(c.extra, opts...) }
+}
+
+// Logger sets where the Source and the Sink log (the source's consumer lag, say),
+// overriding slog.Default() as it is when the source or sink is made. franz-go's own
+// logs are not sent there: pass kgo.WithLogger through ClientOpts for those.
+func Logger(l *slog.Logger) Option {
+	return func(c *clientConfig) {
+		if l != nil {
+			c.logger = l
+		}
+	}
 }
