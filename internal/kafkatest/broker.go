@@ -77,13 +77,17 @@ func NewCluster(extra ...kfake.Opt) (*Broker, error) {
 	return &Broker{addrs: c.ListenAddrs(), cluster: c, stop: func() error { c.Close(); return nil }}, nil
 }
 
+// Existing returns a Broker of the real cluster at addrs, which it never stops: for a
+// program given a cluster's addresses (Start reads them from WEIR_KAFKA_BROKERS).
+func Existing(addrs []string) *Broker { return &Broker{addrs: addrs, real: true} }
+
 // Start returns the real cluster WEIR_KAFKA_BROKERS names, or else an in-process broker
 // that the test's cleanup closes. It logs which.
 func Start(t testing.TB, extra ...kfake.Opt) *Broker {
 	t.Helper()
 	if addrs := EnvBrokers(); addrs != nil {
 		t.Logf("kafkatest: the real cluster at %s (%s)", strings.Join(addrs, ","), BrokersEnv)
-		return &Broker{addrs: addrs, real: true}
+		return Existing(addrs)
 	}
 	b, err := NewCluster(extra...)
 	if err != nil {

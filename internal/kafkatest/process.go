@@ -92,7 +92,7 @@ func StartProcess(t testing.TB, topics ...string) *Broker {
 	t.Helper()
 	if addrs := EnvBrokers(); addrs != nil {
 		t.Logf("kafkatest: the real cluster at %s (%s)", strings.Join(addrs, ","), BrokersEnv)
-		return &Broker{addrs: addrs, real: true}
+		return Existing(addrs)
 	}
 	self, err := os.Executable()
 	if err != nil {
