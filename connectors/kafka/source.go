@@ -80,7 +80,9 @@ type sourceConfig struct {
 
 // StartEarliest starts a partition that has no resume position at the first record the
 // broker still holds. It is the default.
-func StartEarliest() SourceOption { return sourceOpt(func(c *sourceConfig) { c.start = startEarliest }) }
+func StartEarliest() SourceOption {
+	return sourceOpt(func(c *sourceConfig) { c.start = startEarliest })
+}
 
 // StartLatest starts a partition that has no resume position at its end as the partition
 // opens: only records produced after that are read. The default is StartEarliest.
