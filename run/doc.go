@@ -29,6 +29,9 @@
 // stopped it (cleanly: with a recovery directory, the last committed epoch stays
 // resumable, and the line Main prints names the epoch the next run resumes from).
 //
+// "prog graph [--format mermaid|dot|json]" prints the planned dataflow (steps, the
+// composite operators around them, edges with their exchange) without running it.
+//
 // A program adds its own flags to Flags and reads its own arguments with Args before it
 // builds the flow:
 //

@@ -74,6 +74,17 @@ import (
 //
 // Each variable is WEIR_ and the flag's long name, upper-cased, with '_' for '-'.
 //
+// The sub-command graph prints the planned dataflow and exits without running it:
+//
+//	prog graph [--format mermaid|dot|json] [flags] [arguments]
+//
+// Mermaid (the default) and Graphviz DOT draw the steps, grouped by the composite
+// operators that declared them, and the edges labelled with how items cross between
+// workers; JSON is the description the monitoring server serves (see package
+// internal/flowview's doc for its fields). The program's own flags and arguments follow,
+// as for a run, so that it builds the flow it would run. Only the first argument is taken
+// for the sub-command: "prog -- graph" runs the program with the argument "graph".
+//
 // The run's logs (see Logs in the package doc) go to stderr as text, unless opts give a
 // Logger of their own, which --log-level then does not change.
 //
@@ -130,6 +141,13 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 	if err != nil {
 		cl.usageError(stderr, err)
 		return 2
+	}
+	if cl.graph != "" {
+		if err := printGraph(stdout, flow, cl.graph); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cl.level}))
@@ -253,6 +271,9 @@ type commandLine struct {
 	// level is the level of Main's own logger (--log-level), which is not in config: a
 	// Logger given by an option keeps its own.
 	level slog.Level
+	// graph is the format of the graph sub-command, which prints the flow rather than run
+	// it; "" for a run.
+	graph string
 	// clusterLine is what the cluster flags say beyond config, read with it.
 	clusterLine
 	hostname func() (string, error) // the pod's name on Kubernetes: os.Hostname
@@ -373,7 +394,10 @@ func (cl *commandLine) parse(args []string, stdout, stderr io.Writer) (code int,
 		return cl.code, cl.exit
 	}
 	cl.parsed = true
-	err := cl.fs.Parse(args)
+	args, err := cl.subcommand(args)
+	if err == nil {
+		err = cl.fs.Parse(args)
+	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		cl.usage(stdout)
@@ -421,7 +445,10 @@ func (cl *commandLine) config(opts []Option) (config, error) {
 // usage prints each of weir's flags once, with its argument, environment variable and
 // default, then the program's own flags.
 func (cl *commandLine) usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: %s [flags] [arguments]\n\nweir flags (a flag beats its environment variable):\n", cl.name)
+	fmt.Fprintf(w, "Usage: %s [flags] [arguments]\n", cl.name)
+	fmt.Fprintf(w, "       %s graph [--format mermaid|dot|json] [flags] [arguments]\n", cl.name)
+	fmt.Fprintf(w, "         print the dataflow's planned graph (default mermaid) without running it\n")
+	fmt.Fprintf(w, "\nweir flags (a flag beats its environment variable):\n")
 	rows := [][2]string{}
 	for _, f := range cl.flags {
 		detail := f.usage + " (env " + f.env

@@ -16,24 +16,39 @@ func WriteJSON(w io.Writer, g *Graph) error {
 	return enc.Encode(g)
 }
 
-// layout is what both drawings need: node ids by step, and the steps and scopes directly
-// inside each scope, in plan order.
+// layout is what both drawings need: node ids by step, scope ids by scope, and what each
+// scope holds directly (steps and scopes), in the order of the plan's first step in it.
 type layout struct {
-	node   map[string]string   // step id -> n0, n1...
-	scope  map[string]string   // scope id -> s0, s1...
-	steps  map[string][]int    // scope id (or flow id) -> indexes into g.Steps
-	scopes map[string][]string // scope id (or flow id) -> child scope ids
+	node  map[string]string // step id -> n0, n1...
+	scope map[string]string // scope id -> s0, s1...
+	items map[string][]item // scope id (the flow's id for the top level) -> what it holds
+}
+
+// item is a step (an index into Graph.Steps) or, when scope is set, a nested scope.
+type item struct {
+	step  int
+	scope string
 }
 
 func newLayout(g *Graph) *layout {
-	l := &layout{node: map[string]string{}, scope: map[string]string{}, steps: map[string][]int{}, scopes: map[string][]string{}}
+	l := &layout{node: map[string]string{}, scope: map[string]string{}, items: map[string][]item{}}
+	parent := map[string]string{}
 	for i, s := range g.Scopes {
 		l.scope[s.ID] = "s" + strconv.Itoa(i)
-		l.scopes[s.Parent] = append(l.scopes[s.Parent], s.ID)
+		parent[s.ID] = s.Parent
 	}
+	placed := map[string]bool{}
 	for i, s := range g.Steps {
 		l.node[s.ID] = "n" + strconv.Itoa(i)
-		l.steps[s.Scope] = append(l.steps[s.Scope], i)
+		l.items[s.Scope] = append(l.items[s.Scope], item{step: i})
+		// The scopes around the step go where their first step is.
+		for sc := s.Scope; sc != g.Flow && !placed[sc]; sc = parent[sc] {
+			if _, ok := parent[sc]; !ok {
+				break // not a scope of g: drawn at the top level
+			}
+			placed[sc] = true
+			l.items[parent[sc]] = append(l.items[parent[sc]], item{scope: sc})
+		}
 	}
 	return l
 }
@@ -67,17 +82,24 @@ func marks(g *Graph) (fused, branch map[string]bool) {
 	return fused, branch
 }
 
-// stepLabel is a step's label in a drawing: its name and, on a second line, its kind and
-// item type.
+// stepLabel is a step's label in a drawing: its name and, on a second line, its kind
+// (unless the name is the kind, as in most composites), its item type and whether it is
+// partitioned.
 func stepLabel(s Step, newline string, esc func(string) string) string {
-	second := s.Kind
+	var second []string
+	if s.Kind != s.Name {
+		second = append(second, s.Kind)
+	}
 	if s.ItemType != "" {
-		second += " · " + s.ItemType
+		second = append(second, s.ItemType)
 	}
 	if s.Partitioned {
-		second += " · partitioned"
+		second = append(second, "partitioned")
 	}
-	return esc(s.Name) + newline + esc(second)
+	if len(second) == 0 {
+		return esc(s.Name)
+	}
+	return esc(s.Name) + newline + esc(strings.Join(second, " · "))
 }
 
 // WriteMermaid writes g as a Mermaid flowchart, top to bottom, with a subgraph per scope.
@@ -88,14 +110,15 @@ func WriteMermaid(w io.Writer, g *Graph) error {
 	fmt.Fprintf(b, "flowchart TD\n")
 	var scope func(id, indent string)
 	scope = func(id, indent string) {
-		for _, sub := range l.scopes[id] {
-			_, name := split(sub)
-			fmt.Fprintf(b, "%ssubgraph %s [\"%s\"]\n", indent, l.scope[sub], mermaidText(name))
-			scope(sub, indent+"  ")
-			fmt.Fprintf(b, "%send\n", indent)
-		}
-		for _, i := range l.steps[id] {
-			s := g.Steps[i]
+		for _, it := range l.items[id] {
+			if it.scope != "" {
+				_, name := split(it.scope)
+				fmt.Fprintf(b, "%ssubgraph %s [\"%s\"]\n", indent, l.scope[it.scope], mermaidText(name))
+				scope(it.scope, indent+"  ")
+				fmt.Fprintf(b, "%send\n", indent)
+				continue
+			}
+			s := g.Steps[it.step]
 			open, close := mermaidShape(s.Kind)
 			fmt.Fprintf(b, "%s%s%s\"%s\"%s\n", indent, l.node[s.ID], open, stepLabel(s, "<br/>", mermaidText), close)
 		}
@@ -159,15 +182,16 @@ func WriteDOT(w io.Writer, g *Graph) error {
 	fmt.Fprintf(b, "  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n")
 	var scope func(id, indent string)
 	scope = func(id, indent string) {
-		for _, sub := range l.scopes[id] {
-			_, name := split(sub)
-			fmt.Fprintf(b, "%ssubgraph cluster_%s {\n", indent, l.scope[sub])
-			fmt.Fprintf(b, "%s  label=%s;\n", indent, dotText(name))
-			scope(sub, indent+"  ")
-			fmt.Fprintf(b, "%s}\n", indent)
-		}
-		for _, i := range l.steps[id] {
-			s := g.Steps[i]
+		for _, it := range l.items[id] {
+			if it.scope != "" {
+				_, name := split(it.scope)
+				fmt.Fprintf(b, "%ssubgraph cluster_%s {\n", indent, l.scope[it.scope])
+				fmt.Fprintf(b, "%s  label=%s;\n", indent, dotText(name))
+				scope(it.scope, indent+"  ")
+				fmt.Fprintf(b, "%s}\n", indent)
+				continue
+			}
+			s := g.Steps[it.step]
 			fmt.Fprintf(b, "%s%s [label=%s, shape=%s];\n", indent, l.node[s.ID], dotText(stepLabel(s, "\n", noEscape)), dotShape(s.Kind))
 		}
 	}
