@@ -28,7 +28,7 @@ const DefaultRegistryTimeout = 10 * time.Second
 type Registry struct {
 	cl      *sr.Client
 	timeout time.Duration
-	mu      sync.Mutex                       // held while asking the registry, so an id is asked for once
+	mu      sync.Mutex                        // held while asking the registry, so an id is asked for once
 	ids     atomic.Pointer[map[int]*schemaOf] // copied on write: read without a lock per record
 	header  sr.ConfluentHeader
 }
