@@ -36,6 +36,9 @@ func (in *input) open() error {
 			return in.partErr(name, fmt.Errorf("building partition: %w", err))
 		}
 		in.parts = append(in.parts, &sourcePart{name: name, part: p})
+		if l, ok := p.(lagging); ok {
+			w.obs.addLag(in.Index, name, l.Lag)
+		}
 	}
 	in.live = len(in.parts)
 	if in.live == 0 {
@@ -68,12 +71,16 @@ func (in *input) poll() (read bool, err error) {
 			continue
 		}
 		w.cur = in.ID
+		start := w.timer()
 		batch, err := p.part.Next(w.ctx)
+		w.spent(in.Index, start)
 		if batch != nil {
 			read = true
 			epoch := w.prog.epoch()
+			items := in.Batch.Len(batch)
 			st := &w.r.stats[w.id] // per batch, for the run's summary
-			st.in.Add(int64(in.Batch.Len(batch)))
+			st.in.Add(int64(items))
+			w.obs.steps[in.Index].batch(items)
 			st.epoch.Store(epoch)
 			w.push(in.Node, 0, epoch, batch)
 		}
@@ -129,6 +136,8 @@ func (in *input) advance(from, _ uint64) error {
 	if w.r.cfg.Store == nil || in.shard == nil {
 		return nil
 	}
+	start := w.snapTimer()
+	defer w.snapDone(start)
 	var cs []state.Change
 	for _, p := range in.parts {
 		s := p.final

@@ -13,12 +13,14 @@ import (
 // earlier ones: state is exactly-once.
 type stateful struct {
 	step
-	rt   graph.StatefulRuntime
-	held pending
+	rt    graph.StatefulRuntime
+	held  pending
+	sizes heldCounter // rt, if it can tell its keys and timers
 }
 
 func newStateful(s step, spec *graph.StatefulSpec) *stateful {
 	st := &stateful{step: s, rt: spec.New(), held: newPending(s.Batch, &s.w.load)}
+	st.sizes, _ = st.rt.(heldCounter)
 	if s.w.r.cfg.Store != nil {
 		st.rt.Track()
 	}
@@ -39,6 +41,7 @@ func (s *stateful) open() error {
 			return s.keyErr(err, "resuming")
 		}
 	}
+	s.publishHeld()
 	return nil
 }
 
@@ -58,7 +61,10 @@ func (s *stateful) activate(batch any, epoch uint64, eof bool) error {
 	if f := w.prog.frontier(s.Index); epoch < f {
 		panic(fmt.Sprintf("weir: internal error: step %s got epoch %d below its frontier %d", s.ID, epoch, f))
 	}
+	start := w.timer()
 	out, err := s.rt.Activate(batch, w.now, eof)
+	w.spent(s.Index, start)
+	s.publishHeld()
 	if err != nil {
 		return s.keyErr(err, "")
 	}
@@ -103,7 +109,9 @@ func (s *stateful) closeEpoch(e uint64, last bool) error {
 	if s.w.r.cfg.Store == nil {
 		return nil
 	}
+	start := s.w.snapTimer()
 	changes, err := s.rt.Snapshot()
+	s.w.snapDone(start)
 	if err != nil {
 		return &graph.StepError{Step: s.ID, Cause: err}
 	}

@@ -18,7 +18,10 @@ type flatMap struct {
 
 func (f *flatMap) deliver(epoch uint64, batch any) {
 	f.w.cur = f.ID
-	if out := f.fn(batch); out != nil {
+	start := f.w.timer()
+	out := f.fn(batch)
+	f.w.spent(f.Index, start)
+	if out != nil {
 		f.w.push(f.emit, 0, epoch, out)
 	}
 }
@@ -39,7 +42,9 @@ type branch struct {
 
 func (b *branch) deliver(epoch uint64, batch any) {
 	b.w.cur = b.ID
+	start := b.w.timer()
 	yes, no := b.split(batch)
+	b.w.spent(b.Index, start)
 	if yes != nil {
 		b.w.push(b.Node, 0, epoch, yes)
 	}
@@ -56,7 +61,9 @@ type inspect struct {
 
 func (in *inspect) deliver(epoch uint64, batch any) {
 	in.w.cur = in.ID
+	start := in.w.timer()
 	in.fn(in.ID, batch, epoch, in.w.id)
+	in.w.spent(in.Index, start)
 	in.w.push(in.Node, 0, epoch, batch)
 }
 

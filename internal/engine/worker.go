@@ -42,6 +42,14 @@ type worker struct {
 	busy  time.Duration // time spent in rounds that drained something, since the last sample
 	rate  float64       // bytes per second of busy time, smoothed; 0 before the first sample
 	limit int           // the load this worker last reported
+
+	// Figures for Stats (stats.go): the worker's counters, the Stats that reads them (nil
+	// when none does: user code is then not timed), whether the sources are paused now,
+	// and the time spent snapshotting since the last epochs went to the committer.
+	obs      *workerStats
+	stats    *Stats
+	paused   bool
+	snapping time.Duration
 }
 
 // exchange is the sending side of an exchange edge on one worker: a buffer per
@@ -58,6 +66,7 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 		out: make([]*exchange, len(r.plan.Edges)), snaps: map[uint64][]state.Snapshot{},
 		limit: min(minInFlight, r.cfg.InFlightBytes)}
 	w.moved = w.advance
+	w.obs, w.stats = observer(ctx, r, id)
 	if r.cfg.Store != nil {
 		w.commits = startCommitter(r, id)
 	}
@@ -111,6 +120,9 @@ func (w *worker) run() (err error) {
 			}
 		}
 		w.closeAll(err == nil && w.ctx.Err() == nil)
+		if w.stats != nil {
+			w.stats.stopped(err)
+		}
 	}()
 	if err := w.open(); err != nil {
 		return err
@@ -134,6 +146,7 @@ func (w *worker) run() (err error) {
 			return err
 		}
 		congested := w.congested()
+		w.pausing(congested)
 		read := false
 		if !congested {
 			var err error
@@ -169,6 +182,7 @@ func (w *worker) run() (err error) {
 			return nil
 		}
 		w.pace()
+		w.publish()
 		if w.next < len(w.msgs) {
 			continue // more received to handle: no sleep
 		}
@@ -339,10 +353,17 @@ func (w *worker) fireTimers() error {
 
 // push hands a batch from an output port of node n to every consumer.
 func (w *worker) push(n *plan.Node, port int, epoch uint64, batch any) {
-	for _, e := range n.Out[port] {
+	edges := n.Out[port]
+	if len(edges) == 0 {
+		return
+	}
+	items := edges[0].To.Batch.Len(batch) // counted once per batch, for every consumer
+	w.obs.steps[n.Index].out.Add(int64(items))
+	for _, e := range edges {
 		if x := w.out[e.ID]; x != nil {
 			w.exchange(x, epoch, batch)
 		} else {
+			w.obs.steps[e.To.Index].batch(items)
 			w.ops[e.To.Index].deliver(epoch, batch)
 		}
 	}
@@ -362,7 +383,9 @@ func (w *worker) exchange(x *exchange, epoch uint64, batch any) {
 		x.split.Even(batch)
 	}
 	if mine := x.split.Peek(w.id); mine != nil {
-		w.ops[x.edge.To.Index].deliver(epoch, mine)
+		to := x.edge.To
+		w.obs.steps[to.Index].batch(to.Batch.Len(mine))
+		w.ops[to.Index].deliver(epoch, mine)
 		x.split.Reset(w.id)
 	}
 	for d := range w.n {
@@ -374,8 +397,10 @@ func (w *worker) exchange(x *exchange, epoch uint64, batch any) {
 
 func (w *worker) send(x *exchange, d int) {
 	b := x.split.Take(d, w.r.spares[x.edge.ID].Get())
-	w.r.mesh.Send(d, comm.Message{Edge: x.edge.ID, From: w.id, Epoch: x.epoch, Batch: b, Bytes: x.edge.To.Batch.Bytes(b)})
+	bytes := x.edge.To.Batch.Bytes(b)
+	w.r.mesh.Send(d, comm.Message{Edge: x.edge.ID, From: w.id, Epoch: x.epoch, Batch: b, Bytes: bytes})
 	if !w.r.isLocal(d) {
+		w.obs.sent[d/w.r.cfg.Workers].Add(int64(bytes))
 		// A mesh between processes has encoded the batch by the time Send returns: its
 		// buffer is free to fill again, as a local receiver's is once it is done.
 		w.r.spares[x.edge.ID].Put(b)
@@ -415,6 +440,7 @@ func (w *worker) receive() error {
 			w.prog.mark(e.To.Index, e.In, m.From, m.Frontier)
 			continue
 		}
+		w.obs.steps[e.To.Index].batch(e.To.Batch.Len(m.Batch))
 		w.ops[e.To.Index].deliver(m.Epoch, m.Batch)
 		w.r.spares[m.Edge].Put(m.Batch) // borrowed by deliver only: free to refill
 		w.r.mesh.Done(w.id, m.Bytes)
@@ -484,6 +510,10 @@ func (w *worker) commit() error {
 		return nil
 	}
 	from, to, final := w.prog.commit(w.snapped)
+	if to > from {
+		w.obs.snapshot.observe(w.snapping)
+		w.snapping = 0
+	}
 	for e := from; e < to; e++ {
 		if err := w.commits.add(state.Epoch{Epoch: e, Snaps: w.snaps[e], Final: final && e == to-1}); err != nil {
 			return err

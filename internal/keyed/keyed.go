@@ -125,6 +125,10 @@ type stateful[V, W, S any] struct {
 
 func (s *stateful[V, W, S]) Track() { s.track = true }
 
+// Held returns the keys the runtime holds and the notifications pending, for the engine's
+// figures: both are counted as they change, so asking costs nothing.
+func (s *stateful[V, W, S]) Held() (keys, timers int) { return len(s.keys), s.timers.armed }
+
 func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out any, err error) {
 	s.act++
 	s.out = s.out[:0]

@@ -28,6 +28,7 @@ type timerQueue[E any] struct {
 	early      []*timerSlot[E]
 	earlyMin   int64
 	earlyStale bool // the slot whose want was earlyMin has withdrawn or postponed it
+	armed      int  // slots armed: in the heap or the early list (monitoring reads it)
 }
 
 // timerSlot is what the timer queue holds of one key, kept in the key's owner.
@@ -49,6 +50,9 @@ type timer[E any] struct {
 // (the slot is filed again when it reaches the top); an earlier one, or a first one, goes
 // to the early list.
 func (q *timerQueue[E]) arm(s *timerSlot[E], want int64) {
+	if !s.early && s.hpos == 0 {
+		q.armed++
+	}
 	if s.early && s.want == q.earlyMin && want > s.want {
 		q.earlyStale = true
 	}
@@ -72,6 +76,9 @@ func (q *timerQueue[E]) arm(s *timerSlot[E], want int64) {
 
 // disarm withdraws s's notification: out of the heap, and out of the early list (lazily).
 func (q *timerQueue[E]) disarm(s *timerSlot[E]) {
+	if s.early || s.hpos > 0 {
+		q.armed--
+	}
 	if s.early && s.want == q.earlyMin {
 		q.earlyStale = true
 	}

@@ -101,7 +101,7 @@ func FuzzTimerQueue(f *testing.F) {
 }
 
 // checkTimers checks the rules of q against the model: a heap ordered on the times filed,
-// with each slot knowing its place; a slot armed exactly when the model has it, at the
+// with each slot knowing its place; the count of armed slots; a slot armed exactly when the model has it, at the
 // model's time; every early slot listed; and each armed slot's want accounted for, by a
 // time filed no later than it or by the early list with earlyMin no later than it.
 func checkTimers(t *testing.T, q *timerQueue[clocked], cs []clocked, model map[int]int64) {
@@ -113,6 +113,9 @@ func checkTimers(t *testing.T, q *timerQueue[clocked], cs []clocked, model map[i
 		if p := (i - 1) / 2; i > 0 && q.heap[p].at > h.at {
 			t.Fatalf("heap[%d] at %d above heap[%d] at %d", p, q.heap[p].at, i, h.at)
 		}
+	}
+	if q.armed != len(model) {
+		t.Fatalf("%d slots counted armed, want %d", q.armed, len(model))
 	}
 	listed := map[*timerSlot[clocked]]bool{}
 	for _, s := range q.early {

@@ -1,0 +1,551 @@
+package engine
+
+import (
+	"context"
+	"math/bits"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/plan"
+)
+
+// Stats publishes a run's live figures to readers on other goroutines (the monitor's
+// HTTP server, scraped by Prometheus): give one to Run with WithStats, and call Read
+// whenever a reader wants the figures. The workers count into per-worker atomic counters,
+// once per batch and never per item, padded apart so that a worker's writes do not bounce
+// another's cache lines; Read sums nothing on the workers' behalf and takes no lock they
+// take, so a scrape costs the workers nothing.
+//
+// A Stats may be read before its run starts (Read says so) and after it ends (the final
+// figures stay). It describes one run: give each run its own.
+type Stats struct {
+	mu      sync.Mutex
+	r       *runState // nil until Run has set the run up
+	o       *obs
+	started time.Time
+	ended   time.Time
+	err     string
+	live    int // workers still running
+}
+
+// NewStats returns a Stats for one run.
+func NewStats() *Stats { return &Stats{} }
+
+type statsKey struct{}
+
+// WithStats returns a context that makes Run publish its figures in s. Without it a run
+// still counts (the counts cost too little to be worth a branch) but does not time user
+// code, and nobody reads the counts.
+func WithStats(ctx context.Context, s *Stats) context.Context {
+	return context.WithValue(ctx, statsKey{}, s)
+}
+
+// Status is what Stats.Read returns: the run's figures at one moment. Totals count from
+// the start of this execution (a resumed run starts again from 0).
+type Status struct {
+	Flow      string
+	Process   int   // this process's index in its cluster; 0 alone
+	Processes int   // processes in the cluster; 1 alone
+	Workers   []int // the ids of this process's workers, numbered across the cluster
+	// Running is true from the start of the execution until it ends; Started and Ended
+	// are its times (zero before).
+	Running        bool
+	Started, Ended time.Time
+	// Err is how the run ended when it failed, "" otherwise.
+	Err string
+	// Resume is the epoch this execution started at (1 for a fresh start).
+	Resume uint64
+	// Steps are the plan's steps in plan order, each with its figures on each of this
+	// process's workers (in Workers order).
+	Steps []StepStatus
+	// WorkerStatus is each of this process's workers' own figures, in Workers order.
+	WorkerStatus []WorkerStatus
+	// Commits is the history of the latest writes to the store (at most CommitHistory),
+	// oldest first; empty without a store.
+	Commits []CommitRecord
+	// Errors are the errors that stopped the run (a step's failure names its step).
+	Errors []ErrorRecord
+	// StoreBytes is the recovery store's size on disk, when the store can tell (StoreKnown).
+	StoreBytes int64
+	StoreKnown bool
+}
+
+// StepStatus is one step's figures on each of this process's workers.
+type StepStatus struct {
+	ID   string // the step's full id, "flow.scope.step"
+	Kind string // its primitive: input, output, flat_map_batch, stateful_batch...
+	// FusedInto names the step whose loop runs this one's function (a chain of op.Map
+	// steps runs in its first step): such a step's items are the chain's, as each of its
+	// functions maps one item to one.
+	FusedInto string
+	Workers   []StepWorker
+}
+
+// StepWorker is one step's figures on one worker.
+type StepWorker struct {
+	Worker int
+	// In counts the items delivered to the step (for an input, none: see Out), Out the
+	// items it emitted to its consumers (for an input, the items it read; for a sink,
+	// none: In is what it wrote), and Batches the batches it ran on (for an input, the
+	// batches it read).
+	In, Out, Batches int64
+	// BatchSizes counts the batches by their item count, in powers of two: BatchSizes[i]
+	// counts those of at most BatchSizeBound(i) items (and more than the bound before).
+	BatchSizes [BatchSizeBuckets]int64
+	// Busy is the time spent in the step's own code: the user's function, the keyed
+	// logic, the connector's Next or Write. It is measured per batch, not per item.
+	Busy time.Duration
+	// Keys and Timers are a stateful step's keys held and notifications pending on this
+	// worker, as of its last activation; HasKeys is false for other steps.
+	Keys, Timers int64
+	HasKeys      bool
+	// Lag is, for an input, each of its partitions on this worker that knows how far it is
+	// behind the end of its source (source.Lagger), in partition order.
+	Lag []PartitionLag
+}
+
+// PartitionLag is how far one source partition is behind the end of its source: records
+// for Kafka, bytes for files (the source's own unit).
+type PartitionLag struct {
+	Partition string
+	Behind    int64
+}
+
+// WorkerStatus is one worker's own figures.
+type WorkerStatus struct {
+	Worker int
+	// Epoch is the epoch the worker's inputs are in; Committed the last epoch its
+	// committer has written (0 before its first write, or without a store).
+	Epoch, Committed uint64
+	// InFlightBytes is the data waiting for the worker: queued for it and parked for a
+	// later epoch (ParkedBytes). LimitBytes is the load it lets others queue for it.
+	InFlightBytes, ParkedBytes, LimitBytes int64
+	// Backpressure is the time the worker's sources were paused because its credit toward
+	// some worker was used up; Paused says they are paused now. Credits is its credit
+	// toward every worker of the cluster, by worker id, in bytes (at most 0 pauses it).
+	Backpressure time.Duration
+	Paused       bool
+	Credits      []int64
+	// SentBytes is, by process, the bytes (the engine's size estimates) of the batches
+	// the worker sent to that process's workers; nil in one process.
+	SentBytes []int64
+	// Snapshot is the time taken to snapshot each epoch's state (the steps' Snapshot
+	// calls), and Commit each write to the store (one write may hold several epochs).
+	Snapshot, Commit Histogram
+	// Commits counts the store writes, and CommitBytes the bytes of keys and states they
+	// held.
+	Commits, CommitBytes int64
+}
+
+// CommitRecord is one write of a worker's closed epochs to the store.
+type CommitRecord struct {
+	Worker   int
+	Epoch    uint64 // the last epoch written
+	Epochs   int    // how many epochs the write held
+	Rows     int
+	Bytes    int64
+	Duration time.Duration
+	At       time.Time // when the write completed
+}
+
+// ErrorRecord is an error that stopped the run.
+type ErrorRecord struct {
+	Step  string // "" when no step is to blame (the store, a peer)
+	Error string
+	At    time.Time
+}
+
+// CommitHistory is how many of the latest commits Status holds.
+const CommitHistory = 64
+
+// BatchSizeBuckets is the number of batch-size buckets: 1, 2, 4, ... 2^16 items and
+// more.
+const BatchSizeBuckets = 18
+
+// BatchSizeBound is the largest item count that bucket i of StepWorker.BatchSizes counts;
+// the last bucket has no bound (-1).
+func BatchSizeBound(i int) int64 {
+	if i >= BatchSizeBuckets-1 {
+		return -1
+	}
+	return 1 << i
+}
+
+// durationBounds are the bounds, in seconds, of the snapshot and commit histograms: from
+// 100 µs to 60 s, about three to a decade.
+var durationBounds = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+
+// Histogram is a distribution of durations in seconds, as Prometheus's: Counts[i] counts
+// the observations of at most Bounds[i] (not cumulative), the last one those above every
+// bound.
+type Histogram struct {
+	Bounds []float64
+	Counts []uint64 // len(Bounds)+1
+	Count  uint64
+	Sum    float64
+}
+
+// histogram is a Histogram written by one goroutine and read by others.
+type histogram struct {
+	counts [19]atomic.Uint64 // len(durationBounds)+1
+	sum    atomic.Int64      // nanoseconds
+}
+
+func (h *histogram) observe(d time.Duration) {
+	s := d.Seconds()
+	i, _ := slices.BinarySearch(durationBounds, s)
+	h.counts[i].Add(1)
+	h.sum.Add(int64(d))
+}
+
+func (h *histogram) read() Histogram {
+	out := Histogram{Bounds: durationBounds, Counts: make([]uint64, len(h.counts))}
+	for i := range h.counts {
+		out.Counts[i] = h.counts[i].Load()
+		out.Count += out.Counts[i]
+	}
+	out.Sum = time.Duration(h.sum.Load()).Seconds()
+	return out
+}
+
+// stepCounters are one step's counters on one worker.
+type stepCounters struct {
+	in, out, batches atomic.Int64
+	busy             atomic.Int64 // nanoseconds
+	keys, timers     atomic.Int64
+	sizes            [BatchSizeBuckets]atomic.Int64
+}
+
+// batch counts a batch of n items delivered to the step.
+func (c *stepCounters) batch(n int) {
+	c.in.Add(int64(n))
+	c.batches.Add(1)
+	c.sizes[sizeBucket(n)].Add(1)
+}
+
+// sizeBucket is the BatchSizes bucket of a batch of n items.
+func sizeBucket(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return min(bits.Len(uint(n-1)), BatchSizeBuckets-1)
+}
+
+// workerStats are one worker's counters for Stats, written by the worker (and its
+// committer) and read by Stats.Read.
+type workerStats struct {
+	steps  []stepCounters // by node index
+	clock  atomic.Uint64  // the epoch the worker's inputs are in
+	parked atomic.Int64
+	limit  atomic.Int64
+	paused atomic.Int64 // nanoseconds of paused sources, before pausedAt
+	// pausedAt is when the sources paused (Unix ns), 0 while they are not.
+	pausedAt atomic.Int64
+	sent     []atomic.Int64 // by process
+
+	snapshot, commit     histogram
+	commits, commitBytes atomic.Int64
+
+	mu   sync.Mutex // guards lags, which partitions add as they open
+	lags []lagger
+
+	_ [64]byte // keeps the next worker's counters off this one's cache line
+}
+
+// lagger is a source partition that knows its lag.
+type lagger struct {
+	step      int // node index
+	partition string
+	lag       func() (int64, bool)
+}
+
+// obs is the figures of a run's workers and what Stats reads beside them.
+type obs struct {
+	workers []*workerStats // by local worker
+
+	mu      sync.Mutex // guards commits and errors
+	commits []CommitRecord
+	errs    []ErrorRecord
+}
+
+func newObs(r *runState) *obs {
+	o := &obs{workers: make([]*workerStats, r.cfg.Workers)}
+	for i := range o.workers {
+		o.workers[i] = newWorkerStats(r)
+	}
+	return o
+}
+
+func newWorkerStats(r *runState) *workerStats {
+	ws := &workerStats{steps: make([]stepCounters, len(r.plan.Nodes))}
+	if c := r.cfg.Cluster; c != nil && len(c.Addresses) > 1 {
+		ws.sent = make([]atomic.Int64, len(c.Addresses))
+	}
+	return ws
+}
+
+// observer returns the counters of worker id, which is starting, and whether to time user
+// code: those of the Stats that ctx carries (WithStats), which the first worker to start
+// binds to the run, or counters of its own that nobody reads.
+func observer(ctx context.Context, r *runState, id int) (*workerStats, *Stats) {
+	s, _ := ctx.Value(statsKey{}).(*Stats)
+	if s == nil {
+		return newWorkerStats(r), nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.r == nil {
+		s.r, s.o, s.started, s.live = r, newObs(r), time.Now(), r.cfg.Workers
+	}
+	if s.r != r { // a Stats given to a second run: it describes the first
+		return newWorkerStats(r), nil
+	}
+	return s.o.workers[id-r.first], s
+}
+
+// stopped records that one of the run's workers has returned; the run has ended when
+// every one has.
+func (s *Stats) stopped(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		if s.err == "" {
+			s.err = err.Error()
+		}
+		s.o.failed(err)
+	}
+	if s.live--; s.live == 0 {
+		s.ended = time.Now()
+	}
+}
+
+func (o *obs) commit(c CommitRecord) {
+	o.mu.Lock()
+	if len(o.commits) == CommitHistory {
+		o.commits = slices.Delete(o.commits, 0, 1)
+	}
+	o.commits = append(o.commits, c)
+	o.mu.Unlock()
+}
+
+func (o *obs) failed(err error) {
+	rec := ErrorRecord{Error: err.Error(), At: time.Now()}
+	if se, ok := err.(*graph.StepError); ok {
+		rec.Step = se.Step
+	}
+	o.mu.Lock()
+	o.errs = append(o.errs, rec)
+	o.mu.Unlock()
+}
+
+// Read returns the run's figures now. Before the run has started it returns a Status
+// with no steps.
+func (s *Stats) Read() Status {
+	s.mu.Lock()
+	r, o, st := s.r, s.o, Status{Started: s.started, Ended: s.ended, Err: s.err, Processes: 1}
+	s.mu.Unlock()
+	st.Running = !st.Started.IsZero() && st.Ended.IsZero()
+	if r == nil {
+		return st
+	}
+	st.Flow, st.Resume = r.plan.Flow, r.start
+	if c := r.cfg.Cluster; c != nil {
+		st.Process, st.Processes = c.Process, len(c.Addresses)
+	}
+	for i := range r.cfg.Workers {
+		st.Workers = append(st.Workers, r.first+i)
+	}
+	now := time.Now()
+	st.Steps = make([]StepStatus, len(r.plan.Nodes))
+	for _, n := range r.plan.Nodes {
+		ss := &st.Steps[n.Index]
+		ss.ID, ss.Kind = n.ID, n.Kind.String()
+		if n.FusedInto != nil {
+			ss.FusedInto = n.FusedInto.ID
+		}
+		for i, ws := range o.workers {
+			ss.Workers = append(ss.Workers, readStep(r.plan, n, ws, r.first+i))
+		}
+	}
+	for i, ws := range o.workers {
+		w := r.first + i
+		st.WorkerStatus = append(st.WorkerStatus, readWorker(r, ws, w, now))
+		ws.mu.Lock()
+		lags := slices.Clone(ws.lags)
+		ws.mu.Unlock()
+		for _, l := range lags {
+			if b, ok := l.lag(); ok {
+				sw := &st.Steps[l.step].Workers[i]
+				sw.Lag = append(sw.Lag, PartitionLag{Partition: l.partition, Behind: b})
+			}
+		}
+	}
+	o.mu.Lock()
+	st.Commits = slices.Clone(o.commits)
+	st.Errors = slices.Clone(o.errs)
+	o.mu.Unlock()
+	if sz, ok := r.cfg.Store.(storeSizer); ok {
+		st.StoreBytes, st.StoreKnown = sz.Size()
+	}
+	return st
+}
+
+// storeSizer is a store that can tell its size on disk.
+type storeSizer interface {
+	Size() (int64, bool)
+}
+
+// readStep reads node n's counters on worker w. A step fused into a chain runs no batch
+// of its own: it shows the chain's first step's items, each function of the chain mapping
+// one item to one.
+func readStep(p *plan.Plan, n *plan.Node, ws *workerStats, w int) StepWorker {
+	head := n
+	if n.FusedInto != nil {
+		head = n.FusedInto
+	}
+	c := &ws.steps[head.Index]
+	sw := StepWorker{Worker: w, In: c.in.Load(), Out: c.out.Load(), Batches: c.batches.Load()}
+	for i := range sw.BatchSizes {
+		sw.BatchSizes[i] = c.sizes[i].Load()
+	}
+	switch {
+	case n.FusedInto != nil:
+		sw.Out, sw.Busy = sw.In, 0 // the chain's time is its first step's
+	case n.Emit != nil && n.Emit != n:
+		sw.Out = sw.In // the chain's first step: its own output never leaves the loop
+		sw.Busy = time.Duration(c.busy.Load())
+	default:
+		sw.Busy = time.Duration(c.busy.Load())
+	}
+	if n.Kind == graph.Stateful {
+		sw.Keys, sw.Timers, sw.HasKeys = c.keys.Load(), c.timers.Load(), true
+	}
+	return sw
+}
+
+func readWorker(r *runState, ws *workerStats, w int, now time.Time) WorkerStatus {
+	st := WorkerStatus{Worker: w, Epoch: ws.clock.Load(), ParkedBytes: ws.parked.Load(), LimitBytes: ws.limit.Load(),
+		Snapshot: ws.snapshot.read(), Commit: ws.commit.read(), Commits: ws.commits.Load(), CommitBytes: ws.commitBytes.Load()}
+	st.Backpressure, st.Paused = ws.readPaused(now)
+	if f := r.stats[w].written.Load(); f > 0 {
+		st.Committed = f - 1
+	}
+	// The worker's own load: the load it accepts less its credit toward itself.
+	st.InFlightBytes = max(st.LimitBytes-int64(r.mesh.Credit(w, w)), st.ParkedBytes)
+	if r.total > 1 {
+		st.Credits = make([]int64, r.total)
+		for d := range r.total {
+			st.Credits[d] = int64(r.mesh.Credit(w, d))
+		}
+	}
+	for p := range ws.sent {
+		st.SentBytes = append(st.SentBytes, ws.sent[p].Load())
+	}
+	return st
+}
+
+// The worker's side of Stats: what it publishes once per round, and the timing of user
+// code, once per batch.
+
+// pausing notes whether the worker's sources are paused (congested) this round, for the
+// time held back by backpressure.
+func (w *worker) pausing(congested bool) {
+	if congested == w.paused {
+		return
+	}
+	w.paused = congested
+	now := w.now.UnixNano()
+	if congested {
+		w.obs.pausedAt.Store(now)
+		return
+	}
+	// Cleared before the total grows, so that a reader who sees the time it paused at
+	// twice knows the total does not hold that pause yet (see readPaused).
+	at := w.obs.pausedAt.Swap(0)
+	w.obs.paused.Add(max(now-at, 0))
+}
+
+// readPaused is the time ws's sources have been paused, the current pause included.
+func (ws *workerStats) readPaused(now time.Time) (time.Duration, bool) {
+	for {
+		at := ws.pausedAt.Load()
+		total := ws.paused.Load()
+		if ws.pausedAt.Load() != at {
+			continue // the pause ended meanwhile
+		}
+		if at == 0 {
+			return time.Duration(total), false
+		}
+		return time.Duration(total + max(now.UnixNano()-at, 0)), true
+	}
+}
+
+// publish publishes, once per round, what only the worker's goroutine may read: its epoch
+// and its load.
+func (w *worker) publish() {
+	w.obs.clock.Store(w.prog.epoch())
+	w.obs.parked.Store(int64(w.load.held))
+	w.obs.limit.Store(int64(w.limit))
+}
+
+// timer returns the time user code starts, when the worker times it (a Stats reads it).
+func (w *worker) timer() time.Time {
+	if w.stats == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// spent adds the time since start to node i's time in user code.
+func (w *worker) spent(i int, start time.Time) {
+	if w.stats != nil {
+		w.obs.steps[i].busy.Add(int64(time.Since(start)))
+	}
+}
+
+// snapTimer and snapDone time a snapshot, for the worker's snapshot histogram.
+func (w *worker) snapTimer() time.Time {
+	if w.stats == nil || w.r.cfg.Store == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+func (w *worker) snapDone(start time.Time) {
+	if !start.IsZero() {
+		w.snapping += time.Since(start)
+	}
+}
+
+// heldCounter is a stateful runtime that can tell, cheaply, the keys it holds and the
+// notifications pending (the keyed runtime can).
+type heldCounter interface {
+	Held() (keys, timers int)
+}
+
+// publishHeld publishes a stateful step's keys and timers after an activation, when its runtime
+// can tell.
+func (s *stateful) publishHeld() {
+	if s.sizes != nil {
+		keys, timers := s.sizes.Held()
+		c := &s.w.obs.steps[s.Index]
+		c.keys.Store(int64(keys))
+		c.timers.Store(int64(timers))
+	}
+}
+
+// lagging is a source partition that may know how far it is behind the end of its source
+// (source.Lagger, which package op's partitions pass on).
+type lagging interface {
+	Lag() (behind int64, ok bool)
+}
+
+// addLag registers a partition of node step whose lag Stats reads.
+func (ws *workerStats) addLag(step int, partition string, lag func() (int64, bool)) {
+	ws.mu.Lock()
+	ws.lags = append(ws.lags, lagger{step: step, partition: partition, lag: lag})
+	ws.mu.Unlock()
+}

@@ -1,0 +1,92 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/engine"
+	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/plan"
+	"github.com/weirflow/weir/internal/state"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/weirtest"
+)
+
+// A run given a Stats publishes, by step and worker, the items each step took in and
+// emitted, which add up to what went through it, with batches and their sizes, and per
+// worker its epoch and commits.
+func TestStatsCounts(t *testing.T) {
+	const n, keys = 1000, 7
+	var items []int
+	for i := range n {
+		items = append(items, i)
+	}
+	flow := weir.NewDataflow("stats")
+	in := op.Input("inp", flow, weirtest.NewSource(items...).BatchSize(100))
+	even := op.Filter("even", in, func(x int) bool { return x%2 == 0 })
+	doubled := op.Map("triple", op.Map("double", even, func(x int) int { return 2 * x }), func(x int) int { return 3 * x })
+	sums := op.StatefulBatch("sum", keyBy("key", doubled, keys), newSum)
+	out := weirtest.NewSink[weir.KV[int]]()
+	op.Output("out", sums, out)
+	p, err := plan.New(graph.FlowOf(flow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := engine.NewStats()
+	if st := stats.Read(); st.Running || len(st.Steps) > 0 {
+		t.Fatalf("before the run: %+v", st)
+	}
+	ctx := engine.WithStats(context.Background(), stats)
+	if err := engine.Run(ctx, p, engine.Config{Workers: 2, EpochInterval: time.Millisecond, Store: state.NewMemory()}); err != nil {
+		t.Fatal(err)
+	}
+	st := stats.Read()
+	if st.Running || st.Started.IsZero() || st.Ended.Before(st.Started) || st.Flow != "stats" || len(st.Workers) != 2 {
+		t.Fatalf("after the run: running %v, started %v, ended %v, flow %q, workers %v", st.Running, st.Started, st.Ended, st.Flow, st.Workers)
+	}
+	// in, out by step id, summed over the workers
+	want := map[string][2]int64{
+		"stats.inp":                   {n, n},
+		"stats.even.flat_map_batch":   {n, n / 2},
+		"stats.double.flat_map_batch": {n / 2, n / 2},
+		"stats.triple.flat_map_batch": {n / 2, n / 2},
+		"stats.key":                   {n / 2, n / 2},
+		"stats.sum":                   {n / 2, keys},
+		"stats.out":                   {keys, 0},
+	}
+	got := map[string][2]int64{}
+	for _, s := range st.Steps {
+		var sum [2]int64
+		var batches, sized int64
+		for _, w := range s.Workers {
+			sum[0] += w.In
+			sum[1] += w.Out
+			batches += w.Batches
+			for _, c := range w.BatchSizes {
+				sized += c
+			}
+			if s.Kind == "stateful_batch" && (!w.HasKeys || w.Keys != 0 || w.Timers != 0) {
+				t.Errorf("%s on worker %d: keys %d (known %v), timers %d at the end, want none", s.ID, w.Worker, w.Keys, w.HasKeys, w.Timers)
+			}
+		}
+		if batches != sized {
+			t.Errorf("%s: %d batches, %d in the sizes", s.ID, batches, sized)
+		}
+		if sum[0] > 0 && batches == 0 {
+			t.Errorf("%s: items but no batches", s.ID)
+		}
+		got[s.ID] = sum
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: in, out %v, want %v", id, got[id], w)
+		}
+	}
+	for _, w := range st.WorkerStatus {
+		if w.Epoch == 0 || w.Committed == 0 || w.Snapshot.Count == 0 {
+			t.Errorf("worker %d: %+v", w.Worker, w)
+		}
+	}
+}
