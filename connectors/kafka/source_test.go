@@ -2,8 +2,13 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,15 +34,21 @@ func recOf(m kafka.Message) rec {
 }
 
 // produce writes n records to each of the topic's partitions parts, valued
-// "topic/partition:i" from first, and returns them as the source reads them.
+// "topic/partition:i" for i from first (the partitions' next offset), and returns them as
+// the source reads them.
 func produce(t testing.TB, b *kafkatest.Broker, topic string, parts int32, first, n int) []rec {
+	return produceAt(t, b, topic, parts, first, n, time.Time{})
+}
+
+// produceAt is produce with the records' timestamp; zero: the producer's clock.
+func produceAt(t testing.TB, b *kafkatest.Broker, topic string, parts int32, first, n int, ts time.Time) []rec {
 	t.Helper()
 	var recs []*kgo.Record
 	var want []rec
 	for p := range parts {
 		for i := first; i < first+n; i++ {
 			v := fmt.Sprintf("%s/%d:%d", topic, p, i)
-			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Value: []byte(v), Key: []byte(fmt.Sprint(i))})
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Value: []byte(v), Key: []byte(fmt.Sprint(i)), Timestamp: ts})
 			want = append(want, rec{fmt.Sprintf("%s/%d", topic, p), int64(i), v})
 		}
 	}
@@ -83,5 +94,226 @@ func TestSourceReadsToEnd(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("%d workers: read %d records, want %d: %v", workers, len(got), len(want), got)
 		}
+	}
+}
+
+// failer returns a step function that fails the run (a panic: a crash of user code) when
+// it sees its nth item, once, if n > 0.
+func failer(n int64) func(kafka.Message) kafka.Message {
+	var seen atomic.Int64
+	return func(m kafka.Message) kafka.Message {
+		if seen.Add(1) == n {
+			panic("failing on purpose")
+		}
+		return m
+	}
+}
+
+// offsetsFlow reads src, fails as failer(failAt) does, and collects each partition's
+// offsets in keyed state, emitted when the input ends: a resumed run that read a record
+// twice, or skipped one, shows it in the lists.
+func offsetsFlow(src *kafka.Source, failAt int64, out *weirtest.Sink[weir.KV[[]int64]]) *weir.Dataflow {
+	flow := weir.NewDataflow("flow")
+	in := op.Map("fail", op.Input("in", flow, src), failer(failAt))
+	keyed := op.KeyOn("part", in, func(m kafka.Message) string { return fmt.Sprintf("%s/%d", m.Topic, m.Partition) })
+	offs := op.FoldFinal("offsets", op.MapValue("offset", keyed, func(m kafka.Message) int64 { return m.Offset }),
+		func() []int64 { return nil }, func(acc []int64, off int64) []int64 { return append(acc, off) })
+	op.Output("out", offs, out)
+	return flow
+}
+
+// checkOffsets checks that every partition of topic read each offset below n[partition]
+// exactly once.
+func checkOffsets(t *testing.T, topic string, got []weir.KV[[]int64], n map[int32]int) {
+	t.Helper()
+	byPart := map[string][]int64{}
+	for _, kv := range got {
+		if _, dup := byPart[kv.Key]; dup {
+			t.Errorf("partition %s emitted twice", kv.Key)
+		}
+		byPart[kv.Key] = slices.Sorted(slices.Values(kv.Value))
+	}
+	for p, count := range n {
+		name := fmt.Sprintf("%s/%d", topic, p)
+		offs := byPart[name]
+		want := make([]int64, count)
+		for i := range want {
+			want[i] = int64(i)
+		}
+		if !slices.Equal(offs, want) {
+			t.Errorf("partition %s read offsets %v, want each of 0..%d once", name, offs, count-1)
+		}
+		delete(byPart, name)
+	}
+	for name := range byPart {
+		t.Errorf("unexpected partition %s", name)
+	}
+}
+
+// TestSourceResumesExactly fails runs part-way (a step panics) and resumes them on a
+// recovery directory, with other worker counts: the keyed state of the final run must
+// hold every record exactly once, which it does only if each partition resumed exactly
+// after the last epoch committed.
+func TestSourceResumesExactly(t *testing.T) {
+	b := kafkatest.Start(t)
+	for _, tc := range []struct {
+		name    string
+		parts   int32
+		perPart int     // records in each partition before the first run
+		more    int     // records added to each partition before each resume
+		workers []int   // each run's workers
+		failAt  []int64 // the item each run but the last fails at
+		batch   int
+	}{
+		{name: "one worker", parts: 4, perPart: 100, more: 10, workers: []int{1, 1, 1}, failAt: []int64{57, 133}, batch: 5},
+		{name: "rescale 3-5-1", parts: 8, perPart: 60, more: 7, workers: []int{3, 5, 1}, failAt: []int64{150, 200}, batch: 4},
+		{name: "rescale 1-4-2", parts: 8, perPart: 40, more: 0, workers: []int{1, 4, 2}, failAt: []int64{33, 90}, batch: 3},
+		{name: "fail in the first batch", parts: 2, perPart: 30, more: 1, workers: []int{2, 2}, failAt: []int64{1}, batch: 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			topic := b.Topic(t, strings.ReplaceAll(tc.name, " ", "-"), tc.parts)
+			n := map[int32]int{}
+			for p := range tc.parts {
+				n[p] = tc.perPart
+			}
+			produce(t, b, topic, tc.parts, 0, tc.perPart)
+			rec := weirtest.NewRecovery(t, 4)
+			src := kafka.NewSource(b.Addrs(), []string{topic}, kafka.BatchSize(tc.batch))
+			for i, workers := range tc.workers {
+				out := weirtest.NewSink[weir.KV[[]int64]]()
+				last := i == len(tc.workers)-1
+				var failAt int64
+				if !last {
+					failAt = tc.failAt[i]
+				}
+				if i > 0 && tc.more > 0 {
+					produce(t, b, topic, tc.parts, n[0], tc.more)
+					for p := range n {
+						n[p] += tc.more
+					}
+				}
+				err := run.Run(context.Background(), offsetsFlow(src, failAt, out), rec.Options(workers, logTo(t))...)
+				if !last {
+					if err == nil || !strings.Contains(err.Error(), "failing on purpose") {
+						t.Fatalf("run %d: %v, want the step's failure", i, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("last run: %v", err)
+				}
+				checkOffsets(t, topic, out.Items(), n)
+			}
+		})
+	}
+}
+
+// logTo sends a run's logs to the test's output.
+func logTo(t *testing.T) run.Option {
+	return run.Logger(slog.New(slog.NewTextHandler(t.Output(), nil)))
+}
+
+// TestSourceStart checks where a fresh run starts, and that a run that read nothing
+// resumes where it started, not at the end or timestamp of the resume: the start offset
+// is in the first snapshot.
+func TestSourceStart(t *testing.T) {
+	b := kafkatest.Start(t)
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	for _, tc := range []struct {
+		name  string
+		opt   kafka.SourceOption
+		first int // the first record of each partition's 10 that the first run reads
+	}{
+		{"earliest", kafka.StartEarliest(), 0},
+		{"default", nil, 0},
+		{"latest", kafka.StartLatest(), 10},
+		{"timestamp", kafka.StartAt(t0.Add(5 * time.Minute)), 5},
+		{"timestamp between", kafka.StartAt(t0.Add(4*time.Minute + time.Second)), 5},
+		{"timestamp after all", kafka.StartAt(t0.Add(time.Hour)), 10},
+		{"timestamp before all", kafka.StartAt(t0.Add(-time.Hour)), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			topic := b.Topic(t, "start-"+strings.ReplaceAll(tc.name, " ", "-"), 3)
+			var want []rec
+			for i := range 10 { // record i at t0 + i minutes
+				want = append(want, produceAt(t, b, topic, 3, i, 1, t0.Add(time.Duration(i)*time.Minute))...)
+			}
+			want = sorted(slices.DeleteFunc(want, func(r rec) bool { return r.Offset < int64(tc.first) }))
+			var opts []kafka.SourceOption
+			if tc.opt != nil {
+				opts = append(opts, tc.opt)
+			}
+			src := kafka.NewSource(b.Addrs(), []string{topic}, opts...)
+			rec := weirtest.NewRecovery(t, 1)
+			if got := readAll(t, src, 2, rec.Options(2, logTo(t))...); !slices.Equal(got, want) {
+				t.Fatalf("first run read %v, want %v", got, want)
+			}
+			// The resumed run reads the records produced since, whatever its start
+			// setting says: every partition has a position.
+			more := sorted(produce(t, b, topic, 3, 10, 4))
+			if got := readAll(t, src, 1, rec.Options(1, logTo(t))...); !slices.Equal(got, more) {
+				t.Fatalf("resumed run read %v, want %v", got, more)
+			}
+		})
+	}
+}
+
+// TestSourceTail checks that a tailing source reads records produced while it runs and
+// ends only with the run's context, while a bounded one ends at the end as of its start.
+func TestSourceTail(t *testing.T) {
+	b := kafkatest.Start(t)
+	topic := b.Topic(t, "tail", 2)
+	before := produce(t, b, topic, 2, 0, 5)
+
+	// Bounded: records produced after the partitions opened are not read. They are
+	// produced by the flow itself, at its first item, when the ends are known.
+	flow := weir.NewDataflow("flow")
+	var once sync.Once
+	var during []rec
+	in := op.Map("produce", op.Input("in", flow, kafka.NewSource(b.Addrs(), []string{topic})), func(m kafka.Message) rec {
+		once.Do(func() { during = produce(t, b, topic, 2, 5, 3) })
+		return recOf(m)
+	})
+	out := weirtest.NewSink[rec]()
+	op.Output("out", in, out)
+	weirtest.Run(t, flow, 1)
+	if got := sorted(out.Items()); !slices.Equal(got, sorted(before)) || len(during) == 0 {
+		t.Fatalf("bounded run read %v, want the %d records there at its start", got, len(before))
+	}
+
+	// Tail: it reads everything, then waits for more until cancelled.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	flow = weir.NewDataflow("flow")
+	out = weirtest.NewSink[rec]()
+	src := kafka.NewSource(b.Addrs(), []string{topic}, kafka.Tail(), kafka.MaxPollWait(time.Millisecond))
+	op.Output("out", op.Map("rec", op.Input("in", flow, src), recOf), out)
+	done := make(chan error, 1)
+	go func() { done <- run.Run(ctx, flow, run.Workers(2), logTo(t)) }()
+	waitFor := func(want []rec) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for len(out.Items()) < len(want) {
+			select {
+			case err := <-done:
+				t.Fatalf("the tailing run ended with %v after %d records", err, len(out.Items()))
+			case <-time.After(5 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("read %d records, want %d", len(out.Items()), len(want))
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // nothing more comes
+		if got := sorted(out.Items()); !slices.Equal(got, sorted(want)) {
+			t.Fatalf("tailing run read %v, want %v", got, sorted(want))
+		}
+	}
+	all := slices.Concat(before, during)
+	waitFor(all)
+	all = append(all, produce(t, b, topic, 2, 8, 6)...) // while it waits
+	waitFor(all)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("tailing run: %v, want context.Canceled", err)
 	}
 }
