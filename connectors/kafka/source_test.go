@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/connectors/kafka"
@@ -81,7 +84,7 @@ func readAll(t *testing.T, src *kafka.Source, workers int, opts ...run.Option) [
 	in := op.Input("in", flow, src)
 	out := weirtest.NewSink[rec]()
 	op.Output("out", op.Map("rec", in, recOf), out)
-	weirtest.Run(t, flow, workers, opts...)
+	weirtest.Run(t, flow, workers, append([]run.Option{logTo(t)}, opts...)...)
 	return sorted(out.Items())
 }
 
@@ -276,7 +279,7 @@ func TestSourceTail(t *testing.T) {
 	})
 	out := weirtest.NewSink[rec]()
 	op.Output("out", in, out)
-	weirtest.Run(t, flow, 1)
+	weirtest.Run(t, flow, 1, logTo(t))
 	if got := sorted(out.Items()); !slices.Equal(got, sorted(before)) || len(during) == 0 {
 		t.Fatalf("bounded run read %v, want the %d records there at its start", got, len(before))
 	}
@@ -315,5 +318,179 @@ func TestSourceTail(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("tailing run: %v, want context.Canceled", err)
+	}
+}
+
+// TestSourceNewPartitions adds partitions to a topic between two runs: the resumed run
+// reads the new partitions from the start, and the old ones from their positions.
+func TestSourceNewPartitions(t *testing.T) {
+	b := kafkatest.Start(t)
+	topic := b.Topic(t, "grow", 2)
+	want := produce(t, b, topic, 2, 0, 6)
+	rec := weirtest.NewRecovery(t, 2)
+	src := kafka.NewSource(b.Addrs(), []string{topic})
+	if got := readAll(t, src, 2, rec.Options(2, logTo(t))...); !slices.Equal(got, sorted(want)) {
+		t.Fatalf("first run read %v, want %v", got, sorted(want))
+	}
+	cl, err := b.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := kadm.NewClient(cl).CreatePartitions(ctx, 2, topic); err != nil {
+		t.Fatal(err)
+	}
+	more := slices.Concat(produce(t, b, topic, 2, 6, 3), produceOn(t, b, topic, []int32{2, 3}, 4))
+	if got := readAll(t, src, 3, rec.Options(3, logTo(t))...); !slices.Equal(got, sorted(more)) {
+		t.Fatalf("resumed run read %v, want %v", got, sorted(more))
+	}
+}
+
+// produceOn writes n records to each of the given fresh partitions.
+func produceOn(t testing.TB, b *kafkatest.Broker, topic string, parts []int32, n int) []rec {
+	t.Helper()
+	var recs []*kgo.Record
+	var want []rec
+	for _, p := range parts {
+		for i := range n {
+			v := fmt.Sprintf("%s/%d:%d", topic, p, i)
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Value: []byte(v)})
+			want = append(want, rec{fmt.Sprintf("%s/%d", topic, p), int64(i), v})
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := kafkatest.ProduceTo(ctx, b.Addrs(), recs...); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+// TestSourceTopics reads several topics by name and by regular expression.
+func TestSourceTopics(t *testing.T) {
+	b := kafkatest.Start(t)
+	a, bb, other := b.Topic(t, "rx-a", 2), b.Topic(t, "rx-b", 1), b.Topic(t, "rx-other", 1)
+	wa, wb := produce(t, b, a, 2, 0, 3), produce(t, b, bb, 1, 0, 4)
+	produce(t, b, other, 1, 0, 5)
+	// On a real cluster the topics' names have a random suffix.
+	suffix := `(-[0-9a-f]{8})?`
+	for _, tc := range []struct {
+		name   string
+		topics []string
+		opts   []kafka.SourceOption
+		want   []rec
+	}{
+		{"names", []string{a, bb}, nil, slices.Concat(wa, wb)},
+		{"one name", []string{bb}, nil, wb},
+		{"regex", []string{`rx-[ab]` + suffix}, []kafka.SourceOption{kafka.TopicRegex()}, slices.Concat(wa, wb)},
+		{"regexes", []string{`rx-a` + suffix, `rx-b` + suffix}, []kafka.SourceOption{kafka.TopicRegex()}, slices.Concat(wa, wb)},
+		{"regex matches whole names", []string{`rx-` + suffix, `x-b` + suffix, `rx`, `rx-oth`}, []kafka.SourceOption{kafka.TopicRegex()}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := kafka.NewSource(b.Addrs(), tc.topics, tc.opts...)
+			if tc.want == nil {
+				_, err := src.Partitions(context.Background())
+				if !errors.Is(err, kafka.ErrUnknownTopic) {
+					t.Fatalf("partitions: %v, want ErrUnknownTopic", err)
+				}
+				return
+			}
+			if got := readAll(t, src, 2); !slices.Equal(got, sorted(tc.want)) {
+				t.Fatalf("read %v, want %v", got, sorted(tc.want))
+			}
+		})
+	}
+}
+
+// TestSourceMissingTopic checks that a topic the brokers do not know fails the run with
+// an error naming it.
+func TestSourceMissingTopic(t *testing.T) {
+	b := kafkatest.Start(t)
+	there := b.Topic(t, "there", 1)
+	for _, tc := range []struct {
+		name   string
+		topics []string
+		regex  bool
+		named  string
+	}{
+		{"missing", []string{"weir-no-such-topic"}, false, `"weir-no-such-topic"`},
+		{"one of two missing", []string{there, "weir-no-such-topic"}, false, `"weir-no-such-topic"`},
+		{"regex matches none", []string{"weir-no-such-.*"}, true, `weir-no-such-.*`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []kafka.SourceOption
+			if tc.regex {
+				opts = append(opts, kafka.TopicRegex())
+			}
+			flow := weir.NewDataflow("flow")
+			op.Output("out", op.Input("in", flow, kafka.NewSource(b.Addrs(), tc.topics, opts...)), weirtest.NewSink[kafka.Message]())
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err := run.Run(ctx, flow, logTo(t))
+			if !errors.Is(err, kafka.ErrUnknownTopic) || !strings.Contains(err.Error(), tc.named) {
+				t.Fatalf("run: %v, want ErrUnknownTopic naming %s", err, tc.named)
+			}
+		})
+	}
+}
+
+// TestSourceSASL reads from a broker that wants SASL, with each mechanism it offers, and
+// fails (without hanging) with a wrong password.
+func TestSourceSASL(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(),
+		kfake.Superuser("PLAIN", "plain", "secret"),
+		kfake.Superuser("SCRAM-SHA-256", "scram256", "secret256"),
+		kfake.Superuser("SCRAM-SHA-512", "scram512", "secret512"),
+		kfake.SeedTopics(2, "secure"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	auth := plain.Auth{User: "plain", Pass: "secret"}.AsMechanism()
+	pr, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.SASL(auth), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []rec
+	for i := range 6 {
+		p := int32(i % 2)
+		v := fmt.Sprint(i)
+		if err := pr.ProduceSync(context.Background(), &kgo.Record{Topic: "secure", Partition: p, Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, rec{fmt.Sprintf("secure/%d", p), int64(i / 2), v})
+	}
+	pr.Close()
+	for _, tc := range []struct {
+		name string
+		opt  kafka.Option
+		ok   bool
+	}{
+		{"plain", kafka.SASLPlain("plain", "secret"), true},
+		{"scram-sha-256", kafka.SASLScram256("scram256", "secret256"), true},
+		{"scram-sha-512", kafka.SASLScram512("scram512", "secret512"), true},
+		{"wrong password", kafka.SASLPlain("plain", "wrong"), false},
+		{"none", kafka.ClientID("anonymous"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := kafka.NewSource(c.ListenAddrs(), []string{"secure"}, tc.opt)
+			if tc.ok {
+				if got := readAll(t, src, 2); !slices.Equal(got, sorted(want)) {
+					t.Fatalf("read %v, want %v", got, sorted(want))
+				}
+				return
+			}
+			flow := weir.NewDataflow("flow")
+			op.Output("out", op.Input("in", flow, src), weirtest.NewSink[kafka.Message]())
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := run.Run(ctx, flow, logTo(t)); err == nil || ctx.Err() != nil {
+				t.Fatalf("run: %v, want an authentication error before the deadline", err)
+			} else {
+				t.Logf("run: %v", err)
+			}
+		})
 	}
 }
