@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/flowview"
+	"github.com/weirflow/weir/internal/flowview/flowviewtest"
 	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/sink"
@@ -154,5 +157,70 @@ func TestDescribeFlowError(t *testing.T) {
 	op.Input("in", flow, weirtest.NewSource(1))
 	if _, err := flowview.DescribeFlow(graph.FlowOf(flow)); err == nil {
 		t.Error("a flow without an output described without error")
+	}
+}
+
+// odd declares a flow whose step ids hold the characters drawings must escape.
+func odd() *weir.Dataflow {
+	flow := weir.NewDataflow(`o"d<d>`)
+	in := op.Input(`in "quoted" <b>#1;&amp`, flow, weirtest.NewSource(1))
+	sc := flow.Scope().Nest(`scope "x" {y}`)
+	m := op.Map(`back\slash|pipe`, weir.In(sc, in), func(i int) int { return i })
+	op.Output("end -->|x| --> ;", m, weirtest.NewSink[int]())
+	return flow
+}
+
+// TestMermaidParses parses with Mermaid's own parser the drawings of the sample flow, of
+// a flow with ids to escape, and the golden files of weir's examples, in one run of Node.
+func TestMermaidParses(t *testing.T) {
+	diagrams := map[string][]byte{}
+	for name, flow := range map[string]*weir.Dataflow{"sample": sample(), "odd": odd()} {
+		var b bytes.Buffer
+		if err := flowview.WriteMermaid(&b, describe(t, flow)); err != nil {
+			t.Fatal(err)
+		}
+		diagrams[name] = b.Bytes()
+	}
+	goldens, err := filepath.Glob("../../examples/*/testdata/graph.mermaid.golden")
+	if err != nil || len(goldens) < 4 {
+		t.Fatalf("the examples' Mermaid golden files: %v %v", goldens, err)
+	}
+	for _, path := range goldens {
+		d, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diagrams[path] = d
+	}
+	flowviewtest.CheckMermaid(t, diagrams)
+}
+
+func TestEscaping(t *testing.T) {
+	g := describe(t, odd())
+	var m, d bytes.Buffer
+	if err := flowview.WriteMermaid(&m, g); err != nil {
+		t.Fatal(err)
+	}
+	if err := flowview.WriteDOT(&d, g); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`  n0(["in #quot;quoted#quot; #lt;b#gt;#35;1;#amp;amp<br/>input · int · partitioned"])`,
+		`  subgraph s0 ["scope #quot;x#quot; {y}"]`,
+		`  n2[/"end --#gt;|x| --#gt; ;<br/>output · int"/]`,
+	} {
+		if !strings.Contains(m.String(), want+"\n") {
+			t.Errorf("no line %q in:\n%s", want, m.String())
+		}
+	}
+	for _, want := range []string{
+		`digraph "o\"d<d>" {`,
+		`  n0 [label="in \"quoted\" <b>#1;&amp\ninput · int · partitioned", shape=invhouse];`,
+		`      n1 [label="flat_map_batch\nint", shape=box];`,
+		`      label="back\\slash|pipe";`,
+	} {
+		if !strings.Contains(d.String(), want+"\n") {
+			t.Errorf("no line %q in:\n%s", want, d.String())
+		}
 	}
 }
