@@ -1,10 +1,12 @@
 package kafka_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ import (
 	"github.com/weirflow/weir/internal/kafkatest"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/run"
+	"github.com/weirflow/weir/source"
 	"github.com/weirflow/weir/weirtest"
 )
 
@@ -493,4 +496,165 @@ func TestSourceSASL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// txn produces vals to partition 0 of topic in a transaction of its own producer, and
+// commits or aborts it, or leaves it open (returning the producer, for the caller to end).
+func txn(t *testing.T, b *kafkatest.Broker, id, topic string, end, commit bool, vals ...string) *kgo.Client {
+	t.Helper()
+	cl, err := b.Client(kgo.TransactionalID(id), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vals {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !end {
+		return cl
+	}
+	if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	return nil
+}
+
+// TestSourceIsolation reads transactions committed, aborted and still open: by default
+// only the committed ones, and a bounded run ends at the open one (the last stable
+// offset) rather than waiting for it; with ReadUncommitted, every record.
+func TestSourceIsolation(t *testing.T) {
+	b := kafkatest.Start(t)
+	topic := b.Topic(t, "txn", 1)
+	txn(t, b, "t1", topic, true, true, "c1", "c2")
+	txn(t, b, "t2", topic, true, false, "a1", "a2", "a3")
+	if err := kafkatest.ProduceTo(context.Background(), b.Addrs(), &kgo.Record{Topic: topic, Value: []byte("plain")}); err != nil {
+		t.Fatal(err)
+	}
+	txn(t, b, "t3", topic, true, true, "c3")
+	open := txn(t, b, "t4", topic, false, false, "o1")
+	defer func() {
+		open.EndTransaction(context.Background(), kgo.TryAbort)
+		open.Close()
+	}()
+	values := func(rs []rec) []string {
+		var vs []string
+		for _, r := range rs {
+			vs = append(vs, r.Value)
+		}
+		return vs
+	}
+	for _, tc := range []struct {
+		name string
+		opts []kafka.SourceOption
+		want []string
+	}{
+		{"read_committed", nil, []string{"c1", "c2", "plain", "c3"}},
+		{"read_uncommitted", []kafka.SourceOption{kafka.ReadUncommitted()}, []string{"c1", "c2", "a1", "a2", "a3", "plain", "c3", "o1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, batch := range []int{1, 2, 100} {
+				src := kafka.NewSource(b.Addrs(), []string{topic}, append(tc.opts, kafka.BatchSize(batch))...)
+				if got := values(readAll(t, src, 1)); !slices.Equal(got, tc.want) {
+					t.Fatalf("batches of %d: read %q, want %q", batch, got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestSourceLag reads partitions by hand and checks their lag as they go, through
+// source.Lagger, Source.Lag and the log.
+func TestSourceLag(t *testing.T) {
+	b := kafkatest.Start(t)
+	topic := b.Topic(t, "lag", 2)
+	produce(t, b, topic, 2, 0, 30)
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	src := kafka.NewSource(b.Addrs(), []string{topic}, kafka.Tail(), kafka.BatchSize(10),
+		kafka.Logger(logger), kafka.LagLogInterval(time.Millisecond))
+	ctx := context.Background()
+	var parts []source.Partition[kafka.Message]
+	for p := range 2 {
+		part, err := src.Build(ctx, source.Part{Step: "flow.in", Partition: fmt.Sprintf("%s/%d", topic, p), Workers: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer part.Close()
+		parts = append(parts, part)
+	}
+	lag := func(i int) int64 {
+		t.Helper()
+		n, ok := parts[i].(source.Lagger).Lag()
+		if !ok {
+			t.Fatalf("partition %d does not know its lag", i)
+		}
+		return n
+	}
+	if _, ok := parts[0].(source.Lagger).Lag(); ok {
+		t.Fatal("a partition knows its lag before it reads")
+	}
+	// next reads a batch of partition i, waiting for the client's fetch.
+	next := func(i int) []kafka.Message {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			ms, err := parts[i].Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ms) > 0 {
+				return ms
+			}
+			time.Sleep(time.Until(parts[i].(source.Awaker).NextAwake()))
+		}
+		t.Fatal("no records")
+		return nil
+	}
+	if n := len(next(0)); n != 10 {
+		t.Fatalf("first batch of %d", n)
+	}
+	if lag(0) != 20 || lag(1) != 30 {
+		t.Fatalf("lags %d and %d after a batch of partition 0, want 20 and 30", lag(0), lag(1))
+	}
+	next(0)
+	next(1)
+	if want := map[string]int64{topic + "/0": 10, topic + "/1": 20}; !maps.Equal(src.Lag(), want) {
+		t.Fatalf("Source.Lag %v, want %v", src.Lag(), want)
+	}
+	produce(t, b, topic, 1, 30, 5)
+	if n := len(next(0)) + len(next(0)); n != 15 {
+		t.Fatalf("read %d records of the last 15", n)
+	}
+	if lag(0) != 0 {
+		t.Fatalf("lag %d after reading every record", lag(0))
+	}
+	want := fmt.Sprintf("msg=\"weir: kafka: lag\" step=flow.in worker=0 %s/0=", topic)
+	if !strings.Contains(logs.String(), want) {
+		t.Fatalf("the log has no %q:\n%s", want, logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
