@@ -1,0 +1,211 @@
+package monitor_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/engine"
+	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/monitor"
+	"github.com/weirflow/weir/internal/plan"
+	"github.com/weirflow/weir/internal/state"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/source"
+	"github.com/weirflow/weir/weirtest"
+)
+
+// countSource is a partitioned source of the numbers below n in each of its partitions,
+// ten at a time, that knows its lag: the numbers it has not read yet.
+type countSource struct {
+	parts []string
+	n     int
+}
+
+func (s countSource) Partitions(context.Context) ([]string, error) { return s.parts, nil }
+
+func (s countSource) Build(_ context.Context, _ source.Part, _ []byte) (source.Partition[int], error) {
+	return &countPart{n: s.n}, nil
+}
+
+type countPart struct {
+	n    int
+	next atomic.Int64
+}
+
+func (p *countPart) Next(context.Context) ([]int, error) {
+	i := int(p.next.Load())
+	end := min(i+10, p.n)
+	var items []int
+	for x := i; x < end; x++ {
+		items = append(items, x)
+	}
+	p.next.Store(int64(end))
+	if end == p.n {
+		return items, io.EOF
+	}
+	return items, nil
+}
+
+func (p *countPart) Lag() (int64, bool) { return int64(p.n) - p.next.Load(), true }
+func (p *countPart) Snapshot() []byte   { return []byte(strconv.Itoa(int(p.next.Load()))) }
+func (p *countPart) Close() error       { return nil }
+
+type counter struct{ N int }
+
+func (c *counter) OnBatch(vs []int) ([]int, bool) { c.N += len(vs); return nil, false }
+func (c *counter) OnNotify() ([]int, bool)        { return nil, false }
+func (c *counter) OnEOF() ([]int, bool)           { return []int{c.N}, true }
+func (c *counter) NotifyAt() (time.Time, bool)    { return time.Time{}, false }
+func (c *counter) Snapshot() int                  { return c.N }
+
+// countFlow reads the numbers below n from two partitions, keys them by their rest
+// modulo 5, counts each key and writes the counts.
+func countFlow(n int) (*weir.Dataflow, *weirtest.Sink[weir.KV[int]]) {
+	flow := weir.NewDataflow("count")
+	in := op.Input("inp", flow, countSource{parts: []string{"p0", "p1"}, n: n})
+	keyed := op.KeyOn("key", in, func(x int) string { return strconv.Itoa(x % 5) })
+	counts := op.StatefulBatch("count", keyed, func(n int, _ bool) op.Logic[int, int, int] { return &counter{N: n} })
+	out := weirtest.NewSink[weir.KV[int]]()
+	op.Output("out", counts, out)
+	return flow, out
+}
+
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fams
+}
+
+func labelNames(m *dto.Metric) []string {
+	var names []string
+	for _, l := range m.GetLabel() {
+		names = append(names, l.GetName())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Every metric family of docs/METRICS.md that a run in one process has is served, of
+// its type, with its labels (the process's among them).
+func TestMetricFamilies(t *testing.T) {
+	flow, _ := countFlow(1000)
+	p, err := plan.New(graph.FlowOf(flow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := engine.NewStats()
+	srv := monitor.New(monitor.Config{Stats: stats, Plan: p, Process: 0})
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(context.Background())
+	before := scrape(t, "http://"+srv.Addr()+"/metrics")
+	if g := before["weir_running"].GetMetric()[0].GetGauge().GetValue(); g != 0 {
+		t.Errorf("weir_running before the run: %v", g)
+	}
+	ctx := engine.WithStats(context.Background(), stats)
+	if err := engine.Run(ctx, p, engine.Config{Workers: 2, EpochInterval: time.Millisecond, Store: state.NewMemory()}); err != nil {
+		t.Fatal(err)
+	}
+	fams := scrape(t, "http://"+srv.Addr()+"/metrics")
+	want := []struct {
+		name   string
+		typ    dto.MetricType
+		labels []string
+	}{
+		{"weir_items_in_total", dto.MetricType_COUNTER, []string{"process", "step", "worker"}},
+		{"weir_items_out_total", dto.MetricType_COUNTER, []string{"process", "step", "worker"}},
+		{"weir_batches_total", dto.MetricType_COUNTER, []string{"process", "step", "worker"}},
+		{"weir_batch_items", dto.MetricType_HISTOGRAM, []string{"process", "step"}},
+		{"weir_step_busy_seconds_total", dto.MetricType_COUNTER, []string{"process", "step", "worker"}},
+		{"weir_keys", dto.MetricType_GAUGE, []string{"process", "step", "worker"}},
+		{"weir_timers", dto.MetricType_GAUGE, []string{"process", "step", "worker"}},
+		{"weir_source_lag", dto.MetricType_GAUGE, []string{"partition", "process", "step", "worker"}},
+		{"weir_epoch", dto.MetricType_GAUGE, []string{"process", "worker"}},
+		{"weir_committed_epoch", dto.MetricType_GAUGE, []string{"process", "worker"}},
+		{"weir_inflight_bytes", dto.MetricType_GAUGE, []string{"process", "worker"}},
+		{"weir_parked_bytes", dto.MetricType_GAUGE, []string{"process", "worker"}},
+		{"weir_inflight_limit_bytes", dto.MetricType_GAUGE, []string{"process", "worker"}},
+		{"weir_backpressure_seconds_total", dto.MetricType_COUNTER, []string{"process", "worker"}},
+		{"weir_backpressured", dto.MetricType_GAUGE, []string{"process", "worker"}},
+		{"weir_snapshot_seconds", dto.MetricType_HISTOGRAM, []string{"process", "worker"}},
+		{"weir_commit_seconds", dto.MetricType_HISTOGRAM, []string{"process", "worker"}},
+		{"weir_commits_total", dto.MetricType_COUNTER, []string{"process", "worker"}},
+		{"weir_commit_bytes_total", dto.MetricType_COUNTER, []string{"process", "worker"}},
+		{"weir_running", dto.MetricType_GAUGE, []string{"process"}},
+		{"weir_start_time_seconds", dto.MetricType_GAUGE, []string{"process"}},
+		{"weir_workers", dto.MetricType_GAUGE, []string{"process"}},
+		{"go_goroutines", dto.MetricType_GAUGE, []string{"process"}},
+	}
+	for _, w := range want {
+		f := fams[w.name]
+		if f == nil {
+			t.Errorf("%s: missing", w.name)
+			continue
+		}
+		if f.GetType() != w.typ {
+			t.Errorf("%s: type %v, want %v", w.name, f.GetType(), w.typ)
+		}
+		for _, m := range f.GetMetric() {
+			if got := labelNames(m); !slices.Equal(got, w.labels) {
+				t.Errorf("%s: labels %v, want %v", w.name, got, w.labels)
+				break
+			}
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "process" && l.GetValue() != "0" {
+					t.Errorf("%s: process %q", w.name, l.GetValue())
+				}
+			}
+		}
+	}
+	// Two partitions of 1000 numbers each, read to their end.
+	var lags []string
+	for _, m := range fams["weir_source_lag"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "partition" {
+				lags = append(lags, l.GetValue())
+			}
+		}
+		if v := m.GetGauge().GetValue(); v != 0 {
+			t.Errorf("lag %v at the end", v)
+		}
+	}
+	slices.Sort(lags)
+	if !slices.Equal(lags, []string{"p0", "p1"}) {
+		t.Errorf("lag of partitions %v, want p0 and p1", lags)
+	}
+	var hist *dto.Histogram
+	for _, m := range fams["weir_batch_items"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "step" && l.GetValue() == "count.inp" {
+				hist = m.GetHistogram()
+			}
+		}
+	}
+	if hist.GetSampleSum() != 2000 || hist.GetSampleCount() != 200 {
+		t.Errorf("batch items of count.inp: %d batches, %v items, want 200 of 10", hist.GetSampleCount(), hist.GetSampleSum())
+	}
+}
