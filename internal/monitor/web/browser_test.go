@@ -1,0 +1,198 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/connectors/demo"
+	"github.com/weirflow/weir/internal/engine"
+	"github.com/weirflow/weir/internal/flowview"
+	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/monitor/web"
+	"github.com/weirflow/weir/op"
+	_ "github.com/weirflow/weir/recovery" // the recovery directory's store: snapshots to show
+	"github.com/weirflow/weir/run"
+	"github.com/weirflow/weir/weirtest"
+)
+
+// chromium returns the path of a Chromium to drive: $WEIR_CHROMIUM, or the first of the
+// usual names on $PATH. Without one the test skips, unless WEIR_BROWSER_TEST=1 (as CI
+// sets it) makes that a failure.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("WEIR_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless_shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no Chromium found (on $PATH as chromium, chromium-browser or google-chrome, or in $WEIR_CHROMIUM): " +
+		"install Debian's chromium (apt-get install chromium) to run the browser test"
+	if os.Getenv("WEIR_BROWSER_TEST") == "1" {
+		t.Fatal(msg + "; WEIR_BROWSER_TEST=1 asks for it")
+	}
+	t.Skip(msg + "; WEIR_BROWSER_TEST=1 makes this a failure")
+	return ""
+}
+
+// browser starts a headless Chromium for the test, with the flags a closed network needs
+// (no background connections, no component updates, no QUIC) and a fresh profile.
+func browser(t *testing.T, path string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox cannot start
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first Run starts the browser, and lives as long as ctx: no timeout on it.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	return ctx
+}
+
+// meteredFlow is a flow that runs until stopped: readings of four metrics, scaled and
+// filtered, keyed by metric (crossing between workers) into a running maximum, formatted
+// and written. It has composite steps and a step fused into the one before.
+func meteredFlow() *weir.Dataflow {
+	flow := weir.NewDataflow("metered")
+	readings := op.Input("readings", flow, demo.Metrics("cpu", "mem", "disk", "net").Interval(2*time.Millisecond))
+	scaled := op.Map("scale", readings, func(m demo.Metric) demo.Metric { m.Value /= 100; return m })
+	rounded := op.Map("round", scaled, func(m demo.Metric) demo.Metric { m.Value = math.Round(m.Value*100) / 100; return m })
+	busy := op.Filter("busy", rounded, func(m demo.Metric) bool { return m.Value > 0.2 })
+	byName := op.KeyOn("by_name", busy, func(m demo.Metric) string { return m.Name })
+	peaks := op.StatefulMap("peak", byName, func(st *op.State[float64], m demo.Metric) float64 {
+		v, _ := st.Get()
+		v = max(v, m.Value)
+		st.Set(v)
+		return v
+	})
+	lines := op.Map("format", peaks, func(kv weir.KV[float64]) string { return fmt.Sprintf("%s %.2f", kv.Key, kv.Value) })
+	op.Output("sink", lines, weirtest.NewSink[string]())
+	return flow
+}
+
+// TestBrowser drives the web view in headless Chromium against a running flow: the
+// graph shows every step of the plan, the input's counter moves, and the workers'
+// snapshots appear. It saves a screenshot to $WEIR_SCREENSHOT, or web.png in the
+// test's artifact directory (go test -artifacts keeps it).
+func TestBrowser(t *testing.T) {
+	path := chromium(t)
+	flow := meteredFlow()
+	g, err := flowview.DescribeFlow(graph.FlowOf(flow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bctx := browser(t, path)
+	// A run that stops early ends the browser's waits at once, and the test says why.
+	tctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	defer cancel()
+	stats := engine.NewStats()
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() {
+		ran <- run.Run(engine.WithStats(ctx, stats), flow, run.Workers(2), run.EpochInterval(100*time.Millisecond),
+			run.Recovery(t.TempDir()), run.RecoveryPartitions(2), run.Logger(slog.New(slog.DiscardHandler)))
+		cancel()
+	}()
+	defer func() {
+		stop()
+		if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	h, err := web.New(g, stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer h.Close()
+
+	if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL), chromedp.WaitVisible("#dag g.node")); err != nil {
+		t.Fatalf("loading the view: %v", err)
+	}
+
+	// Every step of the plan is drawn: as a node of its own, or in the node of the
+	// composite step that holds it.
+	var ids []string
+	for _, s := range g.Steps {
+		ids = append(ids, s.ID)
+	}
+	idsJSON, _ := json.Marshal(ids)
+	missing, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](fmt.Sprintf(
+		`%s.filter(id => !document.querySelector('#dag g.node[data-step~="' + id + '"]'))`, idsJSON)))
+	if err != nil || len(missing) > 0 {
+		t.Errorf("steps not drawn: %v (%v)", missing, err)
+	}
+	// And the user's names for them are what the graph says.
+	text, err := chromedp.Run(tctx, chromedp.TextContent("#dag"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"readings", "scale", "round", "busy", "by_name", "peak", "format", "sink"} {
+		if !strings.Contains(text, name) {
+			t.Errorf("the graph does not name step %s: %q", name, text)
+		}
+	}
+
+	// The input's counter moves as the flow runs.
+	counter := `document.querySelector('#dag g.node[data-step~="metered.readings"] .total').textContent`
+	first, err := chromedp.Run(tctx, chromedp.Poll[string](counter+` !== "0 items" && `+counter, chromedp.WithPollingInterval(50*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("the input's counter never left 0: %v", err)
+	}
+	moved, err := chromedp.Run(tctx, chromedp.Poll[string](fmt.Sprintf(`%s !== %q && %s`, counter, first, counter),
+		chromedp.WithPollingInterval(50*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("the input's counter stayed at %q: %v", first, err)
+	}
+	t.Logf("the input's counter went from %q to %q", first, moved)
+
+	// Both workers are listed, each with its epochs committed.
+	if _, err := chromedp.Run(tctx, chromedp.Poll[bool](
+		`document.querySelectorAll('#workers tbody tr').length === 2 && `+
+			`[...document.querySelectorAll('#workers tbody tr')].every(tr => Number(tr.cells[2].textContent.replace(/,/g, '')) > 0)`,
+		chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		t.Errorf("the workers' committed epochs are not shown: %v", err)
+	}
+
+	png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := os.Getenv("WEIR_SCREENSHOT")
+	if out == "" {
+		out = filepath.Join(t.ArtifactDir(), "web.png")
+	}
+	if err := os.WriteFile(out, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", out)
+}
