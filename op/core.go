@@ -23,7 +23,8 @@ func Input[T any](id string, flow *weir.Dataflow, src source.Source[T]) weir.Str
 				return nil, err
 			}
 			aw, _ := part.(source.Awaker)
-			return &sourcePart[T]{part: part, awaker: aw}, nil
+			lag, _ := part.(source.Lagger)
+			return &sourcePart[T]{part: part, awaker: aw, lagger: lag}, nil
 		},
 	}
 	if lister, ok := src.(source.Partitioned); ok {
@@ -36,6 +37,7 @@ func Input[T any](id string, flow *weir.Dataflow, src source.Source[T]) weir.Str
 type sourcePart[T any] struct {
 	part   source.Partition[T]
 	awaker source.Awaker
+	lagger source.Lagger
 }
 
 func (p *sourcePart[T]) Next(ctx context.Context) (any, error) {
@@ -56,6 +58,13 @@ func (p *sourcePart[T]) NextAwake() time.Time {
 	return p.awaker.NextAwake()
 }
 
+func (p *sourcePart[T]) Lag() (int64, bool) {
+	if p.lagger == nil {
+		return 0, false
+	}
+	return p.lagger.Lag()
+}
+
 func (p *sourcePart[T]) Snapshot() []byte { return p.part.Snapshot() }
 func (p *sourcePart[T]) Close() error     { return p.part.Close() }
 
@@ -71,6 +80,9 @@ func Output[T any](id string, up weir.Stream[T], s sink.Sink[T]) {
 			if err != nil {
 				return nil, err
 			}
+			if c, ok := part.(sink.Committer); ok {
+				return committingSinkPart[T]{sinkPart[T]{part}, c}, nil
+			}
 			return sinkPart[T]{part}, nil
 		},
 	}
@@ -85,6 +97,16 @@ type sinkPart[T any] struct{ part sink.Partition[T] }
 func (p sinkPart[T]) Write(batch any) error { return p.part.Write(batch.([]T)) }
 func (p sinkPart[T]) Snapshot() []byte      { return p.part.Snapshot() }
 func (p sinkPart[T]) Close() error          { return p.part.Close() }
+
+// committingSinkPart is the part of a sink that commits in two phases: only this type
+// has Commit, so that the engine finds graph.SinkCommitter on these parts alone.
+type committingSinkPart[T any] struct {
+	sinkPart[T]
+	c sink.Committer
+}
+
+func (p committingSinkPart[T]) Prepare(epoch uint64) ([]byte, error) { return p.c.Prepare(epoch) }
+func (p committingSinkPart[T]) Commit(epoch uint64) error            { return p.c.Commit(epoch) }
 
 func (p sinkPart[T]) Flush() error {
 	if f, ok := p.part.(sink.Flusher); ok {

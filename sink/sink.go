@@ -55,22 +55,24 @@ type Flusher interface {
 // Committer is implemented by a partition of a partitioned sink that ends each epoch's
 // writes in two phases, as a transactional sink does (Kafka's exactly-once mode).
 //
-// Phase one is Snapshot, at the epoch's close: the partition makes the epoch's writes
-// ready to be made visible (a transaction flushed but not committed) and returns what it
-// needs to finish them after a crash. Phase two is Commit, called once the epoch is
+// Phase one is Prepare, at the close of each epoch, which in runs with a recovery store the
+// engine calls instead of Snapshot: the partition makes the epoch's writes ready to be made
+// visible (a transaction flushed but not committed) and returns its position, with what it
+// needs to finish those writes after a crash. Phase two is Commit, called once the epoch is
 // committed in the recovery store for every worker: a run resumed later starts after it,
-// so its writes must now be made visible. A crash between the two phases leaves the
-// epoch's writes to the next run, which finishes them from the snapshot it resumes with
-// (Build's resume); the writes of an epoch that was never committed in the store are the
-// next run's to throw away.
+// so its writes must now be made visible. A crash between the two phases leaves the epoch's
+// writes to the next run, which finishes them from the position it resumes with (Build's
+// resume: the Prepare of the last committed epoch); the writes of an epoch that was never
+// committed in the store are the next run's to throw away.
 //
-// Commit is called with the latest committed epoch, once per partition for each new one,
-// in increasing order, possibly skipping epochs (commit every epoch up to it). It is
-// called from a goroutine other than the worker's, and may run while Write or Snapshot
-// does: the partition synchronises them. Before Close, at the end of a run, Commit is
-// called for every epoch the run committed, also when the run fails after committing
-// some. It is called only in runs with a recovery store; without one, the engine calls
-// Flush at each epoch close instead, and the partition makes its writes visible there.
+// Commit is called with the latest committed epoch, once for each new one, in increasing
+// order, possibly skipping epochs (it commits every prepared epoch up to it). It is called
+// from a goroutine other than the worker's, and may run while Write or Prepare does: the
+// partition synchronises them. At the end of a run, Commit is called for every epoch the
+// run committed (also when the run fails after committing some), and then Close, also from
+// another goroutine. Without a recovery store the engine calls neither Prepare nor Commit,
+// only Flush at each epoch close: the partition makes its writes visible there.
 type Committer interface {
+	Prepare(epoch uint64) ([]byte, error)
 	Commit(epoch uint64) error
 }

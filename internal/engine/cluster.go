@@ -66,6 +66,8 @@ type cluster struct {
 	store   state.Store // parts, checking the loaded steps
 	holder  []int       // by partition: the process that holds it
 	started chan struct{}
+	// written records another process's worker's frontier, written at every process.
+	written func(worker int, frontier uint64, final bool)
 	stopGC  func() error
 	backup  time.Duration
 }
@@ -109,6 +111,14 @@ func joinCluster(ctx context.Context, r *runState) (*cluster, error) {
 	}
 	c := &cluster{mesh: mesh, process: cc.Process, procs: len(cc.Addresses), workers: r.cfg.Workers,
 		started: make(chan struct{})}
+	c.written = func(worker int, frontier uint64, final bool) {
+		s := &r.stats[worker]
+		if frontier > s.written.Load() {
+			s.final.Store(final)
+			s.written.Store(frontier)
+		}
+		r.twoPhase.poke()
+	}
 	mesh.Handle(c.serve)
 	r.mesh = mesh
 	r.first = cc.Process * r.cfg.Workers
@@ -482,17 +492,34 @@ func (r *runState) loadCluster(ctx context.Context, c *cluster) error {
 }
 
 // serve handles another process's call: a worker's snapshot rows for the partitions held
-// here.
+// here, or the notice that a worker's frontier is written everywhere.
 func (c *cluster) serve(from int, req []byte) ([]byte, error) {
 	<-c.started
 	if c.parts == nil {
 		return nil, errors.New("weir: cluster: snapshot rows sent to a process without a recovery directory")
 	}
-	worker, epochs, err := decodeEpochs(req)
-	if err != nil {
-		return nil, fmt.Errorf("weir: cluster: snapshot rows from process %d: %w", from, err)
+	if len(req) == 0 {
+		return nil, fmt.Errorf("weir: cluster: an empty call from process %d", from)
 	}
-	return nil, c.parts.Write(worker, epochs)
+	switch req[0] {
+	case callRows:
+		worker, epochs, err := decodeEpochs(req[1:])
+		if err != nil {
+			return nil, fmt.Errorf("weir: cluster: snapshot rows from process %d: %w", from, err)
+		}
+		return nil, c.parts.Write(worker, epochs)
+	case callWritten:
+		worker, frontier, final, err := decodeWritten(req[1:])
+		if err == nil && worker/c.workers != from {
+			err = fmt.Errorf("worker %d is not one of its workers", worker)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("weir: cluster: a frontier notice from process %d: %w", from, err)
+		}
+		c.written(worker, frontier, final)
+		return nil, nil
+	}
+	return nil, fmt.Errorf("weir: cluster: a call of unknown kind %d from process %d", req[0], from)
 }
 
 // clusterStore is the Store a worker's committer writes to in a cluster: each partition's
@@ -534,10 +561,24 @@ func (s *clusterStore) Write(worker int, epochs []state.Epoch) error {
 			continue
 		}
 		wg.Go(func() {
-			_, errs[q] = c.mesh.Call(s.ctx, q, appendEpochs(nil, worker, byProc[q]))
+			_, errs[q] = c.mesh.Call(s.ctx, q, appendEpochs([]byte{callRows}, worker, byProc[q]))
 		})
 	}
 	errs[c.process] = c.parts.Write(worker, byProc[c.process])
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	// Every partition has the worker's frontier now. The other processes count it only
+	// from here on: their two-phase sinks make an epoch visible once it is committed in
+	// every partition.
+	last := epochs[len(epochs)-1]
+	notice := appendWritten([]byte{callWritten}, worker, last.Epoch+1, last.Final)
+	for q := range c.procs {
+		if q != c.process {
+			wg.Go(func() { _, errs[q] = c.mesh.Call(s.ctx, q, notice) })
+		}
+	}
 	wg.Wait()
 	return errors.Join(errs...)
 }

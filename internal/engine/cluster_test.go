@@ -115,6 +115,12 @@ func TestEpochsRoundTrip(t *testing.T) {
 	if err != nil || w != 7 {
 		t.Fatal(w, err)
 	}
+	if w, f, final, err := decodeWritten(appendWritten(nil, 5, 1<<40, true)); err != nil || w != 5 || f != 1<<40 || !final {
+		t.Fatalf("a frontier notice: %d %d %v %v", w, f, final, err)
+	}
+	if _, _, _, err := decodeWritten(append(appendWritten(nil, 5, 9, false), 0)); err == nil {
+		t.Fatal("a notice with a byte too many decoded")
+	}
 	// Empty and nil slices decode alike: compare the encodings, and the fields that matter.
 	if !bytes.Equal(appendEpochs(nil, 7, got), appendEpochs(nil, 7, epochs)) || !got[1].Final ||
 		!got[0].Snaps[0].Changes[1].Deleted || got[0].Snaps[0].Changes[2].State == nil {
@@ -125,6 +131,7 @@ func TestEpochsRoundTrip(t *testing.T) {
 func FuzzDecodeEpochs(f *testing.F) {
 	f.Add(appendEpochs(nil, 1, []state.Epoch{{Epoch: 2, Snaps: []state.Snapshot{{Step: "s", Changes: []state.Change{{Key: "k", State: []byte("v")}}}}}}))
 	f.Add(appendRow(nil, 3, "k", []byte("v")))
+	f.Add(appendWritten(nil, 2, 9, true))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if w, epochs, err := decodeEpochs(b); err == nil {
@@ -134,5 +141,11 @@ func FuzzDecodeEpochs(f *testing.F) {
 			}
 		}
 		eachRow(b, func(int, string, []byte) error { return nil })
+		if w, f, final, err := decodeWritten(b); err == nil {
+			w2, f2, final2, err := decodeWritten(appendWritten(nil, w, f, final))
+			if err != nil || w2 != w || f2 != f || final2 != final {
+				t.Fatalf("notice %x decodes to %d %d %v, and again to %d %d %v (%v)", b, w, f, final, w2, f2, final2, err)
+			}
+		}
 	})
 }

@@ -38,6 +38,32 @@ func eachRow(b []byte, fn func(node int, key string, st []byte) error) error {
 	return d.Err
 }
 
+// The calls a worker's committer makes to the other processes start with their kind.
+const (
+	callRows    byte = iota // appendEpochs: rows for the partitions held there, and the frontier
+	callWritten             // appendWritten: the worker's frontier is written at every process
+)
+
+// appendWritten appends the notice that worker's frontier (and whether it is final) is
+// written at every process.
+func appendWritten(b []byte, worker int, frontier uint64, final bool) []byte {
+	b = binary.AppendUvarint(b, uint64(worker))
+	b = binary.AppendUvarint(b, frontier)
+	return appendBool(b, final)
+}
+
+// decodeWritten reads what appendWritten wrote.
+func decodeWritten(b []byte) (worker int, frontier uint64, final bool, err error) {
+	d := codec.Reader{Data: b}
+	worker = int(min(d.Uvarint(), math.MaxInt32))
+	frontier = d.Uvarint()
+	final = d.Bool()
+	if d.Err == nil && len(d.Data) > 0 {
+		d.Err = fmt.Errorf("%d bytes after the notice", len(d.Data))
+	}
+	return worker, frontier, final, d.Err
+}
+
 // appendEpochs appends a worker's epochs as a committer writes them.
 func appendEpochs(b []byte, worker int, epochs []state.Epoch) []byte {
 	b = binary.AppendUvarint(b, uint64(worker))

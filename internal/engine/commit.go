@@ -27,6 +27,7 @@ type committer struct {
 	fail   func(error) // stops the run when a write fails
 	log    *slog.Logger
 	stats  *counters // where the worker's written frontier is published
+	wrote  func()    // called after each write: an epoch may have committed
 	done   chan struct{}
 
 	mu     sync.Mutex
@@ -39,7 +40,7 @@ type committer struct {
 
 func startCommitter(r *runState, worker int) *committer {
 	c := &committer{store: r.cfg.Store, worker: worker, fail: r.fail, log: r.cfg.Logger,
-		stats: &r.stats[worker], done: make(chan struct{})}
+		stats: &r.stats[worker], wrote: r.twoPhase.poke, done: make(chan struct{})}
 	c.cond.L = &c.mu
 	go c.loop()
 	return c
@@ -72,6 +73,7 @@ func (c *committer) loop() {
 		last := batch[len(batch)-1]
 		c.stats.written.Store(last.Epoch + 1)
 		c.stats.final.Store(last.Final)
+		c.wrote()
 		c.logWrite(batch, time.Since(began))
 	}
 }

@@ -112,6 +112,9 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 		}
 		return err
 	}
+	if r.cfg.Store != nil { // in a cluster, setup made it
+		r.startTwoPhase()
+	}
 	began := time.Now()
 	r.logStart(ctx)
 	stopSummary := func() {}
@@ -151,6 +154,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	if c != nil {
 		err = c.finish(err, r.aborted && r.err == nil, ctx.Err() != nil)
 	}
+	err = r.finishTwoPhase(err)
 	r.logEnd(ctx, began, err)
 	return err
 }
@@ -197,6 +201,8 @@ type runState struct {
 	// spares holds, by edge, batches that receivers are done with, for senders to fill
 	// again: in one process this saves allocating (and collecting) a batch per message.
 	spares []sync.Pool
+	// twoPhase commits the epochs of two-phase sinks once the store has them (twophase.go).
+	twoPhase twoPhase
 	// stats holds each worker's counters, for the periodic summary and the end line.
 	stats []counters
 

@@ -22,8 +22,9 @@ type output struct {
 }
 
 type sinkPart struct {
-	name string
-	part graph.SinkPart
+	name     string
+	part     graph.SinkPart
+	twoPhase graph.SinkCommitter // in a run with a store: prepared here, committed and closed by the run (twophase.go)
 }
 
 func newOutput(s step, spec *graph.OutputSpec, sh *shard) *output {
@@ -55,7 +56,12 @@ func (o *output) open() error {
 		if err != nil {
 			return o.partErr(name, fmt.Errorf("building partition: %w", err))
 		}
-		o.sinks[i] = &sinkPart{name: name, part: p}
+		s := &sinkPart{name: name, part: p}
+		if c, ok := p.(graph.SinkCommitter); ok && w.r.cfg.Store != nil {
+			s.twoPhase = c
+			w.r.twoPhase.add(o, s)
+		}
+		o.sinks[i] = s
 	}
 	return nil
 }
@@ -111,9 +117,20 @@ func (o *output) closeEpoch(e uint64, _ bool) error {
 	if w.r.cfg.Store != nil && o.shard != nil {
 		var cs []state.Change
 		for _, s := range o.sinks {
-			if s != nil {
-				cs = append(cs, state.Change{Key: s.name, State: s.part.Snapshot()})
+			if s == nil {
+				continue
 			}
+			w.cur = o.ID
+			var pos []byte
+			if s.twoPhase != nil {
+				var err error
+				if pos, err = s.twoPhase.Prepare(e); err != nil {
+					return o.partErr(s.name, fmt.Errorf("preparing epoch %d: %w", e, err))
+				}
+			} else {
+				pos = s.part.Snapshot()
+			}
+			cs = append(cs, state.Change{Key: s.name, State: pos})
 		}
 		w.record(o.ID, e, cs)
 		return nil
@@ -130,11 +147,12 @@ func (o *output) closeEpoch(e uint64, _ bool) error {
 	return nil
 }
 
-// close closes every partition and returns the first error.
+// close closes every partition but those of a two-phase sink, and returns the first
+// error.
 func (o *output) close() error {
 	var first error
 	for _, s := range o.sinks {
-		if s == nil {
+		if s == nil || s.twoPhase != nil {
 			continue
 		}
 		if err := s.part.Close(); err != nil && first == nil {

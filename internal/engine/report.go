@@ -42,11 +42,11 @@ func WithOutcome(ctx context.Context, o *Outcome) context.Context {
 // resumable is the epoch the next execution would resume from, by the store's own rule
 // (state.NextResume) over what each worker's committer has written, so it holds once
 // Write has returned, as the store's own count does. A worker that wrote nothing counts
-// at the start. In a cluster it counts this process's workers only: the others may have
-// committed less.
+// at the start. In a cluster it counts every process's workers: the others' frontiers
+// arrive as notices once they are written everywhere (clusterStore.Write).
 func (r *runState) resumable() uint64 {
-	return state.NextResume(r.cfg.Workers, r.start, func(w int) (uint64, bool, bool) {
-		s := &r.stats[r.first+w]
+	return state.NextResume(r.total, r.start, func(w int) (uint64, bool, bool) {
+		s := &r.stats[w]
 		f := s.written.Load()
 		return f, s.final.Load(), f != 0
 	})

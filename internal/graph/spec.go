@@ -54,6 +54,21 @@ type SinkPart interface {
 	Close() error
 }
 
+// SinkCommitter is implemented by a SinkPart whose partition ends each epoch's writes in
+// two phases (sink.Committer): the engine calls Prepare instead of Snapshot at each epoch
+// close, Commit once the epoch is committed in the store for every worker, and closes the
+// part only after the last Commit.
+type SinkCommitter interface {
+	Prepare(epoch uint64) ([]byte, error)
+	Commit(epoch uint64) error
+}
+
+// SourceLagger is implemented by a SourcePart that may know its distance to the end of
+// its source (source.Lagger); ok is false when it does not.
+type SourceLagger interface {
+	Lag() (behind int64, ok bool)
+}
+
 // OutputSpec is the spec of an Output node.
 type OutputSpec struct {
 	// Partitions lists the partitions this process can reach; nil for a dynamic sink.
