@@ -159,6 +159,9 @@ func sampleOf(st *engine.Status, at time.Time) sample {
 		s.steps[i] = make([]counts, len(step.Workers))
 		for j, w := range step.Workers {
 			s.steps[i][j] = counts{in: w.In, out: w.Out, busy: w.Busy}
+			if step.Kind == "input" {
+				s.steps[i][j].in = w.Out
+			}
 		}
 	}
 	for i, w := range st.WorkerStatus {
@@ -274,6 +277,9 @@ func (r *rater) status(st engine.Status, now time.Time) Status {
 		var keys, timers int64
 		hasKeys := false
 		for j, w := range s.Workers {
+			if s.Kind == "input" {
+				w.In = w.Out // what an input receives is what it reads, whether or not the engine counts it
+			}
 			var b counts
 			if i < len(base.steps) && j < len(base.steps[i]) {
 				b = base.steps[i][j]

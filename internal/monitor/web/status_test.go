@@ -102,6 +102,7 @@ func TestStatusConversion(t *testing.T) {
 		{Worker: 3, In: 6, Out: 2, Keys: 4, Timers: 0, HasKeys: true, Busy: 250 * time.Millisecond}}})
 	st.Steps[0].Workers[1].Lag = []engine.PartitionLag{{Partition: "p0", Behind: 42}}
 	st.Steps[1].Workers[0].In = 9
+	st.Steps[0].Workers[0].Out = 20
 	st.Commits = []engine.CommitRecord{
 		{Worker: 2, Epoch: 3, Epochs: 2, Rows: 4, Bytes: 100, Duration: 2 * time.Millisecond, At: t0.Add(time.Second)},
 		{Worker: 3, Epoch: 3, Epochs: 1, Rows: 1, Bytes: 10, Duration: time.Millisecond, At: t0.Add(time.Second)},
@@ -118,8 +119,8 @@ func TestStatusConversion(t *testing.T) {
 	if c.In != 11 || c.Out != 5 || *c.Keys != 11 || *c.Timers != 1 || *c.Workers[0].Keys != 7 || !near(c.Busy, 0.75) {
 		t.Errorf("stateful step: %+v", c)
 	}
-	if got.Steps[0].Keys != nil {
-		t.Errorf("an input has keys: %v", *got.Steps[0].Keys)
+	if in := got.Steps[0]; in.Keys != nil || in.In != in.Out || !near(in.InPerSec, in.OutPerSec) {
+		t.Errorf("input: %+v, want the items read as in and out and no keys", in)
 	}
 	if len(got.Sources) != 1 || got.Sources[0] != (SourceLag{Step: "f.in", Partition: "p0", Worker: 3, Lag: 42}) {
 		t.Errorf("sources %+v", got.Sources)
