@@ -150,3 +150,23 @@ func TestProcess(t *testing.T) {
 		t.Error("the broker process still answers after Close")
 	}
 }
+
+// TestProcessWithoutTopics starts a broker process with no topic to seed, and creates
+// one in it.
+func TestProcessWithoutTopics(t *testing.T) {
+	if kafkatest.EnvBrokers() != nil {
+		t.Skip("kafkatest: a real cluster is given: no broker process to test")
+	}
+	b := kafkatest.StartProcess(t)
+	topic := b.Topic(t, "made", 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := kafkatest.ProduceN(ctx, b.Addrs(), topic, 10, func(i int) *kgo.Record {
+		return &kgo.Record{Value: []byte(strconv.Itoa(i))}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := kafkatest.ReadCommitted(ctx, b.Addrs(), topic); err != nil || len(got) != 10 {
+		t.Fatalf("read %d records, want 10 (%v)", len(got), err)
+	}
+}

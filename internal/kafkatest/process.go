@@ -67,11 +67,12 @@ func Serve(args []string, out io.Writer) error {
 // returns at once otherwise. A test package that calls StartProcess calls it from an init
 // function (or first thing in TestMain), since StartProcess re-executes the test binary.
 func ServeIfChild() {
-	if os.Getenv(childEnv) == "" {
+	env, ok := os.LookupEnv(childEnv) // set, if empty, by StartProcess without topics
+	if !ok {
 		return
 	}
 	var args []string
-	for a := range strings.SplitSeq(os.Getenv(childEnv), " ") {
+	for a := range strings.SplitSeq(env, " ") {
 		if a != "" {
 			args = append(args, a)
 		}
