@@ -26,9 +26,15 @@
 // TestGarbageClient writes garbage to a process waiting for its peer;
 // TestBoundedMemory stalls a sink on one process and samples both heaps;
 // TestClusterExample builds examples/cluster and runs it with -p 2 -w 2.
+// TestKafkaCrashLoop runs a keyed running sum from one Kafka topic to another, exactly
+// once and at least once, on 1 process x 2 workers and 2 x 1, killing a process again and
+// again while the broker (kfake in a process of its own, or WEIR_KAFKA_BROKERS) lives on,
+// and reads the output as a read_committed consumer: exactly a fault-free run's records,
+// or all of them with the duplicates counted.
 //
 // The default run is short (well under a minute on two cores). WEIR_SYSTEMTEST_LONG=1
 // runs the whole matrix of layouts, recovery directories, batch sizes and epoch intervals,
-// twenty kills at random times, and a sink stalled for 30 s instead of 5. BenchmarkCluster
+// twenty kills at random times, hundreds of kills of the Kafka job, and a sink stalled
+// for 30 s instead of 5. BenchmarkCluster
 // times a keyed count on 2 processes x 1 worker against 1 process x 2 workers.
 package systemtest
