@@ -9,6 +9,10 @@
 // A partition returns batches from Next, reports the end of its stream with io.EOF, can
 // stop the run with ErrAbort, and may implement Awaker to be polled at a later time
 // instead of at once (after an empty batch, the runtime waits 1 ms unless told a time).
+// A partition that knows how far it is from the end of its source implements Lagger
+// (metrics show it), and a bounded one that knows its whole size Sizer too (run.Main's
+// progress line shows the share read and the time left): FromSlice's partition counts
+// items, Lines' bytes, as package files' partitions do.
 //
 // # Dynamic sources
 //

@@ -8,12 +8,33 @@ import (
 	"io"
 	"iter"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 // DefaultBatchSize is the largest batch the helpers of this package return unless their
 // BatchSize method says otherwise.
 const DefaultBatchSize = 1024
+
+// extent publishes how much of a bounded partition is read, for Lagger and Sizer: the
+// whole size, fixed when the partition opens, and the position after the last batch,
+// stored once per batch for readers on other goroutines.
+type extent struct {
+	size int64
+	read atomic.Int64
+}
+
+func newExtent(size, read int) *extent {
+	e := &extent{size: int64(size)}
+	e.read.Store(int64(read))
+	return e
+}
+
+// Lag implements Lagger: what is left to read.
+func (e *extent) Lag() (int64, bool) { return max(e.size-e.read.Load(), 0), true }
+
+// Size implements Sizer.
+func (e *extent) Size() (int64, bool) { return e.size, true }
 
 // decodePos decodes a resume position written by encodePos. limit is the largest valid
 // position, or -1 for none.
@@ -70,19 +91,23 @@ func (s *Slice[T]) Build(_ context.Context, part Part, resume []byte) (Partition
 	if err != nil {
 		return nil, err
 	}
-	return &slicePart[T]{items: s.items, pos: pos, buf: make([]T, 0, min(s.batch, len(s.items)-pos))}, nil
+	return &slicePart[T]{items: s.items, pos: pos, buf: make([]T, 0, min(s.batch, len(s.items)-pos)),
+		extent: newExtent(len(s.items), pos)}, nil
 }
 
+// slicePart's Lag and Size count items.
 type slicePart[T any] struct {
 	items []T
 	pos   int
 	buf   []T
+	*extent
 }
 
 func (p *slicePart[T]) Next(context.Context) ([]T, error) {
 	end := min(p.pos+cap(p.buf), len(p.items))
 	p.buf = append(p.buf[:0], p.items[p.pos:end]...)
 	p.pos = end
+	p.read.Store(int64(end))
 	if p.pos == len(p.items) {
 		return p.buf, io.EOF
 	}
@@ -199,13 +224,15 @@ func (s *Text) Build(_ context.Context, part Part, resume []byte) (Partition[str
 	if err != nil {
 		return nil, err
 	}
-	return &textPart{text: s.text, off: off, buf: make([]string, 0, s.batch)}, nil
+	return &textPart{text: s.text, off: off, buf: make([]string, 0, s.batch), extent: newExtent(len(s.text), off)}, nil
 }
 
+// textPart's Lag and Size count bytes of the text.
 type textPart struct {
 	text string
 	off  int
 	buf  []string
+	*extent
 }
 
 func (p *textPart) Next(context.Context) ([]string, error) {
@@ -221,6 +248,7 @@ func (p *textPart) Next(context.Context) ([]string, error) {
 		}
 		p.buf = append(p.buf, line)
 	}
+	p.read.Store(int64(p.off))
 	if p.off == len(p.text) {
 		return p.buf, io.EOF
 	}

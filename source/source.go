@@ -64,3 +64,13 @@ type Awaker interface {
 type Lagger interface {
 	Lag() (behind int64, ok bool)
 }
+
+// Sizer is implemented by partitions of bounded sources that know their whole size in the
+// unit of their Lag: a file's bytes, a slice's items, a text's bytes. With Lag it tells
+// how much of the partition is read: run.Main's progress line shows the share read and
+// the time left when every partition of the run's inputs is a Sizer and a Lagger. Like
+// Lag, Size is called from goroutines other than the worker's; it returns false while
+// the partition does not know.
+type Sizer interface {
+	Size() (total int64, ok bool)
+}

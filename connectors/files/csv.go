@@ -140,13 +140,21 @@ type csvPart[T any] struct {
 	batch  int
 	decode func(dst *T, rec []string) error
 	buf    []T
+	*extent
 }
 
 func newCSVPart[T any](r *csvReader, batch int, decode func(*T, []string) error) *csvPart[T] {
-	return &csvPart[T]{r: r, batch: batch, decode: decode}
+	return &csvPart[T]{r: r, batch: batch, decode: decode, extent: r.ext}
 }
 
-func (p *csvPart[T]) Next(context.Context) ([]T, error) {
+func (p *csvPart[T]) Next(context.Context) (_ []T, err error) {
+	defer func() {
+		if err == io.EOF {
+			p.read.Store(p.size) // the reader's offset may stop short of a last empty line
+		} else {
+			p.read.Store(p.r.nextOff)
+		}
+	}()
 	p.buf = p.buf[:0]
 	var zero T
 	for len(p.buf) < p.batch {
@@ -283,6 +291,7 @@ type csvReader struct {
 	// Position after the last accepted row, and after the last row read.
 	off, nextOff   int64
 	line, nextLine int // last line of that row
+	ext            *extent
 }
 
 // openCSV opens the CSV file, reads its header, and positions it at resume (nil: right
@@ -328,6 +337,8 @@ func openCSV(cfg csvConfig, part source.Part, resume []byte) (*csvReader, error)
 	if err != nil {
 		return fail(fmt.Errorf("weir: files: %w", err))
 	}
+	c.ext = &extent{size: info.Size()}
+	c.ext.read.Store(off)
 	if off > info.Size() {
 		return fail(fmt.Errorf("weir: files: %s: resume offset %d is past the end of the file (%d bytes); was it replaced?", cfg.path, off, info.Size()))
 	}

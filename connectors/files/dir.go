@@ -84,7 +84,7 @@ func (s *DirSource) Build(_ context.Context, part source.Part, resume []byte) (s
 	if err != nil {
 		return nil, err
 	}
-	return &linePart{r: r, batch: s.batch}, nil
+	return newLinePart(r, s.batch), nil
 }
 
 func (s *DirSource) file(part source.Part) (string, error) {

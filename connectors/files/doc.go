@@ -9,6 +9,10 @@
 // a resumed run continues at the first line it had not read. ParseLines parses each line
 // of either into an item (a JSON line into a struct, say).
 //
+// Every partition of this package's sources is a source.Lagger and a source.Sizer in
+// bytes: the file's size when the partition opened it, and what is left of it after the
+// last batch read. Metrics show the lag, and run.Main's progress line the share read.
+//
 // A source's partition is named by the file's path relative to the directory, or for a
 // single file by its absolute path: not by the path as written, so that a run resumed
 // with the same file spelled another way ("clicks.csv", "./clicks.csv", its absolute

@@ -57,7 +57,7 @@ func (s *LineSource) Build(_ context.Context, part source.Part, resume []byte) (
 	if err != nil {
 		return nil, err
 	}
-	return &linePart{r: r, batch: s.batch}, nil
+	return newLinePart(r, s.batch), nil
 }
 
 func (s *LineSource) file(part source.Part) (string, error) {
@@ -167,6 +167,7 @@ type lineReader struct {
 	f    *os.File
 	r    *bufio.Reader
 	off  int64
+	ext  *extent // off, published per batch by the partition
 }
 
 // openLines opens path at the position encoded in resume (nil: the start).
@@ -184,7 +185,12 @@ func openLinesAt(path string, off int64) (*lineReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lineReader{path: path, f: f, r: bufio.NewReaderSize(f, 64<<10), off: off}, nil
+	ext, err := newExtent(f, off)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &lineReader{path: path, f: f, r: bufio.NewReaderSize(f, 64<<10), off: off, ext: ext}, nil
 }
 
 // next returns the next line without its line ending, or io.EOF when there is none.
@@ -222,11 +228,17 @@ type linePart struct {
 	r     *lineReader
 	batch int
 	buf   []string
+	*extent
+}
+
+func newLinePart(r *lineReader, batch int) *linePart {
+	return &linePart{r: r, batch: batch, extent: r.ext}
 }
 
 func (p *linePart) Next(context.Context) ([]string, error) {
 	var err error
 	p.buf, err = p.r.read(p.buf[:0], p.batch)
+	p.read.Store(p.r.off)
 	return p.buf, err
 }
 

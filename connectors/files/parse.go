@@ -101,7 +101,7 @@ func openParsed[T, U any](s *Parsed[T], part source.Part, resume []byte, policy 
 	if err != nil {
 		return nil, err
 	}
-	return &parsedPart[U]{r: r, off: off, line: line, batch: s.lines.batchSize(), parse: parse, policy: policy, skips: s.bad}, nil
+	return &parsedPart[U]{r: r, off: off, line: line, batch: s.lines.batchSize(), parse: parse, policy: policy, skips: s.bad, extent: r.ext}, nil
 }
 
 // decodeLinePos decodes a position of a parsed line source: the byte offset and the line
@@ -154,9 +154,11 @@ type parsedPart[U any] struct {
 	policy ErrorPolicy
 	skips  *badCount
 	buf    []U
+	*extent
 }
 
 func (p *parsedPart[U]) Next(context.Context) ([]U, error) {
+	defer func() { p.read.Store(p.r.off) }()
 	p.buf = p.buf[:0]
 	var zero U
 	for len(p.buf) < p.batch {
