@@ -20,7 +20,7 @@
 //
 // Main reads Bytewax's flags (-w workers per process, -s snapshot interval, -r recovery
 // directory, -b backup interval, -i process id, -a addresses), -p to start a local
-// cluster, --recovery-partitions, --drop-removed-steps, --log-level, --log-interval and
+// cluster, --recovery-partitions, --drop-removed-steps, --log-level, --log-interval, --http and
 // the cluster's flags (below), and their WEIR_ environment variables (WEIR_ and the long
 // flag's name: WEIR_PROCESS_ID for --process-id), prints one usage for --help, and exits
 // with a status that says
@@ -95,6 +95,19 @@
 // the end of the pod's hostname (pod "wc-2" is process 2) and process k's address is
 // "wc-k.<service>:<port>", the port being --cluster-port (WEIR_CLUSTER_PORT, 9000).
 // deploy/kubernetes in the repository holds a StatefulSet and a Service that set them.
+//
+// # Monitoring
+//
+// With an HTTP address (HTTP, --http, WEIR_HTTP) a run serves its figures while it runs,
+// from a server that starts before the run (logging "weir: monitor serving" with its url)
+// and stops after it: Prometheus metrics at /metrics (items in and out, batches and time
+// in user code per step and worker, epochs, snapshot and commit durations, in-flight
+// bytes and backpressure, keys and timers, source lag, errors: docs/METRICS.md lists
+// them), the dataflow and status API under /api/ (docs/API.md) and a live web view at /.
+// The workers count per batch, never per item, and a scrape reads their counters without
+// stopping them. Each process of a cluster serves its own workers, every metric labelled
+// with its process; the processes of a local cluster (-p N) serve the port given plus
+// their process id.
 //
 // # Logs
 //

@@ -46,6 +46,8 @@ import (
 //	    --log-level LEVEL         debug, info, warn or error (WEIR_LOG_LEVEL), default info
 //	    --log-interval D          how often to log a progress summary, 0 for never
 //	                              (WEIR_LOG_INTERVAL), default 30s
+//	    --http ADDR               serve metrics (/metrics), the status API and a web view
+//	                              at ADDR, host:port (WEIR_HTTP)
 //	-h, --help                    print the usage and exit
 //
 // and those of a cluster (see Cluster in the package doc):
@@ -297,6 +299,7 @@ func newCommandLine(name string) *commandLine {
 	recovery := stringFlag("")
 	level := levelFlag(slog.LevelInfo)
 	logEvery := durationFlag(def.logEvery)
+	httpAddr := stringFlag("")
 	partitions := intFlag(0)
 	drop := boolFlag(false)
 	processID := intFlag(0)
@@ -334,6 +337,9 @@ func newCommandLine(name string) *commandLine {
 		{long: "log-interval", arg: "D", env: "WEIR_LOG_INTERVAL", def: def.logEvery.String(),
 			usage: "how often a summary of the run's progress is logged, 0 for never", value: &logEvery,
 			apply: func(c *config, v flag.Value) { c.logEvery = time.Duration(*v.(*durationFlag)) }},
+		{long: "http", arg: "ADDR", env: "WEIR_HTTP",
+			usage: "serve Prometheus metrics (/metrics), the status API (/api/) and a live web view (/) at host:port, ':9090' for every interface", value: &httpAddr,
+			apply: func(c *config, v flag.Value) { c.httpAddr = string(*v.(*stringFlag)) }},
 		// A cluster. Each variable is WEIR_ and the long name, so that a deployment's
 		// manifest can be checked against Flags.
 		{short: "i", long: "process-id", arg: "N", env: "WEIR_PROCESS_ID", def: "0",

@@ -22,6 +22,7 @@ type config struct {
 	recoveryPartitions int
 	dropRemovedSteps   bool
 	backupInterval     time.Duration
+	httpAddr           string // "": no monitoring server
 
 	// A cluster's settings; a run is one of a cluster when it has more than one address.
 	processID        int
@@ -77,6 +78,13 @@ func (c config) validate() error {
 	}
 	if c.logEvery < 0 {
 		return fmt.Errorf("weir: log interval must not be negative, not %v", c.logEvery)
+	}
+	if c.httpAddr != "" {
+		if _, port, err := net.SplitHostPort(c.httpAddr); err != nil {
+			return fmt.Errorf("weir: HTTP address %q (--http, run.HTTP) is not host:port (:9090 serves every interface)", c.httpAddr)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("weir: HTTP address %q (--http, run.HTTP): port %q is not a number from 0 to 65535", c.httpAddr, port)
+		}
 	}
 	return c.validateCluster()
 }
@@ -187,6 +195,15 @@ func DropRemovedSteps() Option { return func(c *config) { c.dropRemovedSteps = t
 // that a copy of the directory taken within it still resumes, overriding the default of 0
 // (collect them at once). A negative interval is an error.
 func BackupInterval(d time.Duration) Option { return func(c *config) { c.backupInterval = d } }
+
+// HTTP makes the run serve its figures over HTTP at addr (host:port; ":9090" listens on
+// every interface, port 0 on a free port), overriding the default of no server: Prometheus
+// metrics at /metrics (docs/METRICS.md lists them), the status and dataflow API under
+// /api/, and a live web view at /. The server starts before the run, logs its address,
+// and stops after the run. Each process of a cluster serves its own workers' figures;
+// the processes of a local cluster (-p N) serve the given port plus their process id. An
+// empty addr keeps the default.
+func HTTP(addr string) Option { return func(c *config) { c.httpAddr = addr } }
 
 // ProcessID sets this process's index in its cluster, from 0, overriding the default of 0.
 // It must be less than the number of Addresses; without them it must be 0.

@@ -45,6 +45,11 @@ func run(ctx context.Context, flow *weir.Dataflow, cfg config) error {
 	if err != nil {
 		return err
 	}
+	ctx, stopMonitor, err := startMonitor(ctx, cfg, p)
+	if err != nil {
+		return err
+	}
+	defer stopMonitor()
 	ecfg := engine.Config{Workers: cfg.workers, EpochInterval: cfg.epochInterval, Logger: cfg.logger,
 		LogEvery: cfg.logEvery, RecoveryDir: cfg.recoveryDir}
 	if cfg.cluster() {
