@@ -658,3 +658,5 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+var discardLogger = slog.New(slog.DiscardHandler)
