@@ -24,7 +24,8 @@ func Input[T any](id string, flow *weir.Dataflow, src source.Source[T]) weir.Str
 			}
 			aw, _ := part.(source.Awaker)
 			lag, _ := part.(source.Lagger)
-			return &sourcePart[T]{part: part, awaker: aw, lagger: lag}, nil
+			size, _ := part.(source.Sizer)
+			return &sourcePart[T]{part: part, awaker: aw, lagger: lag, sizer: size}, nil
 		},
 	}
 	if lister, ok := src.(source.Partitioned); ok {
@@ -38,6 +39,7 @@ type sourcePart[T any] struct {
 	part   source.Partition[T]
 	awaker source.Awaker
 	lagger source.Lagger
+	sizer  source.Sizer
 }
 
 func (p *sourcePart[T]) Next(ctx context.Context) (any, error) {
@@ -63,6 +65,13 @@ func (p *sourcePart[T]) Lag() (int64, bool) {
 		return 0, false
 	}
 	return p.lagger.Lag()
+}
+
+func (p *sourcePart[T]) Size() (int64, bool) {
+	if p.sizer == nil {
+		return 0, false
+	}
+	return p.sizer.Size()
 }
 
 func (p *sourcePart[T]) Snapshot() []byte { return p.part.Snapshot() }

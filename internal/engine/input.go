@@ -37,7 +37,11 @@ func (in *input) open() error {
 		}
 		in.parts = append(in.parts, &sourcePart{name: name, part: p})
 		if l, ok := p.(lagging); ok {
-			w.obs.addLag(in.Index, name, l.Lag)
+			var size func() (int64, bool)
+			if s, ok := p.(sizing); ok {
+				size = s.Size
+			}
+			w.obs.addLag(in.Index, name, l.Lag, size)
 		}
 	}
 	in.live = len(in.parts)

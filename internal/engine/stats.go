@@ -105,6 +105,9 @@ type StepWorker struct {
 	// Lag is, for an input, each of its partitions on this worker that knows how far it is
 	// behind the end of its source (source.Lagger), in partition order.
 	Lag []PartitionLag
+	// Unsized counts, for an input, its partitions on this worker that do not know their
+	// lag or their whole size (source.Sizer): with any, the input's progress is unknown.
+	Unsized int
 }
 
 // PartitionLag is how far one source partition is behind the end of its source: records
@@ -112,6 +115,9 @@ type StepWorker struct {
 type PartitionLag struct {
 	Partition string
 	Behind    int64
+	// Size is the partition's whole size in Behind's unit, for a bounded source that
+	// knows it (source.Sizer: files, slices); 0 when it does not.
+	Size int64
 }
 
 // WorkerStatus is one worker's own figures.
@@ -260,6 +266,7 @@ type lagger struct {
 	step      int // node index
 	partition string
 	lag       func() (int64, bool)
+	size      func() (int64, bool) // nil for a partition that cannot tell
 }
 
 // obs is the figures of a run's workers and what Stats reads beside them.
@@ -377,10 +384,20 @@ func (s *Stats) Read() Status {
 		lags := slices.Clone(ws.lags)
 		ws.mu.Unlock()
 		for _, l := range lags {
-			if b, ok := l.lag(); ok {
-				sw := &st.Steps[l.step].Workers[i]
-				sw.Lag = append(sw.Lag, PartitionLag{Partition: l.partition, Behind: b})
+			sw := &st.Steps[l.step].Workers[i]
+			b, ok := l.lag()
+			if !ok {
+				sw.Unsized++
+				continue
 			}
+			pl, sized := PartitionLag{Partition: l.partition, Behind: b}, false
+			if l.size != nil {
+				pl.Size, sized = l.size()
+			}
+			if !sized {
+				sw.Unsized++
+			}
+			sw.Lag = append(sw.Lag, pl)
 		}
 	}
 	o.mu.Lock()
@@ -543,9 +560,16 @@ type lagging interface {
 	Lag() (behind int64, ok bool)
 }
 
-// addLag registers a partition of node step whose lag Stats reads.
-func (ws *workerStats) addLag(step int, partition string, lag func() (int64, bool)) {
+// sizing is a source partition that may know its whole size (source.Sizer, which package
+// op's partitions pass on), in the unit of its lag.
+type sizing interface {
+	Size() (total int64, ok bool)
+}
+
+// addLag registers a partition of node step whose lag, and size when size is not nil,
+// Stats reads.
+func (ws *workerStats) addLag(step int, partition string, lag, size func() (int64, bool)) {
 	ws.mu.Lock()
-	ws.lags = append(ws.lags, lagger{step: step, partition: partition, lag: lag})
+	ws.lags = append(ws.lags, lagger{step: step, partition: partition, lag: lag, size: size})
 	ws.mu.Unlock()
 }
