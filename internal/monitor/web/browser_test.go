@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/http/httptest"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,10 +19,8 @@ import (
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/connectors/demo"
-	"github.com/weirflow/weir/internal/engine"
 	"github.com/weirflow/weir/internal/flowview"
 	"github.com/weirflow/weir/internal/graph"
-	"github.com/weirflow/weir/internal/monitor/web"
 	"github.com/weirflow/weir/op"
 	_ "github.com/weirflow/weir/recovery" // the recovery directory's store: snapshots to show
 	"github.com/weirflow/weir/run"
@@ -98,101 +96,171 @@ func meteredFlow() *weir.Dataflow {
 	return flow
 }
 
-// TestBrowser drives the web view in headless Chromium against a running flow: the
-// graph shows every step of the plan, the input's counter moves, and the workers'
-// snapshots appear. It saves a screenshot to $WEIR_SCREENSHOT, or web.png in the
-// test's artifact directory (go test -artifacts keeps it).
+// urlLogger is a slog handler that hands on the URL of the monitor's web view when the
+// run logs it, and drops everything else.
+type urlLogger struct {
+	slog.Handler
+	url chan<- string
+}
+
+func (urlLogger) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h urlLogger) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "weir: monitor serving" {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "url" {
+				h.url <- a.Value.String()
+			}
+			return true
+		})
+	}
+	return nil
+}
+
+// freePorts returns n loopback addresses whose ports were free a moment ago.
+func freePorts(t *testing.T, n int) []string {
+	t.Helper()
+	addrs := make([]string, n)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs[i] = l.Addr().String()
+	}
+	return addrs
+}
+
+// TestBrowser drives the web view in headless Chromium against a running flow: a cluster
+// of two processes of two workers each, run in goroutines of the test, each serving its
+// own view (run.HTTP, as --http does). In each, the graph shows every step of the plan,
+// the input's counter moves, the workers are this process's, and the page says that
+// there are two processes. It saves a screenshot of process 0's view to
+// $WEIR_SCREENSHOT, or web.png in the test's artifact directory (go test -artifacts
+// keeps it).
 func TestBrowser(t *testing.T) {
 	path := chromium(t)
-	flow := meteredFlow()
-	g, err := flowview.DescribeFlow(graph.FlowOf(flow))
-	if err != nil {
-		t.Fatal(err)
-	}
 	bctx := browser(t, path)
 	// A run that stops early ends the browser's waits at once, and the test says why.
 	tctx, cancel := context.WithTimeout(bctx, 60*time.Second)
 	defer cancel()
-	stats := engine.NewStats()
+
+	const procs, workers = 2, 2
 	ctx, stop := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() {
-		ran <- run.Run(engine.WithStats(ctx, stats), flow, run.Workers(2), run.EpochInterval(100*time.Millisecond),
-			run.Recovery(t.TempDir()), run.RecoveryPartitions(2), run.Logger(slog.New(slog.DiscardHandler)))
-		cancel()
-	}()
+	addrs, dir := freePorts(t, procs), t.TempDir()
+	urls := make([]string, procs)
+	ran := make(chan error, procs)
+	var g *flowview.Graph
+	for i := range procs {
+		flow := meteredFlow()
+		if i == 0 {
+			var err error
+			if g, err = flowview.DescribeFlow(graph.FlowOf(flow)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		url := make(chan string, 1)
+		go func() {
+			err := run.Run(ctx, flow, run.Workers(workers), run.ProcessID(i), run.Addresses(addrs...),
+				run.HTTP("127.0.0.1:0"), run.EpochInterval(100*time.Millisecond), run.Recovery(dir),
+				run.RecoveryPartitions(2), run.Logger(slog.New(urlLogger{url: url})))
+			if err != nil && !errors.Is(err, context.Canceled) {
+				err = fmt.Errorf("process %d: %w", i, err)
+			} else {
+				err = nil
+			}
+			ran <- err
+			cancel()
+		}()
+		select {
+		case urls[i] = <-url:
+		case <-tctx.Done():
+			t.Fatalf("process %d did not start its monitor", i)
+		}
+	}
 	defer func() {
 		stop()
-		if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("run: %v", err)
+		for range procs {
+			if err := <-ran; err != nil {
+				t.Errorf("run: %v", err)
+			}
 		}
 	}()
-	h, err := web.New(g, stats)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	defer h.Close()
 
-	if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL), chromedp.WaitVisible("#dag g.node")); err != nil {
-		t.Fatalf("loading the view: %v", err)
-	}
-
-	// Every step of the plan is drawn: as a node of its own, or in the node of the
-	// composite step that holds it.
 	var ids []string
 	for _, s := range g.Steps {
 		ids = append(ids, s.ID)
 	}
 	idsJSON, _ := json.Marshal(ids)
-	missing, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](fmt.Sprintf(
-		`%s.filter(id => !document.querySelector('#dag g.node[data-step~="' + id + '"]'))`, idsJSON)))
-	if err != nil || len(missing) > 0 {
-		t.Errorf("steps not drawn: %v (%v)", missing, err)
-	}
-	// And the user's names for them are what the graph says.
-	text, err := chromedp.Run(tctx, chromedp.TextContent("#dag"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"readings", "scale", "round", "busy", "by_name", "peak", "format", "sink"} {
-		if !strings.Contains(text, name) {
-			t.Errorf("the graph does not name step %s: %q", name, text)
+	for i, url := range urls {
+		if err := chromedp.Do(tctx, chromedp.Navigate(url), chromedp.WaitVisible("#dag g.node")); err != nil {
+			t.Fatalf("process %d: loading the view at %s: %v", i, url, err)
+		}
+
+		// Every step of the plan is drawn: as a node of its own, or in the node of the
+		// composite step that holds it.
+		missing, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](fmt.Sprintf(
+			`%s.filter(id => !document.querySelector('#dag g.node[data-step~="' + id + '"]'))`, idsJSON)))
+		if err != nil || len(missing) > 0 {
+			t.Errorf("process %d: steps not drawn: %v (%v)", i, missing, err)
+		}
+		// And the user's names for them are what the graph says.
+		text, err := chromedp.Run(tctx, chromedp.TextContent("#dag"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"readings", "scale", "round", "busy", "by_name", "peak", "format", "sink", "by key"} {
+			if !strings.Contains(text, name) {
+				t.Errorf("process %d: the graph does not show %q: %q", i, name, text)
+			}
+		}
+
+		// The input's counter moves as the flow runs.
+		counter := `document.querySelector('#dag g.node[data-step~="metered.readings"] .total').textContent`
+		first, err := chromedp.Run(tctx, chromedp.Poll[string](counter+` !== "0 items" && `+counter,
+			chromedp.WithPollingInterval(50*time.Millisecond)))
+		if err != nil {
+			t.Fatalf("process %d: the input's counter never left 0: %v", i, err)
+		}
+		moved, err := chromedp.Run(tctx, chromedp.Poll[string](fmt.Sprintf(`%s !== %q && %s`, counter, first, counter),
+			chromedp.WithPollingInterval(50*time.Millisecond)))
+		if err != nil {
+			t.Fatalf("process %d: the input's counter stayed at %q: %v", i, first, err)
+		}
+		t.Logf("process %d: the input's counter went from %q to %q", i, first, moved)
+
+		// The workers listed are this process's, each with its epochs committed, and the
+		// page says whose they are.
+		rows := fmt.Sprintf(`["w%d","w%d"]`, i*workers, i*workers+1)
+		if _, err := chromedp.Run(tctx, chromedp.Poll[bool](
+			`JSON.stringify([...document.querySelectorAll('#workers tbody tr')].map(tr => tr.cells[0].textContent)) === '`+rows+`' && `+
+				`[...document.querySelectorAll('#workers tbody tr')].every(tr => Number(tr.cells[2].textContent.replace(/,/g, '')) > 0)`,
+			chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+			t.Errorf("process %d: the workers %s with their committed epochs are not shown: %v", i, rows, err)
+		}
+		where, err := chromedp.Run(tctx, chromedp.TextContent("#where"))
+		if want := fmt.Sprintf("process %d of 2 · workers %d, %d of 4", i, i*workers, i*workers+1); err != nil || where != want {
+			t.Errorf("process %d: the header says %q (%v), want %q", i, where, err, want)
+		}
+		note, err := chromedp.Run(tctx, chromedp.TextContent("#processes"))
+		if err != nil || !strings.Contains(note, "2 processes run this flow") {
+			t.Errorf("process %d: the note on processes says %q (%v)", i, note, err)
+		}
+
+		if i == 0 {
+			png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := os.Getenv("WEIR_SCREENSHOT")
+			if out == "" {
+				out = filepath.Join(t.ArtifactDir(), "web.png")
+			}
+			if err := os.WriteFile(out, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshot: %s", out)
 		}
 	}
-
-	// The input's counter moves as the flow runs.
-	counter := `document.querySelector('#dag g.node[data-step~="metered.readings"] .total').textContent`
-	first, err := chromedp.Run(tctx, chromedp.Poll[string](counter+` !== "0 items" && `+counter, chromedp.WithPollingInterval(50*time.Millisecond)))
-	if err != nil {
-		t.Fatalf("the input's counter never left 0: %v", err)
-	}
-	moved, err := chromedp.Run(tctx, chromedp.Poll[string](fmt.Sprintf(`%s !== %q && %s`, counter, first, counter),
-		chromedp.WithPollingInterval(50*time.Millisecond)))
-	if err != nil {
-		t.Fatalf("the input's counter stayed at %q: %v", first, err)
-	}
-	t.Logf("the input's counter went from %q to %q", first, moved)
-
-	// Both workers are listed, each with its epochs committed.
-	if _, err := chromedp.Run(tctx, chromedp.Poll[bool](
-		`document.querySelectorAll('#workers tbody tr').length === 2 && `+
-			`[...document.querySelectorAll('#workers tbody tr')].every(tr => Number(tr.cells[2].textContent.replace(/,/g, '')) > 0)`,
-		chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
-		t.Errorf("the workers' committed epochs are not shown: %v", err)
-	}
-
-	png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := os.Getenv("WEIR_SCREENSHOT")
-	if out == "" {
-		out = filepath.Join(t.ArtifactDir(), "web.png")
-	}
-	if err := os.WriteFile(out, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", out)
 }
