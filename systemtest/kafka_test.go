@@ -214,10 +214,12 @@ func TestKafkaCrashLoop(t *testing.T) {
 	}
 	if long() {
 		loops = []kafkaLoop{
-			{layout{1, 2}, true, 200_000, 200, 300 * time.Millisecond},
-			{layout{1, 2}, false, 100_000, 100, 300 * time.Millisecond},
-			{layout{2, 1}, true, 100_000, 100, 300 * time.Millisecond},
-			{layout{2, 1}, false, 50_000, 50, 300 * time.Millisecond},
+			// A launch reads about 800 records a process before its kill: the inputs
+			// outlast the kills, and the last launch reads the rest.
+			{layout{1, 2}, true, 300_000, 200, 300 * time.Millisecond},
+			{layout{1, 2}, false, 150_000, 100, 300 * time.Millisecond},
+			{layout{2, 1}, true, 300_000, 100, 300 * time.Millisecond},
+			{layout{2, 1}, false, 150_000, 50, 300 * time.Millisecond},
 		}
 	}
 	for _, l := range loops {
@@ -298,7 +300,9 @@ func crashLoop(t *testing.T, b *kafkatest.Broker, l kafkaLoop) {
 	if killed < l.kills {
 		t.Errorf("the job finished after %d kills of %d: its input is too short for the loop", killed, l.kills)
 	}
-	got, err := kafkatest.ReadCommitted(ctx, b.Addrs(), out)
+	rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer rcancel()
+	got, err := kafkatest.ReadCommitted(rctx, b.Addrs(), out)
 	if err != nil {
 		t.Fatal(err)
 	}
