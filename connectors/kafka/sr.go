@@ -194,6 +194,16 @@ func (r *Registry) decodeHeader(b []byte) (int, []byte, error) {
 	return id, rest, nil
 }
 
+// MaxAvroItems is the most items an Avro array in a record may have. hamba/avro makes an
+// array as long as a record declares it before it reads the items, so that a bad record
+// of a few bytes could otherwise ask for gigabytes (FuzzSRAvro found it); a Kafka record
+// of the brokers' default largest size, 1 MiB, holds fewer items than this, unless they
+// take no bytes at all. Strings and bytes are bounded by hamba/avro's own default, 1 MiB.
+const MaxAvroItems = 1 << 20
+
+// avroAPI is hamba/avro's default configuration but for MaxAvroItems.
+var avroAPI = avro.Config{MaxSliceAllocSize: MaxAvroItems}.Freeze()
+
 // Avro is the Serde of T as Avro through a schema registry, with hamba/avro: T is a
 // struct whose fields are matched to the schema's by their `avro:"name"` tags, or any
 // type hamba/avro maps to the schema.
@@ -245,14 +255,17 @@ func (s *avroSerde[T]) Decode(b []byte, dst *T) error {
 	if sch.typ != sr.TypeAvro {
 		return fmt.Errorf("%w: schema id %d is %v, not Avro", ErrUnknownSchema, id, sch.typ)
 	}
-	return avro.Unmarshal(sch.avro, rest, dst)
+	if err := avroAPI.Unmarshal(sch.avro, rest, dst); err != nil {
+		return fmt.Errorf("avro: %w", err) // hamba/avro's errors name the field, not the format
+	}
+	return nil
 }
 
 func (s *avroSerde[T]) AppendEncode(b []byte, v T) ([]byte, error) {
 	if s.id < 0 {
 		return b, errors.New("weir: kafka: an Avro Serde made without a subject only decodes")
 	}
-	enc, err := avro.Marshal(s.schema, &v)
+	enc, err := avroAPI.Marshal(s.schema, &v)
 	if err != nil {
 		return b, err
 	}
@@ -332,7 +345,7 @@ func (s *protoSerde[M]) Decode(b []byte, dst *M) error {
 	}
 	m := s.typ.New().Interface().(M)
 	if err := proto.Unmarshal(rest, m); err != nil {
-		return err
+		return err // "proto: ..."
 	}
 	*dst = m
 	return nil
