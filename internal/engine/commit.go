@@ -28,6 +28,8 @@ type committer struct {
 	log    *slog.Logger
 	stats  *counters // where the worker's written frontier is published
 	wrote  func()    // called after each write: an epoch may have committed
+	obs    *workerStats
+	shown  *Stats // the Stats that reads obs, which keeps the history of writes; nil for none
 	done   chan struct{}
 
 	mu     sync.Mutex
@@ -38,9 +40,9 @@ type committer struct {
 	err    error
 }
 
-func startCommitter(r *runState, worker int) *committer {
+func startCommitter(r *runState, worker int, obs *workerStats, shown *Stats) *committer {
 	c := &committer{store: r.cfg.Store, worker: worker, fail: r.fail, log: r.cfg.Logger,
-		stats: &r.stats[worker], wrote: r.twoPhase.poke, done: make(chan struct{})}
+		stats: &r.stats[worker], wrote: r.twoPhase.poke, obs: obs, shown: shown, done: make(chan struct{})}
 	c.cond.L = &c.mu
 	go c.loop()
 	return c
@@ -74,7 +76,9 @@ func (c *committer) loop() {
 		c.stats.written.Store(last.Epoch + 1)
 		c.stats.final.Store(last.Final)
 		c.wrote()
-		c.logWrite(batch, time.Since(began))
+		took := time.Since(began)
+		c.observe(batch, took)
+		c.logWrite(batch, took)
 	}
 }
 
@@ -85,15 +89,7 @@ func (c *committer) logWrite(batch []state.Epoch, took time.Duration) {
 	if !c.log.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
-	rows, bytes := 0, 0
-	for _, e := range batch {
-		for _, s := range e.Snaps {
-			rows += len(s.Changes)
-			for _, ch := range s.Changes {
-				bytes += len(ch.Key) + len(ch.State)
-			}
-		}
-	}
+	rows, bytes := sizeOf(batch)
 	last := batch[len(batch)-1]
 	c.log.LogAttrs(ctx, slog.LevelDebug, "weir: epoch written", slog.Int("worker", c.worker),
 		slog.Uint64("epoch", last.Epoch), slog.Int("epochs", len(batch)), slog.Int("rows", rows),

@@ -156,6 +156,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	}
 	err = r.finishTwoPhase(err)
 	r.logEnd(ctx, began, err)
+	endStats(ctx, r, err)
 	return err
 }
 

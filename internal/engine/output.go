@@ -80,6 +80,7 @@ func (o *output) deliver(epoch uint64, batch any) {
 func (o *output) write(batch any) error {
 	w := o.w
 	w.cur = o.ID
+	defer w.spent(o.Index, w.timer())
 	w.r.stats[w.id].out.Add(int64(o.Batch.Len(batch)))
 	if o.shard == nil {
 		if err := o.sinks[0].part.Write(batch); err != nil {
@@ -115,6 +116,7 @@ func (o *output) apply(_ uint64, batch any) error { return o.write(batch) }
 func (o *output) closeEpoch(e uint64, _ bool) error {
 	w := o.w
 	if w.r.cfg.Store != nil && o.shard != nil {
+		defer w.snapDone(w.snapTimer())
 		var cs []state.Change
 		for _, s := range o.sinks {
 			if s == nil {
@@ -135,6 +137,7 @@ func (o *output) closeEpoch(e uint64, _ bool) error {
 		w.record(o.ID, e, cs)
 		return nil
 	}
+	defer w.spent(o.Index, w.timer()) // a flush is the connector's writing
 	for _, s := range o.sinks {
 		if s == nil {
 			continue

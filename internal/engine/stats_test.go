@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -85,8 +86,52 @@ func TestStatsCounts(t *testing.T) {
 		}
 	}
 	for _, w := range st.WorkerStatus {
-		if w.Epoch == 0 || w.Committed == 0 || w.Snapshot.Count == 0 {
+		if w.Epoch == 0 || w.Committed == 0 || w.Snapshot.Count == 0 || w.Commits == 0 || w.Commit.Count != uint64(w.Commits) || w.CommitBytes == 0 {
 			t.Errorf("worker %d: %+v", w.Worker, w)
+		}
+	}
+	var rows int
+	for _, c := range st.Commits {
+		rows += c.Rows
+	}
+	if len(st.Commits) == 0 || rows == 0 {
+		t.Errorf("commit history %+v", st.Commits)
+	}
+	if st.Err != "" || len(st.Errors) > 0 {
+		t.Errorf("a run that finished: error %q, errors %v", st.Err, st.Errors)
+	}
+}
+
+// A step's failure is the run's error in Stats, once, naming the step; an interruption
+// is the run's error but no error of the flow.
+func TestStatsErrors(t *testing.T) {
+	for _, interrupt := range []bool{false, true} {
+		flow := weir.NewDataflow("fails")
+		in := op.Input("inp", flow, weirtest.NewSource(1, 2, 3).Pause(time.Hour).Then(4))
+		bad := op.FlatMapBatch("bad", in, func(xs []int) []int {
+			if !interrupt && slices.Contains(xs, 2) {
+				panic("two")
+			}
+			return xs
+		})
+		op.Output("out", bad, weirtest.NewSink[int]())
+		p, err := plan.New(graph.FlowOf(flow))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats := engine.NewStats()
+		ctx, cancel := context.WithTimeout(engine.WithStats(context.Background(), stats), 100*time.Millisecond)
+		err = engine.Run(ctx, p, engine.Config{Workers: 2, EpochInterval: time.Millisecond})
+		cancel()
+		st := stats.Read()
+		if err == nil || st.Err != err.Error() || st.Running {
+			t.Fatalf("interrupt %v: run %v, Stats' error %q, running %v", interrupt, err, st.Err, st.Running)
+		}
+		switch {
+		case interrupt && len(st.Errors) != 0:
+			t.Errorf("interrupted: errors %+v", st.Errors)
+		case !interrupt && (len(st.Errors) != 1 || st.Errors[0].Step != "fails.bad" || st.Errors[0].Error != err.Error()):
+			t.Errorf("failed: errors %+v, want one of step fails.bad: %v", st.Errors, err)
 		}
 	}
 }

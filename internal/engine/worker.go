@@ -68,7 +68,7 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 	w.moved = w.advance
 	w.obs, w.stats = observer(ctx, r, id)
 	if r.cfg.Store != nil {
-		w.commits = startCommitter(r, id)
+		w.commits = startCommitter(r, id, w.obs, w.stats)
 	}
 	shape := make([]progressNode, len(r.plan.Nodes))
 	for _, pn := range r.plan.Nodes {
