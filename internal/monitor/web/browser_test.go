@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,8 +21,10 @@ import (
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/connectors/demo"
+	"github.com/weirflow/weir/internal/engine"
 	"github.com/weirflow/weir/internal/flowview"
 	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/monitor/web"
 	"github.com/weirflow/weir/op"
 	_ "github.com/weirflow/weir/recovery" // the recovery directory's store: snapshots to show
 	"github.com/weirflow/weir/run"
@@ -49,30 +53,61 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// browser starts a headless Chromium for the test, with the flags a closed network needs
-// (no background connections, no component updates, no QUIC) and a fresh profile.
+// The browser the tests share: one Chromium for the package (a start costs seconds),
+// each test in tabs of its own.
+var shared struct {
+	once   sync.Once
+	ctx    context.Context // the browser's first tab, which keeps it alive
+	err    error
+	cancel func()
+}
+
+// TestMain stops the shared browser once the tests are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.cancel != nil {
+		shared.cancel()
+	}
+	os.Exit(code)
+}
+
+// browser returns a new tab of the shared headless Chromium, started at the first call
+// with the flags a closed network needs (no background connections, no component
+// updates, no QUIC) and a fresh profile.
 func browser(t *testing.T, path string) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox cannot start
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// The first Run starts the browser, and lives as long as ctx: no timeout on it.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "weir-chromium-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox cannot start
+			chromedp.DisableGPU,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.NoFirstRun,
+			chromedp.UserDataDir(dir),
+			chromedp.WindowSize(1400, 900),
+		)
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(actx)
+		shared.ctx, shared.cancel = ctx, func() { cancel(); cancelAlloc(); os.RemoveAll(dir) }
+		// The first Run starts the browser, and lives as long as ctx: no timeout on it.
+		if err := chromedp.Do(ctx); err != nil {
+			shared.err = fmt.Errorf("starting %s: %w", path, err)
+		}
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
 	}
-	return ctx
+	tab, cancel := chromedp.NewContext(shared.ctx)
+	t.Cleanup(cancel)
+	return tab
 }
 
 // meteredFlow is a flow that runs until stopped: readings of four metrics, scaled and
@@ -262,5 +297,71 @@ func TestBrowser(t *testing.T) {
 			}
 			t.Logf("screenshot: %s", out)
 		}
+	}
+}
+
+// failedRun is the figures of a run that failed after 10 s, its one input held back by
+// backpressure for 8 of them and still 4096 bytes from the end of its file.
+type failedRun struct{ started time.Time }
+
+func (f failedRun) Read() engine.Status {
+	return engine.Status{Flow: "f", Processes: 1, Workers: []int{0}, Started: f.started, Ended: f.started.Add(10 * time.Second),
+		Err: "weir: step f.out: disk full", Errors: []engine.ErrorRecord{{Step: "f.out", Error: "weir: step f.out: disk full", At: f.started.Add(10 * time.Second)}},
+		Steps: []engine.StepStatus{
+			{ID: "f.in", Kind: "input", Workers: []engine.StepWorker{{Worker: 0, Out: 5000, Lag: []engine.PartitionLag{{Partition: "in.txt", Behind: 4096}}}}},
+			{ID: "f.out", Kind: "output", Workers: []engine.StepWorker{{Worker: 0, In: 5000}}},
+		},
+		WorkerStatus: []engine.WorkerStatus{{Worker: 0, Epoch: 3, Committed: 2, Backpressure: 8 * time.Second}},
+	}
+}
+
+// TestBrowserFigures checks the figures a healthy run does not show: an input held back
+// by backpressure, in colour; a source's lag; a failed run's error.
+func TestBrowserFigures(t *testing.T) {
+	path := chromium(t)
+	g := &flowview.Graph{Version: flowview.Version, Flow: "f", Scopes: []flowview.Scope{},
+		Steps: []flowview.Step{{ID: "f.in", Name: "in", Scope: "f", Kind: "input", Outputs: 1},
+			{ID: "f.out", Name: "out", Scope: "f", Kind: "output", Inputs: 1}},
+		Edges: []flowview.Edge{{From: "f.in", To: "f.out", Exchange: flowview.Forward}}}
+	h, err := web.New(g, failedRun{started: time.Now().Add(-time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(browser(t, path), 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL), chromedp.WaitVisible("#dag g.node"),
+		chromedp.Poll[chromedp.Void](`document.getElementById('state').textContent === 'failed'`)); err != nil {
+		t.Fatalf("loading the view: %v", err)
+	}
+	type figures struct {
+		Held, Fill, Quiet, Lag, Error, Worker string
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[figures](`({
+		held: document.querySelector('#dag g.node[data-step~="f.in"] .share').textContent,
+		fill: document.querySelector('#dag g.node[data-step~="f.in"] rect').getAttribute('fill'),
+		quiet: document.querySelector('#dag g.node[data-step~="f.out"] rect').getAttribute('fill'),
+		lag: [...document.querySelectorAll('#lag tbody td')].map(td => td.textContent).join(' | '),
+		error: document.getElementById('errors').textContent,
+		worker: [...document.querySelectorAll('#workers tbody td')].map(td => td.textContent).slice(0, 6).join(' | '),
+	})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := figures{
+		Held:   "held back 80%",
+		Fill:   "rgb(237,124,89)", // 0.8: three fifths of the way from amber to red
+		Quiet:  "rgb(232,245,236)",
+		Lag:    "f.in | in.txt | w0 | 4,096",
+		Worker: "w0 | 3 | 2 | 5,000 | 5,000 | 80%",
+	}
+	if !strings.Contains(got.Error, "weir: step f.out: disk full") {
+		t.Errorf("errors: %q", got.Error)
+	}
+	got.Error = ""
+	if got != want {
+		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 }
