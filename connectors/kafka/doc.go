@@ -8,4 +8,56 @@
 // each); Options set the rest of the connection, shared by both: SASLPlain,
 // SASLScram256, SASLScram512 or any franz-go SASL mechanism (SASL), TLS, ClientID, and
 // ClientOpts for any other franz-go setting (timeouts, a logger, a dialer).
+//
+// # Source
+//
+// NewSource reads one or more topics, named or matched by regular expressions
+// (TopicRegex), as a partitioned source: one weir partition per topic partition, named
+// "topic/partition" ("orders/3"; a topic's name cannot hold a slash). weir assigns the
+// partitions to its workers itself, as Bytewax does, with no consumer group: no group
+// coordinator, no rebalance, no offsets committed to Kafka. Each partition's position is
+// the offset of the next record to read, snapshotted at every epoch close with the
+// flow's state, so a resumed run reads each partition from exactly where the last
+// committed epoch left it, whatever the number of workers, and the flow's state sees
+// every record exactly once.
+//
+// The partitions are listed from the brokers' metadata when a run starts. A topic that
+// gained partitions is read whole by the next run: a partition without a position starts
+// as every partition of a fresh run does, from the StartEarliest (the default),
+// StartLatest or StartAt(time) setting, so with StartLatest the records written to a new
+// partition before the run are skipped. Where a fresh partition starts is in its first
+// snapshot, even if it has read nothing: a run resumed later does not start again at a
+// later end or timestamp. A topic that is missing when the run starts fails it with
+// ErrUnknownTopic, naming the topic; one deleted while the run reads fails it with the
+// brokers' error. A position that retention deleted is read from the partition's first
+// record still held, with a warning in the log.
+//
+// By default a partition ends (io.EOF) at its end as it was when the partition opened,
+// so that a run over a topic ends once it has read what was there; Tail reads on until
+// the run is stopped, as Bytewax's source does by default. The end is the high watermark
+// or, with read_committed, the last stable offset.
+//
+// Records are read as read_committed by default (ReadUncommitted reads all): a consumer
+// of an exactly-once Sink's output, or of any transactional producer, must read
+// committed records only, and topics written without transactions read the same either
+// way. Kafka's own consumer, and Flink's, default to read_uncommitted; weir chooses the
+// setting that never shows a record that was rolled back. Its cost: a transaction left
+// open holds a read_committed reader back until it ends or times out.
+//
+// Each worker reads its partitions through one franz-go client (PartitionsPerClient
+// changes that), which fetches them in the background, from every broker at once; a
+// worker's partition takes what the client fetched for it, never waiting for a fetch,
+// and when it finds nothing it waits, from 100µs doubling up to MaxPollWait (10 ms by
+// default), before it looks again, so that an idle source does not spin. Batches hold up
+// to BatchSize messages (DefaultBatchSize, 1024); FetchMaxBytes, FetchMaxPartitionBytes
+// and FetchMaxWait set franz-go's fetches (50 MiB, 1 MiB and 5 s by default). A Message's
+// Key, Value and header values are those of the fetched record, not copies; the batch
+// slice is the flow's only until the next one.
+//
+// # Lag
+//
+// Each partition knows its lag, the records between its position and the end of what it
+// can read as of its last fetch, and reports it as a source.Lagger; Source.Lag returns
+// them all, by partition. The source also logs them, at debug level to the Logger,
+// every LagLogInterval (30 s by default), one line per worker.
 package kafka
