@@ -112,7 +112,8 @@ func browser(t *testing.T, path string) context.Context {
 
 // meteredFlow is a flow that runs until stopped: readings of four metrics, scaled and
 // filtered, keyed by metric (crossing between workers) into a running maximum, formatted
-// and written. It has composite steps and a step fused into the one before.
+// and written, and counted by metric. It has composite steps, one of several steps, and
+// a step fused into the one before.
 func meteredFlow() *weir.Dataflow {
 	flow := weir.NewDataflow("metered")
 	readings := op.Input("readings", flow, demo.Metrics("cpu", "mem", "disk", "net").Interval(2*time.Millisecond))
@@ -128,6 +129,8 @@ func meteredFlow() *weir.Dataflow {
 	})
 	lines := op.Map("format", peaks, func(kv weir.KV[float64]) string { return fmt.Sprintf("%s %.2f", kv.Key, kv.Value) })
 	op.Output("sink", lines, weirtest.NewSink[string]())
+	// A composite of composites, drawn as a group: counts at the end of the stream.
+	op.Output("tally_sink", op.CountFinal("tally", busy, func(m demo.Metric) string { return m.Name }), weirtest.NewSink[weir.KV[int]]())
 	return flow
 }
 
@@ -245,7 +248,8 @@ func TestBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{"readings", "scale", "round", "busy", "by_name", "peak", "format", "sink", "by key"} {
+		for _, name := range []string{"readings", "scale", "round", "busy", "by_name", "peak", "format", "sink",
+			"tally", "init_count", "pre_reduce", "fold_final", "tally_sink", "by key"} {
 			if !strings.Contains(text, name) {
 				t.Errorf("process %d: the graph does not show %q: %q", i, name, text)
 			}
@@ -284,6 +288,22 @@ func TestBrowser(t *testing.T) {
 		}
 
 		if i == 0 {
+			// A click on a group's title folds it into one node that stands for all its
+			// steps; a click on that node unfolds it.
+			const group = `#dag g.group[data-scope="metered.tally"]`
+			const folded = `#dag g.node[data-step~="metered.tally.init_count.flat_map_batch"][data-step~="metered.tally.sum.pre_reduce"]`
+			err := chromedp.Do(tctx, chromedp.Click(group+" > text"), chromedp.WaitVisible(folded))
+			label := ""
+			if err == nil {
+				label, err = chromedp.Run(tctx, chromedp.TextContent(folded+" .kind"))
+			}
+			if err != nil || label != "3 steps (folded)" {
+				t.Errorf("folding the group tally: %q, %v", label, err)
+			}
+			if err := chromedp.Do(tctx, chromedp.Click(folded), chromedp.WaitVisible(group)); err != nil {
+				t.Errorf("unfolding the group tally: %v", err)
+			}
+
 			png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatal(err)
