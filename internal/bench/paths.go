@@ -35,7 +35,7 @@ var (
 
 // Chain runs a flow of three op.Map steps over the ints 0 to n-1 on the given number of
 // workers, each reading its own partition, and returns the sum of what comes out.
-func Chain(ctx context.Context, n, workers int) (int, error) {
+func Chain(ctx context.Context, n, workers int, opts ...run.Option) (int, error) {
 	flow := weir.NewDataflow("chain")
 	s := op.Input("ints", flow, NewInts(n, workers))
 	s = op.Map("inc", s, inc)
@@ -43,7 +43,7 @@ func Chain(ctx context.Context, n, workers int) (int, error) {
 	s = op.Map("flip", s, flip)
 	sum := IntSum()
 	op.Output("sum", s, sum)
-	err := run.Run(ctx, flow, run.Workers(workers))
+	err := run.Run(ctx, flow, append([]run.Option{run.Workers(workers)}, opts...)...)
 	total, _ := sum.Total()
 	return total, err
 }
@@ -77,12 +77,12 @@ func ChainInlined(n int) int {
 // Count runs op.CountFinal over the ints 0 to n-1, item i counted under key i%Keys, on
 // the given number of workers, reading batches of the given size, and returns the number
 // of items counted. It fails unless every key that should have a count has one.
-func Count(ctx context.Context, n, workers, batch int) (int, error) {
+func Count(ctx context.Context, n, workers, batch int, opts ...run.Option) (int, error) {
 	flow := weir.NewDataflow("count")
 	s := op.Input("ints", flow, NewInts(n, workers).BatchSize(batch))
 	sum := CountSum()
 	op.Output("sum", op.CountFinal("count", s, keyOf), sum)
-	if err := run.Run(ctx, flow, run.Workers(workers)); err != nil {
+	if err := run.Run(ctx, flow, append([]run.Option{run.Workers(workers)}, opts...)...); err != nil {
 		return 0, err
 	}
 	total, nkeys := sum.Total()
@@ -286,6 +286,12 @@ var Jobs = []Job{
 	{Name: "count-2w", Run: countJob(2, DefaultBatch)},
 	{Name: "count-1w-16k", Run: countJob(1, 16384)},
 	{Name: "count-loop", Run: loopJob(CountLoop)},
+	{Name: "chain-http", Run: monitoredJob(func(ctx context.Context, n int, opts ...run.Option) (int, error) {
+		return Chain(ctx, n, 1, opts...)
+	})},
+	{Name: "count-2w-http", Run: monitoredJob(func(ctx context.Context, n int, opts ...run.Option) (int, error) {
+		return Count(ctx, n, 2, DefaultBatch, opts...)
+	})},
 	{Name: "window-1w", Run: windowJob(1), N: WindowEvents},
 	{Name: "window-loop", Run: loopJob(WindowLoop), N: WindowEvents},
 	{Name: "window-maploop", Run: loopJob(WindowMapLoop), N: WindowEvents},
@@ -310,6 +316,8 @@ var Comparisons = []Comparison{
 	{Path: "CountFinal, 1000 keys, 2 workers / 1 worker", Weir: "count-2w", Anchor: "count-1w", Budget: 1, Strict: true},
 	{Path: "CountFinal, 1000 keys, 2 workers / map loop", Weir: "count-2w", Anchor: "count-loop"},
 	{Path: "CountFinal, 1000 keys, 1 worker, batches of 16384 / map loop", Weir: "count-1w-16k", Anchor: "count-loop"},
+	{Path: "chain of 3 maps, 1 worker, metrics served and scraped / off", Weir: "chain-http", Anchor: "chain", Budget: 1.03},
+	{Path: "CountFinal, 1000 keys, 2 workers, metrics served and scraped / off", Weir: "count-2w-http", Anchor: "count-2w", Budget: 1.03},
 	{Path: "window.Count, tumbling 1 min, 10k keys, 1 worker / per-key loop", Weir: "window-1w", Anchor: "window-loop", Budget: 4},
 	{Path: "window.Count, tumbling 1 min, 10k keys, 1 worker / map-per-key loop", Weir: "window-1w", Anchor: "window-maploop"},
 }
