@@ -269,14 +269,15 @@ func TestBrowser(t *testing.T) {
 		}
 		t.Logf("process %d: the input's counter went from %q to %q", i, first, moved)
 
-		// The workers listed are this process's, each with its epochs committed, and the
-		// page says whose they are.
+		// The workers listed are this process's, each with its epochs committed and the
+		// history of its writes to the store, and the page says whose they are.
 		rows := fmt.Sprintf(`["w%d","w%d"]`, i*workers, i*workers+1)
 		if _, err := chromedp.Run(tctx, chromedp.Poll[bool](
 			`JSON.stringify([...document.querySelectorAll('#workers tbody tr')].map(tr => tr.cells[0].textContent)) === '`+rows+`' && `+
-				`[...document.querySelectorAll('#workers tbody tr')].every(tr => Number(tr.cells[2].textContent.replace(/,/g, '')) > 0)`,
+				`[...document.querySelectorAll('#workers tbody tr')].every(tr => Number(tr.cells[2].textContent.replace(/,/g, '')) > 0 && `+
+				`tr.cells[7].textContent.startsWith('epoch ') && tr.querySelectorAll('svg.bars rect').length >= 3)`,
 			chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
-			t.Errorf("process %d: the workers %s with their committed epochs are not shown: %v", i, rows, err)
+			t.Errorf("process %d: the workers %s with their committed epochs and snapshots are not shown: %v", i, rows, err)
 		}
 		where, err := chromedp.Run(tctx, chromedp.TextContent("#where"))
 		if want := fmt.Sprintf("process %d of 2 · workers %d, %d of 4", i, i*workers, i*workers+1); err != nil || where != want {
