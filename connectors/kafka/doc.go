@@ -59,5 +59,6 @@
 // Each partition knows its lag, the records between its position and the end of what it
 // can read as of its last fetch, and reports it as a source.Lagger; Source.Lag returns
 // them all, by partition. The source also logs them, at debug level to the Logger,
-// every LagLogInterval (30 s by default), one line per worker.
+// every LagLogInterval (30 s by default), one line per client (per worker, unless
+// PartitionsPerClient says otherwise).
 package kafka

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -58,12 +57,8 @@ func BenchmarkSource(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	// records/s is the wall-clock rate; records/cpu-s counts the CPU time the process
-	// spent (the broker's included, the same for both), which other load on the
-	// machine disturbs less.
-	report := func(b *testing.B, start time.Time, cpu0 time.Duration) {
+	report := func(b *testing.B, start time.Time) {
 		b.ReportMetric(float64(total*b.N)/time.Since(start).Seconds(), "records/s")
-		b.ReportMetric(float64(total*b.N)/(cpuTime()-cpu0).Seconds(), "records/cpu-s")
 	}
 	// readFranz reads every record with a plain franz-go consumer loop.
 	readFranz := func(b *testing.B) {
@@ -117,11 +112,11 @@ func BenchmarkSource(b *testing.B) {
 
 	b.Run("franz-go", func(b *testing.B) {
 		runtime.GC()
-		start, cpu0 := time.Now(), cpuTime()
+		start := time.Now()
 		for b.Loop() {
 			readFranz(b)
 		}
-		report(b, start, cpu0)
+		report(b, start)
 	})
 	for _, tc := range []struct {
 		name    string
@@ -137,20 +132,11 @@ func BenchmarkSource(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			runtime.GC()
-			start, cpu0 := time.Now(), cpuTime()
+			start := time.Now()
 			for b.Loop() {
 				readWeir(b, tc.workers, tc.opts...)
 			}
-			report(b, start, cpu0)
+			report(b, start)
 		})
 	}
-}
-
-// cpuTime returns the CPU time this process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
