@@ -20,8 +20,8 @@
 //
 // Main reads Bytewax's flags (-w workers per process, -s snapshot interval, -r recovery
 // directory, -b backup interval, -i process id, -a addresses), -p to start a local
-// cluster, --recovery-partitions, --drop-removed-steps, --log-level, --log-interval, --http and
-// the cluster's flags (below), and their WEIR_ environment variables (WEIR_ and the long
+// cluster, --recovery-partitions, --drop-removed-steps, --log-level, --log-format,
+// --log-interval, --quiet, --http and the cluster's flags (below), and their WEIR_ environment variables (WEIR_ and the long
 // flag's name: WEIR_PROCESS_ID for --process-id), prints one usage for --help, and exits
 // with a status that says
 // how the run ended: 0 when every input ended, 1 when the flow failed (with the error, and
@@ -112,7 +112,9 @@
 // # Logs
 //
 // A run logs to its Logger (Logger; run.Main's is text on stderr at --log-level, info by
-// default) what it is doing, so that a stop by Ctrl-C reads differently from a finish:
+// default, or JSON with --log-format json; Run's is slog.Default(), or stderr when given
+// LogLevel or LogFormat) what it is doing, so that a stop by Ctrl-C reads differently
+// from a finish:
 //
 //   - "weir: run starting" (info), once the execution has started: flow, workers,
 //     epoch_interval, recovery (the directory, or "none"), resume (the epoch it starts
@@ -135,6 +137,13 @@
 // With DropRemovedSteps, a run that deleted the state of removed steps logs "weir:
 // recovery: dropped the state of steps this dataflow no longer has (--drop-removed-steps)"
 // (warn) with dir and steps, before "weir: run starting".
+//
+// On a terminal, run.Main draws a progress line below the logs while the run reads
+// bounded sources that know their size (every partition a source.Sizer: files, slices):
+// the share of the inputs read, the elapsed and remaining time, the items read and their
+// rate over the last seconds. It is cleared when the run ends, and is off with --quiet
+// (Quiet), when stderr is not a terminal, and for any other source. Log records are
+// written above it.
 //
 // A run refused before it starts (a bad flow or configuration, a recovery directory it
 // cannot open or resume) logs nothing: Run returns why.

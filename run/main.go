@@ -44,6 +44,8 @@ import (
 //	                              rather than refuse to run (WEIR_DROP_REMOVED_STEPS=1)
 //	-b, --backup-interval D       keep superseded snapshots this long (WEIR_BACKUP_INTERVAL), default 0
 //	    --log-level LEVEL         debug, info, warn or error (WEIR_LOG_LEVEL), default info
+//	    --log-format FORMAT       text or json (WEIR_LOG_FORMAT), default text
+//	-q, --quiet                   no progress line on a terminal (WEIR_QUIET=1)
 //	    --log-interval D          how often to log a progress summary, 0 for never
 //	                              (WEIR_LOG_INTERVAL), default 30s
 //	    --http ADDR               serve metrics (/metrics), the status API and a web view
@@ -87,8 +89,12 @@ import (
 // as for a run, so that it builds the flow it would run. Only the first argument is taken
 // for the sub-command: "prog -- graph" runs the program with the argument "graph".
 //
-// The run's logs (see Logs in the package doc) go to stderr as text, unless opts give a
-// Logger of their own, which --log-level then does not change.
+// The run's logs (see Logs in the package doc) go to stderr as text (--log-format json
+// for JSON), unless opts give a Logger of their own, which --log-level and --log-format
+// then do not change. When stderr is a terminal and every partition of the flow's inputs
+// knows its size (files, slices: source.Sizer), a progress line below the logs shows the
+// items read, their rate, the share of the inputs read and the time left; --quiet turns
+// it off.
 //
 // A program adds flags of its own to Flags and reads its positional arguments with Args,
 // both before calling Main.
@@ -151,8 +157,13 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 		}
 		return 0
 	}
+	logOut := io.Writer(stderr)
+	if !cfg.quiet && cl.processes <= 1 && terminal(stderr) {
+		cfg.progress = newProgressLine(stderr)
+		logOut = cfg.progress // records go above the line
+	}
 	if cfg.logger == nil {
-		cfg.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cl.level}))
+		cfg.logger = newLogger(logOut, cfg.logFormat, cfg.logLevel)
 	}
 	if cl.processes > 1 {
 		// A flow that does not build fails here, once, rather than in each process.
@@ -270,8 +281,8 @@ type commandLine struct {
 	parsed bool
 	code   int  // the exit status of a parse that ends the program
 	exit   bool // the parse ends the program (help, or a bad flag)
-	// level is the level of Main's own logger (--log-level), which is not in config: a
-	// Logger given by an option keeps its own.
+	// level is the level --log-level or WEIR_LOG_LEVEL gives, info without either; the
+	// config holds it too (logLevel), where it beats LogLevel's.
 	level slog.Level
 	// graph is the format of the graph sub-command, which prints the flow rather than run
 	// it; "" for a run.
@@ -298,6 +309,8 @@ func newCommandLine(name string) *commandLine {
 	backup := durationFlag(def.backupInterval)
 	recovery := stringFlag("")
 	level := levelFlag(slog.LevelInfo)
+	format := logFormatFlag(LogText)
+	quiet := boolFlag(false)
 	logEvery := durationFlag(def.logEvery)
 	httpAddr := stringFlag("")
 	partitions := intFlag(0)
@@ -333,7 +346,13 @@ func newCommandLine(name string) *commandLine {
 			apply: func(c *config, v flag.Value) { c.backupInterval = time.Duration(*v.(*durationFlag)) }},
 		{long: "log-level", arg: "LEVEL", env: "WEIR_LOG_LEVEL", def: "info",
 			usage: "the least level logged to stderr: debug (adds each snapshot written), info, warn or error", value: &level,
-			apply: func(_ *config, v flag.Value) { cl.level = slog.Level(*v.(*levelFlag)) }},
+			apply: func(c *config, v flag.Value) { cl.level = slog.Level(*v.(*levelFlag)); c.logLevel = cl.level }},
+		{long: "log-format", arg: "FORMAT", env: "WEIR_LOG_FORMAT", def: "text",
+			usage: "the format of the logs on stderr: text (key=value) or json (one object a line)", value: &format,
+			apply: func(c *config, v flag.Value) { c.logFormat = string(*v.(*logFormatFlag)) }},
+		{short: "q", long: "quiet", env: "WEIR_QUIET",
+			usage: "draw no progress line on a terminal (items, rate, share read and time left of files and slices)", value: &quiet,
+			apply: func(c *config, v flag.Value) { c.quiet = bool(*v.(*boolFlag)) }},
 		{long: "log-interval", arg: "D", env: "WEIR_LOG_INTERVAL", def: def.logEvery.String(),
 			usage: "how often a summary of the run's progress is logged, 0 for never", value: &logEvery,
 			apply: func(c *config, v flag.Value) { c.logEvery = time.Duration(*v.(*durationFlag)) }},

@@ -22,6 +22,12 @@ import (
 
 func discard[T any]() sink.Sink[T] { return sink.Func(func([]T) error { return nil }) }
 
+// withLog returns c with the given log settings.
+func withLog(c config, level slog.Leveler, format string, quiet bool) config {
+	c.logLevel, c.logFormat, c.quiet = level, format, quiet
+	return c
+}
+
 func TestFlags(t *testing.T) {
 	def := defaults()
 	st, ht := def.startupTimeout, def.heartbeatTimeout // every config has the cluster timeouts
@@ -47,9 +53,15 @@ func TestFlags(t *testing.T) {
 		{name: "recovery env", env: map[string]string{"WEIR_RECOVERY_DIRECTORY": "/d", "WEIR_BACKUP_INTERVAL": "30"}, args: []string{"--backup-interval=5s"},
 			want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second, recoveryDir: "/d", backupInterval: 5 * time.Second, logEvery: def.logEvery}},
 		{name: "positional", args: []string{"-w", "2", "a.txt", "-x"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 2, epochInterval: 10 * time.Second, logEvery: def.logEvery}, rest: []string{"a.txt", "-x"}},
-		{name: "logs", args: []string{"--log-interval", "5s", "--log-level=debug"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second, logEvery: 5 * time.Second}, level: slog.LevelDebug},
-		{name: "logs env", env: map[string]string{"WEIR_LOG_INTERVAL": "0", "WEIR_LOG_LEVEL": "WARN"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second}, level: slog.LevelWarn},
-		{name: "log level flag beats env", env: map[string]string{"WEIR_LOG_LEVEL": "error"}, args: []string{"--log-level", "info"}, want: def},
+		{name: "logs", args: []string{"--log-interval", "5s", "--log-level=debug"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second, logEvery: 5 * time.Second, logLevel: slog.LevelDebug}, level: slog.LevelDebug},
+		{name: "logs env", env: map[string]string{"WEIR_LOG_INTERVAL": "0", "WEIR_LOG_LEVEL": "WARN"}, want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second, logLevel: slog.LevelWarn}, level: slog.LevelWarn},
+		{name: "log level flag beats env", env: map[string]string{"WEIR_LOG_LEVEL": "error"}, args: []string{"--log-level", "info"}, want: withLog(def, slog.LevelInfo, "", false)},
+		{name: "log level flag beats option", opts: []Option{LogLevel(slog.LevelError)}, args: []string{"--log-level", "debug"}, want: withLog(def, slog.LevelDebug, "", false), level: slog.LevelDebug},
+		{name: "log format and quiet", args: []string{"--log-format", "JSON", "-q"}, want: withLog(def, nil, "json", true)},
+		{name: "log format and quiet env", env: map[string]string{"WEIR_LOG_FORMAT": "json", "WEIR_QUIET": "1"}, want: withLog(def, nil, "json", true)},
+		{name: "log format and quiet options", opts: []Option{LogFormat("json"), Quiet()}, want: withLog(def, nil, "json", true)},
+		{name: "log format flag beats env", env: map[string]string{"WEIR_LOG_FORMAT": "json", "WEIR_QUIET": "true"}, args: []string{"--log-format=text", "--quiet=false"}, want: withLog(def, nil, "text", false)},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: `prog: invalid value "xml" for flag -log-format: not a log format: text or json (see prog --help)`},
 		{name: "recovery partitions and drop", args: []string{"-r", "d", "--recovery-partitions", "4", "--drop-removed-steps"},
 			want: config{startupTimeout: st, heartbeatTimeout: ht, workers: 1, epochInterval: 10 * time.Second, logEvery: 30 * time.Second, recoveryDir: "d", recoveryPartitions: 4, dropRemovedSteps: true}},
 		{name: "recovery partitions and drop env", env: map[string]string{"WEIR_RECOVERY_PARTITIONS": "2", "WEIR_DROP_REMOVED_STEPS": "1"},

@@ -16,7 +16,11 @@ import (
 type config struct {
 	workers            int
 	epochInterval      time.Duration
-	logger             *slog.Logger // nil: slog.Default()
+	logger             *slog.Logger  // nil: slog.Default()
+	logLevel           slog.Leveler  // nil: info
+	logFormat          string        // "": text
+	quiet              bool          // no progress line
+	progress           *progressLine // run.Main's progress line on a terminal; nil: none
 	logEvery           time.Duration
 	recoveryDir        string // "": no recovery
 	recoveryPartitions int
@@ -78,6 +82,9 @@ func (c config) validate() error {
 	}
 	if c.logEvery < 0 {
 		return fmt.Errorf("weir: log interval must not be negative, not %v", c.logEvery)
+	}
+	if err := checkLogFormat(c.logFormat); err != nil {
+		return err
 	}
 	if c.httpAddr != "" {
 		if _, port, err := net.SplitHostPort(c.httpAddr); err != nil {
@@ -158,8 +165,8 @@ func Workers(n int) Option { return func(c *config) { c.workers = n } }
 func EpochInterval(d time.Duration) Option { return func(c *config) { c.epochInterval = d } }
 
 // Logger sets the logger for the run's structured logs, overriding the default of
-// slog.Default() (run.Main's default is text on stderr at --log-level). A nil logger
-// keeps the default.
+// slog.Default() (run.Main's default is text on stderr at --log-level; see also LogLevel
+// and LogFormat). A nil logger keeps the default.
 func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // LogEvery sets how often the run logs a summary of its progress at info level (items

@@ -100,6 +100,7 @@ func TestInvalidOptions(t *testing.T) {
 		{run.RecoveryPartitions(-1), "weir: recovery partitions must not be negative, not -1"},
 		{run.HTTP("9090"), `weir: HTTP address "9090" (--http, run.HTTP) is not host:port (:9090 serves every interface)`},
 		{run.HTTP(":http"), `weir: HTTP address ":http" (--http, run.HTTP): port "http" is not a number from 0 to 65535`},
+		{run.LogFormat("xml"), `weir: log format "xml" (--log-format, run.LogFormat): want text or json`},
 	}
 	for _, tt := range tests {
 		var l logs

@@ -41,6 +41,7 @@ func run(ctx context.Context, flow *weir.Dataflow, cfg config) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	cfg.logger = cfg.runLogger()
 	p, err := plan.New(graph.FlowOf(flow))
 	if err != nil {
 		return err
@@ -50,6 +51,8 @@ func run(ctx context.Context, flow *weir.Dataflow, cfg config) error {
 		return err
 	}
 	defer stopMonitor()
+	ctx, stopProgress := cfg.progress.start(ctx)
+	defer stopProgress()
 	ecfg := engine.Config{Workers: cfg.workers, EpochInterval: cfg.epochInterval, Logger: cfg.logger,
 		LogEvery: cfg.logEvery, RecoveryDir: cfg.recoveryDir}
 	if cfg.cluster() {

@@ -36,6 +36,13 @@ func NewStats() *Stats { return &Stats{} }
 
 type statsKey struct{}
 
+// StatsFrom returns the Stats that ctx makes a run publish its figures in (WithStats), or
+// nil: so that the monitor and run.Main's progress line read one Stats.
+func StatsFrom(ctx context.Context) *Stats {
+	s, _ := ctx.Value(statsKey{}).(*Stats)
+	return s
+}
+
 // WithStats returns a context that makes Run publish its figures in s. Without it a run
 // still counts (the counts cost too little to be worth a branch) but does not time user
 // code, and nobody reads the counts.
