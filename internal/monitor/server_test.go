@@ -3,9 +3,13 @@ package monitor_test
 import (
 	"context"
 	"io"
+	"maps"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -207,5 +211,90 @@ func TestMetricFamilies(t *testing.T) {
 	}
 	if hist.GetSampleSum() != 2000 || hist.GetSampleCount() != 200 {
 		t.Errorf("batch items of count.inp: %d batches, %v items, want 200 of 10", hist.GetSampleCount(), hist.GetSampleSum())
+	}
+}
+
+// In a cluster each process serves its own workers, labelled with its process, with its
+// credit toward and bytes sent to each other process; the item counts of the processes
+// add up to the items that went through each step.
+func TestClusterMetrics(t *testing.T) {
+	const n = 2000
+	flow, _ := countFlow(n)
+	p, err := plan.New(graph.FlowOf(flow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for range 2 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, l.Addr().String())
+		l.Close()
+	}
+	servers := make([]*httptest.Server, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		stats := engine.NewStats()
+		servers[i] = httptest.NewServer(monitor.New(monitor.Config{Stats: stats, Plan: p, Process: i}).Handler())
+		defer servers[i].Close()
+		wg.Go(func() {
+			errs[i] = engine.Run(engine.WithStats(context.Background(), stats), p, engine.Config{Workers: 1, EpochInterval: 5 * time.Millisecond,
+				Cluster: &engine.Cluster{Process: i, Addresses: addrs, HeartbeatTimeout: 5 * time.Second}})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("process %d: %v", i, err)
+		}
+	}
+	in := map[string]float64{} // by step, over both processes
+	for i, srv := range servers {
+		fams := scrape(t, srv.URL+"/metrics")
+		me, peer := strconv.Itoa(i), strconv.Itoa(1-i)
+		// The credit toward every process, its own included; the bytes sent to the other.
+		for _, name := range []string{"weir_credit_bytes", "weir_sent_bytes_total"} {
+			peers := []string{"0", "1"}
+			if name == "weir_sent_bytes_total" {
+				peers = []string{peer}
+			}
+			ms := fams[name].GetMetric()
+			if len(ms) != len(peers) {
+				t.Fatalf("process %d: %d series of %s, want %d", i, len(ms), name, len(peers))
+			}
+			for j, m := range ms {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if want := map[string]string{"process": me, "worker": me, "peer": peers[j]}; !maps.Equal(labels, want) {
+					t.Errorf("process %d: %s labels %v, want %v", i, name, labels, want)
+				}
+				if name == "weir_sent_bytes_total" && m.GetCounter().GetValue() <= 0 {
+					t.Errorf("process %d sent no bytes to the other", i)
+				}
+			}
+		}
+		for _, m := range fams["weir_items_in_total"].GetMetric() {
+			var step string
+			for _, l := range m.GetLabel() {
+				switch {
+				case l.GetName() == "step":
+					step = l.GetValue()
+				case l.GetName() == "worker" && l.GetValue() != me, l.GetName() == "process" && l.GetValue() != me:
+					t.Errorf("process %d serves %s=%s", i, l.GetName(), l.GetValue())
+				}
+			}
+			in[step] += m.GetCounter().GetValue()
+		}
+	}
+	want := map[string]float64{"count.inp": 2 * n, "count.key.flat_map_batch": 2 * n, "count.count": 2 * n, "count.out": 5}
+	for step, w := range want {
+		if in[step] != w {
+			t.Errorf("%s: %v items in over the processes, want %v (all: %v)", step, in[step], w, in)
+		}
 	}
 }
