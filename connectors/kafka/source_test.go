@@ -28,6 +28,10 @@ import (
 	"github.com/weirflow/weir/weirtest"
 )
 
+// The source's tests run against the in-process broker, or against a real cluster when
+// WEIR_KAFKA_BROKERS names one (kafkatest.Start), every test but TestSourceSASL, which
+// needs a broker that wants SASL.
+
 // rec is what a test checks of a record read: where it was and its value.
 type rec struct {
 	Part   string // topic/partition
