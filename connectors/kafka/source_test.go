@@ -664,3 +664,68 @@ func (b *syncBuffer) String() string {
 }
 
 var discardLogger = slog.New(slog.DiscardHandler)
+
+// TestSourceIdleWaits checks that a partition with nothing to read asks to be polled
+// later, and later each time up to MaxPollWait, rather than at once, and that records
+// reset the wait.
+func TestSourceIdleWaits(t *testing.T) {
+	b := kafkatest.Start(t)
+	topic := b.Topic(t, "idle", 1)
+	src := kafka.NewSource(b.Addrs(), []string{topic}, kafka.Tail(), kafka.MaxPollWait(2*time.Millisecond))
+	ctx := context.Background()
+	part, err := src.Build(ctx, source.Part{Step: "flow.in", Partition: topic + "/0", Workers: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer part.Close()
+	want := []time.Duration{100 * time.Microsecond, 200 * time.Microsecond, 400 * time.Microsecond, 800 * time.Microsecond,
+		1600 * time.Microsecond, 2 * time.Millisecond, 2 * time.Millisecond, 2 * time.Millisecond}
+	for i, w := range want {
+		before := time.Now()
+		ms, err := part.Next(ctx)
+		after := time.Now()
+		if err != nil || len(ms) > 0 {
+			t.Fatalf("Next on an empty partition: %d messages, %v", len(ms), err)
+		}
+		// Next reads the clock between before and after.
+		if at := part.(source.Awaker).NextAwake(); at.Before(before.Add(w)) || at.After(after.Add(w)) {
+			t.Fatalf("empty batch %d: NextAwake in %v, want %v", i, at.Sub(before), w)
+		}
+	}
+	produce(t, b, topic, 1, 0, 3)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ms, err := part.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no records")
+		}
+		time.Sleep(time.Until(part.(source.Awaker).NextAwake()))
+	}
+	if at := part.(source.Awaker).NextAwake(); !at.IsZero() {
+		t.Fatalf("NextAwake %v after a batch, want at once", at)
+	}
+}
+
+// TestSourceCorruptPosition checks that a position that is not an offset fails Build.
+func TestSourceCorruptPosition(t *testing.T) {
+	src := kafka.NewSource([]string{"127.0.0.1:1"}, []string{"t"})
+	for _, tc := range []struct {
+		name, part string
+		resume     []byte
+	}{
+		{"not a varint", "t/0", []byte{0xff}},
+		{"trailing bytes", "t/0", []byte{1, 2}},
+		{"no partition number", "t", nil},
+		{"bad partition number", "t/x", nil},
+	} {
+		if _, err := src.Build(context.Background(), source.Part{Step: "f.in", Partition: tc.part, Workers: 1}, tc.resume); err == nil {
+			t.Errorf("%s: Build succeeded", tc.name)
+		}
+	}
+}
