@@ -68,3 +68,12 @@ func endStats(ctx context.Context, r *runState, err error) {
 		s.o.failed(err)
 	}
 }
+
+// Size passes on the size on disk of this process's share of the recovery store, when the
+// store can tell.
+func (s *clusterStore) Size() (int64, bool) {
+	if sz, ok := s.Store.(storeSizer); ok {
+		return sz.Size()
+	}
+	return 0, false
+}

@@ -60,6 +60,15 @@ type knownSteps struct {
 	removed []string // by the last Load, sorted
 }
 
+// Size passes on the size on disk of the store it wraps, when that store can tell (the
+// SQLite store), for the run's metrics.
+func (k *knownSteps) Size() (bytes int64, ok bool) {
+	if s, can := k.Store.(interface{ Size() (int64, bool) }); can {
+		return s.Size()
+	}
+	return 0, false
+}
+
 func (k *knownSteps) Load(fn func(step, key string, state []byte) error) error {
 	removed := map[string]bool{}
 	kept := false
