@@ -35,7 +35,10 @@
 // By default a partition ends (io.EOF) at its end as it was when the partition opened,
 // so that a run over a topic ends once it has read what was there; Tail reads on until
 // the run is stopped, as Bytewax's source does by default. The end is the high watermark
-// or, with read_committed, the last stable offset.
+// or, with read_committed, the last stable offset. A partition knows it has reached the
+// end from the offsets of the records it reads, transactions' markers included, so on a
+// compacted topic whose last records before the end were compacted away, a bounded
+// partition ends only when a later record is written.
 //
 // Records are read as read_committed by default (ReadUncommitted reads all): a consumer
 // of an exactly-once Sink's output, or of any transactional producer, must read
