@@ -269,13 +269,16 @@ func TestBrowser(t *testing.T) {
 		}
 		t.Logf("process %d: the input's counter went from %q to %q", i, first, moved)
 
-		// The workers listed are this process's, each with its epochs committed and the
-		// history of its writes to the store, and the page says whose they are.
+		// The workers listed are this process's, each with its epochs committed, the
+		// history of its writes to the store, the bytes it sent to the other process and
+		// its lowest credit, and the page says whose they are.
 		rows := fmt.Sprintf(`["w%d","w%d"]`, i*workers, i*workers+1)
 		if _, err := chromedp.Run(tctx, chromedp.Poll[bool](
 			`JSON.stringify([...document.querySelectorAll('#workers tbody tr')].map(tr => tr.cells[0].textContent)) === '`+rows+`' && `+
 				`[...document.querySelectorAll('#workers tbody tr')].every(tr => Number(tr.cells[2].textContent.replace(/,/g, '')) > 0 && `+
-				`tr.cells[7].textContent.startsWith('epoch ') && tr.querySelectorAll('svg.bars rect').length >= 3)`,
+				`tr.querySelector('td.snap').textContent.startsWith('epoch ') && tr.querySelectorAll('svg.bars rect').length >= 3 && `+
+				`/^[\d.]+ (B|KiB|MiB|GiB)\/s · [\d.]+ (B|KiB|MiB|GiB)$/.test(tr.querySelector('td.peers').textContent) && `+
+				`/^[\d.]+ (B|KiB|MiB|GiB)$/.test(tr.querySelector('td.credit').textContent))`,
 			chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
 			t.Errorf("process %d: the workers %s with their committed epochs and snapshots are not shown: %v", i, rows, err)
 		}

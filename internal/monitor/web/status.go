@@ -59,6 +59,15 @@ type WorkerStatus struct {
 	ParkedBytes         int64   `json:"parked_bytes"`
 	Commits             int64   `json:"commits"`
 	CommitBytes         int64   `json:"commit_bytes"`
+	// SentBytes is, by process, the bytes (the engine's size estimates) of the batches
+	// the worker sent to that process's workers, and SentPerSec the same per second over
+	// the window; absent in one process.
+	SentBytes  []int64   `json:"sent_bytes,omitempty"`
+	SentPerSec []float64 `json:"sent_per_sec,omitempty"`
+	// Credits is the worker's credit toward each worker of the run, by worker id, in
+	// bytes: what it may still send there before its sources pause (at 0 or below).
+	// Absent with one worker.
+	Credits []int64 `json:"credits,omitempty"`
 	// Snapshots are the worker's latest writes of closed epochs to the store, oldest
 	// first; empty without a recovery store.
 	Snapshots []Snapshot `json:"snapshots"`
@@ -135,6 +144,7 @@ type sample struct {
 	at     time.Time
 	steps  [][]counts // by step, by local worker
 	paused []time.Duration
+	sent   [][]int64 // by local worker, by process
 }
 
 type counts struct {
@@ -164,8 +174,10 @@ func sampleOf(st *engine.Status, at time.Time) sample {
 			}
 		}
 	}
+	s.sent = make([][]int64, len(st.WorkerStatus))
 	for i, w := range st.WorkerStatus {
 		s.paused[i] = w.Backpressure
+		s.sent[i] = w.SentBytes
 	}
 	return s
 }
@@ -177,6 +189,11 @@ func (s *sample) fits(cur *sample) bool {
 	}
 	for i := range s.steps {
 		if len(s.steps[i]) != len(cur.steps[i]) {
+			return false
+		}
+	}
+	for i := range s.sent {
+		if len(s.sent[i]) != len(cur.sent[i]) {
 			return false
 		}
 	}
@@ -260,6 +277,17 @@ func (r *rater) status(st engine.Status, now time.Time) Status {
 			prev = base.paused[i]
 		}
 		ws.Backpressure = min(share(w.Backpressure-prev), 1)
+		if len(w.SentBytes) > 0 {
+			ws.SentBytes = w.SentBytes
+			ws.SentPerSec = make([]float64, len(w.SentBytes))
+			for p, b := range w.SentBytes {
+				if i < len(base.sent) && p < len(base.sent[i]) {
+					b -= base.sent[i][p]
+				}
+				ws.SentPerSec[p] = per(b)
+			}
+		}
+		ws.Credits = w.Credits
 		out.Workers = append(out.Workers, ws)
 	}
 	byWorker := map[int]int{}

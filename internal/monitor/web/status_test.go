@@ -2,6 +2,7 @@ package web
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -90,6 +91,28 @@ func TestRatesAfterEnd(t *testing.T) {
 	}
 	if got.State != Finished || got.Ended == nil || !got.Ended.Equal(t0.Add(2*time.Second)) {
 		t.Errorf("state %q, ended %v", got.State, got.Ended)
+	}
+}
+
+// TestSentRates checks the bytes sent to each process and their rates over the window.
+func TestSentRates(t *testing.T) {
+	var r rater
+	r.window = 5 * time.Second
+	st := twoSteps()
+	st.WorkerStatus[0].SentBytes = []int64{1000, 0}
+	st.WorkerStatus[0].Credits = []int64{10, 20, -5, 40}
+	got := r.status(st, t0.Add(time.Second))
+	w := got.Workers[0]
+	if !slices.Equal(w.SentBytes, []int64{1000, 0}) || !slices.Equal(w.SentPerSec, []float64{1000, 0}) || !slices.Equal(w.Credits, []int64{10, 20, -5, 40}) {
+		t.Errorf("at 1 s: sent %v, %v/s, credits %v", w.SentBytes, w.SentPerSec, w.Credits)
+	}
+	st.WorkerStatus[0].SentBytes = []int64{4000, 0}
+	got = r.status(st, t0.Add(3*time.Second))
+	if w := got.Workers[0]; !slices.Equal(w.SentPerSec, []float64{1500, 0}) {
+		t.Errorf("at 3 s: %v/s, want 1500 since the status at 1 s", w.SentPerSec)
+	}
+	if w := got.Workers[1]; w.SentBytes != nil || w.SentPerSec != nil {
+		t.Errorf("worker 3 sent nothing, in one process: %v, %v", w.SentBytes, w.SentPerSec)
 	}
 }
 

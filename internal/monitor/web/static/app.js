@@ -304,7 +304,12 @@
   function workers() {
     const body = $('workers').tBodies[0];
     body.textContent = '';
-    for (const w of status.workers || []) {
+    const list = status.workers || [];
+    // Bytes to other processes only in a cluster; credits only with several workers.
+    const peers = list.some(w => w.sent_bytes), credit = list.some(w => w.credits);
+    for (const th of document.querySelectorAll('#workers th.peers')) th.hidden = !peers;
+    for (const th of document.querySelectorAll('#workers th.credit')) th.hidden = !credit;
+    for (const w of list) {
       const tr = html('tr', undefined, body);
       tr.dataset.worker = w.worker;
       html('td', 'w' + w.worker, tr);
@@ -316,9 +321,27 @@
       held.title = secs(w.backpressure_seconds || 0) + ' held back in all';
       held.style.background = w.backpressure > 0.005 ? heat(w.backpressure) : '';
       html('td', bytes(w.in_flight_bytes), tr, 'num');
+      if (peers) {
+        let r = 0, n = 0;
+        const each = [];
+        (w.sent_bytes || []).forEach((b, p) => {
+          if (p === status.process) return; // its own process's workers get batches as they are
+          r += w.sent_per_sec[p];
+          n += b;
+          each.push(`process ${p}: ${bytes(w.sent_per_sec[p])}/s, ${bytes(b)} in all`);
+        });
+        html('td', `${bytes(r)}/s · ${bytes(n)}`, tr, 'num peers').title = each.join('\n');
+      }
+      if (credit) {
+        const cs = w.credits || [];
+        const low = cs.length ? Math.min(...cs) : 0;
+        const td = html('td', bytes(Math.max(0, low)), tr, 'num credit');
+        td.title = cs.map((c, d) => `to w${d}: ${c <= 0 ? 'none (paused)' : bytes(c)}`).join('\n');
+        if (low <= 0 && cs.length) td.style.background = heat(1);
+      }
       const snaps = w.snapshots || [];
       const last = snaps[snaps.length - 1];
-      html('td', last ? `epoch ${last.epoch} · ${secs(last.duration_seconds)} · ${bytes(last.bytes)} · ${ago(last.time, status.time)}` : 'none yet', tr);
+      html('td', last ? `epoch ${last.epoch} · ${secs(last.duration_seconds)} · ${bytes(last.bytes)} · ${ago(last.time, status.time)}` : 'none yet', tr, 'snap');
       history(html('td', undefined, tr), snaps);
     }
   }
@@ -326,7 +349,7 @@
   // history draws a worker's recent snapshots as bars of their durations, the latest
   // right, each with its epoch, time and size in its tooltip.
   function history(td, snaps) {
-    const n = 40, bw = 5, h = 24;
+    const n = 30, bw = 4, h = 24;
     const s = svg('svg', { width: n * (bw + 1), height: h, class: 'bars' }, td);
     const shown = snaps.slice(-n);
     const max = Math.max(1e-9, ...shown.map(x => x.duration_seconds));
@@ -336,8 +359,9 @@
       svg('title', {}, r).textContent = `epoch ${x.epoch}: ${secs(x.duration_seconds)}, ${bytes(x.bytes)} at ${new Date(x.time).toLocaleTimeString()}`;
     });
     if (shown.length) {
-      const t = html('small', ` epochs ${shown[0].epoch}–${shown[shown.length - 1].epoch}`, td);
-      t.style.color = 'var(--muted)';
+      const title = svg('title', {});
+      title.textContent = `the latest ${shown.length} writes: epochs ${shown[0].epoch}–${shown[shown.length - 1].epoch}`;
+      s.insertBefore(title, s.firstChild);
     }
   }
 
