@@ -19,6 +19,10 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/flowview"
+	"github.com/weirflow/weir/internal/graph"
 )
 
 var update = flag.Bool("update", false, "rewrite the graph golden files with the output of the code")
@@ -55,6 +59,24 @@ func CheckExample(t *testing.T, args ...string) {
 			t.Fatalf("graph --format %s: %v\n%s", f, err, stderr.String())
 		}
 		Golden(t, filepath.Join("testdata", "graph."+f+".golden"), stdout.Bytes())
+	}
+}
+
+// CheckFlow is CheckExample for a program whose main does more than run its flow (starts
+// a broker, say): it compares flow's description in each format, as the graph
+// sub-command prints it, with testdata/graph.F.golden.
+func CheckFlow(t *testing.T, flow *weir.Dataflow) {
+	t.Helper()
+	g, err := flowview.DescribeFlow(graph.FlowOf(flow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range Formats {
+		var b bytes.Buffer
+		if err := flowview.Write(&b, g, flowview.Format(f)); err != nil {
+			t.Fatal(err)
+		}
+		Golden(t, filepath.Join("testdata", "graph."+f+".golden"), b.Bytes())
 	}
 }
 
