@@ -28,4 +28,10 @@
 // arrived), and it says which nodes' frontiers move, so that the worker has their
 // operators close those epochs and sends the new frontiers on as markers, and which
 // epochs every node has passed, which the worker hands to its committer.
+//
+// # Figures
+//
+// A run given a Stats (WithStats) publishes its figures there for readers on other
+// goroutines: the monitor's /metrics and API. Workers count once per batch, never per
+// item, into atomics of their own, padded apart; a reader takes no lock a worker takes.
 package engine
