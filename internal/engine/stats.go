@@ -94,10 +94,10 @@ type StepStatus struct {
 // StepWorker is one step's figures on one worker.
 type StepWorker struct {
 	Worker int
-	// In counts the items delivered to the step (for an input, none: see Out), Out the
-	// items it emitted to its consumers (for an input, the items it read; for a sink,
-	// none: In is what it wrote), and Batches the batches it ran on (for an input, the
-	// batches it read).
+	// In counts the items delivered to the step, Out the items it emitted to its
+	// consumers, and Batches the batches it ran on. For an input, In and Out are both the
+	// items it read, and Batches the batches it read; a sink emits none (In is what it
+	// wrote).
 	In, Out, Batches int64
 	// BatchSizes counts the batches by their item count, in powers of two: BatchSizes[i]
 	// counts those of at most BatchSizeBound(i) items (and more than the bound before).
