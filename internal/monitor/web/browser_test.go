@@ -361,7 +361,7 @@ func TestBrowserFigures(t *testing.T) {
 		t.Fatalf("loading the view: %v", err)
 	}
 	type figures struct {
-		Held, Fill, Quiet, Lag, Error, Worker string
+		Held, Fill, Quiet, Lag, Error, Worker, Uptime string
 	}
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[figures](`({
 		held: document.querySelector('#dag g.node[data-step~="f.in"] .share').textContent,
@@ -370,6 +370,7 @@ func TestBrowserFigures(t *testing.T) {
 		lag: [...document.querySelectorAll('#lag tbody td')].map(td => td.textContent).join(' | '),
 		error: document.getElementById('errors').textContent,
 		worker: [...document.querySelectorAll('#workers tbody td')].map(td => td.textContent).slice(0, 6).join(' | '),
+		uptime: document.getElementById('uptime').textContent,
 	})`))
 	if err != nil {
 		t.Fatal(err)
@@ -380,6 +381,7 @@ func TestBrowserFigures(t *testing.T) {
 		Quiet:  "rgb(232,245,236)",
 		Lag:    "f.in | in.txt | w0 | 4,096",
 		Worker: "w0 | 3 | 2 | 5,000 | 5,000 | 80%",
+		Uptime: "ran for 10 s",
 	}
 	if !strings.Contains(got.Error, "weir: step f.out: disk full") {
 		t.Errorf("errors: %q", got.Error)

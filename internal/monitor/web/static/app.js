@@ -280,7 +280,7 @@
   }
 
   function header() {
-    $('flow').textContent = status.flow;
+    if (status.flow) $('flow').textContent = status.flow; // empty until the run has started
     const st = $('state');
     st.textContent = status.state;
     st.className = 'state ' + status.state;
@@ -295,10 +295,12 @@
         `${ws.length} worker${ws.length === 1 ? '' : 's'} (${list}) of ${status.total_workers}: every process serves its own workers, ` +
         `so the figures here are this process's share; the others' are on their own addresses.`;
     } else {
-      where.textContent = `${status.total_workers} worker${status.total_workers === 1 ? '' : 's'} · 1 process`;
+      where.textContent = status.started ? `${status.total_workers} worker${status.total_workers === 1 ? '' : 's'} · 1 process` : '';
       $('processes').hidden = true;
     }
-    $('uptime').textContent = 'running for ' + secs(Math.max(0, (Date.parse(status.time) - Date.parse(status.started)) / 1000)).replace(/\.\d+ s$/, ' s');
+    const end = status.ended || status.time;
+    $('uptime').textContent = !status.started ? 'not started yet'
+      : (status.ended ? 'ran for ' : 'running for ') + secs(Math.max(0, (Date.parse(end) - Date.parse(status.started)) / 1000)).replace(/\.\d+ s$/, ' s');
   }
 
   function workers() {
