@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -183,3 +185,31 @@ func TestState(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+// BenchmarkStatus is the cost of one status of a flow of 30 steps on 8 workers with a
+// full commit history: what each viewer's event costs the process once a second.
+func BenchmarkStatus(b *testing.B) {
+	st := engine.Status{Flow: "f", Processes: 1, Running: true, Started: t0}
+	for w := range 8 {
+		st.Workers = append(st.Workers, w)
+		st.WorkerStatus = append(st.WorkerStatus, engine.WorkerStatus{Worker: w, Credits: make([]int64, 8)})
+	}
+	for i := range 30 {
+		s := engine.StepStatus{ID: fmt.Sprintf("f.step%d", i), Kind: "flat_map_batch"}
+		for w := range 8 {
+			s.Workers = append(s.Workers, engine.StepWorker{Worker: w, In: 1000, Out: 1000})
+		}
+		st.Steps = append(st.Steps, s)
+	}
+	for i := range engine.CommitHistory {
+		st.Commits = append(st.Commits, engine.CommitRecord{Worker: i % 8, Epoch: uint64(i)})
+	}
+	var r rater
+	r.window = 5 * time.Second
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := json.Marshal(r.status(st, t0.Add(time.Duration(i)*time.Millisecond))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
