@@ -28,12 +28,10 @@ const DefaultTransactionTimeout = 15 * time.Minute
 // unless TransactionalIDPrefix says otherwise.
 const DefaultTransactionalIDPrefix = "weir"
 
-// txnSlots is how many transactions a partition may have open at once: the epoch being
-// written, and epochs closed but not yet committed in the recovery store. Two keep the
-// worker from waiting on the store as long as a commit takes less than an epoch; more
-// absorb a slow store. It is recorded in each snapshot, so that a run with fewer still
-// fences every id an earlier run may have used.
-const txnSlots = 4
+// minFence is how many transactional ids of a partition a run always fences, beyond
+// those its snapshot says were used, for brokers that cannot tell which ids exist
+// (DescribeTransactions, Kafka 3.0).
+const minFence = 4
 
 // TxnOption is a setting of ExactlyOnce.
 type TxnOption func(*txnConfig)
@@ -91,11 +89,12 @@ func IgnoreLostTransactions() TxnOption {
 // producer id and producer epoch of every transaction it has prepared and not yet
 // committed; once the epoch is committed in the recovery store by every worker (the
 // second phase) it commits them. The next epoch's records go to another transaction
-// meanwhile (a partition has up to four open), so the flow does not wait for the
-// store. A resumed run first finishes, with an EndTxn request to the transaction
+// meanwhile, under the partition's next id (ids are added while the store lags behind,
+// two sufficing while it keeps up), so the flow never waits for the store. A resumed run first finishes, with an EndTxn request to the transaction
 // coordinator, the transactions recorded in the snapshot it resumes from (their epochs
 // are committed, whether the crash came before or after their commit), then
-// initialises every transactional id the partition may have used, which aborts the
+// initialises every transactional id the partition may have used (those its snapshot
+// counts, and those added since, which the coordinator lists), which aborts the
 // transactions of epochs that were never committed: their records are written again.
 // Without a recovery store, each epoch's transaction commits at the epoch's close, and
 // output is exactly-once only for a run that is not interrupted.
@@ -250,14 +249,11 @@ func decodeSinkSnapshot(b []byte) (sinkSnapshot, error) {
 func (s *Sink[T]) buildTxn(ctx context.Context, part sink.Part, snap sinkSnapshot) (*txnPart[T], error) {
 	tc := s.cfg.txn
 	base := txnBase(tc.prefix, part.Step, part.Partition)
-	if err := recoverTxns(ctx, &s.cfg.client, tc, part, snap, &sinkSnapshot{base: base, slots: txnSlots}); err != nil {
+	if err := recoverTxns(ctx, &s.cfg.client, tc, part, snap, &sinkSnapshot{base: base}); err != nil {
 		return nil, err
 	}
-	p := &txnPart[T]{sink: s, part: part, ctx: ctx, base: base, freed: make(chan struct{}, 1)}
+	p := &txnPart[T]{sink: s, part: part, base: base}
 	p.opts = s.cfg.client.kgoOpts(append(s.produceOpts(), kgo.TransactionTimeout(tc.timeout))...)
-	for i := range txnSlots {
-		p.slots = append(p.slots, &txnSlot{i: i, id: slotID(base, i)})
-	}
 	return p, nil
 }
 
@@ -298,23 +294,63 @@ func recoverTxns(ctx context.Context, cc *clientConfig, tc *txnConfig, part sink
 			return fmt.Errorf("%s: committing the transaction of epoch %d (transactional id %q): %w", where, t.epoch, id, code)
 		}
 	}
-	var ids []string
+	// The ids in use are base/0 to base/k-1 for some k (a partition adds them in order):
+	// those the snapshot counts, and any added after it, which the coordinator knows.
+	var fenced []string
 	for _, s := range []*sinkSnapshot{&snap, now} {
 		if s == nil || s.base == "" {
 			continue
 		}
-		for i := range s.slots {
-			if id := slotID(s.base, i); !slices.Contains(ids, id) {
-				ids = append(ids, id)
+		for i := 0; ; i++ {
+			id := slotID(s.base, i)
+			if i >= max(s.slots, minFence) {
+				known, err := txnIDKnown(ctx, cl, id)
+				if err != nil {
+					return fmt.Errorf("%s: describing transactional id %q: %w", where, id, err)
+				}
+				if !known {
+					break
+				}
 			}
-		}
-	}
-	for _, id := range ids {
-		if err := initTxnID(ctx, cl, id, tc.timeout); err != nil {
-			return fmt.Errorf("%s: fencing transactional id %q: %w", where, id, err)
+			if slices.Contains(fenced, id) {
+				continue
+			}
+			if err := initTxnID(ctx, cl, id, tc.timeout); err != nil {
+				return fmt.Errorf("%s: fencing transactional id %q: %w", where, id, err)
+			}
+			fenced = append(fenced, id)
 		}
 	}
 	return nil
+}
+
+// txnIDKnown reports whether the coordinator of id knows it (DescribeTransactions); a
+// broker that cannot say (before Kafka 3.0) is taken to mean no.
+func txnIDKnown(ctx context.Context, cl *kgo.Client, id string) (bool, error) {
+	req := kmsg.NewPtrDescribeTransactionsRequest()
+	req.TransactionalIDs = []string{id}
+	resp, err := req.RequestWith(ctx, cl)
+	// franz-go's error for a request the broker does not know is not exported.
+	if errors.Is(err, kerr.UnsupportedVersion) || err != nil && strings.Contains(err.Error(), "broker is too old") {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, st := range resp.TransactionStates {
+		if st.TransactionalID != id {
+			continue
+		}
+		switch code := kerr.ErrorForCode(st.ErrorCode); {
+		case code == nil:
+			return true, nil
+		case errors.Is(code, kerr.TransactionalIDNotFound):
+			return false, nil
+		default:
+			return false, code
+		}
+	}
+	return false, nil
 }
 
 // retryTxnRequest sends a request built by mk until its answer's error is not one worth
@@ -394,18 +430,16 @@ func timeoutError(ctx context.Context, cl *kgo.Client, timeout time.Duration, co
 
 // txnPart is a partition of an exactly-once sink.
 type txnPart[T any] struct {
-	sink  *Sink[T]
-	part  sink.Part
-	ctx   context.Context // the worker's: a Write waiting for a free transaction gives up with it
-	opts  []kgo.Opt       // every producer's, but its transactional id
-	base  string
-	slots []*txnSlot
-	open  *txnSlot // the transaction of the epoch being written; the worker's own
+	sink *Sink[T]
+	part sink.Part
+	opts []kgo.Opt // every producer's, but its transactional id
+	base string
+	open *txnSlot // the transaction of the epoch being written; the worker's own
 
 	mu       sync.Mutex
+	slots    []*txnSlot // ids base/0 to base/len-1: added by the worker, never removed
 	prepared []*txnSlot // flushed, not yet committed, in epoch order
 	err      error      // a commit that failed: every call after it fails
-	freed    chan struct{}
 }
 
 // txnSlot is one transactional id of a partition, and its producer once used.
@@ -457,42 +491,26 @@ func (p *txnPart[T]) begin() error {
 	return nil
 }
 
-// freeSlot takes a slot that is neither open nor prepared, waiting for a commit to free
-// one if need be. The commit comes from the run's committing goroutine, which needs
-// nothing more of this worker: every prepared epoch was closed here already. A commit
-// that does not come within the transaction timeout never will in time.
+// freeSlot takes a slot that is neither open nor prepared, or adds one. It never waits
+// for a commit: the epochs prepared may commit only once this worker has told the others
+// it closed them, which it may not have done yet (it can close several epochs in one
+// go), so waiting could deadlock. The slots are as many as the epochs that close before
+// the first of them commits: two while commits keep up.
 func (p *txnPart[T]) freeSlot() (*txnSlot, error) {
-	var timer *time.Timer
-	for {
-		p.mu.Lock()
-		err := p.err
-		var oldest pendingTxn
-		for _, s := range p.slots {
-			if !s.busy && err == nil {
-				s.busy = true
-				p.mu.Unlock()
-				return s, nil
-			}
-		}
-		if len(p.prepared) > 0 {
-			oldest = p.prepared[0].tx
-		}
-		p.mu.Unlock()
-		if err != nil {
-			return nil, err
-		}
-		if timer == nil {
-			timer = time.NewTimer(p.sink.cfg.txn.timeout)
-			defer timer.Stop()
-		}
-		select {
-		case <-p.freed:
-		case <-p.ctx.Done():
-			return nil, fmt.Errorf("%s: waiting for epoch %d to commit: %w", p.where(), oldest.epoch, p.ctx.Err())
-		case <-timer.C:
-			return nil, fmt.Errorf("%s: epoch %d was not committed within the transaction timeout (%v), and %d transactions are open", p.where(), oldest.epoch, p.sink.cfg.txn.timeout, txnSlots)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return nil, p.err
+	}
+	for _, s := range p.slots {
+		if !s.busy {
+			s.busy = true
+			return s, nil
 		}
 	}
+	s := &txnSlot{i: len(p.slots), id: slotID(p.base, len(p.slots)), busy: true}
+	p.slots = append(p.slots, s)
+	return s, nil
 }
 
 // Prepare is phase one, at epoch's close: the epoch's records are flushed to the
@@ -520,7 +538,7 @@ func (p *txnPart[T]) Prepare(epoch uint64) ([]byte, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	snap := sinkSnapshot{base: p.base, slots: txnSlots}
+	snap := sinkSnapshot{base: p.base, slots: len(p.slots)}
 	for _, s := range p.prepared {
 		snap.pending = append(snap.pending, s.tx)
 	}
@@ -557,10 +575,6 @@ func (p *txnPart[T]) Commit(epoch uint64) error {
 		p.prepared = p.prepared[1:]
 		s.busy = false
 		p.mu.Unlock()
-		select {
-		case p.freed <- struct{}{}:
-		default:
-		}
 	}
 	return nil
 }
@@ -613,6 +627,8 @@ func (p *txnPart[T]) Close() error {
 		}
 		p.open = nil
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, s := range p.slots {
 		if s.prod != nil {
 			s.prod.cl.Close()
@@ -624,8 +640,14 @@ func (p *txnPart[T]) Close() error {
 // txnErr wraps err, of doing what on slot s's transaction, naming the partition and
 // the transactional id, and saying so when another producer fenced this one.
 func (p *txnPart[T]) txnErr(s *txnSlot, what string, err error) error {
-	if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) {
+	switch {
+	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch):
 		return fmt.Errorf("%s: %s (transactional id %q): %w: %w", p.where(), what, s.id, ErrFenced, err)
+	case errors.Is(err, kerr.InvalidTxnState):
+		// A coordinator of transactions v2 answers so when the transaction was aborted
+		// under the producer and its epoch bumped once: by another producer initialising
+		// the id, or by the transaction's timeout.
+		return fmt.Errorf("%s: %s (transactional id %q): the transaction was aborted, by its timeout or because %w: %w", p.where(), what, s.id, ErrFenced, err)
 	}
 	return fmt.Errorf("%s: %s (transactional id %q): %w", p.where(), what, s.id, err)
 }
