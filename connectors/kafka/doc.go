@@ -30,7 +30,8 @@
 // later end or timestamp. A topic that is missing when the run starts fails it with
 // ErrUnknownTopic, naming the topic; one deleted while the run reads fails it with the
 // brokers' error. A position that retention deleted is read from the partition's first
-// record still held, with a warning in the log.
+// record still held, and one past the partition's end (a topic deleted and made again)
+// from its end, each with a warning in the log.
 //
 // By default a partition ends (io.EOF) at its end as it was when the partition opened,
 // so that a run over a topic ends once it has read what was there; Tail reads on until

@@ -123,32 +123,50 @@ func (f *fetcher) resolve() error {
 	if err != nil {
 		return err
 	}
-	starts := ends // StartLatest
-	if fresh {
-		switch cfg.start {
-		case startEarliest:
-			starts, err = f.list(ctx, "start", func() (kadm.ListedOffsets, error) { return adm.ListStartOffsets(ctx, topics...) })
-		case startTime:
-			starts, err = f.list(ctx, "timestamp", func() (kadm.ListedOffsets, error) {
-				return adm.ListOffsetsAfterMilli(ctx, cfg.at.UnixMilli(), topics...)
-			})
-		}
+	// The first offsets held: where StartEarliest starts, and what a position must not
+	// be below.
+	firsts, err := f.list(ctx, "start", func() (kadm.ListedOffsets, error) { return adm.ListStartOffsets(ctx, topics...) })
+	if err != nil {
+		return err
+	}
+	var times kadm.ListedOffsets
+	if fresh && cfg.start == startTime {
+		times, err = f.list(ctx, "timestamp", func() (kadm.ListedOffsets, error) {
+			return adm.ListOffsetsAfterMilli(ctx, cfg.at.UnixMilli(), topics...)
+		})
 		if err != nil {
 			return err
 		}
 	}
+	log := cfg.client.logger
 	for _, p := range f.order {
-		end := ends[p.topic][p.num].Offset
+		first, end := firsts[p.topic][p.num].Offset, ends[p.topic][p.num].Offset
 		p.hw.Store(end)
 		if !cfg.tail {
 			p.end = end
 		}
-		if p.from >= 0 {
-			continue
-		}
-		start := starts[p.topic][p.num].Offset
-		if start < 0 || start > end {
-			start = end // no record at or after the timestamp
+		start := p.from
+		switch {
+		case p.from >= 0 && p.from < first:
+			// Retention (or DeleteRecords) removed records this partition had yet to
+			// read: the client would silently go on from the first one held.
+			log.Warn("weir: kafka: records lost: the partition's position is below its first record", "partition", p.name, "position", p.from, "first", first)
+			start = first
+		case p.from > end && end >= 0:
+			// The partition is shorter than where it was read to: recreated, or its
+			// log truncated.
+			log.Warn("weir: kafka: the partition's position is past its end", "partition", p.name, "position", p.from, "end", end)
+			start = end
+		case p.from >= 0:
+		case cfg.start == startEarliest:
+			start = first
+		case cfg.start == startLatest:
+			start = end
+		case cfg.start == startTime:
+			start = times[p.topic][p.num].Offset
+			if start < 0 || start > end {
+				start = end // no record at or after the timestamp
+			}
 		}
 		p.next.Store(start)
 	}

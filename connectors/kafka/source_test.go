@@ -729,3 +729,35 @@ func TestSourceCorruptPosition(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceRetention resumes a partition whose position retention deleted (here
+// DeleteRecords): the run reads from the first record still held, and says in the log
+// that records were lost.
+func TestSourceRetention(t *testing.T) {
+	b := kafkatest.Start(t)
+	topic := b.Topic(t, "retention", 1)
+	produce(t, b, topic, 1, 0, 10)
+	var logs syncBuffer
+	src := kafka.NewSource(b.Addrs(), []string{topic}, kafka.Logger(slog.New(slog.NewTextHandler(&logs, nil))))
+	rec := weirtest.NewRecovery(t, 1)
+	if got := readAll(t, src, 1, rec.Options(1, logTo(t))...); len(got) != 10 {
+		t.Fatalf("first run read %d records", len(got))
+	}
+	more := produce(t, b, topic, 1, 10, 10)
+	cl, err := b.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var del kadm.Offsets
+	del.Add(kadm.Offset{Topic: topic, Partition: 0, At: 15})
+	if res, err := kadm.NewClient(cl).DeleteRecords(context.Background(), del); err != nil || res.Error() != nil {
+		t.Fatalf("delete records: %v %v", err, res.Error())
+	}
+	if got := readAll(t, src, 1, rec.Options(1, logTo(t))...); !slices.Equal(got, more[5:]) {
+		t.Fatalf("resumed run read %v, want %v", got, more[5:])
+	}
+	if want := fmt.Sprintf("records lost: the partition's position is below its first record\" partition=%s/0 position=10 first=15", topic); !strings.Contains(logs.String(), want) {
+		t.Fatalf("the log has no %q:\n%s", want, logs.String())
+	}
+}
