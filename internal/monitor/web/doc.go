@@ -23,6 +23,7 @@
 //
 // Every process of a cluster serves its own workers' figures only (the engine counts
 // where the work runs, and asking peers for theirs would put the monitor on the data
-// path). Status says which process it is and how many there are, and the page says that
-// the figures are this process's share.
+// path). Status says which process it is and how many there are, with each worker's
+// bytes sent to each process and its credits, and the page says that the figures are
+// this process's share.
 package web

@@ -59,7 +59,8 @@ func RateWindow(d time.Duration) Option {
 }
 
 // New returns the handler of the view of the run that graph describes and stats reads.
-// It serves, relative to where it is mounted:
+// It serves these paths (under a prefix, through http.StripPrefix: the page's own links
+// are relative):
 //
 //	/               the web view (its files are embedded: nothing else is needed)
 //	/api/dataflow   the planned graph, flowview's JSON
