@@ -206,3 +206,34 @@ func TestEventsWriteTimeout(t *testing.T) {
 		t.Errorf("%d events in 400 ms at one per 10 ms", n)
 	}
 }
+
+// TestPrefix checks that the view served under a prefix finds its files and its API
+// there: the page's links are relative.
+func TestPrefix(t *testing.T) {
+	h, err := New(testGraph(), &fakeStats{st: twoSteps()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/weir/", http.StripPrefix("/weir", h))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	_, page := get(t, srv.URL+"/weir/")
+	for _, ref := range []string{`href="style.css"`, `src="app.js"`} {
+		if !strings.Contains(page, ref) {
+			t.Errorf("the page does not refer to %s relatively", ref)
+		}
+	}
+	_, js := get(t, srv.URL+"/weir/app.js")
+	for _, ref := range []string{`'api/dataflow'`, `'api/events'`, `'api/status'`} {
+		if !strings.Contains(js, ref) {
+			t.Errorf("the script does not ask for %s relatively", ref)
+		}
+	}
+	for _, path := range []string{"/weir/api/dataflow", "/weir/api/status"} {
+		if resp, body := get(t, srv.URL+path); resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "{") {
+			t.Errorf("GET %s: %s: %.40s", path, resp.Status, body)
+		}
+	}
+}
