@@ -151,6 +151,19 @@ func (b *Broker) CreateTopic(ctx context.Context, name string, partitions int32)
 	}
 }
 
+// DeleteTopic deletes a topic.
+func (b *Broker) DeleteTopic(ctx context.Context, name string) error {
+	cl, err := b.Client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).DeleteTopic(ctx, name); err != nil {
+		return fmt.Errorf("kafkatest: delete topic %q: %w", name, err)
+	}
+	return nil
+}
+
 // Topic is CreateTopic for a test: it fails t on an error, and on a real cluster deletes
 // the topic when the test ends.
 func (b *Broker) Topic(t testing.TB, name string, partitions int32) string {
@@ -163,14 +176,9 @@ func (b *Broker) Topic(t testing.TB, name string, partitions int32) string {
 	}
 	if b.real {
 		t.Cleanup(func() {
-			cl, err := b.Client()
-			if err != nil {
-				return
-			}
-			defer cl.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			kadm.NewClient(cl).DeleteTopic(ctx, name)
+			b.DeleteTopic(ctx, name)
 		})
 	}
 	return name
