@@ -8,15 +8,18 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/weirflow/weir"
@@ -389,5 +392,62 @@ func TestBrowserFigures(t *testing.T) {
 	got.Error = ""
 	if got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+// countingRun is a running flow whose input has read one more item at each Read.
+type countingRun struct {
+	started time.Time
+	reads   atomic.Int64
+}
+
+func (c *countingRun) Read() engine.Status {
+	n := c.reads.Add(1)
+	return engine.Status{Flow: "f", Processes: 1, Workers: []int{0}, Running: true, Started: c.started,
+		Steps: []engine.StepStatus{
+			{ID: "f.in", Kind: "input", Workers: []engine.StepWorker{{Worker: 0, Out: n}}},
+			{ID: "f.out", Kind: "output", Workers: []engine.StepWorker{{Worker: 0, In: n}}},
+		},
+		WorkerStatus: []engine.WorkerStatus{{Worker: 0, Epoch: 1}},
+	}
+}
+
+// TestBrowserPolling checks that a browser without EventSource polls /api/status and
+// still sees the figures move.
+func TestBrowserPolling(t *testing.T) {
+	path := chromium(t)
+	g := &flowview.Graph{Version: flowview.Version, Flow: "f", Scopes: []flowview.Scope{},
+		Steps: []flowview.Step{{ID: "f.in", Name: "in", Scope: "f", Kind: "input", Outputs: 1},
+			{ID: "f.out", Name: "out", Scope: "f", Kind: "output", Inputs: 1}},
+		Edges: []flowview.Edge{{From: "f.in", To: "f.out", Exchange: flowview.Forward}}}
+	h, err := web.New(g, &countingRun{started: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	asked := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked[r.URL.Path]++
+		mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(browser(t, path), 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: "delete window.EventSource;"}); err != nil {
+		t.Fatal(err)
+	}
+	counter := `document.querySelector('#dag g.node[data-step~="f.in"] .total').textContent`
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL), chromedp.WaitVisible("#dag g.node"),
+		chromedp.Poll[chromedp.Void](counter+` === "3 items"`, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		t.Fatalf("the counter did not reach 3 by polling: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if asked["/api/events"] != 0 || asked["/api/status"] < 3 {
+		t.Errorf("asked %v: want /api/status polled and no /api/events", asked)
 	}
 }

@@ -265,7 +265,7 @@
       }
       for (const st of d.steps) busy += (byId.get(st.id) || {}).busy || 0;
       d.rate.textContent = rate(r);
-      d.total.textContent = count(n) + ' items';
+      d.total.textContent = count(n) + (n === 1 ? ' item' : ' items');
       // Inputs are what backpressure holds back; elsewhere the time in the step's code
       // says where a flow is slow. Both are shares of the rate window, summed over workers.
       const pct = f => (f >= 0.1 ? Math.round(f * 100) : (f * 100).toFixed(1)) + '%';
