@@ -3,10 +3,13 @@ package kafka
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
 	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/batch"
+	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/op"
 )
 
@@ -171,8 +174,8 @@ func KeySerde(s Serde[string]) DecodeOption { return func(c *decodeConfig) { c.k
 // *DecodeError wrapping a *RegistryError), whatever the options: the record is not at
 // fault, and a run resumed once the registry is back decodes it.
 //
-// Its inner steps are "decode.try" (which decodes each record once), "decode.ok",
-// "decode.failed" and "dead_letters".
+// Its inner steps are "decode" (which decodes each record once: a panic or a stop names
+// "flow.id.decode"), "ok" and "dead_letters".
 func Decode[T any](id string, msgs weir.Stream[Message], value Serde[T], opts ...DecodeOption) (weir.Stream[T], weir.Stream[DeadLetter]) {
 	cfg := decodeConfigOf(opts)
 	return decodeStep(id, msgs, cfg, func(m *Message, dst *T) error {
@@ -204,10 +207,16 @@ func decodeConfigOf(opts []DecodeOption) decodeConfig {
 	return cfg
 }
 
-// decodeStep declares the composite step id that decodes each record with decode: an
-// op.TryMap, whose per-worker buffers the decoded items are written into batch after
-// batch, and a map of its failures to dead letters (rare, so a map of its own costs the
-// good records nothing).
+// decoded is a record as the decode step leaves it: its item, or why it has none.
+type decoded[Y any] struct {
+	item Y
+	dead *DeadLetter // rare: a pointer, so that a good record carries none
+}
+
+// decodeStep declares the composite step id that decodes each record with decode, in
+// three steps as op.TryMap: "decode" decodes each record once, straight into its slot of
+// a buffer the worker reuses batch after batch (a record that decodes costs the codec's
+// own work and nothing more), and "ok" and "dead_letters" split its results.
 func decodeStep[Y any](id string, msgs weir.Stream[Message], cfg decodeConfig, decode func(m *Message, dst *Y) error) (weir.Stream[Y], weir.Stream[DeadLetter]) {
 	sc := msgs.Scope()
 	if sc == nil {
@@ -215,23 +224,72 @@ func decodeStep[Y any](id string, msgs weir.Stream[Message], cfg decodeConfig, d
 	}
 	inner := sc.Nest(id)
 	step := inner.Path()
-	ok, failed := op.TryMap("decode", weir.In(inner, msgs), func(m Message) (Y, error) {
-		var y Y
-		err := decode(&m, &y)
-		if err == nil {
-			return y, nil
+	tried := perWorker("decode", weir.In(inner, msgs), func() func([]Message) []decoded[Y] {
+		var buf []decoded[Y]
+		return func(ms []Message) []decoded[Y] {
+			buf = slices.Grow(buf[:0], len(ms))[:len(ms)]
+			// Zeroed, not decoded over: encoding/json would fill the last batch's maps and
+			// slices, which the items kept downstream still share.
+			clear(buf)
+			for i := range ms {
+				m := &ms[i]
+				err := decode(m, &buf[i].item)
+				if err == nil {
+					continue
+				}
+				if cfg.stop || isRegistryError(err) {
+					// The engine wraps the panic with the step's id; errors.As reaches the
+					// DecodeError through it.
+					panic(&DecodeError{Step: step, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Err: err})
+				}
+				buf[i].dead = &DeadLetter{Message: *m, Step: step, Err: err.Error()}
+			}
+			return buf
 		}
-		if cfg.stop || isRegistryError(err) {
-			// The engine wraps the panic with the inner step's id; errors.As reaches the
-			// DecodeError through it.
-			panic(&DecodeError{Step: step, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Err: err})
-		}
-		return y, err
 	})
-	dead := op.Map("dead_letters", failed, func(f op.Failure[Message]) DeadLetter {
-		return DeadLetter{Message: f.Item, Step: step, Err: f.Err.Error()}
+	ok := perWorker("ok", tried, func() func([]decoded[Y]) []Y {
+		var buf []Y
+		return func(ds []decoded[Y]) []Y {
+			buf = slices.Grow(buf[:0], len(ds))
+			for i := range ds {
+				if ds[i].dead == nil {
+					buf = append(buf, ds[i].item)
+				}
+			}
+			return buf
+		}
+	})
+	dead := perWorker("dead_letters", tried, func() func([]decoded[Y]) []DeadLetter {
+		var buf []DeadLetter
+		return func(ds []decoded[Y]) []DeadLetter {
+			buf = buf[:0]
+			for i := range ds {
+				if ds[i].dead != nil {
+					buf = append(buf, *ds[i].dead)
+				}
+			}
+			return buf
+		}
 	})
 	return weir.In(sc, ok), weir.In(sc, dead)
+}
+
+// perWorker declares a FlatMapBatch step whose function newFn makes once per worker, as
+// op's own composites do, so that the function may reuse its output buffer: a batch is
+// only borrowed by the steps after it, which copy what they keep before the worker maps
+// its next batch. (op.FlatMapBatch shares one function between the workers.)
+func perWorker[X, Y any](id string, up weir.Stream[X], newFn func() func([]X) []Y) weir.Stream[Y] {
+	spec := &graph.FlatMapSpec{New: func() func(any) any {
+		fn := newFn()
+		return func(b any) any {
+			if out := fn(b.([]X)); len(out) > 0 {
+				return out
+			}
+			return nil
+		}
+	}}
+	st := graph.Declare(id, up)
+	return graph.Out[weir.Stream[Y]](st, st.Add(graph.FlatMapBatch, 1, batch.NewOps[X](), spec), 0)
 }
 
 // EncodeOption is a setting of Encode and EncodeKV.
