@@ -65,4 +65,40 @@
 // them all, by partition. The source also logs them, at debug level to the Logger,
 // every LagLogInterval (30 s by default), one line per client (per worker, unless
 // PartitionsPerClient says otherwise).
+//
+// # Sink
+//
+// NewSink writes Messages, each to its Topic or to the SinkTopic; NewKVSink writes the
+// items of a keyed stream to the SinkTopic, the weir key as the record's key and the
+// value through a ValueEncoder (any of this package's Serdes). Both are partitioned
+// sinks whose weir partitions, "0" to "n-1", are producers, not Kafka partitions: a
+// keyed stream is spread over them by key, a stream that is not keyed all goes to one,
+// and each producer picks a record's Kafka partition from its key as Kafka's Java client
+// does (murmur2), so a key lands where any other producer would put it and its records
+// stay in order. SinkPartitions sets n; by default it is the SinkTopic's partition
+// count, and 1 without a SinkTopic.
+//
+// Output is at-least-once by default: records are produced asynchronously and every
+// epoch close waits for the brokers' acknowledgements, so an epoch is committed in the
+// recovery store only once its records are in Kafka; a resumed run writes again what
+// came after the last committed epoch. A record the brokers refuse (a missing topic, a
+// record too large) fails the run with a *ProduceError naming the topic and partition,
+// before its epoch is committed, so the run can be resumed once the cause is fixed.
+//
+// ExactlyOnce writes each epoch in Kafka transactions, committed in two phases with the
+// recovery store (sink.Committer): the epoch's records are flushed when it closes, and
+// committed once the epoch is durable for every worker. A transaction flushed but not
+// committed when the process died is committed by the resumed run (an EndTxn to the
+// transaction coordinator, with the transactional id, producer id and producer epoch
+// its snapshot recorded); one of an epoch that never committed is aborted when the
+// resumed run initialises the partition's transactional ids, which also fences the old
+// producers. Consumers must read with read_committed. A run down longer than the
+// transaction timeout (TransactionTimeout, 15 minutes by default, the brokers' usual
+// maximum) between an epoch's close and its commit loses that epoch's output, as with
+// Flink's sink; the resumed run says so with a *LostTransactionError naming the step,
+// partition and epoch rather than going on silently. Transactional ids are made of the
+// TransactionalIDPrefix, the step's full id and the partition, so flows of different
+// names never share one; two runs of one flow against one cluster need different
+// prefixes, or the second fences the first, which stops with ErrFenced. See ExactlyOnce
+// for the whole protocol and its limits.
 package kafka
