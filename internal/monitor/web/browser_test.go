@@ -177,9 +177,7 @@ func freePorts(t *testing.T, n int) []string {
 // of two processes of two workers each, run in goroutines of the test, each serving its
 // own view (run.HTTP, as --http does). In each, the graph shows every step of the plan,
 // the input's counter moves, the workers are this process's, and the page says that
-// there are two processes. It saves a screenshot of process 0's view to
-// $WEIR_SCREENSHOT, or web.png in the test's artifact directory (go test -artifacts
-// keeps it).
+// there are two processes. It saves a screenshot of each process's view (screenshot).
 func TestBrowser(t *testing.T) {
 	path := chromium(t)
 	bctx := browser(t, path)
@@ -311,20 +309,32 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("unfolding the group tally: %v", err)
 			}
 
-			png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := os.Getenv("WEIR_SCREENSHOT")
-			if out == "" {
-				out = filepath.Join(t.ArtifactDir(), "web.png")
-			}
-			if err := os.WriteFile(out, png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("screenshot: %s", out)
 		}
+		screenshot(t, tctx, i)
 	}
+}
+
+// screenshot saves the page of process i as a PNG: process 0's at $WEIR_SCREENSHOT, or
+// web.png in the test's artifact directory, and the others' beside it, named
+// web-process1.png and so on.
+func screenshot(t *testing.T, ctx context.Context, i int) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := os.Getenv("WEIR_SCREENSHOT")
+	if out == "" {
+		out = filepath.Join(t.ArtifactDir(), "web.png")
+	}
+	if i > 0 {
+		ext := filepath.Ext(out)
+		out = fmt.Sprintf("%s-process%d%s", strings.TrimSuffix(out, ext), i, ext)
+	}
+	if err := os.WriteFile(out, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", out)
 }
 
 // failedRun is the figures of a run that failed after 10 s, its one input held back by
