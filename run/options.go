@@ -7,6 +7,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // config is a run's settings. It is not exported so that no caller can hand Run a struct
@@ -16,11 +18,12 @@ import (
 type config struct {
 	workers            int
 	epochInterval      time.Duration
-	logger             *slog.Logger  // nil: slog.Default()
-	logLevel           slog.Leveler  // nil: info
-	logFormat          string        // "": text
-	quiet              bool          // no progress line
-	progress           *progressLine // run.Main's progress line on a terminal; nil: none
+	logger             *slog.Logger         // nil: slog.Default()
+	logLevel           slog.Leveler         // nil: info
+	logFormat          string               // "": text
+	quiet              bool                 // no progress line
+	progress           *progressLine        // run.Main's progress line on a terminal; nil: none
+	tracerProvider     trace.TracerProvider // nil: no spans
 	logEvery           time.Duration
 	recoveryDir        string // "": no recovery
 	recoveryPartitions int

@@ -42,6 +42,7 @@ func run(ctx context.Context, flow *weir.Dataflow, cfg config) error {
 		return err
 	}
 	cfg.logger = cfg.runLogger()
+	ctx = engine.WithTracerProvider(ctx, cfg.tracerProvider)
 	p, err := plan.New(graph.FlowOf(flow))
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ type committer struct {
 	wrote  func()    // called after each write: an epoch may have committed
 	obs    *workerStats
 	shown  *Stats // the Stats that reads obs, which keeps the history of writes; nil for none
+	spans  *spans // weir.commit spans; nil without a tracer
 	done   chan struct{}
 
 	mu     sync.Mutex
@@ -40,9 +41,9 @@ type committer struct {
 	err    error
 }
 
-func startCommitter(r *runState, worker int, obs *workerStats, shown *Stats) *committer {
+func startCommitter(r *runState, worker int, obs *workerStats, shown *Stats, sp *spans) *committer {
 	c := &committer{store: r.cfg.Store, worker: worker, fail: r.fail, log: r.cfg.Logger,
-		stats: &r.stats[worker], wrote: r.twoPhase.poke, obs: obs, shown: shown, done: make(chan struct{})}
+		stats: &r.stats[worker], wrote: r.twoPhase.poke, obs: obs, shown: shown, spans: sp, done: make(chan struct{})}
 	c.cond.L = &c.mu
 	go c.loop()
 	return c
@@ -64,7 +65,14 @@ func (c *committer) loop() {
 		}
 		// The store's errors name the directory, the partition and the epochs.
 		began := time.Now()
-		if err := c.store.Write(c.worker, batch); err != nil {
+		last := batch[len(batch)-1]
+		span := c.spans.commit(last.Epoch, len(batch), last.Final)
+		err := c.store.Write(c.worker, batch)
+		if span != nil {
+			rows, bytes := sizeOf(batch)
+			endCommit(span, rows, bytes, err)
+		}
+		if err != nil {
 			c.mu.Lock()
 			c.err = err
 			c.cond.Broadcast()
@@ -72,7 +80,6 @@ func (c *committer) loop() {
 			c.fail(err)
 			return
 		}
-		last := batch[len(batch)-1]
 		c.stats.written.Store(last.Epoch + 1)
 		c.stats.final.Store(last.Final)
 		c.wrote()

@@ -140,7 +140,7 @@ func (in *input) advance(from, _ uint64) error {
 	if w.r.cfg.Store == nil || in.shard == nil {
 		return nil
 	}
-	start := w.snapTimer()
+	start, span := w.snapTimer(), w.spans.snapshot(in.ID, from)
 	defer w.snapDone(start)
 	var cs []state.Change
 	for _, p := range in.parts {
@@ -151,6 +151,7 @@ func (in *input) advance(from, _ uint64) error {
 		cs = append(cs, state.Change{Key: p.name, State: s})
 	}
 	w.record(in.ID, from, cs)
+	endSnapshot(span, len(cs), nil)
 	return nil
 }
 

@@ -117,6 +117,7 @@ func (o *output) closeEpoch(e uint64, _ bool) error {
 	w := o.w
 	if w.r.cfg.Store != nil && o.shard != nil {
 		defer w.snapDone(w.snapTimer())
+		span := w.spans.snapshot(o.ID, e)
 		var cs []state.Change
 		for _, s := range o.sinks {
 			if s == nil {
@@ -127,7 +128,9 @@ func (o *output) closeEpoch(e uint64, _ bool) error {
 			if s.twoPhase != nil {
 				var err error
 				if pos, err = s.twoPhase.Prepare(e); err != nil {
-					return o.partErr(s.name, fmt.Errorf("preparing epoch %d: %w", e, err))
+					err = o.partErr(s.name, fmt.Errorf("preparing epoch %d: %w", e, err))
+					endSnapshot(span, len(cs), err)
+					return err
 				}
 			} else {
 				pos = s.part.Snapshot()
@@ -135,6 +138,7 @@ func (o *output) closeEpoch(e uint64, _ bool) error {
 			cs = append(cs, state.Change{Key: s.name, State: pos})
 		}
 		w.record(o.ID, e, cs)
+		endSnapshot(span, len(cs), nil)
 		return nil
 	}
 	defer w.spent(o.Index, w.timer()) // a flush is the connector's writing

@@ -109,9 +109,10 @@ func (s *stateful) closeEpoch(e uint64, last bool) error {
 	if s.w.r.cfg.Store == nil {
 		return nil
 	}
-	start := s.w.snapTimer()
+	start, span := s.w.snapTimer(), s.w.spans.snapshot(s.ID, e)
 	changes, err := s.rt.Snapshot()
 	s.w.snapDone(start)
+	endSnapshot(span, len(changes), err)
 	if err != nil {
 		return &graph.StepError{Step: s.ID, Cause: err}
 	}

@@ -34,6 +34,7 @@ type worker struct {
 	snaps   map[uint64][]state.Snapshot
 	snapped uint64     // one past the latest epoch in snaps
 	commits *committer // nil without a store
+	spans   *spans     // OpenTelemetry spans (trace.go); nil without a tracer
 
 	// Backpressure (see pace): the data held back and drained, and the drain rate
 	// measured while busy, from which the load this worker lets others queue for it
@@ -67,8 +68,9 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 		limit: min(minInFlight, r.cfg.InFlightBytes)}
 	w.moved = w.advance
 	w.obs, w.stats = observer(ctx, r, id)
+	w.spans = newSpans(ctx, id)
 	if r.cfg.Store != nil {
-		w.commits = startCommitter(r, id, w.obs, w.stats)
+		w.commits = startCommitter(r, id, w.obs, w.stats, w.spans)
 	}
 	shape := make([]progressNode, len(r.plan.Nodes))
 	for _, pn := range r.plan.Nodes {
@@ -120,6 +122,7 @@ func (w *worker) run() (err error) {
 			}
 		}
 		w.closeAll(err == nil && w.ctx.Err() == nil)
+		w.spans.epochClosed()
 		if w.stats != nil {
 			w.stats.stopped(err)
 		}
@@ -131,6 +134,7 @@ func (w *worker) run() (err error) {
 	defer timer.Stop()
 	w.now = time.Now()
 	w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
+	w.spans.epochOpened(w.prog.epoch())
 	for {
 		if w.ctx.Err() != nil {
 			return nil
@@ -167,6 +171,7 @@ func (w *worker) run() (err error) {
 		if w.prog.sourcesLive() && ((w.r.cfg.EpochInterval == 0 && read) || catchUp ||
 			(w.r.cfg.EpochInterval > 0 && !w.now.Before(w.nextEpoch))) {
 			w.prog.tick()
+			w.spans.epochOpened(w.prog.epoch())
 			w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
 		}
 		if err := w.fireTimers(); err != nil {
