@@ -236,11 +236,12 @@ func (s *Source) Partitions(ctx context.Context) ([]string, error) {
 	if len(s.cfg.topics) == 0 {
 		return nil, errors.New("weir: kafka: the source has no topic")
 	}
-	tds, err := adm.ListTopics(ctx, s.cfg.topics...)
+	topics := slices.Compact(slices.Sorted(slices.Values(s.cfg.topics)))
+	tds, err := adm.ListTopics(ctx, topics...)
 	if err != nil {
-		return nil, fmt.Errorf("weir: kafka: listing topics %q: %w", s.cfg.topics, err)
+		return nil, fmt.Errorf("weir: kafka: listing topics %q: %w", topics, err)
 	}
-	for _, t := range s.cfg.topics {
+	for _, t := range topics {
 		td, ok := tds[t]
 		switch {
 		case !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition):
@@ -284,7 +285,7 @@ func (s *Source) Build(ctx context.Context, part source.Part, resume []byte) (so
 		return nil, err
 	}
 	from := int64(-1)
-	if resume != nil {
+	if len(resume) > 0 { // none: a fresh partition, or one whose start was never listed
 		off, n := binary.Uvarint(resume)
 		if n <= 0 || n != len(resume) || off > 1<<62 {
 			return nil, fmt.Errorf("weir: kafka: %s: corrupt resume position %x", part.Partition, resume)

@@ -391,6 +391,7 @@ func TestSourceTopics(t *testing.T) {
 	}{
 		{"names", []string{a, bb}, nil, slices.Concat(wa, wb)},
 		{"one name", []string{bb}, nil, wb},
+		{"a name twice", []string{bb, a, bb}, nil, slices.Concat(wa, wb)},
 		{"regex", []string{`rx-[ab]` + suffix}, []kafka.SourceOption{kafka.TopicRegex()}, slices.Concat(wa, wb)},
 		{"regexes", []string{`rx-a` + suffix, `rx-b` + suffix}, []kafka.SourceOption{kafka.TopicRegex()}, slices.Concat(wa, wb)},
 		{"regex matches whole names", []string{`rx-` + suffix, `x-b` + suffix, `rx`, `rx-oth`}, []kafka.SourceOption{kafka.TopicRegex()}, nil},
@@ -712,9 +713,15 @@ func TestSourceIdleWaits(t *testing.T) {
 	}
 }
 
-// TestSourceCorruptPosition checks that a position that is not an offset fails Build.
+// TestSourceCorruptPosition checks that a position that is not an offset fails Build,
+// and that an empty one is a fresh start.
 func TestSourceCorruptPosition(t *testing.T) {
 	src := kafka.NewSource([]string{"127.0.0.1:1"}, []string{"t"})
+	if part, err := src.Build(context.Background(), source.Part{Step: "f.in", Partition: "t/0", Workers: 1}, []byte{}); err != nil {
+		t.Errorf("an empty position: %v", err)
+	} else {
+		part.Close()
+	}
 	for _, tc := range []struct {
 		name, part string
 		resume     []byte
