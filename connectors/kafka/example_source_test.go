@@ -10,25 +10,33 @@ import (
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/connectors/kafka"
 	"github.com/weirflow/weir/connectors/stdio"
-	"github.com/weirflow/weir/internal/kafkatest"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/run"
 )
 
 // A flow that reads a topic to its end and prints each record with its coordinates. The
-// broker is the in-process test broker; a real cluster's addresses go where b.Addrs() is.
+// broker is franz-go's in-process test broker; a real cluster's addresses go where
+// brokers is.
 func ExampleNewSource() {
-	b, err := kafkatest.NewCluster(kfake.SeedTopics(1, "orders"))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer b.Close()
+	defer c.Close()
+	brokers := c.ListenAddrs()
 	ctx := context.Background()
-	if err := kafkatest.Produce(ctx, b.Addrs(),
+	producer, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = producer.ProduceSync(ctx,
 		&kgo.Record{Topic: "orders", Key: []byte("alice"), Value: []byte("2 apples")},
 		&kgo.Record{Topic: "orders", Key: []byte("bob"), Value: []byte("1 pear")},
-	); err != nil {
+	).FirstErr()
+	producer.Close()
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -36,7 +44,7 @@ func ExampleNewSource() {
 	flow := weir.NewDataflow("orders")
 	// Bounded (the default): the run ends at the end of each partition as it is when
 	// the partition opens. kafka.Tail() would read on until the run is stopped.
-	in := op.Input("in", flow, kafka.NewSource(b.Addrs(), []string{"orders"}, kafka.StartEarliest()))
+	in := op.Input("in", flow, kafka.NewSource(brokers, []string{"orders"}, kafka.StartEarliest()))
 	lines := op.Map("format", in, func(m kafka.Message) string {
 		return fmt.Sprintf("%s/%d@%d %s: %s", m.Topic, m.Partition, m.Offset, m.Key, m.Value)
 	})
