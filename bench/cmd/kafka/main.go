@@ -5,6 +5,9 @@
 //
 //	go run ./bench/cmd/kafka [-n records] [-rounds r] [-partitions p] [-w workers] [-s interval] [-brokers host:port]
 //
+// weir runs at least once without a recovery store (its sink flushes at each epoch close)
+// and exactly once with one (its sink's transactions need it), in a temporary directory.
+//
 // Each round writes every record once more through each of the four paths, alternating
 // them so that all see the same load, each into a topic of its own, and checks that the
 // topic holds every record. A path's rate is the records over its wall time; its rate per
