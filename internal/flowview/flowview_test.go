@@ -181,18 +181,28 @@ func TestMermaidParses(t *testing.T) {
 		}
 		diagrams[name] = b.Bytes()
 	}
+	for path, d := range exampleGoldens(t) {
+		diagrams[path] = d
+	}
+	flowviewtest.CheckMermaid(t, diagrams)
+}
+
+// exampleGoldens returns the Mermaid golden files of weir's examples, by path.
+func exampleGoldens(t *testing.T) map[string][]byte {
+	t.Helper()
 	goldens, err := filepath.Glob("../../examples/*/testdata/graph.mermaid.golden")
-	if err != nil || len(goldens) < 4 {
+	if err != nil || len(goldens) < 5 {
 		t.Fatalf("the examples' Mermaid golden files: %v %v", goldens, err)
 	}
+	m := map[string][]byte{}
 	for _, path := range goldens {
 		d, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		diagrams[path] = d
+		m[path] = d
 	}
-	flowviewtest.CheckMermaid(t, diagrams)
+	return m
 }
 
 func TestEscaping(t *testing.T) {
