@@ -101,4 +101,30 @@
 // names never share one; two runs of one flow against one cluster need different
 // prefixes, or the second fences the first, which stops with ErrFenced. See ExactlyOnce
 // for the whole protocol and its limits.
+//
+// # Serde
+//
+// Decode turns a stream of Messages into a stream of T, decoding each record's value
+// with a Serde; DecodeKV into a keyed stream, the record's key as the weir key (decoded
+// with KeySerde if given), so that a keyed aggregation follows at once. Each also
+// returns a dead-letter stream: a record that does not decode is never dropped, but goes
+// there as a DeadLetter, with its topic, partition and offset, the step's id and the
+// error, while the run goes on. DeadLetter.Forward makes it a record for a dead-letter
+// topic, with where it came from and why in its headers (HeaderDeadLetterTopic and the
+// others); write it with the Sink. StopOnError stops the run on the first bad record
+// instead, with a *DecodeError naming the step, topic, partition and offset. Encode and
+// EncodeKV make records to produce from items. Each worker decodes into a buffer it
+// reuses batch after batch, so a record costs what its codec costs and little more.
+//
+// The Serdes are Bytes (the record's bytes as they are), String, JSON (encoding/json),
+// and, through a schema registry in its wire format (a zero magic byte, a 4-byte schema
+// id, and for Protobuf the message indexes), Avro (hamba/avro) and Protobuf
+// (google.golang.org/protobuf). A Registry wraps franz-go's schema registry client
+// (sr.NewClient): a Serde that encodes registers its schema under its subject once, when
+// it is made, and a record's schema id is asked for once per id, then remembered. A
+// record in another format, naming a schema id the registry does not know, or whose
+// bytes do not match its schema, is a dead letter; a registry that cannot be reached
+// stops the run instead (a *RegistryError), since the record is not at fault and a
+// resumed run decodes it. Avro decodes with the writer's schema, named by the record,
+// into T's fields by name; schemas with references are not resolved yet.
 package kafka
