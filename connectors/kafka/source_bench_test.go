@@ -123,12 +123,12 @@ func BenchmarkSource(b *testing.B) {
 		workers int
 		opts    []kafka.SourceOption
 	}{
-		{"weir/workers=1", 1, nil},
-		{"weir/workers=2", 2, nil},
-		{"weir/workers=1/partitions-per-client=1", 1, []kafka.SourceOption{kafka.PartitionsPerClient(1)}},
-		{"weir/workers=1/partitions-per-client=2", 1, []kafka.SourceOption{kafka.PartitionsPerClient(2)}},
-		{"weir/workers=1/partitions-per-client=4", 1, []kafka.SourceOption{kafka.PartitionsPerClient(4)}},
-		{"weir/workers=2/partitions-per-client=1", 2, []kafka.SourceOption{kafka.PartitionsPerClient(1)}},
+		{"weir:workers=1", 1, nil},
+		{"weir:workers=2", 2, nil},
+		{"weir:workers=1:partitions-per-client=1", 1, []kafka.SourceOption{kafka.PartitionsPerClient(1)}},
+		{"weir:workers=1:partitions-per-client=2", 1, []kafka.SourceOption{kafka.PartitionsPerClient(2)}},
+		{"weir:workers=1:partitions-per-client=4", 1, []kafka.SourceOption{kafka.PartitionsPerClient(4)}},
+		{"weir:workers=2:partitions-per-client=1", 2, []kafka.SourceOption{kafka.PartitionsPerClient(1)}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			runtime.GC()
