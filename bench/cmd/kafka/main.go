@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,8 +52,21 @@ func main() {
 	workers := flag.Int("w", 1, "weir's workers")
 	interval := flag.Duration("s", time.Second, "weir's epoch interval, and the anchor's transaction interval")
 	brokers := flag.String("brokers", "", "a Kafka cluster's bootstrap host:ports (none: the in-process test broker)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the rounds to `file`, each sample labelled with its path (go tool pprof -tagfocus path=...)")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kafka bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := bench(*n, *rounds, int32(*parts), *workers, *interval, *brokers); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "kafka bench:", err)
 		os.Exit(1)
 	}
@@ -70,6 +84,18 @@ var paths = []path{
 	{"weir, at-least-once", false, true},
 	{"franz-go, exactly-once", true, false},
 	{"weir, exactly-once", true, true},
+}
+
+// run moves the n records of in to out along the path.
+func (p path) run(ctx context.Context, addrs []string, in, out string, n, workers int, interval time.Duration) error {
+	if p.weir {
+		return viaWeir(ctx, addrs, in, out, p.exactly, workers, interval)
+	}
+	written, err := anchor(ctx, addrs, in, out, p.exactly, interval)
+	if err == nil && written != n {
+		err = fmt.Errorf("the anchor wrote %d records, want %d", written, n)
+	}
+	return err
 }
 
 // measure is one path's run: records, wall time and CPU time.
@@ -112,15 +138,9 @@ func bench(n, rounds int, parts int32, workers int, interval time.Duration, brok
 				return err
 			}
 			runtime.GC() // the last path's garbage is not this one's to collect
-			m, err := timed(func() error {
-				if p.weir {
-					return viaWeir(ctx, b.Addrs(), in, out, p.exactly, workers, interval)
-				}
-				written, err := anchor(ctx, b.Addrs(), in, out, p.exactly, interval)
-				if err == nil && written != n {
-					err = fmt.Errorf("the anchor wrote %d records, want %d", written, n)
-				}
-				return err
+			var m measure
+			pprof.Do(ctx, pprof.Labels("path", p.name), func(ctx context.Context) {
+				m, err = timed(func() error { return p.run(ctx, b.Addrs(), in, out, n, workers, interval) })
 			})
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.name, err)
