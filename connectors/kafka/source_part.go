@@ -60,8 +60,8 @@ type partition struct {
 	next, hw atomic.Int64
 }
 
-// start makes the client, lists the start offsets of the fresh partitions and the end
-// offsets of all, and has the client consume each from its start.
+// start makes the client, lists the partitions' offsets (see resolve), and has the client
+// consume each partition from where it starts.
 func (f *fetcher) start() error {
 	if f.cl != nil || f.err != nil {
 		return f.err
@@ -100,7 +100,8 @@ func (f *fetcher) start() error {
 	return nil
 }
 
-// resolve lists the offsets start needs, in one request per kind for all of f's
+// resolve sets each partition's start and end from its first and end offsets and, for
+// StartAt, the offsets at the time, each kind listed in one request for all of f's
 // partitions.
 func (f *fetcher) resolve() error {
 	cfg := &f.src.cfg
