@@ -75,7 +75,7 @@ func (in *input) poll() (read bool, err error) {
 			continue
 		}
 		w.cur = in.ID
-		start := w.timer()
+		start := w.timer(in.Index)
 		batch, err := p.part.Next(w.ctx)
 		w.spent(in.Index, start)
 		if batch != nil {

@@ -80,7 +80,7 @@ func (o *output) deliver(epoch uint64, batch any) {
 func (o *output) write(batch any) error {
 	w := o.w
 	w.cur = o.ID
-	defer w.spent(o.Index, w.timer())
+	defer w.spent(o.Index, w.timer(o.Index))
 	w.r.stats[w.id].out.Add(int64(o.Batch.Len(batch)))
 	if o.shard == nil {
 		if err := o.sinks[0].part.Write(batch); err != nil {
@@ -141,7 +141,7 @@ func (o *output) closeEpoch(e uint64, _ bool) error {
 		endSnapshot(span, len(cs), nil)
 		return nil
 	}
-	defer w.spent(o.Index, w.timer()) // a flush is the connector's writing
+	defer w.spent(o.Index, w.timer(o.Index)) // a flush is the connector's writing
 	for _, s := range o.sinks {
 		if s == nil {
 			continue

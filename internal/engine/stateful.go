@@ -61,7 +61,7 @@ func (s *stateful) activate(batch any, epoch uint64, eof bool) error {
 	if f := w.prog.frontier(s.Index); epoch < f {
 		panic(fmt.Sprintf("weir: internal error: step %s got epoch %d below its frontier %d", s.ID, epoch, f))
 	}
-	start := w.timer()
+	start := w.timer(s.Index)
 	out, err := s.rt.Activate(batch, w.now, eof)
 	w.spent(s.Index, start)
 	s.publishHeld()

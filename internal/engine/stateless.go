@@ -18,7 +18,7 @@ type flatMap struct {
 
 func (f *flatMap) deliver(epoch uint64, batch any) {
 	f.w.cur = f.ID
-	start := f.w.timer()
+	start := f.w.timer(f.Index)
 	out := f.fn(batch)
 	f.w.spent(f.Index, start)
 	if out != nil {
@@ -42,7 +42,7 @@ type branch struct {
 
 func (b *branch) deliver(epoch uint64, batch any) {
 	b.w.cur = b.ID
-	start := b.w.timer()
+	start := b.w.timer(b.Index)
 	yes, no := b.split(batch)
 	b.w.spent(b.Index, start)
 	if yes != nil {
@@ -61,7 +61,7 @@ type inspect struct {
 
 func (in *inspect) deliver(epoch uint64, batch any) {
 	in.w.cur = in.ID
-	start := in.w.timer()
+	start := in.w.timer(in.Index)
 	in.fn(in.ID, batch, epoch, in.w.id)
 	in.w.spent(in.Index, start)
 	in.w.push(in.Node, 0, epoch, batch)

@@ -135,3 +135,51 @@ func TestStatsErrors(t *testing.T) {
 		}
 	}
 }
+
+// The time in a step's code is measured: every call of a slow step (the sampling of a
+// fast one's calls is TestSampledTiming's), so the total comes near the time the step's
+// function measured itself.
+func TestStatsBusy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		batches int
+		each    time.Duration
+	}{
+		{"slow calls, all timed", 40, 500 * time.Microsecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var items []int
+			for i := range tc.batches {
+				items = append(items, i)
+			}
+			var spent time.Duration // by the function itself; one worker
+			flow := weir.NewDataflow("busy")
+			in := op.Input("inp", flow, weirtest.NewSource(items...))
+			spin := op.FlatMapBatch("spin", in, func(xs []int) []int {
+				start := time.Now()
+				for time.Since(start) < tc.each {
+				}
+				spent += time.Since(start)
+				return xs
+			})
+			op.Output("out", spin, weirtest.NewSink[int]())
+			p, err := plan.New(graph.FlowOf(flow))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stats := engine.NewStats()
+			if err := engine.Run(engine.WithStats(context.Background(), stats), p, engine.Config{Workers: 1, EpochInterval: time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range stats.Read().Steps {
+				if s.ID != "busy.spin" {
+					continue
+				}
+				busy := s.Workers[0].Busy
+				if busy < spent*9/10 || busy > spent*3/2 {
+					t.Errorf("busy %v, the function measured %v", busy, spent)
+				}
+			}
+		})
+	}
+}
