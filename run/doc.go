@@ -142,8 +142,9 @@
 // bounded sources that know their size (every partition a source.Sizer: files, slices):
 // the share of the inputs read, the elapsed and remaining time, the items read and their
 // rate over the last seconds. It is cleared when the run ends, and is off with --quiet
-// (Quiet), when stderr is not a terminal, and for any other source. Log records are
-// written above it.
+// (Quiet), when stderr is not a terminal, when stdout writes to the same terminal (the
+// flow's output would break into the line: redirect it, prog > out.txt), and for any
+// other source. Log records are written above it.
 //
 // A run refused before it starts (a bad flow or configuration, a recovery directory it
 // cannot open or resume) logs nothing: Run returns why.

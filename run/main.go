@@ -91,10 +91,10 @@ import (
 //
 // The run's logs (see Logs in the package doc) go to stderr as text (--log-format json
 // for JSON), unless opts give a Logger of their own, which --log-level and --log-format
-// then do not change. When stderr is a terminal and every partition of the flow's inputs
-// knows its size (files, slices: source.Sizer), a progress line below the logs shows the
-// items read, their rate, the share of the inputs read and the time left; --quiet turns
-// it off.
+// then do not change. When stderr is a terminal that stdout does not also write to, and
+// every partition of the flow's inputs knows its size (files, slices: source.Sizer), a
+// progress line below the logs shows the items read, their rate, the share of the inputs
+// read and the time left; --quiet turns it off.
 //
 // A program adds flags of its own to Flags and reads its positional arguments with Args,
 // both before calling Main.
@@ -158,7 +158,7 @@ func main(ctx context.Context, cl *commandLine, flow *weir.Dataflow, args []stri
 		return 0
 	}
 	logOut := io.Writer(stderr)
-	if !cfg.quiet && cl.processes <= 1 && terminal(stderr) {
+	if !cfg.quiet && cl.processes <= 1 && showProgress(stdout, stderr) {
 		cfg.progress = newProgressLine(stderr)
 		logOut = cfg.progress // records go above the line
 	}

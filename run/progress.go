@@ -28,6 +28,21 @@ func terminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// showProgress reports whether run.Main draws its progress line: stderr is a terminal,
+// and the flow's output on stdout does not go to that same terminal, where its lines
+// would land in the middle of the line being redrawn.
+func showProgress(stdout, stderr io.Writer) bool {
+	if !terminal(stderr) {
+		return false
+	}
+	if !terminal(stdout) {
+		return true
+	}
+	a, errA := stdout.(*os.File).Stat()
+	b, errB := stderr.(*os.File).Stat()
+	return errA == nil && errB == nil && !os.SameFile(a, b)
+}
+
 // progressLine is run.Main's one-line display of a run's progress on a terminal: items
 // read, their rate, the share of the inputs read and the time left. It is drawn only
 // while every partition of the run's inputs in this process knows its size and lag

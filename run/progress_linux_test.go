@@ -46,8 +46,8 @@ func openPTY(t *testing.T) (tty, reader *os.File) {
 
 // TestProgressOnTerminal runs Main with stderr on a pseudo-terminal: a flow over a slice
 // draws the progress line (share read, items and rate), which is gone when the run ends,
-// while --quiet, a stderr that is not a terminal, or a source that does not know its size
-// draw none. The logs are written in full either way.
+// while --quiet, a stderr that is not a terminal, a stdout on the same terminal, or a
+// source that does not know its size draw none. The logs are written in full either way.
 func TestProgressOnTerminal(t *testing.T) {
 	items := make([]int, 30)
 	sized := func() *weir.Dataflow {
@@ -77,6 +77,7 @@ func TestProgressOnTerminal(t *testing.T) {
 		drawn    bool
 	}{
 		{"terminal", sized, nil, true, true},
+		{"output on the same terminal", sized, []string{"same"}, true, false},
 		{"quiet", sized, []string{"--quiet"}, true, false},
 		{"not a terminal", sized, nil, false, false},
 		{"unsized source", unsized, nil, true, false},
@@ -99,7 +100,12 @@ func TestProgressOnTerminal(t *testing.T) {
 			} else {
 				close(read)
 			}
-			code := main(context.Background(), newCommandLine("prog"), tc.flow(), tc.args, io.Discard, stderr, nil)
+			var stdout io.Writer = io.Discard
+			args := tc.args
+			if len(args) == 1 && args[0] == "same" {
+				stdout, args = stderr, nil // the flow's output to the terminal of the line
+			}
+			code := main(context.Background(), newCommandLine("prog"), tc.flow(), args, stdout, stderr, nil)
 			if tc.terminal {
 				stderr.(*os.File).Close()
 				<-read
