@@ -3,10 +3,18 @@ package kafka_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/big"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -766,5 +774,58 @@ func TestSourceRetention(t *testing.T) {
 	}
 	if want := fmt.Sprintf("records lost: the partition's position is below its first record\" partition=%s/0 position=10 first=15", topic); !strings.Contains(logs.String(), want) {
 		t.Fatalf("the log has no %q:\n%s", want, logs.String())
+	}
+}
+
+// TestSourceTLS reads from a broker that speaks TLS only, trusting its certificate, and
+// fails to with the system's roots, which do not hold it.
+func TestSourceTLS(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "broker"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "secure"),
+		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	trusted := &tls.Config{RootCAs: roots}
+	pr, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DialTLSConfig(trusted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pr.ProduceSync(context.Background(), &kgo.Record{Topic: "secure", Value: []byte("sealed")}).FirstErr()
+	pr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, kafka.NewSource(c.ListenAddrs(), []string{"secure"}, kafka.TLS(trusted)), 1)
+	if want := []rec{{"secure/0", 0, "sealed"}}; !slices.Equal(got, want) {
+		t.Fatalf("read %v, want %v", got, want)
+	}
+	flow := weir.NewDataflow("flow")
+	op.Output("out", op.Input("in", flow, kafka.NewSource(c.ListenAddrs(), []string{"secure"}, kafka.TLS(nil))), weirtest.NewSink[kafka.Message]())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var unknown x509.UnknownAuthorityError
+	if err := run.Run(ctx, flow, logTo(t)); !errors.As(err, &unknown) {
+		t.Fatalf("run trusting the system's roots: %v, want x509.UnknownAuthorityError", err)
 	}
 }
