@@ -37,8 +37,8 @@ import (
 )
 
 // The source's tests run against the in-process broker, or against a real cluster when
-// WEIR_KAFKA_BROKERS names one (kafkatest.Start), every test but TestSourceSASL, which
-// needs a broker that wants SASL.
+// WEIR_KAFKA_BROKERS names one (kafkatest.Start), every test but TestSourceSASL and
+// TestSourceTLS, which need a broker that wants SASL or TLS and start one of their own.
 
 // rec is what a test checks of a record read: where it was and its value.
 type rec struct {
