@@ -103,7 +103,8 @@ type StepWorker struct {
 	// counts those of at most BatchSizeBound(i) items (and more than the bound before).
 	BatchSizes [BatchSizeBuckets]int64
 	// Busy is the time spent in the step's own code: the user's function, the keyed
-	// logic, the connector's Next or Write. It is measured per batch, not per item.
+	// logic, the connector's Next or Write. It is measured per batch, not per item, and
+	// estimated from a sample of the batches when they are short (see worker.timer).
 	Busy time.Duration
 	// Keys and Timers are a stateful step's keys held and notifications pending on this
 	// worker, as of its last activation; HasKeys is false for other steps.

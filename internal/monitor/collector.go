@@ -36,7 +36,7 @@ func newCollector(stats *engine.Stats) *collector {
 		itemsOut:     d("weir_items_out_total", "Items the step emitted to its consumers (for an input, the items it read; a sink emits none).", "step", "worker"),
 		batches:      d("weir_batches_total", "Batches the step ran on (for an input, the batches it read).", "step", "worker"),
 		batchItems:   d("weir_batch_items", "Items per batch delivered to the step, over this process's workers.", "step"),
-		busy:         d("weir_step_busy_seconds_total", "Time spent in the step's own code (the user's function, the keyed logic, the connector's read or write), measured per batch.", "step", "worker"),
+		busy:         d("weir_step_busy_seconds_total", "Time spent in the step's own code (the user's function, the keyed logic, the connector's read or write), timed per batch, by sample when batches are short.", "step", "worker"),
 		keys:         d("weir_keys", "Keys a stateful step holds on the worker.", "step", "worker"),
 		timers:       d("weir_timers", "Notifications a stateful step has pending on the worker.", "step", "worker"),
 		lag:          d("weir_source_lag", "How far a source partition is behind the end of its source, in the source's unit (Kafka: records; files: bytes).", "step", "partition", "worker"),
