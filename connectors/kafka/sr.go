@@ -22,12 +22,16 @@ const DefaultRegistryTimeout = 10 * time.Second
 // Registry is a schema registry, through franz-go's client (sr.NewClient, which takes
 // the registry's URLs, authentication and TLS), with the schemas it has been asked for.
 // A schema id names one schema forever, so each id is asked for once per Registry, when a
-// record first names it; an id the registry does not know is remembered as unknown too.
+// record first names it. An id the registry does not know is remembered as unknown for a
+// while (RetryUnknownAfter), so that a stream of records naming it does not ask for it
+// once per record, but not for ever: a registry's follower may answer for a schema that
+// its leader has just registered only a moment later.
 // The Avro and Protobuf Serdes of one registry should share one Registry. It is safe for
 // use by several workers at once.
 type Registry struct {
 	cl      *sr.Client
 	timeout time.Duration
+	retry   time.Duration                     // how long an unknown id stays unknown
 	mu      sync.Mutex                        // held while asking the registry, so an id is asked for once
 	ids     atomic.Pointer[map[int]*schemaOf] // copied on write: read without a lock per record
 	header  sr.ConfluentHeader
@@ -38,6 +42,20 @@ type schemaOf struct {
 	typ  sr.SchemaType
 	avro avro.Schema // the parsed schema, for an Avro schema
 	err  error       // the id is unknown, or its schema cannot be used: the record's fault
+	// until is when an unknown id is to be asked for again; zero for a schema the
+	// registry has, which an id names for ever.
+	until time.Time
+}
+
+// DefaultRetryUnknownAfter is how long a Registry takes a schema id the registry did not
+// know for unknown, unless RetryUnknownAfter says otherwise.
+const DefaultRetryUnknownAfter = time.Minute
+
+// RetryUnknownAfter sets how long a schema id that the registry did not know is taken for
+// unknown (its records are dead letters) before the registry is asked again, overriding
+// DefaultRetryUnknownAfter. A duration of 0 or less asks again for every such record.
+func RetryUnknownAfter(d time.Duration) RegistryOption {
+	return func(r *Registry) { r.retry = d }
 }
 
 // RegistryOption is a setting of NewRegistry.
@@ -51,7 +69,7 @@ func RegistryTimeout(d time.Duration) RegistryOption {
 
 // NewRegistry returns a Registry that asks the schema registry behind cl.
 func NewRegistry(cl *sr.Client, opts ...RegistryOption) *Registry {
-	r := &Registry{cl: cl, timeout: DefaultRegistryTimeout}
+	r := &Registry{cl: cl, timeout: DefaultRegistryTimeout, retry: DefaultRetryUnknownAfter}
 	for _, o := range opts {
 		o(r)
 	}
@@ -94,15 +112,15 @@ func isRegistryError(err error) bool {
 
 // schema returns what the registry says of id, asking it the first time. The error is a
 // *RegistryError when the registry could not answer; an unknown id is not an error here
-// but a schemaOf with err set, remembered like a known one.
+// but a schemaOf with err set, remembered for a while.
 func (r *Registry) schema(id int) (*schemaOf, error) {
-	if s := (*r.ids.Load())[id]; s != nil {
+	if s := (*r.ids.Load())[id]; s.current() {
 		return s, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ids := *r.ids.Load()
-	if s := ids[id]; s != nil {
+	if s := ids[id]; s.current() {
 		return s, nil // another worker asked while this one waited
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
@@ -114,11 +132,17 @@ func (r *Registry) schema(id int) (*schemaOf, error) {
 		s = parseSchema(id, got)
 	case isNotFound(err):
 		s = &schemaOf{err: fmt.Errorf("%w: the registry has no schema id %d", ErrUnknownSchema, id)}
+		s.until = time.Now().Add(r.retry)
 	default:
 		return nil, &RegistryError{ID: id, Err: err}
 	}
 	r.remember(ids, id, s)
 	return s, nil
+}
+
+// current reports whether s is an answer that need not be asked for again.
+func (s *schemaOf) current() bool {
+	return s != nil && (s.until.IsZero() || time.Now().Before(s.until))
 }
 
 // remember adds id to a copy of ids and publishes it; r.mu is held.
@@ -173,8 +197,8 @@ func (r *Registry) register(ctx context.Context, subject string, schema sr.Schem
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if ids := *r.ids.Load(); ids[id] == nil {
-		r.remember(ids, id, s)
+	if ids := *r.ids.Load(); ids[id] == nil || ids[id].err != nil {
+		r.remember(ids, id, s) // over an answer of "unknown" given before it was registered
 	}
 	return id, nil
 }

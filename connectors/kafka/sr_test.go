@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -443,4 +444,56 @@ func FuzzSRProtobuf(f *testing.F) {
 			t.Fatalf("Decode(%x): no error and no message", b)
 		}
 	})
+}
+
+// An id the registry does not know is remembered as unknown for RetryUnknownAfter, then
+// asked for again: a registry's follower may know a schema a moment after its leader.
+func TestRegistryUnknownIDAskedAgain(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		retry time.Duration
+		// after the schema is registered: whether the record decodes, and the calls for id 1
+		decodes bool
+		gets    int
+	}{
+		{"remembered", time.Hour, false, 1},
+		{"asked_again", time.Nanosecond, true, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeRegistry(t)
+			cl, err := sr.NewClient(sr.URLs(f.srv.URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg := kafka.NewRegistry(cl, kafka.RetryUnknownAfter(tt.retry))
+			serde, err := kafka.Avro[reading](context.Background(), reg, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := []byte{0, 0, 0, 0, 1, 4, 's', '1', 0, 0, 0, 0, 0, 0, 0, 0, 0}
+			var r reading
+			if err := serde.Decode(b, &r); !errors.Is(err, kafka.ErrUnknownSchema) {
+				t.Fatalf("before the schema is registered: %v, want ErrUnknownSchema", err)
+			}
+			f.register(sr.Schema{Schema: readingSchema})
+			time.Sleep(time.Millisecond)
+			for range 3 {
+				err = serde.Decode(b, &r)
+			}
+			if (err == nil) != tt.decodes {
+				t.Errorf("after the schema is registered: %v, want decoding %v", err, tt.decodes)
+			}
+			if gets, _ := f.calls(); gets[1] != tt.gets {
+				t.Errorf("id 1 asked for %d times, want %d", gets[1], tt.gets)
+			}
+			// A Serde that registers the schema through the same Registry replaces the
+			// answer "unknown" with the schema.
+			if _, err := kafka.Avro[reading](context.Background(), reg, "readings-value", readingSchema); err != nil {
+				t.Fatal(err)
+			}
+			if err := serde.Decode(b, &r); err != nil || r.Sensor != "s1" {
+				t.Errorf("after registering through the Registry: %+v, %v", r, err)
+			}
+		})
+	}
 }
