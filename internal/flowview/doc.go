@@ -51,5 +51,11 @@
 // Mermaid (WriteMermaid) draws a flowchart with one subgraph per scope, and DOT (WriteDOT)
 // a digraph with one cluster per scope. Both label nodes with the step's name and kind
 // and edges with their exchange (forward edges unlabelled, "fused" for a fused Map); node
-// ids are n0, n1... in plan order, so that ids need no escaping.
+// ids are n0, n1... in plan order, so that ids need no escaping; names are escaped for
+// each (entity codes in Mermaid's quoted labels, backslashes in DOT's strings).
+//
+// The tests hold the drawings to the real tools: Mermaid's own parser under Node and
+// Mermaid itself in headless Chromium render the Mermaid, Graphviz's dot lays out the DOT,
+// for a sample flow, for ids full of characters to escape, and for the golden files of
+// every example (see flowviewtest).
 package flowview

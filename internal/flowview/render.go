@@ -252,9 +252,6 @@ const (
 	DOT     Format = "dot"
 )
 
-// Formats lists the formats Write knows, for a usage message.
-var Formats = []Format{Mermaid, DOT, JSON}
-
 // Write writes g in format f; an unknown format is an error naming the known ones.
 func Write(w io.Writer, g *Graph, f Format) error {
 	switch f {
