@@ -3,15 +3,21 @@ package kafka_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/connectors/kafka"
 	"github.com/weirflow/weir/internal/kafkatest"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/run"
 	"github.com/weirflow/weir/sink"
+	"github.com/weirflow/weir/weirtest"
 )
 
 // BenchmarkSink times the sink alone, a partition driven as the engine drives it
@@ -58,7 +64,7 @@ func BenchmarkSink(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			cpu := cpuTime()
+			cpu := processCPU()
 			b.ResetTimer()
 			for n := 0; n < b.N; {
 				k := min(batch, b.N-n)
@@ -72,7 +78,7 @@ func BenchmarkSink(b *testing.B) {
 			}
 			close()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-			b.ReportMetric(float64(b.N)/(cpuTime()-cpu).Seconds(), "records/cpu-s")
+			b.ReportMetric(float64(b.N)/(processCPU()-cpu).Seconds(), "records/cpu-s")
 		})
 		b.Run("franz-go/"+mode, func(b *testing.B) {
 			br := kafkatest.Start(b)
@@ -110,7 +116,7 @@ func BenchmarkSink(b *testing.B) {
 					}
 				}
 			}
-			cpu := cpuTime()
+			cpu := processCPU()
 			b.ResetTimer()
 			begin()
 			for n := 0; n < b.N; {
@@ -130,14 +136,50 @@ func BenchmarkSink(b *testing.B) {
 			}
 			end()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-			b.ReportMetric(float64(b.N)/(cpuTime()-cpu).Seconds(), "records/cpu-s")
+			b.ReportMetric(float64(b.N)/(processCPU()-cpu).Seconds(), "records/cpu-s")
 		})
 	}
 }
 
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkSinkPartitions times a run writing a keyed stream through 2 workers to a
+// topic of 4 partitions, with 1, 2 and 4 weir partitions (producers): what the number
+// of producers buys once the stream is spread by key.
+func BenchmarkSinkPartitions(b *testing.B) {
+	items := make([]weir.KV[[]byte], 50_000)
+	for i := range items {
+		items[i] = weir.KV[[]byte]{Key: "key-" + strconv.Itoa(i%1000), Value: make([]byte, 100)}
+	}
+	br := kafkatest.Start(b)
+	runs := 0
+	for _, n := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("producers=%d", n), func(b *testing.B) {
+			runs++ // b.Run calls this more than once
+			topic := br.Topic(b, fmt.Sprintf("bench-parts-%d", runs), 4)
+			cpu := processCPU()
+			b.ResetTimer()
+			for range b.N {
+				flow := weir.NewDataflow("bench")
+				in := op.Input("in", flow, weirtest.NewSource(items...).BatchSize(500))
+				op.Output("out", op.Redistribute("spread", in), kafka.NewKVSink[[]byte](br.Addrs(), rawBytes{},
+					kafka.SinkTopic(topic), kafka.SinkPartitions(n)))
+				if err := run.Run(context.Background(), flow, run.Workers(2), run.Logger(slog.New(slog.DiscardHandler))); err != nil {
+					b.Fatal(err)
+				}
+			}
+			total := float64(b.N * len(items))
+			b.ReportMetric(total/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(total/(processCPU()-cpu).Seconds(), "records/cpu-s")
+		})
+	}
+}
+
+type rawBytes struct{}
+
+func (rawBytes) AppendEncode(b, v []byte) ([]byte, error) { return append(b, v...), nil }
