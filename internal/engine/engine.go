@@ -144,15 +144,18 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	}
 	wg.Wait()
 	stopSummary() // no summary after the end line
+	// The mesh's watcher and the two-phase sinks' goroutine may still fail or abort the
+	// run: read its outcome once.
+	runErr, aborted := r.outcome()
 	err := ctx.Err()
 	switch {
-	case r.err != nil:
-		err = r.err
-	case r.aborted:
+	case runErr != nil:
+		err = runErr
+	case aborted:
 		err = nil
 	}
 	if c != nil {
-		err = c.finish(err, r.aborted && r.err == nil, ctx.Err() != nil)
+		err = c.finish(err, aborted && runErr == nil, ctx.Err() != nil)
 	}
 	err = r.finishTwoPhase(err)
 	r.logEnd(ctx, began, err)
@@ -226,6 +229,13 @@ func (r *runState) fail(err error) {
 	}
 	r.mu.Unlock()
 	r.cancel()
+}
+
+// outcome returns the error that stopped the run, or whether it was aborted.
+func (r *runState) outcome() (error, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err, r.aborted
 }
 
 func (r *runState) abort() {

@@ -141,7 +141,7 @@ func (r *runState) logEnd(ctx context.Context, began time.Time, err error) {
 	lctx := context.WithoutCancel(ctx)
 	switch {
 	case err == nil:
-		if r.aborted {
+		if _, aborted := r.outcome(); aborted {
 			attrs = append(attrs, slog.Bool("aborted", true))
 		}
 		r.cfg.Logger.LogAttrs(lctx, slog.LevelInfo, "weir: run finished", attrs...)
