@@ -69,11 +69,11 @@ type Sink[T any] struct {
 // partition from the key (see SinkPartitions).
 //
 // Output is at-least-once by default: records are produced asynchronously, and each
-// epoch close (the sink's Snapshot in a run with a recovery store, its Flush without one)
-// waits until every record written so far is acknowledged by the brokers, so that an
-// epoch is committed in the store only once its output is in Kafka. A resumed run
-// writes again what was written after the last committed epoch. ExactlyOnce writes each
-// epoch in a transaction instead.
+// epoch close (Prepare in a run with a recovery store, Flush without one) waits until
+// every record written so far is acknowledged by the brokers, so that an epoch is
+// committed in the store only once its output is in Kafka. A resumed run writes again
+// what was written after the last committed epoch. ExactlyOnce writes each epoch in a
+// transaction instead.
 //
 // A record the brokers refuse (a missing topic, a record too large) fails the run with a
 // *ProduceError naming the topic and partition, at the next Write or at the epoch's
@@ -307,7 +307,10 @@ type aloPart[T any] struct {
 	prod *producer
 }
 
-var _ sink.Flusher = (*aloPart[Message])(nil)
+var (
+	_ sink.Flusher   = (*aloPart[Message])(nil)
+	_ sink.Committer = (*aloPart[Message])(nil)
+)
 
 func (p *aloPart[T]) Write(items []T) error {
 	_, err := p.sink.write(p.prod, items)
@@ -317,15 +320,29 @@ func (p *aloPart[T]) Write(items []T) error {
 // Flush implements sink.Flusher, at each epoch close of a run without a recovery store.
 func (p *aloPart[T]) Flush() error { return p.prod.flush() }
 
-// Snapshot, at each epoch close of a run with a recovery store, waits until the epoch's
-// records are acknowledged. A refused record panics with its *ProduceError, which fails
-// the run before the epoch is committed: the run resumes from the epoch before, and
-// writes the refused epoch again.
-func (p *aloPart[T]) Snapshot() []byte {
+// Prepare, at each epoch close of a run with a recovery store, waits until the epoch's
+// records are acknowledged. A refused record's *ProduceError fails the run before the
+// epoch is committed: the run resumes from the epoch before, and writes the refused
+// epoch again. At-least-once output has no second phase (Commit does nothing): being a
+// sink.Committer only lets the first return an error.
+func (p *aloPart[T]) Prepare(uint64) ([]byte, error) {
 	if err := p.prod.flush(); err != nil {
+		return nil, err
+	}
+	return sinkSnapshot{}.encode(), nil
+}
+
+// Commit implements sink.Committer: the records are visible since their epoch's close.
+func (p *aloPart[T]) Commit(uint64) error { return nil }
+
+// Snapshot is Prepare for an engine that calls it instead; a refused record panics
+// with its *ProduceError, which fails the run as well.
+func (p *aloPart[T]) Snapshot() []byte {
+	b, err := p.Prepare(0)
+	if err != nil {
 		panic(err)
 	}
-	return sinkSnapshot{}.encode()
+	return b
 }
 
 // Close waits for the records written so far, and closes the producer.

@@ -223,6 +223,9 @@ func TestSinkProduceError(t *testing.T) {
 			if !errors.As(err, &pe) || pe.Topic != topic || !errors.Is(err, kerr.UnknownTopicOrPartition) {
 				t.Fatalf("run error %v, want a *ProduceError of topic %s, unknown topic", err, topic)
 			}
+			if pan := (*weir.PanicError)(nil); errors.As(err, &pan) {
+				t.Fatalf("a refused record fails the run with a panic: %v", err)
+			}
 			t.Log(err)
 			b.Topic(t, topic, 1)
 			rec.Run(t, flow, 1)
