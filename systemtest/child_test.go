@@ -1,6 +1,7 @@
 package systemtest
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -33,7 +34,7 @@ const childEnv = "WEIR_SYSTEMTEST_CHILD"
 // childSpec is what a cluster process builds and how; the command line (-i, -a, -w, -r,
 // -s, ...) is run.Main's, as in any weir program.
 type childSpec struct {
-	Flow    string        // "all" (the four flows), "count" or "stall"
+	Flow    string        // "all" (the four flows), "count", "stall" or "soak"
 	Variant bool          // one more step: another dataflow, for the refusal test
 	Out     string        // this process's output directory
 	Size    int           // items per source partition
@@ -41,7 +42,8 @@ type childSpec struct {
 	Pace    time.Duration // a partition's wait between batches; 0: none
 	Stall   time.Duration // "stall": this process's sink sleeps this long in a write,
 	After   time.Duration // the first write this long after the process started
-	Heap    string        // a file to append "ms HeapInuse" to every second; "": none
+	Heap    string        // a file to append "ms HeapInuse goroutines" to every Every; "": none
+	Every   time.Duration // the heap sampler's interval; 0: a second
 	Startup time.Duration // run.StartupTimeout; 0: the default
 	Delay   time.Duration // how long the process waits before it starts its run
 	Codec   bool          // register a varint codec for int (states, and KV[int] items between processes)
@@ -69,7 +71,7 @@ func TestMain(m *testing.M) {
 // child runs spec's flow as run.Main runs any program's, and exits with its status.
 func child(spec childSpec) {
 	if spec.Heap != "" {
-		go sampleHeap(spec.Heap)
+		go sampleHeap(spec.Heap, cmp.Or(spec.Every, time.Second))
 	}
 	time.Sleep(spec.Delay)
 	if spec.Codec {
@@ -94,9 +96,10 @@ func child(spec childSpec) {
 	os.Exit(code)
 }
 
-// sampleHeap appends the time since the process started (ms) and HeapInuse to path every
-// second, so that the test can read the curve even of a process it kills.
-func sampleHeap(path string) {
+// sampleHeap appends the time since the process started (ms), HeapInuse and the number of
+// goroutines to path every interval, so that the test can read the curves even of a
+// process it kills.
+func sampleHeap(path string, every time.Duration) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "systemtest: heap samples: %v\n", err)
@@ -106,8 +109,8 @@ func sampleHeap(path string) {
 	var ms runtime.MemStats
 	for {
 		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(f, "%d %d\n", time.Since(start).Milliseconds(), ms.HeapInuse)
-		time.Sleep(time.Second)
+		fmt.Fprintf(f, "%d %d %d\n", time.Since(start).Milliseconds(), ms.HeapInuse, runtime.NumGoroutine())
+		time.Sleep(every)
 	}
 }
 
@@ -122,6 +125,8 @@ func buildFlow(spec childSpec) *weir.Dataflow {
 		return flow
 	case "stall":
 		return stallFlow(spec)
+	case "soak":
+		return soakFlow(spec)
 	}
 	flow := weir.NewDataflow("systemtest")
 	wordcount(flow, spec)

@@ -97,8 +97,9 @@ var progressRE = regexp.MustCompile(`weir: progress.* in=(\d+)`)
 
 // heapSample is one line of a process's heap file.
 type heapSample struct {
-	at    time.Duration
-	inuse uint64
+	at         time.Duration
+	inuse      uint64
+	goroutines int
 }
 
 func readHeap(t *testing.T, path string) []heapSample {
@@ -111,16 +112,17 @@ func readHeap(t *testing.T, path string) []heapSample {
 	var samples []heapSample
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		ms, inuse, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
+		f := strings.Fields(sc.Text())
+		if len(f) != 3 {
 			continue // a line cut short by the kill
 		}
-		a, err1 := strconv.ParseInt(ms, 10, 64)
-		b, err2 := strconv.ParseUint(inuse, 10, 64)
-		if err1 != nil || err2 != nil {
+		a, err1 := strconv.ParseInt(f[0], 10, 64)
+		b, err2 := strconv.ParseUint(f[1], 10, 64)
+		c, err3 := strconv.Atoi(f[2])
+		if err1 != nil || err2 != nil || err3 != nil {
 			continue
 		}
-		samples = append(samples, heapSample{time.Duration(a) * time.Millisecond, b})
+		samples = append(samples, heapSample{time.Duration(a) * time.Millisecond, b, c})
 	}
 	return samples
 }
