@@ -332,7 +332,9 @@ func Encode[T any](id string, items weir.Stream[T], value Serde[T], opts ...Enco
 }
 
 // EncodeKV is Encode for keyed items: the item's key becomes the record's key (encoded
-// with EncodeKeyWith's Serde if given), its value the record's value.
+// with EncodeKeyWith's Serde if given), its value the record's value. Its Messages are a
+// stream that is not keyed, which a Sink writes through one of its producers; to write
+// keyed items through all of them, spread by key, give the Serde to NewKVSink instead.
 func EncodeKV[T any](id string, items weir.KeyedStream[T], value Serde[T], opts ...EncodeOption) weir.Stream[Message] {
 	cfg := encodeConfigOf(opts)
 	key := cfg.key
