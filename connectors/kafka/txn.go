@@ -408,10 +408,16 @@ func initTxnID(ctx context.Context, cl *kgo.Client, id string, timeout time.Dura
 // asks the brokers for.
 func timeoutError(ctx context.Context, cl *kgo.Client, timeout time.Duration, code error) error {
 	max := "its maximum"
+	// A broker's own configuration holds the maximum even when it is static (set in the
+	// broker's properties, as it usually is); "" asks for the cluster's dynamic default.
+	name := ""
+	if md, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl); err == nil && len(md.Brokers) > 0 {
+		name = strconv.Itoa(int(md.Brokers[0].NodeID))
+	}
 	req := kmsg.NewPtrDescribeConfigsRequest()
 	res := kmsg.NewDescribeConfigsRequestResource()
 	res.ResourceType = kmsg.ConfigResourceTypeBroker
-	res.ResourceName = "" // the cluster's default, answered by any broker
+	res.ResourceName = name
 	res.ConfigNames = []string{"transaction.max.timeout.ms"}
 	req.Resources = append(req.Resources, res)
 	if resp, err := req.RequestWith(ctx, cl); err == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/weirflow/weir/internal/kafkatest"
+	"github.com/weirflow/weir/sink"
 )
 
 // These tests check against the test broker what the exactly-once sink's recovery
@@ -205,4 +206,11 @@ func TestTransactionTimeoutAboveMax(t *testing.T) {
 	if err := initTxnID(context.Background(), cl, "t4", time.Minute); err != nil {
 		t.Fatalf("init at the maximum: %v", err)
 	}
+	// The sink asks for its timeout when a partition opens, so a run fails as it starts.
+	s := NewSink(b.Addrs(), SinkTopic("out"), ExactlyOnce(TransactionTimeout(2*time.Minute)))
+	_, err = s.Build(context.Background(), sink.Part{Step: "flow.out", Partition: "0"}, nil)
+	if !errors.Is(err, kerr.InvalidTransactionTimeout) || !strings.Contains(err.Error(), "flow.out partition 0") {
+		t.Fatalf("building a partition with a timeout above the maximum: %v", err)
+	}
+	t.Log(err)
 }
