@@ -22,6 +22,11 @@ const ScrapeEvery = time.Second
 // scraped at once and then every ScrapeEvery until the run returns, and returns path's
 // result and the number of scrapes that read weir's metrics. It fails when none did.
 func Monitored(ctx context.Context, n int, path func(ctx context.Context, n int, opts ...run.Option) (int, error)) (res, scrapes int, err error) {
+	return MonitoredEvery(ctx, n, ScrapeEvery, path)
+}
+
+// MonitoredEvery is Monitored with scrapes every interval.
+func MonitoredEvery(ctx context.Context, n int, every time.Duration, path func(ctx context.Context, n int, opts ...run.Option) (int, error)) (res, scrapes int, err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, 0, err
@@ -30,7 +35,7 @@ func Monitored(ctx context.Context, n int, path func(ctx context.Context, n int,
 	ln.Close() // the run listens on it
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { scrapes = scrapeUntil("http://"+addr+"/metrics", stop) })
+	wg.Go(func() { scrapes = scrapeUntil("http://"+addr+"/metrics", every, stop) })
 	res, err = path(ctx, n, run.HTTP(addr))
 	close(stop)
 	wg.Wait()
@@ -41,16 +46,16 @@ func Monitored(ctx context.Context, n int, path func(ctx context.Context, n int,
 }
 
 // scrapeUntil scrapes url at once (trying again every millisecond until the server
-// answers) and then every ScrapeEvery, until stop is closed, and returns how many scrapes
+// answers) and then every interval, until stop is closed, and returns how many scrapes
 // read weir's metrics.
-func scrapeUntil(url string, stop <-chan struct{}) int {
+func scrapeUntil(url string, every time.Duration, stop <-chan struct{}) int {
 	client := &http.Client{Timeout: 5 * time.Second}
 	n := 0
 	wait := time.Millisecond
 	for {
 		if ok, _ := scrape(client, url); ok {
 			n++
-			wait = ScrapeEvery
+			wait = every
 		}
 		select {
 		case <-stop:
