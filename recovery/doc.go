@@ -18,7 +18,10 @@
 // run.RecoveryPartitions(N) (--recovery-partitions N), a directory with no partition, or
 // none at all, is created with N under its lock; one that has partitions must have N. A
 // run given a directory without partitions and no count is refused with ErrNoPartitions,
-// whose message names both ways.
+// whose message names both ways. Each partition is marked (part-<i>.sqlite3.init) from
+// before the first is made until it is whole, so that a run given the count finishes a
+// directory whose making a killed process left half done, while a partition missing
+// without its mark is damage, refused as such.
 //
 // # Layout
 //

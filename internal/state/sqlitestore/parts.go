@@ -112,6 +112,8 @@ func Create(dir string, count int, which []int) error {
 		}
 		return fmt.Errorf("weir: recovery directory %s: %w", dir, err)
 	}
+	// A partition still marked as being made (see initMarker) is absent: a process was
+	// killed making it.
 	absent := func() ([]int, error) {
 		found, err := listPartitions(dir)
 		if err != nil {
@@ -119,7 +121,8 @@ func Create(dir string, count int, which []int) error {
 		}
 		return slices.DeleteFunc(slices.Clone(which), func(p int) bool {
 			_, ok := slices.BinarySearch(found, p)
-			return ok
+			_, err := os.Stat(initMarker(dir, p))
+			return ok && err != nil
 		}), nil
 	}
 	todo, err := absent()
@@ -131,6 +134,9 @@ func Create(dir string, count int, which []int) error {
 		return err
 	}
 	defer unlockAll(locks)
+	if _, _, err := interrupted(dir, todo); err != nil {
+		return err
+	}
 	if todo, err = absent(); err != nil { // made by another process before we locked
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -170,13 +171,24 @@ func initPartitions(dir string, n int) error {
 }
 
 // createPartitions creates the partitions which, absent from dir, of a directory of n
-// partitions, or on failure none of them.
+// partitions, or on failure none of them. A process killed meanwhile cannot undo its
+// work: each partition's marker (see initMarker), made before any partition and removed
+// once the partition is whole, tells the next run what to make again.
 func createPartitions(dir string, n int, which []int) error {
 	created := make([]bool, len(which))
+	for _, i := range which {
+		if err := os.WriteFile(initMarker(dir, i), []byte(strconv.Itoa(n)), 0o644); err != nil {
+			removeMarkers(dir, which)
+			return fmt.Errorf("weir: recovery directory %s: partition %d: %w", dir, i, err)
+		}
+	}
 	err := each(newSem(), which, func(i int) error {
 		path := state.PartitionPath(dir, i)
 		k, _ := slices.BinarySearch(which, i)
 		err := initPartition(path, i, n, func() { created[k] = true })
+		if err == nil {
+			err = os.Remove(initMarker(dir, i))
+		}
 		if err != nil {
 			return fmt.Errorf("weir: recovery directory %s: partition %d: %w", dir, i, err)
 		}
@@ -185,14 +197,59 @@ func createPartitions(dir string, n int, which []int) error {
 	if err != nil {
 		for k, c := range created {
 			if c {
-				path := state.PartitionPath(dir, which[k])
-				os.Remove(path + "-wal")
-				os.Remove(path + "-shm")
-				os.Remove(path)
+				removePartition(dir, which[k])
 			}
 		}
+		removeMarkers(dir, which)
 	}
 	return err
+}
+
+// initMarker is the file that marks partition i of dir as being made: a partition file
+// beside it is half-made (or whole, but never used by a run), and a missing one was never
+// begun.
+func initMarker(dir string, i int) string { return state.PartitionPath(dir, i) + ".init" }
+
+func removeMarkers(dir string, which []int) {
+	for _, i := range which {
+		os.Remove(initMarker(dir, i))
+	}
+}
+
+func removePartition(dir string, i int) {
+	path := state.PartitionPath(dir, i)
+	os.Remove(path + "-wal")
+	os.Remove(path + "-shm")
+	os.Remove(path)
+}
+
+// interrupted returns the partitions of dir, among which (all when nil), that a process
+// killed while it made them left marked, having removed what it made of them: they are to
+// be made again, in a directory of count partitions (the largest a marker records; 0:
+// none). The caller holds the locks that make the partitions its to make.
+func interrupted(dir string, which []int) (ps []int, count int, err error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "part-*.sqlite3.init"))
+	if err != nil {
+		return nil, 0, fmt.Errorf("weir: recovery directory %s: %w", dir, err)
+	}
+	for _, m := range paths {
+		i, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "part-"), ".sqlite3.init"))
+		if err != nil || initMarker(dir, i) != m || which != nil && !slices.Contains(which, i) {
+			continue
+		}
+		if b, err := os.ReadFile(m); err == nil {
+			if n, err := strconv.Atoi(string(b)); err == nil && n > i {
+				count = max(count, n)
+			}
+		}
+		removePartition(dir, i)
+		if err := os.Remove(m); err != nil {
+			return nil, 0, fmt.Errorf("weir: recovery directory %s: %w", dir, err)
+		}
+		ps = append(ps, i)
+	}
+	slices.Sort(ps)
+	return ps, count, nil
 }
 
 // initPartition creates partition i of n at path, calling created once the file is its.
@@ -337,14 +394,26 @@ func open(dir string, readOnly bool, create int) (*Store, error) {
 			return nil, err
 		}
 	}
-	found, err := listPartitions(dir)
-	if err == nil && len(found) == 0 {
-		if create > 0 {
-			if err = initPartitions(dir, create); err == nil {
-				found, err = listPartitions(dir)
-			}
-		} else {
-			err = noPartitions(dir)
+	var redo []int // partitions whose making a killed process left unfinished
+	redoCount := 0
+	if create > 0 {
+		redo, redoCount, err = interrupted(dir, nil)
+	}
+	found, err2 := listPartitions(dir)
+	err = cmp.Or(err, err2)
+	switch {
+	case err != nil:
+	case len(found) == 0 && create > 0:
+		if err = initPartitions(dir, create); err == nil {
+			found, err = listPartitions(dir)
+		}
+	case len(found) == 0:
+		err = noPartitions(dir)
+	case len(redo) > 0:
+		// Made again with the count they were begun with, which a run asking for another
+		// is then refused by, as for any directory.
+		if err = createPartitions(dir, max(redoCount, slices.Max(found)+1, slices.Max(redo)+1), redo); err == nil {
+			found, err = listPartitions(dir)
 		}
 	}
 	if err != nil {
