@@ -162,10 +162,11 @@ func isNotFound(err error) bool {
 
 func parseSchema(id int, got sr.Schema) *schemaOf {
 	s := &schemaOf{typ: got.Type}
-	if len(got.References) > 0 {
+	if got.Type == sr.TypeAvro && len(got.References) > 0 {
 		// Resolving references would mean asking for each referenced subject's version
-		// and parsing them together; weir does not do it yet.
-		s.err = fmt.Errorf("%w: schema id %d has references, which weir does not resolve", ErrUnknownSchema, id)
+		// and parsing them together; weir does not do it yet. (A Protobuf schema's text is
+		// not read at all: its imports do not matter.)
+		s.err = fmt.Errorf("%w: Avro schema id %d has references, which weir does not resolve", ErrUnknownSchema, id)
 		return s
 	}
 	if got.Type == sr.TypeAvro {
@@ -308,16 +309,19 @@ func (s *avroSerde[T]) AppendEncode(b []byte, v T) ([]byte, error) {
 //
 // It encodes M with the header of schema, the text of the .proto file that declares M,
 // registered under subject when Protobuf is called (or found there): the id is asked for
-// once, not per record. An empty subject makes a Serde that only decodes. Protobuf
-// returns a *RegistryError when the registry cannot register the schema.
-func Protobuf[M proto.Message](ctx context.Context, reg *Registry, subject, schema string) (Serde[M], error) {
+// once, not per record. refs are the schema's references, the subjects and versions of
+// the files it imports (other than the registry's own google/protobuf ones), registered
+// before. An empty subject makes a Serde that only decodes, whatever the writer's file
+// imports. Protobuf returns a *RegistryError when the registry cannot register the
+// schema.
+func Protobuf[M proto.Message](ctx context.Context, reg *Registry, subject, schema string, refs ...sr.SchemaReference) (Serde[M], error) {
 	var zero M
 	mt := zero.ProtoReflect().Type()
 	s := &protoSerde[M]{reg: reg, id: -1, typ: mt, index: messageIndex(mt.Descriptor())}
 	if subject == "" {
 		return s, nil
 	}
-	id, err := reg.register(ctx, subject, sr.Schema{Schema: schema, Type: sr.TypeProtobuf})
+	id, err := reg.register(ctx, subject, sr.Schema{Schema: schema, Type: sr.TypeProtobuf, References: refs})
 	if err != nil {
 		return nil, err
 	}

@@ -497,3 +497,29 @@ func TestRegistryUnknownIDAskedAgain(t *testing.T) {
 		})
 	}
 }
+
+// A Protobuf schema that imports other files is registered with its references, and its
+// records decode: its text, and so its imports, are never read.
+func TestProtobufReferences(t *testing.T) {
+	f := newFakeRegistry(t)
+	refs := []sr.SchemaReference{{Name: "other.proto", Subject: "other", Version: 1}}
+	enc, err := kafka.Protobuf[*wrapperspb.StringValue](context.Background(), f.registry(t), "names-value",
+		`syntax = "proto3"; import "other.proto"; message StringValue { string value = 1; }`, refs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	got := f.schemas[0].References
+	f.mu.Unlock()
+	if !cmp.Equal(got, refs) {
+		t.Errorf("registered references %v, want %v", got, refs)
+	}
+	dec, err := kafka.Protobuf[*wrapperspb.StringValue](context.Background(), f.registry(t), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m *wrapperspb.StringValue
+	if err := dec.Decode(mustEncode(t, enc, wrapperspb.String("x")), &m); err != nil || m.GetValue() != "x" {
+		t.Errorf("Decode: %v, %v", m, err)
+	}
+}
