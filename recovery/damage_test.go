@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -570,6 +571,8 @@ func damageCases() []damageCase {
 		damageCase{"directory read-only", func(t *testing.T, d damaged) func() {
 			return chattr(t, d.dir)
 		}, fixed(access(-1))},
+		damageCase{"disk full", fillDisk(0), fixed(diskFull)},
+		damageCase{"disk full but for 100 KiB", fillDisk(100 << 10), fixed(diskFull)},
 	)
 	return cases
 }
@@ -604,4 +607,72 @@ func TestDamagedStore(t *testing.T) {
 			compareOutputs(t, d.out, h.want, false)
 		})
 	}
+}
+
+// fillDisk moves d's directory to a small file system of its own (a tmpfs, which needs
+// root) and fills it but for room bytes; the undo frees the space.
+func fillDisk(room int) func(t *testing.T, d damaged) func() {
+	return func(t *testing.T, d damaged) func() {
+		t.Helper()
+		if os.Geteuid() != 0 {
+			t.Skip("a full disk needs root, to mount a small tmpfs")
+		}
+		img, err := imageOf(d.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := 1 << 20
+		for _, b := range img {
+			size += len(b)
+		}
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", d.dir).CombinedOutput(); err != nil {
+			t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+		}
+		t.Cleanup(func() {
+			if out, err := exec.Command("umount", d.dir).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v %s", d.dir, err, out)
+			}
+		})
+		img.put(t, d.dir)
+		filler := filepath.Join(d.dir, "filler")
+		f, err := os.Create(filler)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b := make([]byte, 4096); err == nil; {
+			_, err = f.Write(b)
+		}
+		if !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("filling the disk: %v", err)
+		}
+		fi, err := f.Stat()
+		if err == nil {
+			err = f.Truncate(max(0, fi.Size()-int64(room)))
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if err := os.Remove(filler); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// diskFull wants a *recovery.DiskFullError, matching ENOSPC, of some partition; not
+// corruption, which an operator might answer by deleting a healthy partition.
+func diskFull(t *testing.T, d damaged, err error) {
+	var fe *recovery.DiskFullError
+	if !errors.As(err, &fe) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("got %v, want *recovery.DiskFullError", err)
+	}
+	var ce *recovery.CorruptError
+	if errors.As(err, &ce) {
+		t.Errorf("reported as corruption: %v", err)
+	}
+	names(t, d, err, fe.Partition)
 }

@@ -135,10 +135,11 @@
 // SQLite file, truncated, a partition of another directory, a row that fails its
 // checksum), a *FormatError (written by a weir of another format), an *AccessError (the
 // operating system refuses to let the run write a file: permissions, a read-only mount;
-// nothing is damaged, and it matches fs.ErrPermission), a *LockedError (another run holds
-// the directory) or an *InconsistentError (a partition older than the epoch the others
-// resume from, as when one file was restored from an older backup). Each message names
-// the directory and the partition. A resume whose input or sink no longer lists a
+// nothing is damaged, and it matches fs.ErrPermission), a *DiskFullError (the file system
+// of a partition is full; what was committed is kept, and it matches syscall.ENOSPC), a
+// *LockedError (another run holds the directory) or an *InconsistentError (a partition
+// older than the epoch the others resume from, as when one file was restored from an
+// older backup). Each message names the directory and the partition. A resume whose input or sink no longer lists a
 // partition the directory holds a position of (its path was moved or renamed) fails with
 // a *PartitionsChangedError naming the step and the partitions, rather than reading or
 // writing them from the start.

@@ -178,6 +178,10 @@ type FormatError = state.FormatError
 // fs.ErrPermission.
 type AccessError = state.AccessError
 
+// DiskFullError names a partition that could not be written because its file system is
+// full. What was committed is kept: free space and run again. It matches syscall.ENOSPC.
+type DiskFullError = state.DiskFullError
+
 // ErrChecksum is the cause inside a *CorruptError whose stored row no longer matches the
 // checksum written with it.
 var ErrChecksum = state.ErrChecksum

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -124,6 +125,24 @@ func (e *AccessError) Error() string {
 func (e *AccessError) Unwrap() error { return e.Cause }
 
 func (e *AccessError) Is(target error) bool { return target == fs.ErrPermission }
+
+// DiskFullError: a partition could not be written because its file system is full.
+// SQLite rolls back the transaction it could not write, so what was committed is kept:
+// free space and run again. It matches syscall.ENOSPC.
+type DiskFullError struct {
+	Dir       string
+	Partition int
+	Cause     error
+}
+
+func (e *DiskFullError) Error() string {
+	return fmt.Sprintf("weir: recovery directory %s: %s cannot be written: its file system is full: %v (free space on it and run again: what was committed is kept)",
+		e.Dir, partitionName(e.Dir, e.Partition), e.Cause)
+}
+
+func (e *DiskFullError) Unwrap() error { return e.Cause }
+
+func (e *DiskFullError) Is(target error) bool { return target == syscall.ENOSPC }
 
 // LockedError: the recovery directory is in use by another run, which holds its lock
 // file, or one of its partitions is in use by a process of another cluster run, which

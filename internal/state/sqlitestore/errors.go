@@ -55,6 +55,11 @@ func isAccess(err error) bool {
 // classify types an error met on partition p of dir. atOpen says the partition was being
 // opened and checked, where any failure but access means the file is unusable.
 func classify(dir string, p int, err error, atOpen bool) error {
+	if isFull(dir, err) {
+		// Before the rest: at open, SQLite reports a shared-memory file it could not grow
+		// as an I/O error, which would otherwise read as corruption.
+		return &state.DiskFullError{Dir: dir, Partition: p, Cause: err}
+	}
 	var ce *checksumError
 	if errors.As(err, &ce) {
 		cause := error(state.ErrChecksum)
