@@ -42,6 +42,7 @@ type childSpec struct {
 	Pace    time.Duration // a partition's wait between batches; 0: none
 	Stall   time.Duration // "stall": this process's sink sleeps this long in a write,
 	After   time.Duration // the first write this long after the process started
+	Slow    time.Duration // "stall" with Slow: every write of the stall sleeps this long, not the first alone
 	Heap    string        // a file to append "ms HeapInuse goroutines" to every Every; "": none
 	Every   time.Duration // the heap sampler's interval; 0: a second
 	Startup time.Duration // run.StartupTimeout; 0: the default
@@ -185,7 +186,9 @@ func join(flow *weir.Dataflow, spec childSpec) {
 
 // stallFlow sends items of many keys through a stateful step, so that half of each
 // process's items cross to the other process, into a sink that sleeps spec.Stall in its
-// first write after spec.After on the process given a stall.
+// first write after spec.After on the process given a stall; with spec.Slow, it sleeps
+// spec.Slow in every write for spec.Stall after spec.After instead: a sink stalled again
+// and again, between whose writes the worker closes and commits epochs.
 func stallFlow(spec childSpec) *weir.Dataflow {
 	flow := weir.NewDataflow("systemtest_stall")
 	items := op.Input("items", flow, newGen(spec, payload))
@@ -198,6 +201,12 @@ func stallFlow(spec childSpec) *weir.Dataflow {
 	var stalled atomic.Bool
 	from := time.Now().Add(spec.After)
 	op.Output("stalled", seen, sink.Func(func(items []weir.KV[kv]) error {
+		if spec.Slow > 0 {
+			if now := time.Now(); now.After(from) && now.Before(from.Add(spec.Stall)) {
+				time.Sleep(spec.Slow)
+			}
+			return nil
+		}
 		if spec.Stall > 0 && time.Now().After(from) && stalled.CompareAndSwap(false, true) {
 			time.Sleep(spec.Stall)
 		}

@@ -1,0 +1,170 @@
+package systemtest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// committedRE finds the items read and the last committed epoch in a progress line.
+var committedRE = regexp.MustCompile(`weir: progress.* in=(\d+).* committed=(\d+)`)
+
+// stallPoint is what the test saw of the stalled job at one moment: per process, the last
+// heap sample, the items read and the last committed epoch of its last progress line.
+type stallPoint struct {
+	at        time.Duration // since the launch
+	heap      []uint64
+	in        []int64
+	committed []int
+}
+
+// TestStalledSink stalls the sink of process 1 of a 2-process job over a shared recovery
+// directory, 3 s into the run, for 5 s (30 s with WEIR_SYSTEMTEST_LONG=1): every write
+// then sleeps 250 ms, so that the sink takes a batch at a time, four a second, where the
+// sources read about 100,000 items a second before. The job's items cross between the
+// processes through a stateful step (1,024 keys), so that both processes' sources are
+// held back by the stalled sink. Every second the test reads each process's last heap
+// sample (HeapInuse) and progress line (items read, epoch committed), and checks that
+// during the stall (from a second into it) HeapInuse stays below 128 MiB and within twice
+// its first value and 8 MiB (the garbage collector's room), that the sources read less
+// than a fifth of their best second before the stall in its second half, and that commits
+// go on: the committed epoch grows. It logs the curve every 2 s and the longest time the
+// committed epoch stood still: the data queued at full speed when the stall begins drains
+// at the sink's new pace first, a few seconds in which nothing commits.
+//
+// A sink frozen in one write (TestBoundedMemory's) commits nothing until that write
+// returns, by design: an epoch is committed once every worker's writes of it returned.
+// The long version runs that too, for 30 s, and checks that commits resume within 5 s of
+// the write's return.
+func TestStalledSink(t *testing.T) {
+	type variant struct {
+		name string
+		slow time.Duration
+	}
+	stall := 5 * time.Second
+	variants := []variant{{"slow", 250 * time.Millisecond}}
+	if long() {
+		stall = 30 * time.Second
+		variants = append(variants, variant{"frozen", 0})
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) { stalledSink(t, stall, v.slow) })
+	}
+}
+
+func stalledSink(t *testing.T, stall, slow time.Duration) {
+	after := 3 * time.Second // a whole second of progress at full speed before the stall
+	tail := time.Duration(0)
+	if slow == 0 {
+		tail = 6 * time.Second // the commits after the frozen write returns
+	}
+	j := newJob(t, layout{2, 1}, childSpec{Flow: "stall", Size: 1 << 40, Batch: 256}, "-s", "100ms",
+		"--log-interval", "1s", "-r", filepath.Join(t.TempDir(), "recovery"), "--recovery-partitions", "2")
+	heap := func(i int) string { return filepath.Join(j.dir, fmt.Sprintf("heap-%d.txt", i)) }
+	j.tweak = func(i int, s *childSpec) {
+		s.Heap = heap(i)
+		if i == 1 {
+			s.Stall, s.After, s.Slow = stall, after, slow
+		}
+	}
+	began := time.Now()
+	j.start()
+	var points []stallPoint
+	for next := time.Second; next <= after+stall+tail; next += time.Second {
+		time.Sleep(time.Until(began.Add(next)))
+		pt := stallPoint{at: next}
+		for i, p := range j.procs {
+			if done(p) {
+				t.Fatalf("process %d exited during the stall:\n%s", i, j.stderrs())
+			}
+			var inuse uint64
+			if _, err := os.Stat(heap(i)); err == nil { // the sampler may not have started yet
+				if hs := readHeap(t, heap(i)); len(hs) > 0 {
+					inuse = hs[len(hs)-1].inuse
+				}
+			}
+			in, committed := int64(0), 0
+			if ms := committedRE.FindAllStringSubmatch(j.stderr(i), -1); len(ms) > 0 {
+				in, _ = strconv.ParseInt(ms[len(ms)-1][1], 10, 64)
+				committed, _ = strconv.Atoi(ms[len(ms)-1][2])
+			}
+			pt.heap = append(pt.heap, inuse)
+			pt.in = append(pt.in, in)
+			pt.committed = append(pt.committed, committed)
+		}
+		points = append(points, pt)
+	}
+	j.killAll()
+	var curve strings.Builder
+	curve.WriteString("s, HeapInuse MiB p0/p1, items read p0/p1, committed epoch\n")
+	for k, pt := range points {
+		if k%2 == 1 {
+			fmt.Fprintf(&curve, "%.0f, %.1f/%.1f, %d/%d, %d\n", pt.at.Seconds(), mib(pt.heap[0]), mib(pt.heap[1]),
+				pt.in[0], pt.in[1], min(pt.committed[0], pt.committed[1]))
+		}
+	}
+	t.Logf("stall from %v for %v (writes of %v each; 0: one frozen write):\n%s", after, stall, slow, curve.String())
+
+	// points[k] is at k+1 s. The stall's points from a second into it to its end:
+	first, last := int((after+time.Second)/time.Second)-1, int((after+stall)/time.Second)-1
+	half := int((after+stall/2)/time.Second) - 1 // the stall's second half, once the sources have felt it
+	for i := range j.procs {
+		before := int64(0) // the most items read in a second before the stall
+		for k := 1; k <= int(after/time.Second)-1; k++ {
+			before = max(before, points[k].in[i]-points[k-1].in[i])
+		}
+		during := float64(points[last].in[i]-points[half].in[i]) / float64(last-half)
+		t.Logf("process %d: read up to %d items a second before the stall, %.0f a second in its second half", i, before, during)
+		if before <= 0 {
+			t.Errorf("process %d read nothing before the stall: the job did not run, so the test says nothing", i)
+		}
+		if during*5 > float64(before) {
+			t.Errorf("process %d read %.0f items a second in the stall's second half, up to %d a second before it: the sources were not held back",
+				i, during, before)
+		}
+		// HeapInuse goes up and down with the garbage collector (GOGC=100: up to twice the
+		// live heap), and slowly while so little is allocated: its top, not its last value.
+		lo, hi := points[first].heap[i], uint64(0)
+		for _, pt := range points[first : last+1] {
+			hi = max(hi, pt.heap[i])
+		}
+		if hi >= heapBound || hi > 2*lo+heapGrowth {
+			t.Errorf("process %d: HeapInuse went from %.1f to %.1f MiB during the stall: more than twice, or above %d MiB",
+				i, mib(lo), mib(hi), heapBound>>20)
+		}
+	}
+	committed := func(pt stallPoint) int { return min(pt.committed[0], pt.committed[1]) }
+	if slow > 0 {
+		// The longest time the committed epoch stood still during the stall.
+		gap, from := time.Duration(0), points[first-1]
+		for _, pt := range points[first : last+1] {
+			if committed(pt) > committed(from) {
+				from = pt
+				continue
+			}
+			gap = max(gap, pt.at-from.at)
+		}
+		t.Logf("committed epochs %d to %d during the stall; the longest the committed epoch stood still: %v (within a second)",
+			committed(points[first-1]), committed(points[last]), gap)
+		if committed(points[last]) <= committed(points[first]) {
+			t.Errorf("no epoch committed from %v to %v, during the stall: epoch %d both times",
+				points[first].at, points[last].at, committed(points[first]))
+		}
+		return
+	}
+	end := committed(points[last])
+	resumed := false
+	for _, pt := range points[last+1:] {
+		if pt.at <= after+stall+5*time.Second && committed(pt) > end {
+			resumed = true
+		}
+	}
+	if !resumed {
+		t.Errorf("no epoch committed within 5 s after the frozen write returned: epoch %d at its end", end)
+	}
+}
