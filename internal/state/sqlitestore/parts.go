@@ -24,7 +24,8 @@ func (o partOpener) Dir() string { return o.dir }
 // changes no file, so that every process of a cluster can scan a shared directory at
 // once; it reads no more of a file than its meta table, leaving the file's checks to the
 // process that opens it. A file whose meta table cannot be read fails it as Open would
-// (*CorruptError, *FormatError, *AccessError).
+// (*CorruptError, *FormatError, *AccessError). A partition still marked as being made
+// (see initMarker) is left out, as not made yet: Create makes it again.
 func (o partOpener) Scan() ([]state.Found, error) {
 	idx, err := listPartitions(o.dir)
 	if err != nil {
@@ -33,6 +34,9 @@ func (o partOpener) Scan() ([]state.Found, error) {
 	found := make([]state.Found, 0, len(idx))
 	for _, i := range idx {
 		path := state.PartitionPath(o.dir, i)
+		if _, err := os.Stat(initMarker(o.dir, i)); err == nil {
+			continue
+		}
 		n, err := scanCount(path, i)
 		if err != nil {
 			return nil, classify(o.dir, i, err, true)
