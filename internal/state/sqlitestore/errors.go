@@ -77,11 +77,18 @@ func classify(dir string, p int, err error, atOpen bool) error {
 	}
 	var inv invalidError
 	switch c := sqliteCode(err); {
-	case atOpen, errors.As(err, &inv), c == 11, c == 26: // SQLITE_CORRUPT, SQLITE_NOTADB
+	case atOpen, errors.As(err, &inv), c == 11, c == 26, isScan(err): // SQLITE_CORRUPT, SQLITE_NOTADB
 		return &state.CorruptError{Dir: dir, Partition: p, Cause: err}
 	}
 	return fmt.Errorf("weir: recovery directory %s: partition %d: %w", dir, p, err)
 }
+
+// isScan reports an error of database/sql reading a column into a Go value: a value of
+// another type than the store writes there (a text or a float for an integer, a negative
+// epoch, a NULL), which only damage or another program can have put in its place, since
+// SQLite keeps whatever type it is given. database/sql has no type for the error, only
+// its message.
+func isScan(err error) bool { return strings.Contains(err.Error(), "sql: Scan error on column") }
 
 // parseHolder reads the holder a lock file's text records ("pid P on host H since T").
 func parseHolder(text string, e *state.LockedError) {
