@@ -126,6 +126,11 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 		}()
 		stopSummary = func() { close(stop); <-done }
 	}
+	stopWatch, watchDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		r.watchCalls(runCtx, stopWatch)
+	}()
 
 	var wg sync.WaitGroup
 	for i := range cfg.Workers {
@@ -143,6 +148,8 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 		})
 	}
 	wg.Wait()
+	close(stopWatch)
+	<-watchDone
 	stopSummary() // no summary after the end line
 	// The mesh's watcher and the two-phase sinks' goroutine may still fail or abort the
 	// run: read its outcome once.

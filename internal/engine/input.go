@@ -21,21 +21,27 @@ type input struct {
 }
 
 type sourcePart struct {
-	name  string
-	part  graph.SourcePart
-	wake  time.Time
-	done  bool
-	final []byte // snapshot taken when the partition ended
+	name        string
+	part        graph.SourcePart
+	wake        time.Time
+	done        bool
+	final       []byte      // snapshot taken when the partition ended
+	next, close *sourceCall // its calls, for the watchdog (stuck.go)
 }
 
 func (in *input) open() error {
 	w := in.w
+	cw := &w.r.stats[w.id].call
 	for _, name := range in.owned() {
+		cw.enter(&sourceCall{step: in.ID, partition: name, call: "Build"}, time.Now())
 		p, err := in.spec.Build(w.ctx, in.partInfo(name), w.r.positions[w.id][in.Index][name])
+		cw.leave()
 		if err != nil {
 			return in.partErr(name, fmt.Errorf("building partition: %w", err))
 		}
-		in.parts = append(in.parts, &sourcePart{name: name, part: p})
+		in.parts = append(in.parts, &sourcePart{name: name, part: p,
+			next:  &sourceCall{step: in.ID, partition: name, call: "Next"},
+			close: &sourceCall{step: in.ID, partition: name, call: "Close"}})
 		if l, ok := p.(lagging); ok {
 			var size func() (int64, bool)
 			if s, ok := p.(sizing); ok {
@@ -70,13 +76,16 @@ func (in *input) poll() (read bool, err error) {
 	if w.prog.frontier(in.Index) == never {
 		return false, nil
 	}
+	cw := &w.r.stats[w.id].call
 	for _, p := range in.parts {
 		if p.done || p.wake.After(w.now) {
 			continue
 		}
 		w.cur = in.ID
 		start := w.timer(in.Index)
+		cw.enter(p.next, w.now)
 		batch, err := p.part.Next(w.ctx)
+		cw.leave()
 		w.spent(in.Index, start)
 		if batch != nil {
 			read = true
@@ -99,7 +108,10 @@ func (in *input) poll() (read bool, err error) {
 			if w.r.cfg.Store != nil {
 				p.final = p.part.Snapshot()
 			}
-			if err := p.part.Close(); err != nil {
+			cw.enter(p.close, time.Now())
+			err := p.part.Close()
+			cw.leave()
+			if err != nil {
 				return read, in.partErr(p.name, fmt.Errorf("closing: %w", err))
 			}
 			if in.live--; in.live == 0 {
@@ -156,9 +168,12 @@ func (in *input) advance(from, _ uint64) error {
 }
 
 func (in *input) close() error {
+	cw := &in.w.r.stats[in.w.id].call
 	for _, p := range in.parts {
 		if !p.done {
+			cw.enter(p.close, time.Now())
 			p.part.Close()
+			cw.leave()
 		}
 	}
 	return nil

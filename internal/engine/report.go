@@ -20,6 +20,7 @@ type counters struct {
 	epoch   atomic.Uint64 // of the last batch read
 	written atomic.Uint64 // the frontier the committer last wrote; 0 before its first write
 	final   atomic.Bool   // that write completed the worker's stream
+	call    callWatch     // the source call the worker is in, for the watchdog (stuck.go)
 	_       [64]byte      // keeps the next worker's counters off this one's cache line
 }
 
