@@ -437,6 +437,16 @@ func corrupt(p int, step, key string) outcome {
 	}
 }
 
+// foreign wants a *CorruptError saying that partition p is another directory's.
+func foreign(p int) outcome {
+	return func(t *testing.T, d damaged, err error) {
+		corrupt(p, "", "")(t, d, err)
+		if want := "it belongs to another recovery directory than partitions [0 2]"; !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q does not say %q", err, want)
+		}
+	}
+}
+
 // access wants an *AccessError of partition p, -1 for the directory.
 func access(p int) outcome {
 	return func(t *testing.T, d damaged, err error) {
@@ -499,6 +509,12 @@ func damageCases() []damageCase {
 		// interval is 0; see run.BackupInterval).
 		damageCase{"older copy by one run", swap(func(h *history) image { return h.after[1] }), fixed(inconsistent(p))},
 		damageCase{"older copy by two runs", swap(func(h *history) image { return h.after[0] }), fixed(inconsistent(p))},
+		// Another job's partition: the older and the newer were refused as too old (the
+		// newer naming a partition of this directory), and the one with as many runs
+		// resumed with the other job's state and exit 0, until partitions had origins.
+		damageCase{"another directory's, older", swap(func(h *history) image { return h.other[0] }), fixed(foreign(p))},
+		damageCase{"another directory's, as old", swap(func(h *history) image { return h.other[1] }), fixed(foreign(p))},
+		damageCase{"another directory's, newer", swap(func(h *history) image { return h.other[2] }), fixed(foreign(p))},
 		damageCase{"file truncated to half", func(t *testing.T, d damaged) func() {
 			d.checkpoint(t, p)
 			truncate(t, d.path(p), 0.5)

@@ -30,7 +30,11 @@
 // WAL mode with synchronous=FULL, so a committed epoch survives a power loss. Open them
 // with the sqlite3 tool to look inside. Each holds:
 //
-//   - meta: the format version, the partition's index and the partition count;
+//   - meta: the format version, the partition's index and the partition count, and from
+//     the first run of a single process on, the directory's origin: a random number the
+//     same in every partition, so that a partition copied from another directory is
+//     refused (a *CorruptError) rather than resumed with that directory's state. The
+//     processes of a cluster write none; a partition without one is taken for any;
 //   - executions: one row per run (its number, worker count and resume epoch);
 //   - frontiers: per execution and worker, the epoch below which the worker has written
 //     everything to this partition, and whether the worker completed the stream;

@@ -341,6 +341,8 @@ type Store struct {
 	// cluster is set when the store was opened by a PartOpener, for one process of a
 	// cluster (see parts.go).
 	cluster bool
+	// origin is the directory's origin (see origin.go), 0 while it has none.
+	origin int64
 
 	mu        sync.Mutex
 	execution int64 // current execution's number, 0 before Start
@@ -462,6 +464,9 @@ func open(dir string, readOnly bool, create int) (*Store, error) {
 	if missing != nil {
 		closeAll()
 		return nil, &state.MissingPartitionsError{Dir: dir, Missing: missing, Count: count}
+	}
+	if bad == nil {
+		s.origin, bad = checkOrigins(dir, dbs)
 	}
 	if bad != nil {
 		closeAll()
@@ -811,10 +816,19 @@ func (s *Store) Start() error {
 	}
 	number, workers, resume := s.pending, s.workers, s.resume
 	now := s.now().UnixNano()
+	origin := s.origin
+	if origin == 0 && !s.cluster {
+		origin = newOrigin()
+	}
 	err := each(s.sem, s.held, func(p int) error {
 		err := tx(s.parts[p], func(tx *sql.Tx) error {
 			if _, err := tx.Exec(`DELETE FROM snapshots WHERE epoch >= ?`, resume); err != nil {
 				return err
+			}
+			if origin != 0 {
+				if _, err := tx.Exec(`INSERT OR IGNORE INTO meta (name, value, crc) VALUES ('origin', ?, ?)`, origin, sumMeta("origin", origin)); err != nil {
+					return err
+				}
 			}
 			if err := dropSteps(tx, s.drop); err != nil {
 				return err
@@ -834,7 +848,7 @@ func (s *Store) Start() error {
 	if err != nil {
 		return err
 	}
-	s.execution = number
+	s.execution, s.origin = number, origin
 	s.frontier, s.final, s.base = map[int]uint64{}, map[int]bool{}, map[int]uint64{}
 	s.drop = nil
 	close(s.started)
