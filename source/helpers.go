@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -37,13 +38,17 @@ func (e *extent) Lag() (int64, bool) { return max(e.size-e.read.Load(), 0), true
 func (e *extent) Size() (int64, bool) { return e.size, true }
 
 // decodePos decodes a resume position written by encodePos. limit is the largest valid
-// position, or -1 for none.
+// position, or -1 for none: then any position an int holds, since a larger one would turn
+// negative and resume at the start.
 func decodePos(resume []byte, limit int, what string) (int, error) {
 	if resume == nil {
 		return 0, nil
 	}
+	if limit < 0 {
+		limit = math.MaxInt
+	}
 	pos, n := binary.Uvarint(resume)
-	if n <= 0 || n != len(resume) || (limit >= 0 && pos > uint64(limit)) {
+	if n <= 0 || n != len(resume) || pos > uint64(limit) {
 		return 0, fmt.Errorf("weir: source %s: corrupt resume position %x", what, resume)
 	}
 	return int(pos), nil
