@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -24,19 +25,21 @@ func (o partOpener) Dir() string { return o.dir }
 // changes no file, so that every process of a cluster can scan a shared directory at
 // once; it reads no more of a file than its meta table, leaving the file's checks to the
 // process that opens it. A file whose meta table cannot be read fails it as Open would
-// (*CorruptError, *FormatError, *AccessError). A partition still marked as being made
-// (see initMarker) is left out, as not made yet: Create makes it again.
+// (*CorruptError, *FormatError, *AccessError). A directory with a partition still marked
+// as being made (see initMarker) is listed as empty: its making was cut short, so that no
+// run has used it, and the processes make it again (Create keeps the partitions made
+// whole).
 func (o partOpener) Scan() ([]state.Found, error) {
 	idx, err := listPartitions(o.dir)
 	if err != nil {
 		return nil, err
 	}
+	if marked, _ := filepath.Glob(filepath.Join(o.dir, "part-*.sqlite3.init")); len(marked) > 0 {
+		return nil, nil
+	}
 	found := make([]state.Found, 0, len(idx))
 	for _, i := range idx {
 		path := state.PartitionPath(o.dir, i)
-		if _, err := os.Stat(initMarker(o.dir, i)); err == nil {
-			continue
-		}
 		n, err := scanCount(path, i)
 		if err != nil {
 			return nil, classify(o.dir, i, err, true)
