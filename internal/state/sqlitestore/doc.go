@@ -31,6 +31,12 @@
 // epoch it knows every partition holds: a worker's Write that reaches it from epoch e
 // shows that the worker's previous Write reached every process, as a worker writes to all
 // of them and waits before writing again.
+//
+// The processes of a cluster write no origin, the random number a single process's first
+// run gives every partition of a directory so that a partition copied from another
+// directory is refused (see origin.go): they could not agree on one without a word
+// between them. In a directory only ever run as a cluster, a partition of another
+// directory is told only by its executions and frontiers.
 package sqlitestore
 
 import "github.com/weirflow/weir/internal/state"
