@@ -21,6 +21,16 @@
 //   - across rescales (TestRescale): killed as 3 x 1, resumed and killed as 2 x 2, and
 //     finished as 1 x 3 on one recovery directory, the same output again.
 //
+// TestKillLoop runs three jobs alone (the running sum, the windowed count and the join),
+// each killed with SIGKILL again and again on one recovery directory and one output
+// directory: before a launch's first commit (in the first launch, before any snapshot,
+// even while the directory is being made), within a millisecond of a write to a
+// partition's write-ahead log (epochs close every 20 ms), or after a commit. Each launch
+// takes another worker count: 1 to 4 workers on one process, or 2 x 1, 2 x 2 or 3 x 1
+// processes, one of which is killed while the others stop by themselves. Every sink's
+// lines are tallied against a fault-free run's (countLines: lost, doubled, wrong), and the
+// time from a launch's start to its first committed epoch is reported.
+//
 // TestSilentProcess stops a process with SIGSTOP, which only the heartbeat can tell;
 // TestRefusals starts a process with another worker count, flow, process count or secret;
 // TestGarbageClient writes garbage to a process waiting for its peer;
@@ -34,7 +44,7 @@
 //
 // The default run is short (well under a minute on two cores). WEIR_SYSTEMTEST_LONG=1
 // runs the whole matrix of layouts, recovery directories, batch sizes and epoch intervals,
-// twenty kills at random times, hundreds of kills of the Kafka job, and a sink stalled
-// for 30 s instead of 5. BenchmarkCluster
+// twenty kills at random times, 110 kills of each kill loop's job, hundreds of kills of
+// the Kafka job, and a sink stalled for 30 s instead of 5. BenchmarkCluster
 // times a keyed count on 2 processes x 1 worker against 1 process x 2 workers.
 package systemtest
