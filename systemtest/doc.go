@@ -35,6 +35,9 @@
 // TestRefusals starts a process with another worker count, flow, process count or secret;
 // TestGarbageClient writes garbage to a process waiting for its peer;
 // TestBoundedMemory stalls a sink on one process and samples both heaps;
+// TestSoak runs a 2-process job over a recovery store, its sources never dry, and checks
+// that each process's heap and goroutine count stay flat (6 s by default; WEIR_SOAK=1:
+// 30 minutes, sampled every 10 s; WEIR_SOAK_DURATION another length);
 // TestClusterExample builds examples/cluster and runs it with -p 2 -w 2.
 // TestKafkaCrashLoop runs a keyed running sum from one Kafka topic to another, exactly
 // once and at least once, on 1 process x 2 workers and 2 x 1, killing a process again and
