@@ -25,7 +25,8 @@ func originOf(t *testing.T, dir string, p int) int64 {
 
 // A single process's first run gives every partition one origin, which later runs keep;
 // a cluster's processes give none; a partition of another directory with an origin of its
-// own is refused by name, one without an origin is taken.
+// own is refused by name, by a single process and by a cluster's process that holds
+// others; one without an origin is taken.
 func TestOrigins(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
@@ -64,6 +65,15 @@ func TestOrigins(t *testing.T) {
 	corrupt(2)(t, err)
 	if want := "it belongs to another recovery directory than partitions [0 1]"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("message %v, want %q", err, want)
+	}
+	// So is it by a process of a cluster holding it and others; one holding it alone
+	// cannot tell.
+	_, err = OpenParts(a, 3, []int{1, 2})
+	corrupt(2)(t, err)
+	if p, err := OpenParts(a, 3, []int{2}); err != nil {
+		t.Errorf("a process holding partition 2 alone: %v", err)
+	} else {
+		p.Close()
 	}
 	copyFile(t, state.PartitionPath(c, 2), state.PartitionPath(a, 2))
 	if s := openT(t, a); s.origin != oa {

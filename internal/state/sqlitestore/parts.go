@@ -188,7 +188,8 @@ func unlockAll(locks []*dirLock) error {
 // clusters refuse each other on their partitions, with a *LockedError naming the
 // partition. The partitions not held are not read, nor locked; with none held, nothing
 // is (dir need not exist). It fails with *MissingPartitionsError, *CorruptError (also for
-// a held partition of another count), *FormatError, *AccessError or *LockedError.
+// a held partition of another count, or of another origin than the others held),
+// *FormatError, *AccessError or *LockedError.
 //
 // The store returned writes and reads the held partitions only (see state.Parts); its
 // Begin works only when it holds every partition, and otherwise BeginAt plans.
@@ -233,6 +234,16 @@ func OpenParts(dir string, count int, held []int) (*Store, error) {
 			return nil, err
 		}
 		s.parts[p] = db
+	}
+	// The held partitions must share an origin, where they have one (see origin.go);
+	// those of other processes are not read.
+	dbs := make(map[int]*sql.DB, len(held))
+	for _, p := range held {
+		dbs[p] = s.parts[p]
+	}
+	if _, err := checkOrigins(dir, dbs); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
