@@ -34,7 +34,7 @@ const childEnv = "WEIR_SYSTEMTEST_CHILD"
 // childSpec is what a cluster process builds and how; the command line (-i, -a, -w, -r,
 // -s, ...) is run.Main's, as in any weir program.
 type childSpec struct {
-	Flow    string        // "all" (the four flows), "count", "stall" or "soak"
+	Flow    string        // "all" (the four flows), "count", "stall", "soak" or "hang"
 	Variant bool          // one more step: another dataflow, for the refusal test
 	Out     string        // this process's output directory
 	Size    int           // items per source partition
@@ -128,6 +128,8 @@ func buildFlow(spec childSpec) *weir.Dataflow {
 		return stallFlow(spec)
 	case "soak":
 		return soakFlow(spec)
+	case "hang":
+		return hangFlow(spec)
 	}
 	flow := weir.NewDataflow("systemtest")
 	wordcount(flow, spec)
