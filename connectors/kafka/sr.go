@@ -290,13 +290,24 @@ func (s *avroSerde[T]) AppendEncode(b []byte, v T) ([]byte, error) {
 	if s.id < 0 {
 		return b, errors.New("weir: kafka: an Avro Serde made without a subject only decodes")
 	}
-	enc, err := avroAPI.Marshal(s.schema, &v)
-	if err != nil {
-		return b, err
+	// A pooled writer, whose bytes are appended to b: avroAPI.Marshal would copy them
+	// into a slice of their own first, one more allocation per record.
+	w := avroWriters.Get().(*avro.Writer)
+	w.Reset(nil)
+	w.Error = nil
+	w.WriteVal(s.schema, &v)
+	err := w.Error
+	if err == nil {
+		b, _ = s.reg.header.AppendEncode(b, s.id, nil) // never fails
+		b = append(b, w.Buffer()...)
 	}
-	b, _ = s.reg.header.AppendEncode(b, s.id, nil) // never fails
-	return append(b, enc...), nil
+	if cap(w.Buffer()) <= 64<<10 { // a rare large record's buffer is not kept
+		avroWriters.Put(w)
+	}
+	return b, err
 }
+
+var avroWriters = sync.Pool{New: func() any { return avro.NewWriter(nil, 512, avro.WithWriterConfig(avroAPI)) }}
 
 // Protobuf is the Serde of M, a generated Protobuf message type (a pointer, such as
 // *pb.Order), through a schema registry, with google.golang.org/protobuf.
