@@ -128,6 +128,12 @@
 //     (items read from inputs and written to sinks since the start), in_per_sec and
 //     out_per_sec (over the interval), epoch (the latest epoch an input read in) and,
 //     with recovery, committed (the last epoch every worker has written; 0 for none).
+//   - "weir: a source's call has not returned" (warn), once for a source's Build, Next or
+//     Close that has run for 5 s, as a hanging read does (its worker does nothing else,
+//     and the run's commits wait): step, partition, call, worker and for (how long so
+//     far); once more as "weir: stopping: waiting for a source's call that has not
+//     returned" when the run is stopping and waits for it (a second Ctrl-C ends run.Main
+//     at once).
 //   - one end line, last: "weir: run finished" (info; aborted when a source aborted the
 //     run), "weir: run interrupted" (warn: ctx ended it, as Ctrl-C and SIGTERM do in
 //     run.Main; cause) or "weir: run failed" (error; error), each with flow, in, out,
