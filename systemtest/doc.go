@@ -35,6 +35,14 @@
 // TestRefusals starts a process with another worker count, flow, process count or secret;
 // TestGarbageClient writes garbage to a process waiting for its peer;
 // TestBoundedMemory stalls a sink on one process and samples both heaps;
+// TestStalledSink slows a sink on one process to a write every 250 ms (5 s; 30 s long)
+// and follows both heaps, the items read and the committed epoch (long: also a sink
+// frozen in one write for 30 s); TestHangingSource (long only) hangs a source's partition
+// in Next and reads what the log says of it, before and after an interrupt;
+// TestConnectionFaults has process 1 dial process 0 through a proxy the test controls
+// (proxy_test.go), which cuts the connection or holds its bytes, and resumes the job to
+// the output its inputs imply; TestSlowStore runs a flow in process over a recovery
+// directory whose writes are slowed, stops it and resumes it;
 // TestSoak runs a 2-process job over a recovery store, its sources never dry, and checks
 // that each process's heap and goroutine count stay flat (6 s by default; WEIR_SOAK=1:
 // 30 minutes, sampled every 10 s; WEIR_SOAK_DURATION another length);
