@@ -86,6 +86,9 @@ func TestSoak(t *testing.T) {
 		if len(reads) < 2 || reads[len(reads)-1] <= reads[len(reads)/2] {
 			t.Errorf("process %d: items read, log line by log line: %v: the job did not keep reading", i, reads)
 		}
+		if len(reads) > 0 {
+			t.Logf("process %d: %d items read in %v", i, reads[len(reads)-1], d)
+		}
 		samples := readHeap(t, heap(i))
 		var first, second []heapSample
 		for _, s := range samples {
