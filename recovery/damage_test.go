@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -62,22 +61,16 @@ func (img image) put(t *testing.T, dir string) {
 	}
 }
 
-// history is what every row starts from, made once: the images of a directory after
+// history is what every row starts from: the images of a directory after
 // each of its runs, of another job's directories, the input (whose position the
 // directories hold, so every row reads this same file) and the outputs.
 type history struct {
-	in      string
-	after   [3]image // after runs 1, 2 and 3; the last with its write-ahead logs
-	out     []byte   // the output after run 3
-	other   [3]image // another job's directory after 1, 3 and 4 runs
-	want    string   // a fault-free run's output over the whole input
-	wantErr error    // why the history could not be made
+	in    string
+	after [3]image // after runs 1, 2 and 3; the last with its write-ahead logs
+	out   []byte   // the output after run 3
+	other [3]image // another job's directory after 1, 3 and 4 runs
+	want  string   // a fault-free run's output over the whole input
 }
-
-var (
-	historyOnce sync.Once
-	hist        history
-)
 
 func appendLines(path string, from, to int) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -90,38 +83,26 @@ func appendLines(path string, from, to int) error {
 	return f.Close()
 }
 
-// damageHistory makes hist on first use, in a directory that outlives the test that
-// asked (the tests of the table share it).
-func damageHistory(t *testing.T) *history {
-	t.Helper()
-	historyOnce.Do(func() { hist.wantErr = makeHistory(&hist) })
-	if hist.wantErr != nil {
-		t.Fatal(hist.wantErr)
-	}
-	return &hist
-}
-
-func makeHistory(h *history) error {
-	tmp, err := os.MkdirTemp("", "weir-damage-")
-	if err != nil {
-		return err
-	}
-	// The tests of the table hold the files until the process ends.
+// makeHistory makes the history in tmp, a directory of the table's test, which its rows
+// (its parallel subtests) outlive.
+func makeHistory(tmp string) (*history, error) {
+	h := &history{}
+	var err error
 	h.in = filepath.Join(tmp, "in.txt")
 	j := job{dir: filepath.Join(tmp, "rec"), in: h.in, out: filepath.Join(tmp, "out.txt")}
 	if err := recovery.Init(j.dir, damageParts); err != nil {
-		return err
+		return nil, err
 	}
 	for r := range 3 {
 		if err := appendLines(h.in, r*damageLines, (r+1)*damageLines); err != nil {
-			return err
+			return nil, err
 		}
 		if r < 2 {
 			if err := runJob(j); err != nil {
-				return fmt.Errorf("run %d: %w", r+1, err)
+				return nil, fmt.Errorf("run %d: %w", r+1, err)
 			}
 			if h.after[r], err = imageOf(j.dir); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
@@ -135,7 +116,7 @@ func makeHistory(h *history) error {
 				err = db.Ping()
 			}
 			if err != nil {
-				return err
+				return nil, err
 			}
 			dbs = append(dbs, db)
 		}
@@ -147,37 +128,37 @@ func makeHistory(h *history) error {
 			db.Close()
 		}
 		if err != nil {
-			return fmt.Errorf("run 3: %w", err)
+			return nil, fmt.Errorf("run 3: %w", err)
 		}
 	}
 	if h.out, err = os.ReadFile(j.out); err != nil {
-		return err
+		return nil, err
 	}
 	for p := range damageParts {
 		if len(h.after[2][fmt.Sprintf("part-%d.sqlite3-wal", p)]) == 0 {
-			return fmt.Errorf("partition %d has no write-ahead log after run 3", p)
+			return nil, fmt.Errorf("partition %d has no write-ahead log after run 3", p)
 		}
 	}
 	if err := appendLines(h.in, 3*damageLines, 4*damageLines); err != nil {
-		return err
+		return nil, err
 	}
 
 	// Another job: the same dataflow over other numbers, run once, then three times more.
 	oin := filepath.Join(tmp, "other-in.txt")
 	o := job{dir: filepath.Join(tmp, "other-rec"), in: oin, out: filepath.Join(tmp, "other-out.txt")}
 	if err := recovery.Init(o.dir, damageParts); err != nil {
-		return err
+		return nil, err
 	}
 	for r := range 4 {
 		if err := appendLines(oin, 1000+r*damageLines, 1000+(r+1)*damageLines); err != nil {
-			return err
+			return nil, err
 		}
 		if err := runJob(o); err != nil {
-			return fmt.Errorf("other job, run %d: %w", r+1, err)
+			return nil, fmt.Errorf("other job, run %d: %w", r+1, err)
 		}
 		if k := []int{0, -1, 1, 2}[r]; k >= 0 {
 			if h.other[k], err = imageOf(o.dir); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
@@ -185,13 +166,13 @@ func makeHistory(h *history) error {
 	// The fault-free run over the whole input.
 	w := job{dir: filepath.Join(tmp, "want-rec"), in: h.in, out: filepath.Join(tmp, "want.txt")}
 	if err := recovery.Init(w.dir, damageParts); err != nil {
-		return err
+		return nil, err
 	}
 	if err := runJob(w); err != nil {
-		return err
+		return nil, err
 	}
 	h.want = w.out
-	return nil
+	return h, nil
 }
 
 func runJob(j job) error {
@@ -599,7 +580,10 @@ func damageCases() []damageCase {
 
 func TestDamagedStore(t *testing.T) {
 	t.Parallel()
-	h := damageHistory(t)
+	h, err := makeHistory(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range damageCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
