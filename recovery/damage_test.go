@@ -70,6 +70,10 @@ type history struct {
 	out   []byte   // the output after run 3
 	other [3]image // another job's directory after 1, 3 and 4 runs
 	want  string   // a fault-free run's output over the whole input
+	// kept is the directory of the same runs with a backup interval of an hour, after runs
+	// 2 and 3, and keptOut its output.
+	kept    [2]image
+	keptOut []byte
 }
 
 func appendLines(path string, from, to int) error {
@@ -93,9 +97,23 @@ func makeHistory(tmp string) (*history, error) {
 	if err := recovery.Init(j.dir, damageParts); err != nil {
 		return nil, err
 	}
+	// The sink's position is its file's name: the same as j's, in a directory of its own.
+	k := job{dir: filepath.Join(tmp, "kept", "rec"), in: h.in, out: filepath.Join(tmp, "kept", "out.txt")}
+	keep := run.BackupInterval(time.Hour)
+	if err := recovery.Init(k.dir, damageParts); err != nil {
+		return nil, err
+	}
 	for r := range 3 {
 		if err := appendLines(h.in, r*damageLines, (r+1)*damageLines); err != nil {
 			return nil, err
+		}
+		if err := runJob(k, keep); err != nil {
+			return nil, fmt.Errorf("run %d with a backup interval: %w", r+1, err)
+		}
+		if r > 0 {
+			if h.kept[r-1], err = imageOf(k.dir); err != nil {
+				return nil, err
+			}
 		}
 		if r < 2 {
 			if err := runJob(j); err != nil {
@@ -132,6 +150,9 @@ func makeHistory(tmp string) (*history, error) {
 		}
 	}
 	if h.out, err = os.ReadFile(j.out); err != nil {
+		return nil, err
+	}
+	if h.keptOut, err = os.ReadFile(k.out); err != nil {
 		return nil, err
 	}
 	for p := range damageParts {
@@ -175,9 +196,9 @@ func makeHistory(tmp string) (*history, error) {
 	return h, nil
 }
 
-func runJob(j job) error {
-	return run.Run(context.Background(), crashFlow(j.in, j.out, 0), run.Workers(2),
-		run.EpochInterval(time.Hour), run.Recovery(j.dir))
+func runJob(j job, opts ...run.Option) error {
+	return run.Run(context.Background(), crashFlow(j.in, j.out, 0), append([]run.Option{run.Workers(2),
+		run.EpochInterval(time.Hour), run.Recovery(j.dir)}, opts...)...)
 }
 
 // imageOf is takeImage without a test.
@@ -443,8 +464,8 @@ func access(p int) outcome {
 	}
 }
 
-// resumes: the damage only takes the partition back to an earlier commit, as a crash
-// would have left it; the run redoes the rest and its output is right.
+// resumes: the damage leaves the partition at a commit the run can resume from, as a
+// crash or a backup would; the run redoes the rest, and its output must be right.
 func resumes(t *testing.T, d damaged, err error) {
 	if err != nil {
 		t.Fatalf("got %v, want a resume", err)
@@ -452,6 +473,7 @@ func resumes(t *testing.T, d damaged, err error) {
 }
 
 type damageCase struct {
+	kept   bool // damage the directory run with a backup interval (history.kept)
 	name   string
 	damage func(t *testing.T, d damaged) (undo func()) // nil undo: put the files back
 	want   func(d damaged) outcome
@@ -460,7 +482,7 @@ type damageCase struct {
 func damageCases() []damageCase {
 	var cases []damageCase
 	for p := range damageParts {
-		cases = append(cases, damageCase{fmt.Sprintf("partition %d missing", p), func(t *testing.T, d damaged) func() {
+		cases = append(cases, damageCase{false, fmt.Sprintf("partition %d missing", p), func(t *testing.T, d damaged) func() {
 			os.Remove(d.path(p) + "-wal")
 			if err := os.Remove(d.path(p)); err != nil {
 				t.Fatal(err)
@@ -488,20 +510,24 @@ func damageCases() []damageCase {
 		// Even one run back is too old here: the run after the copy collected, at its end,
 		// the rows of the others that the copy would have resumed with (the backup
 		// interval is 0; see run.BackupInterval).
-		damageCase{"older copy by one run", swap(func(h *history) image { return h.after[1] }), fixed(inconsistent(p))},
-		damageCase{"older copy by two runs", swap(func(h *history) image { return h.after[0] }), fixed(inconsistent(p))},
+		damageCase{false, "older copy by one run", swap(func(h *history) image { return h.after[1] }), fixed(inconsistent(p))},
+		// Within the backup interval, a copy one run back still resumes: the others kept
+		// the rows it needs, and the run redoes the last run's work.
+		damageCase{name: "older copy by one run, within the backup interval", kept: true,
+			damage: swap(func(h *history) image { return h.kept[0] }), want: fixed(resumes)},
+		damageCase{false, "older copy by two runs", swap(func(h *history) image { return h.after[0] }), fixed(inconsistent(p))},
 		// Another job's partition: the older and the newer were refused as too old (the
 		// newer naming a partition of this directory), and the one with as many runs
 		// resumed with the other job's state and exit 0, until partitions had origins.
-		damageCase{"another directory's, older", swap(func(h *history) image { return h.other[0] }), fixed(foreign(p))},
-		damageCase{"another directory's, as old", swap(func(h *history) image { return h.other[1] }), fixed(foreign(p))},
-		damageCase{"another directory's, newer", swap(func(h *history) image { return h.other[2] }), fixed(foreign(p))},
-		damageCase{"file truncated to half", func(t *testing.T, d damaged) func() {
+		damageCase{false, "another directory's, older", swap(func(h *history) image { return h.other[0] }), fixed(foreign(p))},
+		damageCase{false, "another directory's, as old", swap(func(h *history) image { return h.other[1] }), fixed(foreign(p))},
+		damageCase{false, "another directory's, newer", swap(func(h *history) image { return h.other[2] }), fixed(foreign(p))},
+		damageCase{false, "file truncated to half", func(t *testing.T, d damaged) func() {
 			d.checkpoint(t, p)
 			truncate(t, d.path(p), 0.5)
 			return nil
 		}, fixed(corrupt(p, "", ""))},
-		damageCase{"file truncated to nothing", func(t *testing.T, d damaged) func() {
+		damageCase{false, "file truncated to nothing", func(t *testing.T, d damaged) func() {
 			d.checkpoint(t, p)
 			truncate(t, d.path(p), 0)
 			return nil
@@ -510,15 +536,15 @@ func damageCases() []damageCase {
 		// the other partitions built on: SQLite ignores the frames from the first that
 		// fails its checksum, which takes the partition back before the last run, whose
 		// end collected the rows it would need.
-		damageCase{"write-ahead log truncated to half", func(t *testing.T, d damaged) func() {
+		damageCase{false, "write-ahead log truncated to half", func(t *testing.T, d damaged) func() {
 			truncate(t, d.path(p)+"-wal", 0.5)
 			return nil
 		}, fixed(inconsistent(p))},
-		damageCase{"write-ahead log truncated to nothing", func(t *testing.T, d damaged) func() {
+		damageCase{false, "write-ahead log truncated to nothing", func(t *testing.T, d damaged) func() {
 			truncate(t, d.path(p)+"-wal", 0)
 			return nil
 		}, fixed(inconsistent(p))},
-		damageCase{"garbage in the write-ahead log", func(t *testing.T, d damaged) func() {
+		damageCase{false, "garbage in the write-ahead log", func(t *testing.T, d damaged) func() {
 			fi, err := os.Stat(d.path(p) + "-wal")
 			if err != nil {
 				t.Fatal(err)
@@ -526,12 +552,12 @@ func damageCases() []damageCase {
 			patch(t, d.path(p)+"-wal", fi.Size()/2, 0, bytes.Repeat([]byte("garbage!"), 64))
 			return nil
 		}, fixed(inconsistent(p))},
-		damageCase{"garbage over the write-ahead log's header", func(t *testing.T, d damaged) func() {
+		damageCase{false, "garbage over the write-ahead log's header", func(t *testing.T, d damaged) func() {
 			patch(t, d.path(p)+"-wal", 0, 0, bytes.Repeat([]byte("garbage!"), 4))
 			return nil
 		}, fixed(inconsistent(p))},
 		// Frames past the last commit are what a crash leaves: SQLite ignores them.
-		damageCase{"garbage after the write-ahead log", func(t *testing.T, d damaged) func() {
+		damageCase{false, "garbage after the write-ahead log", func(t *testing.T, d damaged) func() {
 			f, err := os.OpenFile(d.path(p)+"-wal", os.O_APPEND|os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -540,17 +566,17 @@ func damageCases() []damageCase {
 			f.Close()
 			return nil
 		}, fixed(resumes)},
-		damageCase{"bit flipped in the file's header", func(t *testing.T, d damaged) func() {
+		damageCase{false, "bit flipped in the file's header", func(t *testing.T, d damaged) func() {
 			d.checkpoint(t, p)
 			patch(t, d.path(p), 3, 0x20, nil) // "SQLite format 3": the magic
 			return nil
 		}, fixed(corrupt(p, "", ""))},
-		damageCase{"bit flipped in a page's type", func(t *testing.T, d damaged) func() {
+		damageCase{false, "bit flipped in a page's type", func(t *testing.T, d damaged) func() {
 			d.checkpoint(t, p)
 			patch(t, d.path(p), d.pageOf(t, p, "snapshots"), 0x01, nil)
 			return nil
 		}, fixed(corrupt(p, "", ""))},
-		damageCase{"bit flipped inside a stored state", func(t *testing.T, d damaged) func() {
+		damageCase{false, "bit flipped inside a stored state", func(t *testing.T, d damaged) func() {
 			q := d.partitionHolding(t, damageStep, "3")
 			d.checkpoint(t, q)
 			for _, off := range d.valueOffsets(t, q, damageStep, "3") {
@@ -562,18 +588,18 @@ func damageCases() []damageCase {
 				corrupt(d.partitionHolding(t, damageStep, "3"), damageStep, "3")(t, d, err)
 			}
 		}},
-		damageCase{"partition file read-only", func(t *testing.T, d damaged) func() {
+		damageCase{false, "partition file read-only", func(t *testing.T, d damaged) func() {
 			return chattr(t, d.path(p))
 		}, fixed(access(p))},
-		damageCase{"directory read-only", func(t *testing.T, d damaged) func() {
+		damageCase{false, "directory read-only", func(t *testing.T, d damaged) func() {
 			return chattr(t, d.dir)
 		}, fixed(access(-1))},
 		// With no room, opening fails (the log's shared memory cannot grow); with some,
 		// starting does; with a little more, the epoch's write (which room does which
 		// varies a little from run to run, the error does not).
-		damageCase{"disk full", fillDisk(0), fixed(diskFull)},
-		damageCase{"disk full but for 100 KiB", fillDisk(100 << 10), fixed(diskFull)},
-		damageCase{"disk full but for 140 KiB", fillDisk(140 << 10), fixed(diskFull)},
+		damageCase{false, "disk full", fillDisk(0), fixed(diskFull)},
+		damageCase{false, "disk full but for 100 KiB", fillDisk(100 << 10), fixed(diskFull)},
+		damageCase{false, "disk full but for 140 KiB", fillDisk(140 << 10), fixed(diskFull)},
 	)
 	return cases
 }
@@ -589,22 +615,27 @@ func TestDamagedStore(t *testing.T) {
 			t.Parallel()
 			tmp := t.TempDir()
 			d := damaged{dir: filepath.Join(tmp, "rec"), out: filepath.Join(tmp, "out.txt"), h: h}
-			h.after[2].put(t, d.dir)
-			if err := os.WriteFile(d.out, h.out, 0o644); err != nil {
+			img, out := h.after[2], h.out
+			var opts []run.Option
+			if tc.kept {
+				img, out, opts = h.kept[1], h.keptOut, []run.Option{run.BackupInterval(time.Hour)}
+			}
+			img.put(t, d.dir)
+			if err := os.WriteFile(d.out, out, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			want := tc.want(d)
 			undo := tc.damage(t, d)
-			err := runJob(job{dir: d.dir, in: h.in, out: d.out})
+			err := runJob(job{dir: d.dir, in: h.in, out: d.out}, opts...)
 			want(t, d, err)
 			t.Logf("%v", err)
 			if err != nil {
 				if undo != nil {
 					undo()
 				} else {
-					h.after[2].put(t, d.dir)
+					img.put(t, d.dir)
 				}
-				if err := runJob(job{dir: d.dir, in: h.in, out: d.out}); err != nil {
+				if err := runJob(job{dir: d.dir, in: h.in, out: d.out}, opts...); err != nil {
 					t.Fatalf("after the damage was undone: %v", err)
 				}
 			}
