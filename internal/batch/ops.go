@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/weirflow/weir/internal/graph"
@@ -287,6 +288,11 @@ func (s *sampler) perItem(items any) int {
 // walker sums the memory a value references beyond its own inline size.
 type walker struct{ seen map[uintptr]bool }
 
+// locationType is not walked into: a time.Time's location is shared by every time of its
+// zone, not held by the item, and the time package fills time.Local's lazily, so reading
+// it would race with that.
+var locationType = reflect.TypeFor[time.Location]()
+
 const (
 	maxDepth = 8  // deeper references are not counted
 	maxElems = 16 // elements of one slice or map walked; the rest are sized like them
@@ -307,7 +313,7 @@ func (w *walker) walk(v reflect.Value, depth int) int {
 	case reflect.Array:
 		return w.elems(v, depth)
 	case reflect.Pointer:
-		if v.IsNil() || w.visited(v.Pointer()) {
+		if v.IsNil() || v.Type().Elem() == locationType || w.visited(v.Pointer()) {
 			return 0
 		}
 		return int(v.Type().Elem().Size()) + w.walk(v.Elem(), depth+1)

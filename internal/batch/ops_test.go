@@ -3,6 +3,7 @@ package batch
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weirflow/weir"
 )
@@ -42,6 +43,9 @@ func TestBytes(t *testing.T) {
 		{"slices of strings, sampled", NewOps[[]string]().Bytes([][]string{{long, long}}), 24 + 2*16 + 2000},
 		{"maps, sampled", NewOps[withMap]().Bytes([]withMap{{M: map[string]int{long: 1}}}), 8 + 2*24 + 1000},
 		{"interfaces, sampled", NewOps[any]().Bytes([]any{long}), 16 + 16 + 1000},
+		// A time's location is the zone's, shared, and not walked (the time package fills
+		// time.Local's lazily: walking it raced with that).
+		{"times in a zone, sampled", NewOps[time.Time]().Bytes([]time.Time{time.Now().Local()}), 24},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: %d bytes, want %d", c.name, c.got, c.want)
