@@ -20,7 +20,7 @@ import (
 // swings between the live heap and about twice it as each garbage collection comes and
 // goes (GOGC=100), so one sample says little; the peak over many samples is the top of
 // the cycle in either half, the same when nothing leaks. A leak that matters is caught:
-// the long soak reads about 36 million items and writes about 9,000 epochs per process,
+// the long soak reads about 32 million items and writes about 9,000 epochs per process,
 // so a byte kept per item or 2 KB per epoch adds more than the slack between the halves.
 const (
 	soakGrowth = 0.25
