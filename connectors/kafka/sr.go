@@ -110,6 +110,22 @@ func isRegistryError(err error) bool {
 	return errors.As(err, &re)
 }
 
+// schemaOfType returns the schema id names, or an error wrapping ErrUnknownSchema when the
+// registry does not know id or knows it as a schema of another type than typ (named name).
+func (r *Registry) schemaOfType(id int, typ sr.SchemaType, name string) (*schemaOf, error) {
+	sch, err := r.schema(id)
+	if err != nil {
+		return nil, err
+	}
+	if sch.err != nil {
+		return nil, sch.err
+	}
+	if sch.typ != typ {
+		return nil, fmt.Errorf("%w: schema id %d is %v, not %s", ErrUnknownSchema, id, sch.typ, name)
+	}
+	return sch, nil
+}
+
 // schema returns what the registry says of id, asking it the first time. The error is a
 // *RegistryError when the registry could not answer; an unknown id is not an error here
 // but a schemaOf with err set, remembered for a while.
@@ -270,15 +286,9 @@ func (s *avroSerde[T]) Decode(b []byte, dst *T) error {
 	if err != nil {
 		return err
 	}
-	sch, err := s.reg.schema(id)
+	sch, err := s.reg.schemaOfType(id, sr.TypeAvro, "Avro")
 	if err != nil {
 		return err
-	}
-	if sch.err != nil {
-		return sch.err
-	}
-	if sch.typ != sr.TypeAvro {
-		return fmt.Errorf("%w: schema id %d is %v, not Avro", ErrUnknownSchema, id, sch.typ)
 	}
 	if err := avroAPI.Unmarshal(sch.avro, rest, dst); err != nil {
 		return fmt.Errorf("avro: %w", err) // hamba/avro's errors name the field, not the format
@@ -372,15 +382,8 @@ func (s *protoSerde[M]) Decode(b []byte, dst *M) error {
 	if rest, err = s.checkIndex(rest); err != nil {
 		return err
 	}
-	sch, err := s.reg.schema(id)
-	if err != nil {
+	if _, err := s.reg.schemaOfType(id, sr.TypeProtobuf, "Protobuf"); err != nil {
 		return err
-	}
-	if sch.err != nil {
-		return sch.err
-	}
-	if sch.typ != sr.TypeProtobuf {
-		return fmt.Errorf("%w: schema id %d is %v, not Protobuf", ErrUnknownSchema, id, sch.typ)
 	}
 	m := s.typ.New().Interface().(M)
 	if err := proto.Unmarshal(rest, m); err != nil {
