@@ -194,6 +194,14 @@ func createPartitions(dir string, n int, which []int) error {
 		}
 		return nil
 	})
+	if err == nil {
+		// The new files and the markers' removal must reach the disk before any run writes
+		// a partition: after a power loss, a marker back beside a partition a run has
+		// written would have the next run make that partition again.
+		if err = syncDir(dir); err != nil {
+			err = fmt.Errorf("weir: recovery directory %s: %w", dir, err)
+		}
+	}
 	if err != nil {
 		for k, c := range created {
 			if c {
@@ -209,6 +217,16 @@ func createPartitions(dir string, n int, which []int) error {
 // beside it is half-made (or whole, but never used by a run), and a missing one was never
 // begun.
 func initMarker(dir string, i int) string { return state.PartitionPath(dir, i) + ".init" }
+
+// syncDir makes dir's entries durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
 
 func removeMarkers(dir string, which []int) {
 	for _, i := range which {
