@@ -154,6 +154,11 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	// The mesh's watcher and the two-phase sinks' goroutine may still fail or abort the
 	// run: read its outcome once.
 	runErr, aborted := r.outcome()
+	if ctx.Err() != nil && errors.Is(runErr, comm.ErrPeerInterrupted) {
+		// Stopped too, this process ends by its own interruption, not by the peer's that
+		// a call or a store write met first (as the mesh's watcher judges it).
+		runErr = nil
+	}
 	err := ctx.Err()
 	switch {
 	case runErr != nil:
