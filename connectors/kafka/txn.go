@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weirflow/weir/internal/codec"
 	"github.com/weirflow/weir/sink"
 )
 
@@ -206,38 +207,18 @@ func decodeSinkSnapshot(b []byte) (sinkSnapshot, error) {
 	if b[0] != snapshotVersion {
 		return s, fmt.Errorf("%w (version %d)", errBadSnapshot, b[0])
 	}
-	b = b[1:]
-	bad := false
-	uv := func() uint64 {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			bad = true
-			return 0
+	d := codec.Reader{Data: b[1:]}
+	s.base = string(d.Bytes())
+	s.slots = int(min(d.Uvarint(), 1<<16))
+	n := d.Count()
+	for range n {
+		t := pendingTxn{slot: int(min(d.Uvarint(), 1<<16)), epoch: d.Uvarint(), pid: d.Varint(), pepoch: int16(d.Varint())}
+		if d.Err != nil {
+			break
 		}
-		b = b[n:]
-		return v
-	}
-	sv := func() int64 {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			bad = true
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	if l := uv(); !bad && l <= uint64(len(b)) {
-		s.base, b = string(b[:l]), b[l:]
-	} else {
-		bad = true
-	}
-	s.slots = int(min(uv(), 1<<16))
-	n := uv()
-	for i := uint64(0); i < n && !bad; i++ {
-		t := pendingTxn{slot: int(min(uv(), 1<<16)), epoch: uv(), pid: sv(), pepoch: int16(sv())}
 		s.pending = append(s.pending, t)
 	}
-	if bad || len(b) != 0 {
+	if d.Err != nil || len(d.Data) != 0 {
 		return sinkSnapshot{}, errBadSnapshot
 	}
 	return s, nil
