@@ -76,8 +76,9 @@ type intsPart struct {
 
 func (p *intsPart) Next(context.Context) ([]int, error) {
 	b := p.buf[:min(len(p.buf), p.end-p.next)]
+	next := p.next // a local: p.next would be read again after every store into b
 	for i := range b {
-		b[i] = p.next + i
+		b[i] = next + i
 	}
 	p.next += len(b)
 	if p.next == p.end {
@@ -95,25 +96,29 @@ func (p *intsPart) Close() error     { return nil }
 type Sum[T any] struct {
 	mu    sync.Mutex
 	parts []*sumPart[T]
+	timed bool // each write reads the clock, for Last
 }
 
-// IntSum returns a Sum of ints.
+// IntSum returns a Sum of ints. It does not read the clock (its Last is zero): the
+// chain's sink stands for the anchor loop's "sum +=", which reads none, and a clock
+// read per batch costs the chain about 0.1 ns per item on the development VM.
 func IntSum() *Sum[int] { return &Sum[int]{} }
 
 // CountSum returns a Sum of the values of keyed counts: the number of items counted. Its
 // item count is the number of keys.
-func CountSum() *Sum[weir.KV[int]] { return &Sum[weir.KV[int]]{} }
+func CountSum() *Sum[weir.KV[int]] { return &Sum[weir.KV[int]]{timed: true} }
 
 // Build implements sink.Sink.
 func (s *Sum[T]) Build(context.Context, sink.Part, []byte) (sink.Partition[T], error) {
-	p := &sumPart[T]{}
+	p := &sumPart[T]{timed: s.timed}
 	s.mu.Lock()
 	s.parts = append(s.parts, p)
 	s.mu.Unlock()
 	return p, nil
 }
 
-// Last returns when the last batch arrived, over every worker. Call it after the run.
+// Last returns when the last batch arrived, over every worker, for a Sum made by
+// CountSum or WindowCountSum (zero for one of IntSum). Call it after the run.
 func (s *Sum[T]) Last() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -140,29 +145,36 @@ func (s *Sum[T]) Total() (sum, items int) {
 
 type sumPart[T any] struct {
 	sum, items int
-	last       time.Time // of the last write
-	_          [24]byte  // keep workers' accumulators on separate cache lines
+	last       time.Time // of the last write, when timed
+	timed      bool
+	_          [16]byte // keep workers' accumulators on separate cache lines
 }
 
 // Write adds in a loop typed once per batch, so that the sink costs what the anchor
-// loops' own "sum +=" costs and no call per item.
+// loops' own "sum +=" costs and no call per item. The sum is a local while it loops:
+// p.sum += x would load and store p.sum for every item (the compiler cannot tell that
+// the batch does not overlap it), a chain through memory the anchors do not pay.
 func (p *sumPart[T]) Write(items []T) error {
+	sum := p.sum
 	switch b := any(items).(type) {
 	case []int:
 		for _, x := range b {
-			p.sum += x
+			sum += x
 		}
 	case []weir.KV[int]:
 		for i := range b {
-			p.sum += b[i].Value
+			sum += b[i].Value
 		}
 	case []weir.KV[window.Windowed[int]]:
 		for i := range b {
-			p.sum += b[i].Value.Value * int(b[i].Value.Window+1)
+			sum += b[i].Value.Value * int(b[i].Value.Window+1)
 		}
 	}
+	p.sum = sum
 	p.items += len(items)
-	p.last = time.Now()
+	if p.timed {
+		p.last = time.Now()
+	}
 	return nil
 }
 
@@ -255,5 +267,5 @@ func (p *eventsPart) Close() error     { return nil }
 // plus one, so that counting an item in the wrong window changes the sum. Its item count
 // is the number of (key, window) counts.
 func WindowCountSum() *Sum[weir.KV[window.Windowed[int]]] {
-	return &Sum[weir.KV[window.Windowed[int]]]{}
+	return &Sum[weir.KV[window.Windowed[int]]]{timed: true}
 }
