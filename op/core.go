@@ -40,6 +40,7 @@ type sourcePart[T any] struct {
 	awaker source.Awaker
 	lagger source.Lagger
 	sizer  source.Sizer
+	batch  boxed[T]
 }
 
 func (p *sourcePart[T]) Next(ctx context.Context) (any, error) {
@@ -47,10 +48,28 @@ func (p *sourcePart[T]) Next(ctx context.Context) (any, error) {
 	if err != nil && errors.Is(err, source.ErrAbort) {
 		err = graph.ErrAbort // the engine's own sentinel
 	}
-	if len(items) == 0 {
-		return nil, err
+	return p.batch.of(items), err
+}
+
+// boxed holds a batch as the engine passes it, an interface, and keeps it while the
+// batch is the same slice (the same array, length and capacity): converting a slice to
+// an interface allocates its header, 24 bytes per batch, which for a source or a step
+// that reuses its buffer would be the only allocation on its path. Batches are borrowed,
+// so handing on the same interface again is handing on the same slice again.
+type boxed[T any] struct {
+	s []T
+	v any
+}
+
+// of returns s as an interface, nil when s is empty.
+func (b *boxed[T]) of(s []T) any {
+	if len(s) == 0 {
+		return nil
 	}
-	return items, err
+	if b.v == nil || len(s) != len(b.s) || cap(s) != cap(b.s) || &s[0] != &b.s[0] {
+		b.s, b.v = s, s
+	}
+	return b.v
 }
 
 func (p *sourcePart[T]) NextAwake() time.Time {
@@ -149,13 +168,8 @@ func appending[X, Y any](in weir.Stream[X], fill func(b []Y, xs []X) []Y) weir.S
 func flatMapBatch[X, Y any](id string, up weir.Stream[X], perWorker func() func([]X) []Y) weir.Stream[Y] {
 	spec := &graph.FlatMapSpec{New: func() func(any) any {
 		fn := perWorker()
-		return func(b any) any {
-			out := fn(b.([]X))
-			if len(out) == 0 {
-				return nil
-			}
-			return out
-		}
+		var out boxed[Y]
+		return func(b any) any { return out.of(fn(b.([]X))) }
 	}}
 	st := graph.Declare(id, up)
 	return graph.Out[weir.Stream[Y]](st, st.Add(graph.FlatMapBatch, 1, batch.NewOps[X](), spec), 0)

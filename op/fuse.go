@@ -46,6 +46,7 @@ func (c *mapChain[X, Y]) Then(next graph.Chain) (graph.Chain, bool) {
 // the rest.
 func (c *mapChain[X, Y]) New() func(any) any {
 	var buf []Y
+	var out boxed[Y]
 	first, rest := c.first, c.rest
 	return func(batch any) any {
 		xs := batch.([]X)
@@ -99,9 +100,6 @@ func (c *mapChain[X, Y]) New() func(any) any {
 			}
 		}
 		buf = b
-		if len(b) == 0 {
-			return nil
-		}
-		return b
+		return out.of(b)
 	}
 }

@@ -1,0 +1,56 @@
+package bench_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/weirflow/weir/internal/bench"
+)
+
+// TestChainAllocsPerBatch guards the chain's steady state: reading a batch from the
+// source, mapping it through the fused chain and writing it to the sink allocates
+// nothing. It counts a run's allocations at two input sizes, so that what a run
+// allocates once (planning, workers, the log lines) cancels out, and allows a tenth of
+// an allocation per batch for the runtime's own.
+func TestChainAllocsPerBatch(t *testing.T) {
+	const few, more = 16, 16 + 256 // batches of bench.DefaultBatch
+	allocs := func(batches int) float64 {
+		return testing.AllocsPerRun(5, func() {
+			if _, err := bench.Chain(context.Background(), batches*bench.DefaultBatch, 1); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	allocs(few) // warm up: first-use allocations of the packages the run touches
+	perBatch := (allocs(more) - allocs(few)) / (more - few)
+	t.Logf("%.3f allocations per batch", perBatch)
+	if perBatch > 0.1 {
+		t.Errorf("the chain allocates %.2f times per batch of %d items, want 0", perBatch, bench.DefaultBatch)
+	}
+}
+
+// BenchmarkChainRatio runs the chain and its anchor, the loop of function values, one
+// after the other in every iteration and reports the chain's time over the loop's
+// (DESIGN.md's budget line "chain of 3 maps / loop of func values"): measured in the same
+// iterations, the ratio holds up on a loaded machine better than two benchmarks' times
+// do. Each also reports its ns/item.
+func BenchmarkChainRatio(b *testing.B) {
+	chain, loop := job("chain"), job("chain-loop")
+	var inChain, inLoop time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if _, err := chain.Run(benchItems); err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if _, err := loop.Run(benchItems); err != nil {
+			b.Fatal(err)
+		}
+		inChain, inLoop = inChain+mid.Sub(start), inLoop+time.Since(mid)
+	}
+	items := float64(b.N) * benchItems
+	b.ReportMetric(float64(inChain.Nanoseconds())/items, "chain-ns/item")
+	b.ReportMetric(float64(inLoop.Nanoseconds())/items, "loop-ns/item")
+	b.ReportMetric(float64(inChain)/float64(inLoop), "ratio")
+}
