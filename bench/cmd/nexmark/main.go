@@ -3,12 +3,21 @@
 //
 //	go run ./bench/cmd/nexmark -q N [-n events] [-w workers] [-rate r] [-base-time t] [-out file] [-verify]
 //	go run ./bench/cmd/nexmark -q all [-n events] [-w workers]     # the table of every query
+//	go run ./bench/cmd/nexmark -q all -r [-rounds r] [-epoch d]   # each also with recovery
 //
 // Per core is the throughput divided by the cores the run had (the smaller of -w and
 // GOMAXPROCS). The table puts each query next to its anchors: Flink's published per-core
 // rates in the Nexmark reference setup, and Feldera's 16-core single-machine rates,
 // divided by 16. -out writes the outputs as JSON lines; -verify compares them with the
 // reference computation (a plain loop, in memory: keep -n to a few million).
+//
+// With -r, each query also runs with a recovery store, snapshotting every -epoch (10 s,
+// run.EpochInterval's default) to a fresh recovery directory of 4 partitions in the
+// temporary directory, and the two runs of a query alternate over -rounds rounds (3 by
+// default) so that the machine's changing load affects both alike. The table then gives
+// ranges over the rounds, and the time with recovery over the time without per round
+// (issue 18's goal: at most 1.15), each run timed to its return, the last snapshot's
+// commit included; both runs of a round must give as many outputs.
 //
 // Event n happens at the base time plus n/rate seconds, truncated to the millisecond.
 // The defaults, 10,000 events per second from 2023-11-14T22:13:20Z (1,700,000,000,000 ms
@@ -43,6 +52,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"sync"
 	"text/tabwriter"
@@ -58,9 +68,11 @@ var (
 )
 
 const usage = `usage: nexmark [-q N|all] [-n events] [-w workers] [-rate r] [-base-time t] [-out file] [-verify]
+       nexmark [-q N|all] -r [-rounds r] [-epoch d] [-n events] [-w workers]
 
 Runs the Nexmark queries on weir and prints their throughput, or (-verify) checks a
-query's outputs against the reference computation.
+query's outputs against the reference computation. With -r, each query runs without and
+with a recovery store (a snapshot every -epoch), alternated over -rounds rounds.
 
 To compare outputs event for event with Beam's Java Nexmark, use Beam's default
 timeline, 100,000 events 10 ms apart from 2015-07-15T00:00:00Z:
@@ -88,6 +100,10 @@ func main() {
 	out := flag.String("out", "", "write the query's outputs to this file, as JSON lines")
 	verify := flag.Bool("verify", false, "compare the outputs with the reference computation")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	var rec recoveryFlags
+	flag.BoolVar(&rec.on, "r", false, "also run each query with a recovery store, alternated with the run without")
+	flag.IntVar(&rec.rounds, "rounds", 3, "with -r: rounds of the two runs of each query")
+	flag.DurationVar(&rec.epoch, "epoch", 10*time.Second, "with -r: the epoch interval, so the time between snapshots")
 	flag.Usage = func() {
 		fmt.Fprint(flag.CommandLine.Output(), usage)
 		flag.PrintDefaults()
@@ -104,16 +120,29 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*query, c, *workers, *out, *verify); err != nil {
+	if err := run(*query, c, *workers, *out, *verify, rec); err != nil {
 		fmt.Fprintln(os.Stderr, "nexmark:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(query string, c nexmark.Config, workers int, out string, verify bool) error {
+// recoveryFlags are the flags of -r.
+type recoveryFlags struct {
+	on     bool
+	rounds int
+	epoch  time.Duration
+}
+
+func run(query string, c nexmark.Config, workers int, out string, verify bool, rec recoveryFlags) error {
 	if c.Events <= 0 {
 		return fmt.Errorf("-n must be positive")
+	}
+	if rec.on && (rec.rounds < 1 || rec.epoch <= 0) {
+		return fmt.Errorf("-rounds and -epoch must be positive")
+	}
+	if rec.on && (out != "" || verify) {
+		return fmt.Errorf("-r times the runs: it takes neither -out nor -verify")
 	}
 	p := nexmark.DefaultParams(c)
 	ctx := context.Background()
@@ -121,11 +150,17 @@ func run(query string, c nexmark.Config, workers int, out string, verify bool) e
 		if out != "" || verify {
 			return fmt.Errorf("-out and -verify take one query")
 		}
+		if rec.on {
+			return recoveryTable(ctx, c, p, workers, rec, nexmark.Queries)
+		}
 		return table(ctx, c, p, workers)
 	}
 	q, err := strconv.Atoi(query)
 	if err != nil || q < 0 || q >= nexmark.Queries {
 		return fmt.Errorf("-q must be 0 to %d or all, not %q", nexmark.Queries-1, query)
+	}
+	if rec.on {
+		return recoveryTable(ctx, c, p, workers, rec, q, q+1)
 	}
 	if verify {
 		if err := nexmark.Verify(ctx, q, c, p, workers); err != nil {
@@ -175,6 +210,66 @@ func table(ctx context.Context, c nexmark.Config, p nexmark.Params, workers int)
 	tw.Flush()
 	fmt.Printf("\n%d events per query on %d workers; per core = events/s / min(workers, GOMAXPROCS=%d)\n", c.Events, workers, min(workers, runtime.GOMAXPROCS(0)))
 	return nil
+}
+
+// recoveryTable runs the queries from, or from to to-1 when given, without and with a
+// recovery store, and prints the table of both: ranges over the rounds.
+func recoveryTable(ctx context.Context, c nexmark.Config, p nexmark.Params, workers int, rec recoveryFlags, span ...int) error {
+	from, to := 0, span[0]
+	if len(span) > 1 {
+		from, to = span[0], span[1]
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "query\tevents/s\tper core\t× Flink\tevents/s -r\t-r / without\tmedian\tgoal\tpeak heap\tpeak heap -r\toutputs\tlate\t\n")
+	for q := from; q < to; q++ {
+		o := nexmark.Options{Query: q, Config: c, Params: p, Workers: workers, EpochInterval: rec.epoch}
+		pairs, err := nexmark.CompareRecovery(ctx, o, rec.rounds)
+		if err != nil {
+			return err
+		}
+		var plain, withRec, ratios []float64
+		var heap, heapRec uint64
+		for _, pr := range pairs {
+			plain = append(plain, pr.Plain.EventsPerSec())
+			withRec = append(withRec, pr.Recovery.EventsPerSec())
+			ratios = append(ratios, pr.Ratio())
+			heap, heapRec = max(heap, pr.Plain.PeakHeap), max(heapRec, pr.Recovery.PeakHeap)
+		}
+		med := median(ratios)
+		result := "PASS"
+		if med > recoveryGoal {
+			result = "MISS"
+		}
+		fmt.Fprintf(os.Stderr, "q%d done: -r / without %s\n", q, spread(ratios, func(v float64) string { return fmt.Sprintf("%.2f", v) }))
+		perCore := median(plain) / float64(min(workers, runtime.GOMAXPROCS(0)))
+		fmt.Fprintf(tw, "q%d\t%s\t%s\t%s\t%s\t%s\t%.2f\t<= %g %s\t%s\t%s\t%d\t%d\t\n", q, spread(plain, si), si(perCore), ratio(perCore, flink[q]),
+			spread(withRec, si), spread(ratios, func(v float64) string { return fmt.Sprintf("%.2f", v) }), med, recoveryGoal, result,
+			bytes(heap), bytes(heapRec), pairs[0].Plain.Outputs, pairs[0].Plain.Late)
+	}
+	tw.Flush()
+	fmt.Printf("\n%d events per query on %d workers, %d rounds (ranges: min-max); -r: a snapshot every %s; per core = median events/s / min(workers, GOMAXPROCS=%d)\n",
+		c.Events, workers, rec.rounds, rec.epoch, min(workers, runtime.GOMAXPROCS(0)))
+	return nil
+}
+
+// recoveryGoal is issue 18's goal for a query's time with recovery over its time without.
+const recoveryGoal = 1.15
+
+// spread writes the range of vs, or its one value.
+func spread(vs []float64, format func(float64) string) string {
+	lo, hi := slices.Min(vs), slices.Max(vs)
+	if len(vs) == 1 || format(lo) == format(hi) {
+		return format(lo)
+	}
+	return format(lo) + "-" + format(hi)
+}
+
+func median(vs []float64) float64 {
+	s := slices.Sorted(slices.Values(vs))
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 // parseBaseTime reads an RFC 3339 time as milliseconds since the Unix epoch, the unit of

@@ -3,6 +3,7 @@ package nexmark
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -47,11 +48,22 @@ func TestQueriesMatchReference(t *testing.T) {
 			for _, workers := range []int{1, 2} {
 				t.Run(fmt.Sprintf("%dw", workers), func(t *testing.T) {
 					t.Parallel()
-					if err := verifyAgainst(context.Background(), r.q, c, r.p, workers, want); err != nil {
+					if err := verifyAgainst(context.Background(), Options{Query: r.q, Config: c, Params: r.p, Workers: workers}, want); err != nil {
 						t.Fatal(err)
 					}
 				})
 			}
+			// With a recovery store and epochs of 20 ms, the run snapshots every step's
+			// state many times over (what the command's -r measures): the outputs must
+			// not change.
+			t.Run("2w-recovery", func(t *testing.T) {
+				t.Parallel()
+				o := Options{Query: r.q, Config: c, Params: r.p, Workers: 2,
+					Recovery: filepath.Join(t.TempDir(), "recovery"), EpochInterval: 20 * time.Millisecond}
+				if err := verifyAgainst(context.Background(), o, want); err != nil {
+					t.Fatal(err)
+				}
+			})
 		})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/op"
+	_ "github.com/weirflow/weir/recovery" // Options.Recovery needs the store
 	"github.com/weirflow/weir/run"
 	"github.com/weirflow/weir/sink"
 )
@@ -29,7 +32,17 @@ type Options struct {
 	// Collect, if set, receives every output of the query as a JSON line, in the order
 	// each worker wrote them. It is called concurrently by the workers.
 	Collect func(line []byte)
+	// Recovery, if set, is a recovery directory the run snapshots its state to at the
+	// close of every epoch, made with RecoveryPartitions partitions if it holds none; a
+	// directory a run has already written resumes from it. Empty runs without recovery.
+	Recovery string
+	// EpochInterval, if set, overrides the run's epoch interval (run.EpochInterval),
+	// 10 s by default: with Recovery, how often a snapshot is written.
+	EpochInterval time.Duration
 }
+
+// RecoveryPartitions is the number of partitions of the recovery directories Run makes.
+const RecoveryPartitions = 4
 
 // Result is what a run measured.
 type Result struct {
@@ -92,7 +105,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	runtime.GC()
 	peak := sampleHeap()
 	start := time.Now()
-	err := run.Run(ctx, flow, run.Workers(workers))
+	opts := []run.Option{run.Workers(workers)}
+	if o.Recovery != "" {
+		opts = append(opts, run.Recovery(o.Recovery), run.RecoveryPartitions(RecoveryPartitions))
+	}
+	if o.EpochInterval > 0 {
+		opts = append(opts, run.EpochInterval(o.EpochInterval))
+	}
+	err := run.Run(ctx, flow, opts...)
 	elapsed := time.Since(start)
 	res := Result{Query: o.Query, Events: o.Config.Events, Outputs: out.n.Load(), Late: late.Load(),
 		Elapsed: elapsed, Workers: workers, PeakHeap: peak()}
@@ -212,30 +232,32 @@ func Verify(ctx context.Context, q int, c Config, p Params, workers int) error {
 	if err != nil {
 		return err
 	}
-	return verifyAgainst(ctx, q, c, p, workers, want)
+	return verifyAgainst(ctx, Options{Query: q, Config: c, Params: p, Workers: workers}, want)
 }
 
-// verifyAgainst is Verify with the reference's output, want, already computed: tests run
-// each query on several worker counts against one reference.
-func verifyAgainst(ctx context.Context, q int, c Config, p Params, workers int, want []string) error {
+// verifyAgainst is Verify of the run o with the reference's output, want, already
+// computed: tests run each query on several worker counts, with and without recovery,
+// against one reference. o.Collect is set here.
+func verifyAgainst(ctx context.Context, o Options, want []string) error {
 	var (
 		mu  sync.Mutex
 		got []string
 	)
-	res, err := Run(ctx, Options{Query: q, Config: c, Params: p, Workers: workers, Collect: func(line []byte) {
+	o.Collect = func(line []byte) {
 		mu.Lock()
 		got = append(got, string(line))
 		mu.Unlock()
-	}})
+	}
+	res, err := Run(ctx, o)
 	if err != nil {
 		return err
 	}
 	if res.Late > 0 {
-		return fmt.Errorf("weir: nexmark: q%d: %d late events: raise Params.Wait", q, res.Late)
+		return fmt.Errorf("weir: nexmark: q%d: %d late events: raise Params.Wait", o.Query, res.Late)
 	}
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
-		return fmt.Errorf("weir: nexmark: q%d on %d workers: %d outputs differ from the reference's %d: %s", q, workers, len(got), len(want), firstDiff(got, want))
+		return fmt.Errorf("weir: nexmark: q%d on %d workers: %d outputs differ from the reference's %d: %s", o.Query, o.Workers, len(got), len(want), firstDiff(got, want))
 	}
 	return nil
 }
@@ -254,4 +276,57 @@ func firstDiff(got, want []string) string {
 		return "missing output " + want[len(got)]
 	}
 	return ""
+}
+
+// Pair is one round of a query run without and with a recovery store.
+type Pair struct {
+	Plain, Recovery Result
+}
+
+// Ratio is the recovery run's time over the plain run's.
+func (p Pair) Ratio() float64 { return p.Recovery.Elapsed.Seconds() / p.Plain.Elapsed.Seconds() }
+
+// CompareRecovery runs query o.Query rounds times without a recovery store and with one,
+// alternated (the plain run first in even rounds, second in odd ones), so that a machine
+// that slows down or speeds up affects both alike. Each recovery run writes to a fresh
+// directory of RecoveryPartitions partitions in a temporary directory, removed after it,
+// snapshotting every o.EpochInterval (10 s by default). It fails unless both runs of a
+// round give the same numbers of outputs and of late events. o.Recovery must be empty.
+func CompareRecovery(ctx context.Context, o Options, rounds int) ([]Pair, error) {
+	if o.Recovery != "" {
+		return nil, fmt.Errorf("weir: nexmark: CompareRecovery makes its own recovery directories")
+	}
+	withStore := func() (Result, error) {
+		tmp, err := os.MkdirTemp("", "weir-nexmark-")
+		if err != nil {
+			return Result{}, err
+		}
+		defer os.RemoveAll(tmp)
+		r := o
+		r.Recovery = filepath.Join(tmp, "recovery")
+		return Run(ctx, r)
+	}
+	pairs := make([]Pair, 0, rounds)
+	for i := range rounds {
+		var p Pair
+		var err error
+		if i%2 == 0 {
+			if p.Plain, err = Run(ctx, o); err == nil {
+				p.Recovery, err = withStore()
+			}
+		} else {
+			if p.Recovery, err = withStore(); err == nil {
+				p.Plain, err = Run(ctx, o)
+			}
+		}
+		if err != nil {
+			return pairs, err
+		}
+		if p.Plain.Outputs != p.Recovery.Outputs || p.Plain.Late != p.Recovery.Late {
+			return pairs, fmt.Errorf("weir: nexmark: q%d: %d outputs and %d late events with recovery, %d and %d without",
+				o.Query, p.Recovery.Outputs, p.Recovery.Late, p.Plain.Outputs, p.Plain.Late)
+		}
+		pairs = append(pairs, p)
+	}
+	return pairs, nil
 }

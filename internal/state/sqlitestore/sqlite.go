@@ -1145,26 +1145,6 @@ func (s *Store) clusterCommittedLocked() uint64 {
 	})
 }
 
-// Load implements Store. Keys come partition by partition, in no particular order.
-func (s *Store) Load(fn func(step, key string, state []byte) error) error {
-	s.mu.Lock()
-	resume := s.resume
-	s.mu.Unlock()
-	if resume == 0 {
-		return fmt.Errorf("weir: recovery directory %s: load before begin", s.dir)
-	}
-	for _, p := range s.held {
-		if err := loadPart(s.parts[p], resume, fn); err != nil {
-			var cbErr callbackError
-			if errors.As(err, &cbErr) {
-				return cbErr.err
-			}
-			return s.fail(p, err)
-		}
-	}
-	return nil
-}
-
 // Check reads every row of every partition and verifies its checksum, returning the
 // first *CorruptError. Load and State check the rows they read; Check also checks the
 // rows no resume would read now.
@@ -1311,68 +1291,6 @@ func latestRows(q interface {
 		latest[stepKey{r.step, r.key}] = r
 	}
 	return latest, rows.Err()
-}
-
-// callbackError carries an error of Load's callback past the partition's error wrapping.
-type callbackError struct{ err error }
-
-func (e callbackError) Error() string { return e.err.Error() }
-
-// loadPart calls fn with the latest state below resume of every key of one partition: the
-// recent rows of snapshots (few, as collection moves them to compacted), kept in a map,
-// override the rows of compacted, read in one ordered scan. Every row read is checked.
-func loadPart(db *sql.DB, resume uint64, fn func(step, key string, state []byte) error) error {
-	names, err := stepNames(db)
-	if err != nil {
-		return err
-	}
-	var sum summer
-	recent, err := latestRows(db, resume, names, &sum)
-	if err != nil {
-		return err
-	}
-	emit := func(step int64, key string, state []byte) error {
-		if err := fn(names[step], key, state); err != nil {
-			return callbackError{err}
-		}
-		return nil
-	}
-	// compacted holds no deletions: collection drops them.
-	rows, err := db.Query(`SELECT step, key, epoch, state, crc FROM compacted`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r stateRow
-		if err := rows.Scan(&r.step, &r.key, &r.epoch, &r.state, &r.crc); err != nil {
-			return err
-		}
-		if err := r.check(&sum, names); err != nil {
-			return err
-		}
-		v, k := r, stepKey{r.step, r.key}
-		if rv, ok := recent[k]; ok {
-			v = rv
-			delete(recent, k)
-		}
-		if !v.deleted {
-			if err := emit(k.step, k.key, nonNil(v.state)); err != nil {
-				return err
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for k, v := range recent {
-		if !v.deleted {
-			if err := emit(k.step, k.key, nonNil(v.state)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // GC collects the snapshot rows no resume can need any more: below the latest epoch that
