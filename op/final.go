@@ -150,6 +150,19 @@ func (l *finalLogic[V, A]) OnBatch(values []V) ([]A, bool) {
 	return nil, false
 }
 
+// The Final operators' logics fold each item as it comes (keyed.Folding).
+var _ keyed.Folding[int] = (*finalLogic[int, int])(nil)
+
+// FoldOne is OnBatch of one value, which the runtime calls as each item comes
+// (keyed.Folding), without gathering a key's values first.
+func (l *finalLogic[V, A]) FoldOne(v V) {
+	if !l.has {
+		l.acc, l.has = l.first(v), true
+		return
+	}
+	l.acc = l.fold(l.acc, v)
+}
+
 func (l *finalLogic[V, A]) OnNotify() ([]A, bool)       { return nil, false }
 func (l *finalLogic[V, A]) OnEOF() ([]A, bool)          { return l.out.one(l.acc), true }
 func (l *finalLogic[V, A]) NotifyAt() (time.Time, bool) { return time.Time{}, false }

@@ -70,11 +70,13 @@ func hasPointers(t reflect.Type) bool {
 
 // entry is everything the runtime holds for one key, so that an item costs one map lookup.
 //
-// What every item touches (stamp, values, one) comes first, so that for small values it
-// shares the entry's first cache line; the key order's and timer queue's slots follow.
+// What every item touches (fold, or stamp, values and one) comes first, so that for small
+// values it shares the entry's first cache line; the key order's and timer queue's slots
+// follow.
 type entry[V, W, S any] struct {
-	stamp  uint64 // the activation that last gave it values
-	values []V    // this activation's values; in one while there is one
+	fold   Folding[V] // the logic, when it folds each item as it comes (Folding)
+	stamp  uint64     // the activation that last gave it values
+	values []V        // this activation's values; in one while there is one
 	one    [1]V
 	quiet  bool                      // the logic is Quiet
 	timer  bool                      // the logic may ask for notifications (it is not Timeless)
@@ -144,13 +146,23 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 		}
 	}()
 
-	// 1. OnBatch once per key, keys in byte-wise order, values in arrival order.
+	// 1. OnBatch once per key, keys in byte-wise order, values in arrival order. A key whose
+	// logic folds (Folding) takes each value as it comes instead: it is Quiet, so neither
+	// the order of keys nor the grouping can be seen.
 	if batch != nil {
 		items := batch.([]weir.KV[V])
 		s.batch = s.batch[:0]
 		ranked, quiet := true, true // a new key's logic is not built yet: not quiet
 		for i := range items {
 			e := s.keys[items[i].Key]
+			if e != nil && e.fold != nil {
+				cur = e
+				e.fold.FoldOne(items[i].Value)
+				if s.track && !e.dirty {
+					s.touch(e)
+				}
+				continue
+			}
 			if e == nil {
 				e = newEntry[V, W, S](items[i].Key)
 				s.keys[e.key()] = e
@@ -254,9 +266,14 @@ func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
 		s.ask = append(s.ask, e)
 	}
 	if s.track && !e.dirty {
-		e.dirty = true
-		s.touched = append(s.touched, e)
+		s.touch(e)
 	}
+}
+
+// touch flags e as changed since the last snapshot.
+func (s *stateful[V, W, S]) touch(e *entry[V, W, S]) {
+	e.dirty = true
+	s.touched = append(s.touched, e)
 }
 
 // NextNotify returns the earliest notification time asked for.
@@ -333,4 +350,7 @@ func (s *stateful[V, W, S]) setLogic(e *entry[V, W, S], l Logic[V, W, S]) {
 	e.clock, _ = l.(Clocked)
 	_, e.quiet = l.(Quiet)
 	e.logic, e.timer = l, !timeless
+	if f, ok := l.(Folding[V]); ok && e.quiet && timeless && e.clock == nil {
+		e.fold = f
+	}
 }

@@ -1,0 +1,164 @@
+package keyed
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/codec"
+	"github.com/weirflow/weir/internal/graph"
+)
+
+// tally is a Quiet, Timeless fold that records how it was fed: OnBatch calls and FoldOne
+// calls, and every value in the order it met them. It panics on a negative value.
+type tally struct {
+	vals    []int64
+	batches int
+	ones    int
+}
+
+func (t *tally) take(v int64) {
+	if v < 0 {
+		panic("negative")
+	}
+	t.vals = append(t.vals, v)
+}
+
+func (t *tally) OnBatch(vs []int64) ([][]int64, bool) {
+	t.batches++
+	for _, v := range vs {
+		t.take(v)
+	}
+	return nil, false
+}
+func (t *tally) FoldOne(v int64)             { t.ones++; t.take(v) }
+func (t *tally) OnNotify() ([][]int64, bool) { return nil, false }
+func (t *tally) OnEOF() ([][]int64, bool)    { return [][]int64{t.vals}, true }
+func (t *tally) NotifyAt() (time.Time, bool) { return time.Time{}, false }
+func (t *tally) Snapshot() []int64           { return t.vals }
+func (t *tally) Timeless()                   {}
+func (t *tally) Quiet()                      {}
+
+// A Folding logic gets each value of a key it already holds through FoldOne, as the items
+// come, and OnBatch only for the activation that made the key; the values reach it in
+// arrival order either way, and the keys it folded are in the next snapshot.
+func TestFoldingLogic(t *testing.T) {
+	logics := map[string]*tally{}
+	rt := New(func(resume []int64, ok bool) Logic[int64, []int64, []int64] {
+		l := &tally{vals: resume}
+		return l
+	})
+	built := func(key string) *tally { return rt.(*stateful[int64, []int64, []int64]).keys[key].logic.(*tally) }
+	rt.Track()
+	kv := func(k string, v int64) weir.KV[int64] { return weir.KV[int64]{Key: k, Value: v} }
+	now := time.Unix(1, 0)
+	batches := [][]weir.KV[int64]{
+		{kv("b", 1), kv("a", 2), kv("b", 3)},
+		{kv("a", 4), kv("c", 5), kv("a", 6), kv("b", 7), kv("c", 8)},
+		{kv("c", 9)},
+	}
+	for i, items := range batches {
+		out, err := rt.Activate(items, now, false)
+		if err != nil || out != nil {
+			t.Fatalf("batch %d: out %v, err %v", i, out, err)
+		}
+		for _, k := range []string{"a", "b", "c"} {
+			if e := rt.(*stateful[int64, []int64, []int64]).keys[k]; e != nil {
+				logics[k] = built(k)
+			}
+		}
+		changes, err := rt.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, c := range changes {
+			keys = append(keys, c.Key)
+			st, err := codec.For[[]int64]().Decode(c.State)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := logics[c.Key].vals; !slices.Equal(st, want) {
+				t.Errorf("batch %d: snapshot of %s is %v, want %v", i, c.Key, st, want)
+			}
+		}
+		slices.Sort(keys)
+		want := [][]string{{"a", "b"}, {"a", "b", "c"}, {"c"}}[i]
+		if !slices.Equal(keys, want) {
+			t.Errorf("batch %d: snapshot of keys %v, want %v", i, keys, want)
+		}
+	}
+	for k, want := range map[string]struct {
+		vals           []int64
+		batches, folds int
+	}{
+		"a": {[]int64{2, 4, 6}, 1, 2},
+		"b": {[]int64{1, 3, 7}, 1, 1},
+		"c": {[]int64{5, 8, 9}, 1, 1},
+	} {
+		l := logics[k]
+		if !slices.Equal(l.vals, want.vals) || l.batches != want.batches || l.ones != want.folds {
+			t.Errorf("%s: values %v, %d OnBatch, %d FoldOne; want %v, %d, %d", k, l.vals, l.batches, l.ones, want.vals, want.batches, want.folds)
+		}
+	}
+	out, err := rt.Activate(nil, now, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.([]weir.KV[[]int64])
+	if len(got) != 3 || got[0].Key != "a" || got[1].Key != "b" || got[2].Key != "c" {
+		t.Errorf("end of stream emitted %v, want a, b, c in order", got)
+	}
+}
+
+// A panic in FoldOne is a KeyError naming the key whose value it was folding.
+func TestFoldingPanic(t *testing.T) {
+	rt := New(func([]int64, bool) Logic[int64, []int64, []int64] { return &tally{} })
+	kv := func(k string, v int64) weir.KV[int64] { return weir.KV[int64]{Key: k, Value: v} }
+	if _, err := rt.Activate([]weir.KV[int64]{kv("a", 1), kv("b", 1)}, time.Unix(1, 0), false); err != nil {
+		t.Fatal(err)
+	}
+	_, err := rt.Activate([]weir.KV[int64]{kv("a", 1), kv("b", -1), kv("a", 2)}, time.Unix(2, 0), false)
+	var ke *graph.KeyError
+	var pe *graph.PanicError
+	if !errors.As(err, &ke) || ke.Key != "b" || !errors.As(err, &pe) {
+		t.Fatalf("error %v, want a panic of key b", err)
+	}
+}
+
+// Folding a batch of keys the runtime already holds allocates nothing, with snapshots
+// tracked or not: no per-item or per-batch garbage.
+func TestFoldingAllocs(t *testing.T) {
+	for _, track := range []bool{false, true} {
+		rt := New(func(int64, bool) Logic[int64, int64, int64] { return &foldSum{} })
+		if track {
+			rt.Track()
+		}
+		stream := countStream(1000, 1024, 4)
+		now := time.Unix(1, 0)
+		for _, items := range stream {
+			if _, err := rt.Activate(items, now, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := rt.Snapshot(); err != nil {
+			t.Fatal(err)
+		}
+		batches := make([]any, len(stream)) // boxed once: the engine hands batches as any
+		for i, items := range stream {
+			batches[i] = items
+		}
+		i := 0
+		allocs := testing.AllocsPerRun(20, func() {
+			if _, err := rt.Activate(batches[i%len(batches)], now, false); err != nil {
+				t.Fatal(err)
+			}
+			i++
+		})
+		if allocs != 0 {
+			t.Errorf("track=%v: %v allocations per batch of 1024, want 0", track, allocs)
+		}
+	}
+}
