@@ -91,7 +91,10 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r := &runState{cfg: cfg, plan: p, cancel: cancel, spares: make([]sync.Pool, len(p.Edges)), total: cfg.Workers}
+	r := &runState{cfg: cfg, plan: p, cancel: cancel, spares: make([]*spares, len(p.Edges)), total: cfg.Workers}
+	for i := range r.spares {
+		r.spares[i] = newSpares(cfg.Workers)
+	}
 	var c *cluster
 	if cfg.Cluster != nil {
 		var err error
@@ -215,8 +218,8 @@ type runState struct {
 	states    []map[int][]state.Change    // keyed state of stateful steps
 	positions []map[int]map[string][]byte // by partition name, of inputs and sinks
 	// spares holds, by edge, batches that receivers are done with, for senders to fill
-	// again: in one process this saves allocating (and collecting) a batch per message.
-	spares []sync.Pool
+	// again (spares.go).
+	spares []*spares
 	// twoPhase commits the epochs of two-phase sinks once the store has them (twophase.go).
 	twoPhase twoPhase
 	// stats holds each worker's counters, for the periodic summary and the end line.
