@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/keyhash"
 )
 
 // Ops implements graph.BatchOps for items of type T.
@@ -64,18 +65,34 @@ type splitter[T any] struct {
 	next int // round robin position
 }
 
-func (s *splitter[T]) ByKey(b any, dest func(string) int) {
+func (s *splitter[T]) ByKey(b any, r graph.Route) {
 	items := b.([]T)
 	if s.key == nil {
 		// Items without a key (a plain stream into a partitioned sink) all go where the
 		// empty key goes: one destination, in order.
-		d := dest("")
+		d := r.Dest(keyhash.Of(""))
 		s.bufs[d] = append(s.bufs[d], items...)
 		return
 	}
+	// This loop is the exchange's cost per item (a hash, a copy): the destination is
+	// computed here rather than by a function per item, and with a mask when the
+	// destinations are a power of two (a 64-bit division costs more than the hash of a
+	// short key).
+	mod, mask := r.Mod, r.Mod-1
+	pow2 := mod&mask == 0
+	bufs, owner := s.bufs, r.Owner
 	for i := range items {
-		d := dest(s.key(&items[i]))
-		s.bufs[d] = append(s.bufs[d], items[i])
+		h := keyhash.Of(s.key(&items[i]))
+		if pow2 {
+			h &= mask
+		} else {
+			h %= mod
+		}
+		d := int(h)
+		if owner != nil {
+			d = owner[h]
+		}
+		bufs[d] = append(bufs[d], items[i])
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/weirflow/weir/internal/graph"
-	"github.com/weirflow/weir/internal/keyhash"
 	"github.com/weirflow/weir/internal/state"
 )
 
@@ -17,7 +16,7 @@ type output struct {
 	shard *shard      // nil for a dynamic sink
 	sinks []*sinkPart // by partition index (nil where not owned), or the one dynamic part
 	split graph.Splitter
-	route func(key string) int // a key's partition index
+	route graph.Route // a key's partition index
 	held  pending
 }
 
@@ -30,8 +29,7 @@ type sinkPart struct {
 func newOutput(s step, spec *graph.OutputSpec, sh *shard) *output {
 	o := &output{step: s, spec: spec, shard: sh, held: newPending(s.Batch, &s.w.load)}
 	if sh != nil {
-		parts := uint64(len(sh.parts))
-		o.route = func(key string) int { return int(keyhash.Of(key) % parts) }
+		o.route = graph.Route{Mod: uint64(len(sh.parts))}
 		o.split = s.Batch.NewSplitter(len(sh.parts), 0)
 	}
 	return o

@@ -7,7 +7,6 @@ import (
 
 	"github.com/weirflow/weir/internal/comm"
 	"github.com/weirflow/weir/internal/graph"
-	"github.com/weirflow/weir/internal/keyhash"
 	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/internal/state"
 )
@@ -59,7 +58,7 @@ type exchange struct {
 	edge  *plan.Edge
 	epoch uint64
 	split graph.Splitter
-	dest  func(key string) int // ByKey, ByPartition; nil for Even
+	route graph.Route // ByKey, ByPartition; Mod is 0 for Even
 }
 
 func newWorker(r *runState, id int, ctx context.Context) *worker {
@@ -100,12 +99,10 @@ func (w *worker) newExchange(e *plan.Edge) *exchange {
 	x := &exchange{edge: e, split: e.To.Batch.NewSplitter(w.n, w.r.cfg.FlushItems)}
 	switch e.Exchange {
 	case plan.ByKey:
-		n := uint64(w.n)
-		x.dest = func(key string) int { return int(keyhash.Of(key) % n) }
+		x.route = graph.Route{Mod: uint64(w.n)}
 	case plan.ByPartition:
 		s := w.r.shards[e.To.Index]
-		n := uint64(len(s.parts))
-		x.dest = func(key string) int { return s.owner[keyhash.Of(key)%n] } // the partition's owner
+		x.route = graph.Route{Mod: uint64(len(s.parts)), Owner: s.owner} // the partition's owner
 	}
 	return x
 }
@@ -194,7 +191,13 @@ func (w *worker) run() (err error) {
 		// What this round drained or parked may have ended or started a congestion.
 		congested = w.congested()
 		if wake, ok := w.nextWake(congested); ok {
-			if d := time.Until(wake); d > 0 {
+			// A wake-up due by the round's start is past without reading the clock again,
+			// which a source always due (read as fast as it goes) would pay per batch.
+			var d time.Duration
+			if wake.After(w.now) {
+				d = time.Until(wake)
+			}
+			if d > 0 {
 				timer.Reset(d)
 				select {
 				case <-w.ctx.Done():
@@ -382,8 +385,8 @@ func (w *worker) exchange(x *exchange, epoch uint64, batch any) {
 		w.flushEdge(x)
 		x.epoch = epoch
 	}
-	if x.dest != nil {
-		x.split.ByKey(batch, x.dest)
+	if x.route.Mod != 0 {
+		x.split.ByKey(batch, x.route)
 	} else {
 		x.split.Even(batch)
 	}
@@ -401,14 +404,14 @@ func (w *worker) exchange(x *exchange, epoch uint64, batch any) {
 }
 
 func (w *worker) send(x *exchange, d int) {
-	b := x.split.Take(d, w.r.spares[x.edge.ID].Get())
+	b := x.split.Take(d, w.r.spares[x.edge.ID].get())
 	bytes := x.edge.To.Batch.Bytes(b)
 	w.r.mesh.Send(d, comm.Message{Edge: x.edge.ID, From: w.id, Epoch: x.epoch, Batch: b, Bytes: bytes})
 	if !w.r.isLocal(d) {
 		w.obs.sent[d/w.r.cfg.Workers].Add(int64(bytes))
 		// A mesh between processes has encoded the batch by the time Send returns: its
 		// buffer is free to fill again, as a local receiver's is once it is done.
-		w.r.spares[x.edge.ID].Put(b)
+		w.r.spares[x.edge.ID].put(b)
 	}
 }
 
@@ -447,7 +450,7 @@ func (w *worker) receive() error {
 		}
 		w.obs.steps[e.To.Index].batch(e.To.Batch.Len(m.Batch))
 		w.ops[e.To.Index].deliver(m.Epoch, m.Batch)
-		w.r.spares[m.Edge].Put(m.Batch) // borrowed by deliver only: free to refill
+		w.r.spares[m.Edge].put(m.Batch) // borrowed by deliver only: free to refill
 		w.r.mesh.Done(w.id, m.Bytes)
 		w.load.drained += m.Bytes
 		w.load.worked = true

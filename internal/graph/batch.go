@@ -30,9 +30,9 @@ type BatchOps interface {
 // Splitter routes the items of batches into one buffer per destination, keeping its typed
 // buffers between calls.
 type Splitter interface {
-	// ByKey appends each item of b to the buffer of dest(key); items that are not KV
-	// values all go to dest("").
-	ByKey(b any, dest func(key string) int)
+	// ByKey appends each item of b to the buffer of its key's destination under r; items
+	// that are not KV values all go to the destination of the key "".
+	ByKey(b any, r Route)
 	// Even appends the items of b to the buffers in turn, round robin.
 	Even(b any)
 	// Len returns the number of items buffered for d.
@@ -44,4 +44,22 @@ type Splitter interface {
 	// empties it afterwards for reuse.
 	Peek(d int) any
 	Reset(d int)
+}
+
+// Route is where an item with a given key goes: its key's hash (keyhash.Of) modulo Mod,
+// or, when Owner is set, Owner at that index (Mod is then len(Owner)). It is a value
+// rather than a function so that a Splitter computes the destination in its loop, with
+// no call per item and a mask instead of a division when Mod is a power of two.
+type Route struct {
+	Mod   uint64
+	Owner []int
+}
+
+// Dest returns the destination of a key whose hash is h.
+func (r Route) Dest(h uint64) int {
+	i := h % r.Mod
+	if r.Owner != nil {
+		return r.Owner[i]
+	}
+	return int(i)
 }
