@@ -198,7 +198,7 @@ func OpenParts(dir string, count int, held []int) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{dir: dir, now: time.Now, sem: newSem(), started: make(chan struct{}), cluster: true,
+	s := &Store{dir: dir, now: time.Now, sem: newSem(), wrote: make(chan struct{}, 1), started: make(chan struct{}), cluster: true,
 		parts: make([]*sql.DB, count), held: held, ids: make([]stepIDs, count)}
 	if len(held) == 0 {
 		return s, nil

@@ -347,11 +347,14 @@ func listPartitions(dir string) ([]int, error) {
 // Store is a state.Store in a recovery directory of SQLite partitions (see Init).
 // It is safe for concurrent Writes by different workers.
 type Store struct {
-	dir      string
-	parts    []*sql.DB        // by partition; nil for those held by other processes of a cluster
-	held     []int            // the partitions with a file open here, ascending
-	ids      []stepIDs        // by partition
-	sem      chan struct{}    // bounds the partition transactions running at once
+	dir   string
+	parts []*sql.DB     // by partition; nil for those held by other processes of a cluster
+	held  []int         // the partitions with a file open here, ascending
+	ids   []stepIDs     // by partition
+	sem   chan struct{} // bounds the partition transactions running at once
+	// wrote holds a token once a Write has committed, for the collection CollectEvery
+	// runs: it collects after each write when no backup interval holds rows back.
+	wrote    chan struct{}
 	now      func() time.Time // the clock for commit times and garbage collection
 	lock     *dirLock         // nil when opened for reading
 	plocks   []*dirLock       // the held partitions' locks, when opened by a PartOpener
@@ -401,7 +404,7 @@ func Read(dir string) (*Store, error) { return open(dir, true, 0) }
 // open opens dir; create, when positive, is the partition count to create dir with if it
 // holds none.
 func open(dir string, readOnly bool, create int) (*Store, error) {
-	s := &Store{dir: dir, now: time.Now, sem: newSem(), readOnly: readOnly, started: make(chan struct{})}
+	s := &Store{dir: dir, now: time.Now, sem: newSem(), wrote: make(chan struct{}, 1), readOnly: readOnly, started: make(chan struct{})}
 	var err error
 	if create > 0 {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -680,12 +683,21 @@ func (s *Store) Partitions() int { return len(s.parts) }
 // Close closes every partition file, then releases the partitions' locks and the
 // directory's.
 func (s *Store) Close() error {
-	var errs []error
-	for _, p := range s.held {
+	// In parallel: closing a partition checkpoints its write-ahead log into it, which at
+	// the end of a run is the last thing it waits for.
+	errs := make([]error, len(s.held))
+	sem := wideSem()
+	var wg sync.WaitGroup
+	for i, p := range s.held {
 		if db := s.parts[p]; db != nil { // nil when OpenParts failed
-			errs = append(errs, db.Close())
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				errs[i] = db.Close()
+			})
 		}
 	}
+	wg.Wait()
 	for _, l := range s.plocks {
 		errs = append(errs, l.unlock())
 	}
@@ -922,6 +934,12 @@ func each(sem chan struct{}, ps []int, fn func(p int) error) error {
 // collection run beside the workers, which keep the other half.
 func newSem() chan struct{} { return make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)) }
 
+// wideSem bounds the partition transactions of work that runs when the workers have
+// nothing left to compute (a worker's final write, the collection and the closing at the
+// end of a run) to every CPU: that work is what stands between the last item and the run's
+// return.
+func wideSem() chan struct{} { return make(chan struct{}, max(1, runtime.GOMAXPROCS(0))) }
+
 func tx(db *sql.DB, fn func(*sql.Tx) error) error {
 	t, err := db.Begin()
 	if err != nil {
@@ -956,7 +974,11 @@ func (s *Store) Write(worker int, epochs []state.Epoch) error {
 	last := epochs[len(epochs)-1]
 	next := last.Epoch + 1
 	now := s.now().UnixNano()
-	err := each(s.sem, s.held, func(p int) error {
+	sem := s.sem
+	if last.Final {
+		sem = wideSem() // the worker has completed the stream: its CPU is free
+	}
+	err := each(sem, s.held, func(p int) error {
 		if err := s.writePart(p, byPart[p], exec, worker, next, last.Final, committed, now); err != nil {
 			return s.fail(p, fmt.Errorf("writing epochs %d to %d of worker %d: %w", epochs[0].Epoch, last.Epoch, worker, err))
 		}
@@ -970,6 +992,10 @@ func (s *Store) Write(worker int, epochs []state.Epoch) error {
 		s.frontier[worker], s.final[worker] = next, last.Final
 	}
 	s.mu.Unlock()
+	select {
+	case s.wrote <- struct{}{}:
+	default: // a collection is already due
+	}
 	return nil
 }
 
@@ -1093,12 +1119,43 @@ func snapshotRows(n int) string {
 		strings.Repeat(`, (?, ?, ?, ?, ?)`, n-1)
 }
 
-// compactRows is the statement moving n keys' latest rows into compacted.
-func compactRows(n int) string {
-	return `INSERT INTO compacted (step, key, epoch, state, crc) VALUES (?, ?, ?, ?, ?)` +
-		strings.Repeat(`, (?, ?, ?, ?, ?)`, n-1) + `
-		ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, crc = excluded.crc
-		WHERE excluded.epoch >= compacted.epoch`
+// compactLatest moves the latest row below epoch ?1 of each key of snapshots into
+// compacted (a deletion as NULL, which collect then drops), keeping a newer row compacted
+// already holds. A key's latest row is its last by rowid (see snapshotRows); SQLite takes
+// the bare columns of a group from the row of its max(rowid). Groups come in key order,
+// the order of compacted's pages.
+const compactLatest = `INSERT INTO compacted (step, key, epoch, state, crc)
+	SELECT step, key, epoch, state, crc FROM
+		(SELECT step, key, epoch, state, crc, max(rowid) FROM snapshots WHERE epoch < ?1 GROUP BY step, key)
+	WHERE true
+	ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, crc = excluded.crc
+	WHERE excluded.epoch >= compacted.epoch`
+
+// checkRowsBelow checks every snapshot row below epoch h, which collection moves or
+// drops: a damaged row must not be dropped unnoticed, nor hide another key's row.
+func checkRowsBelow(tx *sql.Tx, h int64) error {
+	names, err := stepNames(tx)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(`SELECT step, key, epoch, state, state IS NULL, crc FROM snapshots WHERE epoch < ?`, h)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var sum summer
+	var r stateRow
+	var st sql.RawBytes // valid until the next row: the state is only summed
+	for rows.Next() {
+		if err := rows.Scan(&r.step, &r.key, &r.epoch, &st, &r.deleted, &r.crc); err != nil {
+			return err
+		}
+		r.state = st
+		if err := r.check(&sum, names); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 type row struct {
@@ -1297,8 +1354,16 @@ func latestRows(q interface {
 // every worker had completed at least backup ago, only each key's latest state is kept
 // (moved to compacted), and deletions with nothing older left to hide are dropped. A copy
 // of the directory taken within the backup interval resumes from at least that epoch, so
-// it still finds the latest row before its resume epoch. GC may run while workers write.
-func (s *Store) GC(backup time.Duration) error {
+// it still finds the latest row before its resume epoch. GC may run while workers write;
+// it collects the partitions on every CPU, as it is meant for the end of a run, where
+// nothing else is left to do (CollectEvery collects beside the workers, on the store's
+// share of the CPUs).
+func (s *Store) GC(backup time.Duration) error { return s.gc(backup, wideSem(), nil) }
+
+// gc is GC with the partitions' transactions bounded by sem. Once quit is closed, it
+// leaves the partitions it has not begun as they are: each partition's collection stands
+// alone, and a run that stops collects them all once more.
+func (s *Store) gc(backup time.Duration, sem chan struct{}, quit <-chan struct{}) error {
 	if s.readOnly {
 		return s.errReadOnly("garbage collection")
 	}
@@ -1317,15 +1382,17 @@ func (s *Store) GC(backup time.Duration) error {
 			s.mu.Unlock()
 		}
 	}
-	for _, p := range s.held {
-		s.sem <- struct{}{}
-		err := tx(s.parts[p], func(tx *sql.Tx) error { return collect(tx, cutoff, committed) })
-		<-s.sem
-		if err != nil {
+	return each(sem, s.held, func(p int) error {
+		select {
+		case <-quit:
+			return nil
+		default:
+		}
+		if err := tx(s.parts[p], func(tx *sql.Tx) error { return collect(tx, cutoff, committed) }); err != nil {
 			return s.fail(p, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
@@ -1360,33 +1427,13 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 	if h <= meta["collected"] {
 		return nil
 	}
-	names, err := stepNames(tx)
-	if err != nil {
+	// Every row below h is checked, then the latest row of each key moves to compacted
+	// with its checksum, in one statement: SQLite picks and moves the rows, which costs
+	// about half of reading each into Go and inserting it back (compactLatest).
+	if err := checkRowsBelow(tx, h); err != nil {
 		return err
 	}
-	// The latest row of each key below h moves to compacted with its checksum.
-	var sum summer
-	keys, err := latestRows(tx, uint64(h), names, &sum)
-	if err != nil {
-		return err
-	}
-	// In the order of compacted's key, so that its pages are visited once.
-	order := slices.SortedFunc(maps.Keys(keys), func(a, b stepKey) int {
-		if c := cmp.Compare(a.step, b.step); c != 0 {
-			return c
-		}
-		return strings.Compare(a.key, b.key)
-	})
-	err = insertRows(tx, compactRows, len(order), func(i int, args []any) ([]any, error) {
-		k := order[i]
-		r := keys[k]
-		var state any // a deletion is moved as NULL, then dropped
-		if !r.deleted {
-			state = nonNil(r.state)
-		}
-		return append(args, k.step, k.key, r.epoch, state, r.crc), nil
-	})
-	if err != nil {
+	if _, err := tx.Exec(compactLatest, h); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(`DELETE FROM compacted WHERE state IS NULL`); err != nil {
@@ -1406,6 +1453,12 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 // that a refused run changes nothing, then every interval until stop is called, so that a
 // long execution's store stays the size of its state. stop returns the first error GC
 // met, after which it stopped collecting.
+//
+// Without a backup interval (backup 0), every committed epoch is collectable at once, and
+// it also collects after each Write: collection then keeps up with the writes while the
+// workers compute, on the store's share of the CPUs, and the GC at the end of a run finds
+// only the last epochs to collect rather than every epoch since the last interval (the
+// second or so a run of a large state spent after its last item).
 func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	var err error
@@ -1418,14 +1471,19 @@ func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error)
 		}
 		t := time.NewTicker(interval)
 		defer t.Stop()
+		var wrote chan struct{} // nil: with a backup interval, time makes rows collectable
+		if backup <= 0 {
+			wrote = s.wrote
+		}
 		for {
-			if err = s.GC(backup); err != nil {
+			if err = s.gc(backup, s.sem, quit); err != nil {
 				return
 			}
 			select {
 			case <-quit:
 				return
 			case <-t.C:
+			case <-wrote:
 			}
 		}
 	}()
