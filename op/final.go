@@ -20,7 +20,7 @@ import (
 // "id.stateful.stateful_batch".
 func FoldFinal[V, A any](id string, up weir.KeyedStream[V], builder func() A, folder func(acc A, v V) A) weir.KeyedStream[A] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[A] {
-		return finalStep("stateful", in, func(resume A, ok bool) *finalLogic[V, A] {
+		return finalStep("stateful", in, func(resume A, ok bool) Logic[V, A, A] {
 			if !ok {
 				resume = builder()
 			}
@@ -38,6 +38,14 @@ func FoldFinal[V, A any](id string, up weir.KeyedStream[V], builder func() A, fo
 // are spread over workers, commutative. With one worker, values meet reducer in arrival
 // order.
 func ReduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V) V) weir.KeyedStream[V] {
+	return reduceFinal(id, up, reducer, func(resume V, ok bool) Logic[V, V, V] {
+		return &finalLogic[V, V]{acc: resume, has: ok, first: identity[V], fold: reducer}
+	})
+}
+
+// reduceFinal is ReduceFinal with the logic of its fold_final step made by build, which
+// must reduce as reducer does.
+func reduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V) V, build func(resume V, ok bool) Logic[V, V, V]) weir.KeyedStream[V] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[V] {
 		pre := flatMapBatch("pre_reduce", in, func() func([]weir.KV[V]) []weir.KV[V] {
 			at := map[string]int{} // key -> index in out
@@ -68,9 +76,7 @@ func ReduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V
 			}
 		})
 		return weir.Composite("fold_final", pre, func(in weir.KeyedStream[V]) weir.KeyedStream[V] {
-			return finalStep("stateful", in, func(resume V, ok bool) *finalLogic[V, V] {
-				return &finalLogic[V, V]{acc: resume, has: ok, first: identity[V], fold: reducer}
-			})
+			return finalStep("stateful", in, build)
 		})
 	})
 }
@@ -81,7 +87,9 @@ func ReduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V
 func CountFinal[X any](id string, up weir.Stream[X], key func(X) string) weir.KeyedStream[int] {
 	return weir.Composite(id, up, func(in weir.Stream[X]) weir.KeyedStream[int] {
 		ones := Map("init_count", in, func(x X) weir.KV[int] { return weir.KV[int]{Key: key(x), Value: 1} })
-		return ReduceFinal("sum", ones, func(a, b int) int { return a + b })
+		return reduceFinal("sum", ones, func(a, b int) int { return a + b }, func(resume int, _ bool) Logic[int, int, int] {
+			return &sumLogic{n: resume}
+		})
 	})
 }
 
@@ -114,18 +122,23 @@ func MinFinal[V any, K cmp.Ordered](id string, up weir.KeyedStream[V], by func(V
 }
 
 // finalStep is the stateful composite "id.stateful_batch" under the Final operators.
-func finalStep[V, A any](id string, up weir.KeyedStream[V], build func(resume A, ok bool) *finalLogic[V, A]) weir.KeyedStream[A] {
+// Its logics share one emit buffer per worker (finalOut).
+func finalStep[V, A any](id string, up weir.KeyedStream[V], build func(resume A, ok bool) Logic[V, A, A]) weir.KeyedStream[A] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[A] {
 		return keyed.Add("stateful_batch", in, func() func(A, bool) Logic[V, A, A] {
 			out := new(scratch[A])
 			return func(resume A, ok bool) Logic[V, A, A] {
 				l := build(resume, ok)
-				l.out = out
+				l.(finalOut[A]).setOut(out)
 				return l
 			}
 		})
 	})
 }
+
+// finalOut is implemented by the Final operators' logics, which emit through a buffer
+// their step's runtime gives them.
+type finalOut[A any] interface{ setOut(out *scratch[A]) }
 
 // finalLogic folds a key's values into acc. Until has is set (ReduceFinal's new keys),
 // the first value makes the accumulator instead.
@@ -138,6 +151,8 @@ type finalLogic[V, A any] struct {
 }
 
 func identity[V any](v V) V { return v }
+
+func (l *finalLogic[V, A]) setOut(out *scratch[A]) { l.out = out }
 
 func (l *finalLogic[V, A]) OnBatch(values []V) ([]A, bool) {
 	if !l.has && len(values) > 0 {
@@ -174,3 +189,33 @@ func (l *finalLogic[V, A]) Timeless() {}
 // order: the fold of each key still gets its values in arrival order.
 func (l *finalLogic[V, A]) Quiet()      {}
 func (l *finalLogic[V, A]) Snapshot() A { return l.acc }
+
+// sumLogic is finalLogic for CountFinal's sum written out: the runtime folds every item
+// with FoldOne, and an addition in place costs a good share less than a call of the
+// reducer through a func value. A new key starts at 0, which adds up to what ReduceFinal's
+// first value would give, so its snapshots are the same.
+type sumLogic struct {
+	n   int
+	out *scratch[int]
+}
+
+// The logic of CountFinal folds each item as it comes (keyed.Folding).
+var _ keyed.Folding[int] = (*sumLogic)(nil)
+
+func (l *sumLogic) setOut(out *scratch[int]) { l.out = out }
+
+func (l *sumLogic) OnBatch(values []int) ([]int, bool) {
+	for _, v := range values {
+		l.n += v
+	}
+	return nil, false
+}
+
+// FoldOne is OnBatch of one value (keyed.Folding).
+func (l *sumLogic) FoldOne(v int)               { l.n += v }
+func (l *sumLogic) OnNotify() ([]int, bool)     { return nil, false }
+func (l *sumLogic) OnEOF() ([]int, bool)        { return l.out.one(l.n), true }
+func (l *sumLogic) NotifyAt() (time.Time, bool) { return time.Time{}, false }
+func (l *sumLogic) Timeless()                   {}
+func (l *sumLogic) Quiet()                      {}
+func (l *sumLogic) Snapshot() int               { return l.n }

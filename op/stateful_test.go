@@ -484,6 +484,9 @@ func TestSnapshotResume(t *testing.T) {
 		{"reduce_final", func(s weir.KeyedStream[int]) {
 			op.ReduceFinal("op", s, func(a, v int) int { return a*10 + v })
 		}, "f.op.fold_final.stateful.stateful_batch", nil},
+		{"count_final", func(s weir.KeyedStream[int]) {
+			op.CountFinal("op", s, func(kv weir.KV[int]) string { return kv.Key })
+		}, "f.op.sum.fold_final.stateful.stateful_batch", nil},
 	}
 	for _, ins := range []op.JoinInsert{op.InsertFirst, op.InsertLast, op.InsertProduct} {
 		for _, em := range []op.JoinEmit{op.EmitComplete, op.EmitFinal, op.EmitRunning} {
