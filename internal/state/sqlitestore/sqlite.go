@@ -1121,13 +1121,11 @@ func snapshotRows(n int) string {
 
 // compactLatest moves the latest row below epoch ?1 of each key of snapshots into
 // compacted (a deletion as NULL, which collect then drops), keeping a newer row compacted
-// already holds. A key's latest row is its last by rowid (see snapshotRows); SQLite takes
-// the bare columns of a group from the row of its max(rowid). Groups come in key order,
-// the order of compacted's pages.
+// already holds. Rows go in rowid order, which is epoch order for each key (see the
+// layout above), so each key's later rows replace its earlier ones as they come: no sort
+// into groups, which cost a fifth more.
 const compactLatest = `INSERT INTO compacted (step, key, epoch, state, crc)
-	SELECT step, key, epoch, state, crc FROM
-		(SELECT step, key, epoch, state, crc, max(rowid) FROM snapshots WHERE epoch < ?1 GROUP BY step, key)
-	WHERE true
+	SELECT step, key, epoch, state, crc FROM snapshots WHERE epoch < ?1 ORDER BY rowid
 	ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, crc = excluded.crc
 	WHERE excluded.epoch >= compacted.epoch`
 
