@@ -215,7 +215,7 @@ type runState struct {
 	// The epoch this execution starts at, and what each worker resumes: by worker, by
 	// node index, the state of each key (stateful steps) or partition (inputs, sinks).
 	start     uint64
-	states    []map[int][]state.Change    // keyed state of stateful steps
+	states    []map[int]*loaded           // keyed state of stateful steps
 	positions []map[int]map[string][]byte // by partition name, of inputs and sinks
 	// spares holds, by edge, batches that receivers are done with, for senders to fill
 	// again (spares.go).
@@ -387,10 +387,10 @@ func (r *runState) resume() error {
 
 // initResume makes the maps of what each worker resumes.
 func (r *runState) initResume() {
-	r.states = make([]map[int][]state.Change, r.total)
+	r.states = make([]map[int]*loaded, r.total)
 	r.positions = make([]map[int]map[string][]byte, r.total)
 	for w := range r.total {
-		r.states[w] = map[int][]state.Change{}
+		r.states[w] = map[int]*loaded{}
 		r.positions[w] = map[int]map[string][]byte{}
 	}
 }
@@ -406,7 +406,12 @@ func (r *runState) route(n *plan.Node, key string, b []byte, gone map[int][]stri
 	switch {
 	case n.Kind == graph.Stateful:
 		w = r.ownerOf(key)
-		r.states[w][n.Index] = append(r.states[w][n.Index], state.Change{Key: key, State: b})
+		l := r.states[w][n.Index]
+		if l == nil {
+			l = &loaded{}
+			r.states[w][n.Index] = l
+		}
+		l.add(state.Change{Key: key, State: b})
 		return
 	case n.Sharded:
 		s := r.shards[n.Index]

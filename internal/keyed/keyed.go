@@ -88,8 +88,10 @@ type entry[V, W, S any] struct {
 	asked  uint64                    // the activation whose NotifyAt it is due for
 }
 
-func newEntry[V, W, S any](key string) *entry[V, W, S] {
-	e := &entry[V, W, S]{}
+func newEntry[V, W, S any](key string) *entry[V, W, S] { return initEntry(&entry[V, W, S]{}, key) }
+
+// initEntry readies e, a zero entry, for key.
+func initEntry[V, W, S any](e *entry[V, W, S], key string) *entry[V, W, S] {
 	e.order = newOrderSlot(key, e)
 	e.timers.owner = e
 	e.values = e.one[:0] // most activations give a key one value: keep it beside the key
@@ -109,6 +111,8 @@ type stateful[V, W, S any] struct {
 
 	clearValues bool   // V holds pointers
 	act         uint64 // activation counter, for stamps
+
+	resumed entrySlab[V, W, S] // where Resume takes entries from
 
 	order  keyOrder[entry[V, W, S]]   // every key, for OnBatch and OnEOF in key order
 	timers timerQueue[entry[V, W, S]] // the keys' notification times
@@ -333,7 +337,7 @@ func (s *stateful[V, W, S]) Resume(key string, state []byte) (err error) {
 			err = &graph.KeyError{Key: key, Cause: &graph.PanicError{Value: r, Stack: debug.Stack()}}
 		}
 	}()
-	e := newEntry[V, W, S](key)
+	e := s.resumed.entry(key)
 	s.setLogic(e, s.build(st, true))
 	s.keys[key] = e
 	s.order.add(&e.order)

@@ -1,0 +1,141 @@
+package keyed
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/codec"
+)
+
+// counter sums its values, emits the sum at the end of the stream, and forgets its key
+// once the sum reaches 1000.
+type counter struct{ n int }
+
+func (c *counter) OnBatch(vs []int) ([]int, bool) {
+	for _, v := range vs {
+		c.n += v
+	}
+	return nil, c.n >= 1000
+}
+func (c *counter) OnNotify() ([]int, bool)     { return nil, false }
+func (c *counter) OnEOF() ([]int, bool)        { return []int{c.n}, false }
+func (c *counter) NotifyAt() (time.Time, bool) { return time.Time{}, false }
+func (c *counter) Snapshot() int               { return c.n }
+func (c *counter) Timeless()                   {}
+
+func newCounter(resume int, _ bool) Logic[int, int, int] { return &counter{n: resume} }
+
+// resumeKeys resumes keys 0 to n-1 (key i with state i) into a new runtime, after
+// Reserve when reserve is set, in key order when sorted is set.
+func resumeKeys(t testing.TB, n int, reserve, sorted bool) *stateful[int, int, int] {
+	rt := New[int, int, int](newCounter).(*stateful[int, int, int])
+	rt.Track()
+	c := codec.For[int]()
+	keys := make([]int, n)
+	for i := range keys {
+		keys[i] = i
+	}
+	if sorted {
+		slices.SortFunc(keys, func(a, b int) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	}
+	if reserve {
+		rt.Reserve(n)
+	}
+	for _, i := range keys {
+		b, err := c.Encode(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Resume(fmt.Sprint(i), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rt
+}
+
+// Keys resumed with Reserve, their entries sharing blocks, behave as keys resumed one by
+// one: they are found, ordered, forgotten and come back, and only what changed is
+// snapshotted.
+func TestResumeReserved(t *testing.T) {
+	const n = 3*entryBlock + 5
+	want := func(rt *stateful[int, int, int]) []string {
+		// Every key gets 10; those reaching 1000 are forgotten, the others emit at the end.
+		items := make([]weir.KV[int], n)
+		for i := range items {
+			items[i] = weir.KV[int]{Key: fmt.Sprint(i), Value: 10}
+		}
+		var got []string
+		for _, eof := range []bool{false, true} {
+			batch := any(items)
+			if eof {
+				batch = []weir.KV[int]{{Key: "990", Value: 1}} // forgotten above: comes back
+			}
+			out, err := rt.Activate(batch, time.Time{}, eof)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != nil {
+				for _, kv := range out.([]weir.KV[int]) {
+					got = append(got, kv.Key+"="+fmt.Sprint(kv.Value))
+				}
+			}
+		}
+		changes, err := rt.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprint(len(changes), " changes"))
+		keys, _ := rt.Held()
+		return append(got, fmt.Sprint(keys, " keys"))
+	}
+	ref := want(resumeKeys(t, n, false, false))
+	for _, sorted := range []bool{false, true} {
+		if got := want(resumeKeys(t, n, true, sorted)); !slices.Equal(got, ref) {
+			t.Errorf("sorted %v: reserved resume gives\n%v\nwant\n%v", sorted, got, ref)
+		}
+	}
+	if !slices.Contains(ref, "990=1") || slices.Contains(ref, "995=1005") {
+		t.Errorf("the test's keys are not forgotten and back: %v", ref)
+	}
+}
+
+// Resuming a key after Reserve allocates about one object: its logic (the entries come
+// in blocks, the map at its size); the decoder of the state adds its own. Before Reserve
+// and the blocks, each key also cost its entry and a share of the map's growth.
+func TestResumeAllocs(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("coverage counters allocate")
+	}
+	const n = 10_000
+	c := codec.For[int]()
+	keys := make([]string, n)
+	states := make([][]byte, n)
+	for i := range keys {
+		keys[i] = fmt.Sprint(i)
+		states[i], _ = c.Encode(i)
+	}
+	decode := testing.AllocsPerRun(5, func() {
+		for i := range states {
+			if _, err := c.Decode(states[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}) / n
+	perKey := testing.AllocsPerRun(5, func() {
+		rt := New[int, int, int](newCounter).(*stateful[int, int, int])
+		rt.Reserve(n)
+		for i := range keys {
+			if err := rt.Resume(keys[i], states[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})/n - decode
+	t.Logf("%.2f allocations per key besides the decoder's %.2f", perKey, decode)
+	if perKey > 1.2 {
+		t.Errorf("resuming a key allocates %.2f objects besides the decoder's, want about 1 (its logic)", perKey)
+	}
+}
