@@ -459,8 +459,26 @@ func open(dir string, readOnly bool, create int) (*Store, error) {
 		}
 		s.lock.unlock()
 	}
-	for _, i := range found {
-		db, n, err := openPartition(state.PartitionPath(dir, i), i, readOnly)
+	// Opening checks each file whole (quick_check reads every page): the partitions are
+	// checked at once, one per CPU.
+	opened := make([]struct {
+		db  *sql.DB
+		n   int
+		err error
+	}, len(found))
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for k, i := range found {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			o := &opened[k]
+			o.db, o.n, o.err = openPartition(state.PartitionPath(dir, i), i, readOnly)
+		})
+	}
+	wg.Wait()
+	for k, i := range found {
+		db, n, err := opened[k].db, opened[k].n, opened[k].err
 		if err != nil {
 			if bad == nil {
 				bad = classify(dir, i, err, true)
