@@ -25,7 +25,7 @@ func splitItems(n int) []weir.KV[int] {
 func TestSplitByKeyRoutes(t *testing.T) {
 	items := splitItems(3000)
 	for _, r := range []graph.Route{{Mod: 1}, {Mod: 2}, {Mod: 3}, {Mod: 4}, {Mod: 7}, {Mod: 8},
-		{Mod: 5, Owner: []int{1, 0, 1, 2, 0}}, {Mod: 4, Owner: []int{2, 2, 0, 1}}} {
+		{Mod: 5, Owner: []int{1, 0, 1, 2, 0}}, {Mod: 2, Owner: []int{2, 0}}, {Mod: 4, Owner: []int{2, 2, 0, 1}}} {
 		n := int(r.Mod)
 		if r.Owner != nil {
 			n = 3
@@ -57,6 +57,27 @@ func TestSplitByKeyRoutes(t *testing.T) {
 	plain.ByKey([]int{1, 2, 3}, graph.Route{Mod: 3})
 	if d := int(keyhash.Of("") % 3); plain.Len(d) != 3 {
 		t.Errorf("items without a key: destination %d has %d items, want all 3", d, plain.Len(d))
+	}
+}
+
+// TestFNVLowBit checks the two-destination route against the hash, on keys of every
+// length up to 40 bytes and every byte value.
+func TestFNVLowBit(t *testing.T) {
+	var keys []string
+	for n := range 41 {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i*37 + n)
+		}
+		keys = append(keys, string(b))
+	}
+	for c := range 256 {
+		keys = append(keys, string([]byte{byte(c)}), "key-"+string([]byte{byte(c)}))
+	}
+	for _, k := range append(keys, "ключ", "key-42") {
+		if got, want := batch.FNVLowBit(k), int(keyhash.Of(k)%2); got != want {
+			t.Errorf("FNVLowBit(%q) = %d, want %d", k, got, want)
+		}
 	}
 }
 
