@@ -68,4 +68,14 @@
 // could still win for Q4 and Q6. Events may trail the latest one by Params.Wait; the
 // Source keeps its partitions within MaxLead blocks of each other so that they do, and a
 // run counts the events that came too late (Result.Late).
+//
+// # Recovery
+//
+// Options.Recovery runs a query with a recovery store, snapshotting every epoch
+// (Options.EpochInterval, 10 s by default); CompareRecovery runs a query without and with
+// one, alternated, as the command's -r does. The outputs are the same either way
+// (TestQueriesMatchReference checks each query with epochs of 20 ms). The steps that run
+// under a single key hold their whole state in that key, so each of their snapshots
+// writes all of it: WinningBids' open auctions, pending bids and recent closes for Q4 and
+// Q6, Q3's sellers and auctions waiting, and the open windows of Q4, Q5, Q7 and Q8.
 package nexmark
