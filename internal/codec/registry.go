@@ -87,6 +87,8 @@ func For[T any]() Typed[T] {
 	if r, ok := registry.byType[t]; ok {
 		c.name, c.custom = r.name, r.codec.(Codec[T])
 		c.prefix = append([]byte{Custom, byte(len(r.name))}, r.name...)
+	} else {
+		c.fast = fastCBOR[T]()
 	}
 	return c
 }
@@ -178,6 +180,9 @@ type Typed[T any] struct {
 	name   string   // CBOR or the registered name
 	custom Codec[T] // nil for CBOR
 	prefix []byte   // Custom, the name's length, the name
+	// fast appends the CBOR of v without reflection or boxing, for the types whose CBOR
+	// is a single head (see fastCBOR); nil for the others.
+	fast func(dst []byte, v T) []byte
 }
 
 // Name returns the codec's name: "cbor" or the name it was registered under.
@@ -185,6 +190,9 @@ func (c Typed[T]) Name() string { return c.name }
 
 // Encode encodes v behind its format byte.
 func (c Typed[T]) Encode(v T) ([]byte, error) {
+	if c.fast != nil {
+		return c.fast(append(make([]byte, 0, 1+maxHead), Version), v), nil
+	}
 	if c.custom == nil {
 		return Marshal(v)
 	}
