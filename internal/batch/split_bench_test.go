@@ -65,11 +65,13 @@ func TestSplitByKeyRoutes(t *testing.T) {
 func TestFNVLowBit(t *testing.T) {
 	var keys []string
 	for n := range 41 {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(i*37 + n)
+		for seed := range 8 {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = byte(i*37 + n*11 + seed*101)
+			}
+			keys = append(keys, string(b))
 		}
-		keys = append(keys, string(b))
 	}
 	for c := range 256 {
 		keys = append(keys, string([]byte{byte(c)}), "key-"+string([]byte{byte(c)}))
