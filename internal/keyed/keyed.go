@@ -1,7 +1,6 @@
 package keyed
 
 import (
-	"fmt"
 	"reflect"
 	"runtime/debug"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/codec"
 	"github.com/weirflow/weir/internal/graph"
-	"github.com/weirflow/weir/internal/state"
 )
 
 // Logic is the per-key logic of a StatefulBatch step. See op.Logic.
@@ -121,6 +119,7 @@ type stateful[V, W, S any] struct {
 	// first touched: flagging an entry costs less than a set of keys, on every item.
 	track   bool
 	touched []*entry[V, W, S]
+	perKey  int // bytes of state per key in the last snapshot, to size the next one's buffer
 
 	// per-activation scratch, reused
 	batch []*orderSlot[entry[V, W, S]]
@@ -286,45 +285,6 @@ func (s *stateful[V, W, S]) NextNotify() (time.Time, bool) {
 		return time.Unix(0, at), true
 	}
 	return time.Time{}, false
-}
-
-func (s *stateful[V, W, S]) Snapshot() ([]state.Change, error) {
-	if len(s.touched) == 0 {
-		return nil, nil
-	}
-	changes := make([]state.Change, 0, len(s.touched))
-	for _, e := range s.touched {
-		e.dirty = false
-		if e.dead() {
-			// A key discarded and started again in this epoch: its new entry has the say.
-			if live := s.keys[e.key()]; live != nil && live.dirty {
-				continue
-			}
-			changes = append(changes, state.Change{Key: e.key(), Deleted: true})
-			continue
-		}
-		b, err := snapshotOf(s.codec, e.key(), e.logic)
-		if err != nil {
-			return nil, err
-		}
-		changes = append(changes, state.Change{Key: e.key(), State: b})
-	}
-	clear(s.touched)
-	s.touched = s.touched[:0]
-	return changes, nil
-}
-
-func snapshotOf[V, W, S any](c codec.Typed[S], key string, l Logic[V, W, S]) (b []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = &graph.KeyError{Key: key, Cause: &graph.PanicError{Value: r, Stack: debug.Stack()}}
-		}
-	}()
-	b, err = c.Encode(l.Snapshot())
-	if err != nil {
-		return nil, &graph.KeyError{Key: key, Cause: fmt.Errorf("encoding snapshot: %w", err)}
-	}
-	return b, nil
 }
 
 func (s *stateful[V, W, S]) Resume(key string, state []byte) (err error) {
