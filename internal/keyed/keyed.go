@@ -122,6 +122,7 @@ type stateful[V, W, S any] struct {
 	perKey  int // bytes of state per key in the last snapshot, to size the next one's buffer
 
 	// per-activation scratch, reused
+	found []*entry[V, W, S] // lookUp's
 	batch []*orderSlot[entry[V, W, S]]
 	due   []*entry[V, W, S]
 	ask   []*entry[V, W, S]
@@ -156,20 +157,15 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 		items := batch.([]weir.KV[V])
 		s.batch = s.batch[:0]
 		ranked, quiet := true, true // a new key's logic is not built yet: not quiet
-		for i := range items {
-			e := s.keys[items[i].Key]
-			if e != nil && e.fold != nil {
+		found := s.lookUp(items)
+		for i, e := range found {
+			if e.fold != nil {
 				cur = e
 				e.fold.FoldOne(items[i].Value)
 				if s.track && !e.dirty {
 					s.touch(e)
 				}
 				continue
-			}
-			if e == nil {
-				e = newEntry[V, W, S](items[i].Key)
-				s.keys[e.key()] = e
-				s.order.add(&e.order)
 			}
 			if e.stamp != s.act {
 				e.stamp = s.act
@@ -179,6 +175,7 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 			}
 			e.values = append(e.values, items[i].Value)
 		}
+		clear(found) // not to keep discarded entries alive
 		keys := s.batch
 		if !quiet {
 			keys = s.order.inOrder(keys, ranked)
@@ -252,6 +249,25 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 		return nil, nil
 	}
 	return s.out, nil
+}
+
+// lookUp returns the entries of items' keys, item by item, making those of new keys (in
+// arrival order). Looking every key of a batch up before taking any value lets the
+// processor overlap the cache misses of one lookup with the next ones', which the work
+// on each entry between them would hold back.
+func (s *stateful[V, W, S]) lookUp(items []weir.KV[V]) []*entry[V, W, S] {
+	found := slices.Grow(s.found[:0], len(items))[:len(items)]
+	for i := range items {
+		e := s.keys[items[i].Key]
+		if e == nil {
+			e = newEntry[V, W, S](items[i].Key)
+			s.keys[e.key()] = e
+			s.order.add(&e.order)
+		}
+		found[i] = e
+	}
+	s.found = found
+	return found
 }
 
 // finish records the outcome of one logic call for e.
