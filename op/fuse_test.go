@@ -3,6 +3,7 @@ package op_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"testing"
@@ -101,5 +102,101 @@ func TestFusedPanicNamesStep(t *testing.T) {
 				t.Errorf("%d maps, panic in map %d: error %v, want a step error of %s", n, bad, err, want)
 			}
 		}
+	}
+}
+
+// badFn is the function of distinctFns that panics, on item 2.
+var badFn int
+
+func panicAt(k, x int) int {
+	if k == badFn && x == 2 {
+		panic(errUserFn)
+	}
+	return x
+}
+
+// distinctFns are functions of distinct names (each its own literal), with which the
+// fused loop finds the function that panicked on the stack instead of recording it.
+var distinctFns = []func(int) int{
+	func(x int) int { return panicAt(0, x) },
+	func(x int) int { return panicAt(1, x) },
+	func(x int) int { return panicAt(2, x) },
+	func(x int) int { return panicAt(3, x) },
+	func(x int) int { return panicAt(4, x) },
+	func(x int) int { return panicAt(5, x) },
+}
+
+// runChain runs Map steps m0, m1, ... of the given functions over 1, 2, 3 (fused) and
+// returns the run's error.
+func runChain(fns ...func(int) int) error {
+	flow := weir.NewDataflow("df")
+	s := op.Input("in", flow, weirtest.NewSource(1, 2, 3))
+	for k, f := range fns {
+		s = op.Map("m"+strconv.Itoa(k), s, f)
+	}
+	dropAll("out", s)
+	return run.Run(context.Background(), flow)
+}
+
+// checkStep checks that err is the panic of errUserFn in map bad.
+func checkStep(t *testing.T, what string, err error, bad int) {
+	t.Helper()
+	var se *weir.StepError
+	want := "df.m" + strconv.Itoa(bad) + ".flat_map_batch"
+	if !errors.Is(err, errUserFn) || !errors.As(err, &se) || se.Step != want {
+		t.Errorf("%s: error %v, want a step error of %s", what, err, want)
+	}
+}
+
+// TestFusedPanicNamesStepFromStack is TestFusedPanicNamesStep with functions of
+// distinct names (TestFusedPanicNamesStep's are closures of one literal, which share
+// a name), for each length of run the fused loop treats apart.
+func TestFusedPanicNamesStepFromStack(t *testing.T) {
+	defer func() { badFn = 0 }()
+	for n := 2; n <= len(distinctFns); n++ {
+		for bad := range n {
+			badFn = bad
+			checkStep(t, fmt.Sprintf("%d maps, panic in map %d", n, bad), runChain(distinctFns[:n]...), bad)
+		}
+	}
+}
+
+type adder struct{ k int }
+
+func (a adder) add(x int) int { return x + a.k }
+
+func (a adder) panicOn2(x int) int {
+	if x == 2 {
+		panic(errUserFn)
+	}
+	return x
+}
+
+func double(x int) int { return 2 * x }
+
+func triple(x int) int { return 3 * x }
+
+type panicker interface{ panicOn2(int) int }
+
+func generic[T any](x T) T { panic(errUserFn) }
+
+// TestFusedPanicNamesCaller checks the steps named when functions of a chain call one
+// another, and when they are method values, named functions or generic ones: the step
+// named is the one whose function the loop called, not one whose function ran inside it.
+func TestFusedPanicNamesCaller(t *testing.T) {
+	boom := adder{}.panicOn2
+	calls := func(x int) int { return boom(x) + 1 } // calls m0's function
+	checkStep(t, "map 1 calls map 0's function", runChain(boom, calls), 0)
+	checkStep(t, "map 1 calls map 0's function, after it",
+		runChain(adder{1}.add, func(x int) int { return boom(x - 1) }), 1)
+	// Method values are wrappers, which stacks leave out: the chain records its calls.
+	checkStep(t, "a method value", runChain(double, adder{-2}.add, boom), 2)
+	checkStep(t, "an interface's method value", runChain(double, adder{-2}.add, panicker(adder{}).panicOn2), 2)
+	checkStep(t, "a generic function", runChain(double, triple, generic[int]), 2)
+	checkStep(t, "a generic function first", runChain(generic[int], triple), 0)
+	var se *weir.StepError
+	err := runChain(double, func(x int) int { return 10 / (x - 4) }, triple)
+	if !errors.As(err, &se) || se.Step != "df.m1.flat_map_batch" {
+		t.Errorf("a division by zero: error %v, want a step error of df.m1.flat_map_batch", err)
 	}
 }
