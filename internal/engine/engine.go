@@ -93,7 +93,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg Config) error {
 	defer cancel()
 	r := &runState{cfg: cfg, plan: p, cancel: cancel, spares: make([]*spares, len(p.Edges)), total: cfg.Workers}
 	for i := range r.spares {
-		r.spares[i] = newSpares(cfg.Workers)
+		r.spares[i] = &spares{}
 	}
 	var c *cluster
 	if cfg.Cluster != nil {

@@ -411,7 +411,7 @@ func (w *worker) send(x *exchange, d int) {
 		w.obs.sent[d/w.r.cfg.Workers].Add(int64(bytes))
 		// A mesh between processes has encoded the batch by the time Send returns: its
 		// buffer is free to fill again, as a local receiver's is once it is done.
-		w.r.spares[x.edge.ID].put(b)
+		w.r.spares[x.edge.ID].put(b, bytes)
 	}
 }
 
@@ -450,7 +450,7 @@ func (w *worker) receive() error {
 		}
 		w.obs.steps[e.To.Index].batch(e.To.Batch.Len(m.Batch))
 		w.ops[e.To.Index].deliver(m.Epoch, m.Batch)
-		w.r.spares[m.Edge].put(m.Batch) // borrowed by deliver only: free to refill
+		w.r.spares[m.Edge].put(m.Batch, m.Bytes) // borrowed by deliver only: free to refill
 		w.r.mesh.Done(w.id, m.Bytes)
 		w.load.drained += m.Bytes
 		w.load.worked = true
