@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/weirflow/weir"
@@ -52,6 +53,10 @@ type Result struct {
 	// Late is the number of events that came after Params.Wait and did not count.
 	Late    int64
 	Elapsed time.Duration
+	// CPU is the CPU time, user and system, the process used during the run: all of it
+	// the run's when nothing else runs in the process. Beside Elapsed, it tells a run
+	// that did more work from one that waited on a busy machine.
+	CPU     time.Duration
 	Workers int
 	// PeakHeap is the largest heap in use seen while the query ran, sampled every 10 ms.
 	PeakHeap uint64
@@ -104,7 +109,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	runtime.GC()
 	peak := sampleHeap()
-	start := time.Now()
 	opts := []run.Option{run.Workers(workers)}
 	if o.Recovery != "" {
 		opts = append(opts, run.Recovery(o.Recovery), run.RecoveryPartitions(RecoveryPartitions))
@@ -112,14 +116,25 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.EpochInterval > 0 {
 		opts = append(opts, run.EpochInterval(o.EpochInterval))
 	}
+	start, cpu0 := time.Now(), processCPU()
 	err := run.Run(ctx, flow, opts...)
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	res := Result{Query: o.Query, Events: o.Config.Events, Outputs: out.n.Load(), Late: late.Load(),
-		Elapsed: elapsed, Workers: workers, PeakHeap: peak()}
+		Elapsed: elapsed, CPU: cpu, Workers: workers, PeakHeap: peak()}
 	if err != nil {
 		return res, fmt.Errorf("weir: nexmark: q%d: %w", o.Query, err)
 	}
 	return res, nil
+}
+
+// processCPU is the CPU time this process has used, user and system; 0 where the system
+// does not say.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // counter is the sink of a run: it counts the outputs and, if asked, encodes them.
@@ -285,6 +300,10 @@ type Pair struct {
 
 // Ratio is the recovery run's time over the plain run's.
 func (p Pair) Ratio() float64 { return p.Recovery.Elapsed.Seconds() / p.Plain.Elapsed.Seconds() }
+
+// CPURatio is the recovery run's CPU time over the plain run's: what recovery costs in
+// work, which a busy machine disturbs less than the wall time.
+func (p Pair) CPURatio() float64 { return p.Recovery.CPU.Seconds() / p.Plain.CPU.Seconds() }
 
 // CompareRecovery runs query o.Query rounds times without a recovery store and with one,
 // alternated (the plain run first in even rounds, second in odd ones), so that a machine
