@@ -94,7 +94,9 @@ func (in *input) poll() (read bool, err error) {
 			st := &w.r.stats[w.id] // per batch, for the run's summary
 			st.in.Add(int64(items))
 			w.obs.steps[in.Index].batch(items)
-			st.epoch.Store(epoch)
+			if st.epoch.Load() != epoch { // a load is cheaper than a store, and epochs last many batches
+				st.epoch.Store(epoch)
+			}
 			w.push(in.Node, 0, epoch, batch)
 		}
 		switch {

@@ -227,20 +227,21 @@ func (h *histogram) read() Histogram {
 
 // stepCounters are one step's counters on one worker.
 type stepCounters struct {
-	in, out, batches atomic.Int64
-	busy             atomic.Int64 // nanoseconds
-	keys, timers     atomic.Int64
-	sizes            [BatchSizeBuckets]atomic.Int64
+	in, out      atomic.Int64
+	busy         atomic.Int64 // nanoseconds
+	keys, timers atomic.Int64
+	sizes        [BatchSizeBuckets]atomic.Int64 // whose sum is the number of batches
 	// The sampling of the step's calls to time (see worker.timer); the worker's alone.
 	skip    int     // calls to let go untimed before the next timed one
 	untimed int64   // calls not timed since the last timed one
 	mean    float64 // the time of a timed call, smoothed, in nanoseconds
 }
 
-// batch counts a batch of n items delivered to the step.
+// batch counts a batch of n items delivered to the step: two atomic additions, paid by
+// every step for every batch (a counter of batches would be a third; their number is the
+// sum of the sizes' buckets).
 func (c *stepCounters) batch(n int) {
 	c.in.Add(int64(n))
-	c.batches.Add(1)
 	c.sizes[sizeBucket(n)].Add(1)
 }
 
@@ -441,9 +442,10 @@ func readStep(p *plan.Plan, n *plan.Node, ws *workerStats, w int) StepWorker {
 		head = n.FusedInto
 	}
 	c := &ws.steps[head.Index]
-	sw := StepWorker{Worker: w, In: c.in.Load(), Out: c.out.Load(), Batches: c.batches.Load()}
+	sw := StepWorker{Worker: w, In: c.in.Load(), Out: c.out.Load()}
 	for i := range sw.BatchSizes {
 		sw.BatchSizes[i] = c.sizes[i].Load()
+		sw.Batches += sw.BatchSizes[i]
 	}
 	switch {
 	case n.FusedInto != nil:
