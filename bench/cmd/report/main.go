@@ -24,7 +24,9 @@
 // recovery store, a snapshot every 10 s, against the same query without, -nexmark-rounds
 // rounds (3) of -nexmark-n events (40M: about 10 s a run on two idle cores, so that a
 // snapshot falls within the run besides the last), alternated; the ratio is the median
-// of the rounds' ratios. They take about 10 minutes; `go run ./bench/cmd/nexmark -q all
+// of the rounds' ratios, and the ratio of the process's CPU time over the runs is printed
+// beside it (a busy machine disturbs it less than the wall time). They take about 10
+// minutes; `go run ./bench/cmd/nexmark -q all
 // -r` gives the same comparison with throughputs and ranges.
 //
 // -all is -recovery and -nexmark: every row of issue 18's table in one run.
@@ -38,6 +40,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/weirflow/weir/internal/bench"
@@ -101,14 +104,16 @@ func printTable(w io.Writer, rows []bench.Row) (missed bool) {
 	for _, r := range rows {
 		width = max(width, len(r.Path))
 	}
-	line := "%-*s  %12s  %14s  %6s  %7s  %s\n"
-	fmt.Fprintf(w, line, width, "path", "weir ns/item", "anchor ns/item", "ratio", "goal", "result")
+	line := func(cells ...any) {
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("%-*s  %12s  %14s  %6s  %7s  %-6s  %s", cells...), " "))
+	}
+	line(width, "path", "weir ns/item", "anchor ns/item", "ratio", "goal", "result", "")
 	for _, r := range rows {
 		weir, anchor := fmt.Sprintf("%.2f", r.Weir), fmt.Sprintf("%.2f", r.Anchor)
 		if r.Seconds {
 			weir, anchor = fmt.Sprintf("%.2f s", r.Weir), fmt.Sprintf("%.2f s", r.Anchor)
 		}
-		fmt.Fprintf(w, line, width, r.Path, weir, anchor, fmt.Sprintf("%.2f", r.Ratio), r.Budget, r.Result)
+		line(width, r.Path, weir, anchor, fmt.Sprintf("%.2f", r.Ratio), r.Budget, r.Result, r.Note)
 		missed = missed || r.Result == "MISS"
 	}
 	return missed
