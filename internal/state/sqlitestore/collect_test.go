@@ -102,3 +102,58 @@ func TestCollectChecksEveryRow(t *testing.T) {
 		t.Fatalf("GC of a damaged row: %v, want a *CorruptError of ErrChecksum naming key002", err)
 	}
 }
+
+// The collection after a write gives way to writes under way: a store behind the flow
+// writes first.
+func TestCollectAfterWriteYields(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	initT(t, dir, 2)
+	s := openT(t, dir)
+	if _, err := s.Begin(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	write := func(e uint64, kvs ...string) {
+		t.Helper()
+		if err := s.Write(0, []state.Epoch{{Epoch: e, Snaps: snaps(write{0, e, "s", kvs})}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// uncollected is the number of rows in snapshots, which collection empties.
+	uncollected := func() int {
+		n := 0
+		for p := range s.parts {
+			n += countRows(t, s, p, "true")
+		}
+		return n
+	}
+	waitCollected := func() {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for uncollected() > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("rows %v not collected", allRows(t, s))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	write(1, "a=1")
+	stop := s.CollectEvery(time.Hour, 0)
+	defer stop()
+	waitCollected()  // the first collection, at the start
+	s.writing.Add(1) // as if a write were under way
+	write(2, "a=2")
+	time.Sleep(300 * time.Millisecond)
+	if n := uncollected(); n != 1 {
+		t.Fatalf("%d rows in snapshots after a collection while a write is under way, want 1 (a@2, uncollected)", n)
+	}
+	s.writing.Add(-1)
+	write(3, "a=3")
+	waitCollected()
+	if diff := cmp.Diff([]string{"s/a@3"}, allRows(t, s)); diff != "" {
+		t.Errorf("rows after collection (-want +got):\n%s", diff)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weirflow/weir/internal/state"
@@ -353,8 +354,10 @@ type Store struct {
 	ids   []stepIDs     // by partition
 	sem   chan struct{} // bounds the partition transactions running at once
 	// wrote holds a token once a Write has committed, for the collection CollectEvery
-	// runs: it collects after each write when no backup interval holds rows back.
+	// runs: it collects after each write when no backup interval holds rows back, but
+	// not while writes are under way (writing counts them).
 	wrote    chan struct{}
+	writing  atomic.Int32
 	now      func() time.Time // the clock for commit times and garbage collection
 	lock     *dirLock         // nil when opened for reading
 	plocks   []*dirLock       // the held partitions' locks, when opened by a PartOpener
@@ -988,6 +991,8 @@ func (s *Store) Write(worker int, epochs []state.Epoch) error {
 	if exec == 0 {
 		return fmt.Errorf("weir: recovery directory %s: write before start", s.dir)
 	}
+	s.writing.Add(1)
+	defer s.writing.Add(-1)
 	byPart := s.split(epochs)
 	last := epochs[len(epochs)-1]
 	next := last.Epoch + 1
@@ -1139,39 +1144,55 @@ func snapshotRows(n int) string {
 
 // compactLatest moves the latest row below epoch ?1 of each key of snapshots into
 // compacted (a deletion as NULL, which collect then drops), keeping a newer row compacted
-// already holds. Rows go in rowid order, which is epoch order for each key (see the
-// layout above), so each key's later rows replace its earlier ones as they come: no sort
-// into groups, which cost a fifth more.
+// already holds. A key's latest row is its last by rowid (see snapshotRows); SQLite takes
+// the bare columns of a group from the row of its max(rowid).
 const compactLatest = `INSERT INTO compacted (step, key, epoch, state, crc)
+	SELECT step, key, epoch, state, crc FROM
+		(SELECT step, key, epoch, state, crc, max(rowid) FROM snapshots WHERE epoch < ?1 GROUP BY step, key)
+	WHERE true
+	ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, crc = excluded.crc
+	WHERE excluded.epoch >= compacted.epoch`
+
+// compactInOrder is compactLatest for rows of a single epoch, where a key has one row but
+// for a write repeated after a failure: rows go in rowid order, each replacing an earlier
+// one of its key, without the grouping's sort, a fifth of the statement's cost. With
+// several epochs to collect, grouping is cheaper than moving every epoch's row of a key.
+const compactInOrder = `INSERT INTO compacted (step, key, epoch, state, crc)
 	SELECT step, key, epoch, state, crc FROM snapshots WHERE epoch < ?1 ORDER BY rowid
 	ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, crc = excluded.crc
 	WHERE excluded.epoch >= compacted.epoch`
 
 // checkRowsBelow checks every snapshot row below epoch h, which collection moves or
-// drops: a damaged row must not be dropped unnoticed, nor hide another key's row.
-func checkRowsBelow(tx *sql.Tx, h int64) error {
+// drops: a damaged row must not be dropped unnoticed, nor hide another key's row. It
+// reports whether the rows are all of one epoch.
+func checkRowsBelow(tx *sql.Tx, h int64) (oneEpoch bool, err error) {
 	names, err := stepNames(tx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	rows, err := tx.Query(`SELECT step, key, epoch, state, state IS NULL, crc FROM snapshots WHERE epoch < ?`, h)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer rows.Close()
 	var sum summer
 	var r stateRow
 	var st sql.RawBytes // valid until the next row: the state is only summed
+	first, epochs := uint64(0), 0
 	for rows.Next() {
 		if err := rows.Scan(&r.step, &r.key, &r.epoch, &st, &r.deleted, &r.crc); err != nil {
-			return err
+			return false, err
 		}
 		r.state = st
 		if err := r.check(&sum, names); err != nil {
-			return err
+			return false, err
+		}
+		if epochs == 0 || (epochs == 1 && r.epoch != first) {
+			first = r.epoch
+			epochs++
 		}
 	}
-	return rows.Err()
+	return epochs <= 1, rows.Err()
 }
 
 type row struct {
@@ -1374,12 +1395,12 @@ func latestRows(q interface {
 // it collects the partitions on every CPU, as it is meant for the end of a run, where
 // nothing else is left to do (CollectEvery collects beside the workers, on the store's
 // share of the CPUs).
-func (s *Store) GC(backup time.Duration) error { return s.gc(backup, wideSem(), nil) }
+func (s *Store) GC(backup time.Duration) error { return s.gc(backup, wideSem(), nil, false) }
 
-// gc is GC with the partitions' transactions bounded by sem. Once quit is closed, it
-// leaves the partitions it has not begun as they are: each partition's collection stands
-// alone, and a run that stops collects them all once more.
-func (s *Store) gc(backup time.Duration, sem chan struct{}, quit <-chan struct{}) error {
+// gc is GC with the partitions' transactions bounded by sem. Once quit is closed, or
+// while a Write is under way if yield, it leaves the partitions it has not begun as they
+// are: each partition's collection stands alone, and a later one takes them.
+func (s *Store) gc(backup time.Duration, sem chan struct{}, quit <-chan struct{}, yield bool) error {
 	if s.readOnly {
 		return s.errReadOnly("garbage collection")
 	}
@@ -1403,6 +1424,9 @@ func (s *Store) gc(backup time.Duration, sem chan struct{}, quit <-chan struct{}
 		case <-quit:
 			return nil
 		default:
+		}
+		if yield && s.writing.Load() > 0 {
+			return nil
 		}
 		if err := tx(s.parts[p], func(tx *sql.Tx) error { return collect(tx, cutoff, committed) }); err != nil {
 			return s.fail(p, err)
@@ -1445,11 +1469,16 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 	}
 	// Every row below h is checked, then the latest row of each key moves to compacted
 	// with its checksum, in one statement: SQLite picks and moves the rows, which costs
-	// about half of reading each into Go and inserting it back (compactLatest).
-	if err := checkRowsBelow(tx, h); err != nil {
+	// about half of reading each into Go and inserting it back.
+	oneEpoch, err := checkRowsBelow(tx, h)
+	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(compactLatest, h); err != nil {
+	move := compactLatest
+	if oneEpoch {
+		move = compactInOrder
+	}
+	if _, err := tx.Exec(move, h); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(`DELETE FROM compacted WHERE state IS NULL`); err != nil {
@@ -1474,7 +1503,9 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 // it also collects after each Write: collection then keeps up with the writes while the
 // workers compute, on the store's share of the CPUs, and the GC at the end of a run finds
 // only the last epochs to collect rather than every epoch since the last interval (the
-// second or so a run of a large state spent after its last item).
+// second or so a run of a large state spent after its last item). Such a collection gives
+// way to writes, partition by partition: a store that falls behind the flow spends its
+// time on writes, which the flow waits for, and collects at the interval.
 func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	var err error
@@ -1491,15 +1522,18 @@ func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error)
 		if backup <= 0 {
 			wrote = s.wrote
 		}
+		afterWrite := false
 		for {
-			if err = s.gc(backup, s.sem, quit); err != nil {
+			if err = s.gc(backup, s.sem, quit, afterWrite); err != nil {
 				return
 			}
 			select {
 			case <-quit:
 				return
 			case <-t.C:
+				afterWrite = false
 			case <-wrote:
+				afterWrite = true
 			}
 		}
 	}()
