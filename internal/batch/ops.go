@@ -198,8 +198,21 @@ func (o *Ops[T]) Bytes(b any) int {
 		return 0
 	}
 	items := b.([]T)
+	return o.bytes(b, items, cap(items))
+}
+
+func (o *Ops[T]) DecodedBytes(b any) int {
+	if b == nil {
+		return 0
+	}
+	items := b.([]T)
+	return o.bytes(b, items, len(items))
+}
+
+// bytes is Bytes of b, which holds items, with an array of slots items.
+func (o *Ops[T]) bytes(b any, items []T, slots int) int {
 	l := &o.size
-	n := cap(items) * l.item
+	n := slots * l.item
 	if l.sampled != nil {
 		// b, not items: boxing items again would allocate on every batch.
 		return n + len(items)*l.sampled.perItem(b)

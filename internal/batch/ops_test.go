@@ -107,3 +107,24 @@ func TestBytesSampledNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per batch, want 0", n)
 	}
 }
+
+// TestDecodedBytes checks that a batch sent to another process is counted as the
+// receiver holds it, its array by length: a sender's reused buffer has room for a whole
+// FlushItems, and counting that made each small message weigh tens of kilobytes.
+func TestDecodedBytes(t *testing.T) {
+	ops := NewOps[weir.KV[int]]()
+	roomy := make([]weir.KV[int], 3, 1024)
+	for i := range roomy {
+		roomy[i] = weir.KV[int]{Key: "key", Value: i}
+	}
+	exact := append([]weir.KV[int](nil), roomy...)[:3:3]
+	if got, want := ops.DecodedBytes(roomy), ops.Bytes(exact); got != want || want != 3*(24+3) {
+		t.Errorf("DecodedBytes of 3 items in room for 1024: %d, want %d (the 3 items and their keys, 81)", got, want)
+	}
+	if got := ops.Bytes(roomy); got != 1024*24+3*3 {
+		t.Errorf("Bytes of the same batch: %d, want its whole array and the keys, %d", got, 1024*24+3*3)
+	}
+	if got := ops.DecodedBytes(nil); got != 0 {
+		t.Errorf("DecodedBytes(nil) = %d", got)
+	}
+}

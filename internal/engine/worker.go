@@ -405,9 +405,17 @@ func (w *worker) exchange(x *exchange, epoch uint64, batch any) {
 
 func (w *worker) send(x *exchange, d int) {
 	b := x.split.Take(d, w.r.spares[x.edge.ID].get())
-	bytes := x.edge.To.Batch.Bytes(b)
+	local := w.r.isLocal(d)
+	// A batch that crosses as it is holds its whole array; one sent to another process
+	// holds there only what its items need, whatever room the buffer had.
+	var bytes int
+	if local {
+		bytes = x.edge.To.Batch.Bytes(b)
+	} else {
+		bytes = x.edge.To.Batch.DecodedBytes(b)
+	}
 	w.r.mesh.Send(d, comm.Message{Edge: x.edge.ID, From: w.id, Epoch: x.epoch, Batch: b, Bytes: bytes})
-	if !w.r.isLocal(d) {
+	if !local {
 		w.obs.sent[d/w.r.cfg.Workers].Add(int64(bytes))
 		// A mesh between processes has encoded the batch by the time Send returns: its
 		// buffer is free to fill again, as a local receiver's is once it is done.

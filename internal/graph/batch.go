@@ -14,6 +14,11 @@ type BatchOps interface {
 	// (strings, slices, and for items with pointers an estimate from a sample). The
 	// engine's in-flight limit counts this, so that the limit means memory.
 	Bytes(b any) int
+	// DecodedBytes is Bytes of b as a process that decodes it holds it: its array counted
+	// by its length, not its capacity. A batch sent to another process is counted so (its
+	// credit, the bytes sent), for a sender's buffer, reused, has room for far more items
+	// than a message may hold.
+	DecodedBytes(b any) int
 	// AppendEncode appends b, a []T or nil, to dst as bytes that Decode reads back in any
 	// process of the same program: for an exchange edge whose receiver is in another
 	// process. The in-process mesh hands batches over as they are and never calls it.
