@@ -85,7 +85,7 @@ func TestLoadOrder(t *testing.T) {
 		return ep
 	}
 	writeExecution(t, dir, true, epoch(1, false), epoch(2, true)) // moved to compacted
-	writeExecution(t, dir, false, epoch(3, true), epoch(4, true))  // left in snapshots
+	writeExecution(t, dir, false, epoch(3, true), epoch(4, true)) // left in snapshots
 
 	s := openT(t, dir)
 	if _, err := s.Begin(2); err != nil {
