@@ -88,7 +88,7 @@ func For[T any]() Typed[T] {
 		c.name, c.custom = r.name, r.codec.(Codec[T])
 		c.prefix = append([]byte{Custom, byte(len(r.name))}, r.name...)
 	} else {
-		c.fast = fastCBOR[T]()
+		c.fast, c.fastDecode = fastCBOR[T](), fastDecode[T]()
 	}
 	return c
 }
@@ -183,6 +183,9 @@ type Typed[T any] struct {
 	// fast appends the CBOR of v without reflection or boxing, for the types whose CBOR
 	// is a single head (see fastCBOR); nil for the others.
 	fast func(dst []byte, v T) []byte
+	// fastDecode reads what fast writes, leaving anything else to the decoder (see
+	// fastDecode); nil when fast is.
+	fastDecode func(data []byte) (T, bool)
 }
 
 // Name returns the codec's name: "cbor" or the name it was registered under.
@@ -206,7 +209,18 @@ func (c Typed[T]) Encode(v T) ([]byte, error) {
 
 // Decode decodes data written by Encode. Any failure, including data of another format
 // or codec and a panic in a registered codec, is a *DecodeError.
-func (c Typed[T]) Decode(data []byte) (v T, err error) {
+func (c Typed[T]) Decode(data []byte) (T, error) {
+	if c.fastDecode != nil {
+		if v, ok := c.fastDecode(data); ok {
+			return v, nil
+		}
+	}
+	return c.decode(data)
+}
+
+// decode is Decode without the fast path: apart, so that the value the decoder fills in
+// escapes to the heap only here.
+func (c Typed[T]) decode(data []byte) (v T, err error) {
 	if c.custom == nil {
 		err = Unmarshal(data, &v)
 	} else {
