@@ -100,9 +100,10 @@
 // epoch every worker had completed more than the backup interval ago (rows of older
 // epochs move to compacted, the latest of each key kept). A copy of the directory taken
 // within the interval, even file by file, therefore still resumes. A run collects once it
-// has started (after its state loaded), every 10 seconds, and when it stops cleanly: at
-// the end of its inputs, or when its context is cancelled, as run.Main's is on Ctrl-C or
-// SIGTERM. After a crash or a failure the next run's start collects instead.
+// has started (after its state loaded), every 10 seconds (and, with no backup interval,
+// after each epoch's write, when no other write is under way), and when it stops cleanly:
+// at the end of its inputs, or when its context is cancelled, as run.Main's is on Ctrl-C
+// or SIGTERM. After a crash or a failure the next run's start collects instead.
 //
 // # Inspecting
 //
