@@ -1026,7 +1026,21 @@ func (s *Store) Write(worker int, epochs []state.Epoch) error {
 // Rows go in epoch order, which keeps each key's rows in epoch order by rowid.
 func (s *Store) split(epochs []state.Epoch) [][]row {
 	n := len(s.parts)
+	total := 0
+	for _, e := range epochs {
+		for _, sn := range e.Snaps {
+			total += len(sn.Changes)
+		}
+	}
+	// Each partition's share of the rows, with room for the hash's unevenness: growing
+	// them by appends made a write's largest garbage.
+	share := total/n + total/(8*n) + 16
 	byPart := make([][]row, n)
+	for p := range byPart {
+		if s.parts[p] != nil {
+			byPart[p] = make([]row, 0, share)
+		}
+	}
 	for _, e := range epochs {
 		for _, sn := range e.Snaps {
 			h := state.HashStep(sn.Step)
