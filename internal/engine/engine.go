@@ -367,10 +367,15 @@ func (r *runState) resume() error {
 		byID[n.ID] = n
 	}
 	gone := map[int][]string{}
+	var last *plan.Node // rows come a step at a time: look a step's name up once
 	err = r.cfg.Store.Load(func(step, key string, b []byte) error {
-		n, ok := byID[step]
-		if !ok {
-			return fmt.Errorf("weir: recovery: the store has state for step %s, which this dataflow does not have", step)
+		n := last
+		if n == nil || n.ID != step {
+			var ok bool
+			if n, ok = byID[step]; !ok {
+				return fmt.Errorf("weir: recovery: the store has state for step %s, which this dataflow does not have", step)
+			}
+			last = n
 		}
 		r.route(n, key, b, gone)
 		return nil
