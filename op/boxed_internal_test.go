@@ -28,35 +28,3 @@ func TestBoxed(t *testing.T) {
 	check("other array", []int{1, 2, 3, 4})
 	check("first again", buf)
 }
-
-type adder struct{ k int }
-
-func (a adder) add(x int) int { return x + a.k }
-
-// TestChainStackNames checks which chains run without recording the function they call
-// (stackNames not nil): those of distinct functions that stacks show by their own name.
-func TestChainStackNames(t *testing.T) {
-	inc := func(x int) int { return x + 1 }
-	double := func(x int) int { return x * 2 }
-	chain := func(fs ...func(int) int) *mapChain[int, int] {
-		return &mapChain[int, int]{first: fs[0], rest: fs[1:], steps: make([]string, len(fs))}
-	}
-	var adds []func(int) int // closures of one literal: the same code
-	for k := range 2 {
-		adds = append(adds, func(x int) int { return x + k })
-	}
-	for _, c := range []struct {
-		what   string
-		chain  *mapChain[int, int]
-		listed bool
-	}{
-		{"distinct literals", chain(inc, double, func(x int) int { return x ^ 5 }), true},
-		{"one function twice", chain(inc, double, inc), false},
-		{"closures of one literal", chain(adds...), false},
-		{"a method value", chain(inc, adder{1}.add), false},
-	} {
-		if got := c.chain.stackNames() != nil; got != c.listed {
-			t.Errorf("%s: names listed %v, want %v", c.what, got, c.listed)
-		}
-	}
-}

@@ -115,8 +115,7 @@ func panicAt(k, x int) int {
 	return x
 }
 
-// distinctFns are functions of distinct names (each its own literal), with which the
-// fused loop finds the function that panicked on the stack instead of recording it.
+// distinctFns are functions of distinct code (each its own literal).
 var distinctFns = []func(int) int{
 	func(x int) int { return panicAt(0, x) },
 	func(x int) int { return panicAt(1, x) },
@@ -148,10 +147,10 @@ func checkStep(t *testing.T, what string, err error, bad int) {
 	}
 }
 
-// TestFusedPanicNamesStepFromStack is TestFusedPanicNamesStep with functions of
-// distinct names (TestFusedPanicNamesStep's are closures of one literal, which share
-// a name), for each length of run the fused loop treats apart.
-func TestFusedPanicNamesStepFromStack(t *testing.T) {
+// TestFusedPanicNamesStepDistinct is TestFusedPanicNamesStep with functions of
+// distinct code (TestFusedPanicNamesStep's are closures of one literal), each calling
+// the function that panics.
+func TestFusedPanicNamesStepDistinct(t *testing.T) {
 	defer func() { badFn = 0 }()
 	for n := 2; n <= len(distinctFns); n++ {
 		for bad := range n {
@@ -189,7 +188,6 @@ func TestFusedPanicNamesCaller(t *testing.T) {
 	checkStep(t, "map 1 calls map 0's function", runChain(boom, calls), 0)
 	checkStep(t, "map 1 calls map 0's function, after it",
 		runChain(adder{1}.add, func(x int) int { return boom(x - 1) }), 1)
-	// Method values are wrappers, which stacks leave out: the chain records its calls.
 	checkStep(t, "a method value", runChain(double, adder{-2}.add, boom), 2)
 	checkStep(t, "an interface's method value", runChain(double, adder{-2}.add, panicker(adder{}).panicOn2), 2)
 	checkStep(t, "a generic function", runChain(double, triple, generic[int]), 2)
