@@ -523,7 +523,8 @@ func open(dir string, readOnly bool, create int) (*Store, error) {
 }
 
 // stepIDs caches a partition's steps table. Writes to the partition hold mu for their
-// transaction, so that ids it adds enter the cache only once they are committed.
+// transaction, so that ids it adds enter the cache only once they are committed;
+// collection holds it too, so that writes and collection of a partition take turns.
 type stepIDs struct {
 	mu     sync.Mutex
 	loaded bool
@@ -1442,6 +1443,12 @@ func (s *Store) gc(backup time.Duration, sem chan struct{}, quit <-chan struct{}
 		if yield && s.writing.Load() > 0 {
 			return nil
 		}
+		// Under the partition's write lock: a write that comes meanwhile (a worker's final
+		// one, on its own CPUs) waits here rather than in SQLite's busy handler, which
+		// polls, and fails after its timeout.
+		c := &s.ids[p]
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		if err := tx(s.parts[p], func(tx *sql.Tx) error { return collect(tx, cutoff, committed) }); err != nil {
 			return s.fail(p, err)
 		}
