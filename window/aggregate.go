@@ -15,7 +15,15 @@ type foldLogic[V, A any] struct {
 	first  func(V) A
 	folder func(A, V) A
 	merger func(A, A) A
+	init   func() (A, bool)
 	one    [1]A
+}
+
+// reset readies the logic of a closed or merged window for a new one, as the builder
+// makes it: the key logic reuses it rather than allocating a logic per window.
+func (l *foldLogic[V, A]) reset() {
+	l.acc, l.has = l.init()
+	clear(l.one[:]) // keep nothing the last result held alive
 }
 
 func (l *foldLogic[V, A]) OnValue(v V) []A {
@@ -55,15 +63,20 @@ type foldState[A any] struct {
 
 func foldWindow[V, A any](id string, up weir.KeyedStream[V], clock Clock[V], windower Windower, ordered bool, opts []Option,
 	init func() (A, bool), first func(V) A, folder func(A, V) A, merger func(A, A) A) Out[V, A] {
-	return window(id, up, clock, windower, func(resume foldState[A], ok bool) Logic[V, A, foldState[A]] {
-		l := &foldLogic[V, A]{first: first, folder: folder, merger: merger}
+	return window(id, up, clock, windower, foldBuilder(init, first, folder, merger), ordered, opts)
+}
+
+// foldBuilder returns the builder of a fold's window logics.
+func foldBuilder[V, A any](init func() (A, bool), first func(V) A, folder func(A, V) A, merger func(A, A) A) func(foldState[A], bool) Logic[V, A, foldState[A]] {
+	return func(resume foldState[A], ok bool) Logic[V, A, foldState[A]] {
+		l := &foldLogic[V, A]{first: first, folder: folder, merger: merger, init: init}
 		if ok {
 			l.acc, l.has = resume.Acc, resume.Has
 		} else {
-			l.acc, l.has = init()
+			l.reset()
 		}
 		return l
-	}, ordered, opts)
+	}
 }
 
 // Fold combines each window's values into an accumulator that builder makes, and emits it

@@ -259,7 +259,7 @@ type keyLogic[V, W, S any] struct {
 	logics  windowLogics[V, W, S]
 	queue   []queued[V]
 
-	*scratch[V, W]
+	*scratch[V, W, S]
 	sortedQueued bool
 }
 
@@ -267,22 +267,74 @@ type keyLogic[V, W, S any] struct {
 // of one worker, one of which runs at a time: in its own cache lines, each key's buffers
 // would cost cache misses on every item. The runtime copies what a logic emits before it
 // calls the next one.
-type scratch[V, W any] struct {
+type scratch[V, W, S any] struct {
 	out      []event[V, W]
 	in, late []int64
 	merges   []merge
 	closed   []span
+	last     lastWindow
+
+	// spare holds the logics of closed windows that a new window can take over (the
+	// folds' own, which reset), so that a key's stream of windows allocates none each.
+	spare []Logic[V, W, S]
+	// spans is the unused rest of a block of closed spans that events point to: one
+	// allocation per block rather than per window. Nothing keeps these pointers beyond
+	// the events, which downstream steps copy out of at once.
+	spans []span
+}
+
+// maxSpare bounds the spare logics a worker keeps: many windows closing together (the end
+// of the stream, a watermark jump) would otherwise leave one per key for the run's life.
+const maxSpare = 256
+
+// spanBlock is how many closed spans one allocation holds.
+const spanBlock = 64
+
+// newLogic returns the logic of a new window: a spare one if there is one.
+func (sc *scratch[V, W, S]) newLogic(build func(S, bool) Logic[V, W, S]) Logic[V, W, S] {
+	if n := len(sc.spare); n > 0 {
+		lg := sc.spare[n-1]
+		sc.spare[n-1] = nil
+		sc.spare = sc.spare[:n-1]
+		lg.(resetter).reset()
+		return lg
+	}
+	var zero S
+	return build(zero, false)
+}
+
+// retire keeps the logic of a window that is gone, merged or closed with its results
+// emitted, for a new window, if it can be reset for one. A user's logic (Window) cannot:
+// it implements no unexported method.
+func (sc *scratch[V, W, S]) retire(lg Logic[V, W, S]) {
+	if _, ok := lg.(resetter); ok && len(sc.spare) < maxSpare {
+		sc.spare = append(sc.spare, lg)
+	}
+}
+
+// resetter is a window logic of this package that can start a new window.
+type resetter interface{ reset() }
+
+// closedSpan returns a pointer to a copy of s, from the current block of spans.
+func (sc *scratch[V, W, S]) closedSpan(s *span) *span {
+	if len(sc.spans) == 0 {
+		sc.spans = make([]span, spanBlock)
+	}
+	p := &sc.spans[0]
+	*p = *s
+	sc.spans = sc.spans[1:]
+	return p
 }
 
 // perWorker returns the builder of the key logics of one worker.
 func (k *kind[V, W, S]) perWorker() func(snapshot[V, S], bool) op.Logic[V, event[V, W], snapshot[V, S]] {
-	sc := new(scratch[V, W])
+	sc := new(scratch[V, W, S])
 	return func(resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
 		return k.logic(sc, resume, ok)
 	}
 }
 
-func (k *kind[V, W, S]) logic(sc *scratch[V, W], resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
+func (k *kind[V, W, S]) logic(sc *scratch[V, W, S], resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
 	l := &keyLogic[V, W, S]{kind: k, scratch: sc}
 	if !ok {
 		l.win.Done = minInstant
@@ -341,15 +393,14 @@ func (l *keyLogic[V, W, S]) lateFor(ts int64, v V) {
 
 // apply puts an on-time item into its windows.
 func (l *keyLogic[V, W, S]) apply(ts int64, v V) {
-	l.in, l.late, l.merges = l.windower.openFor(&l.win, ts, l.win.Done, l.in[:0], l.late[:0], l.merges)
+	l.in, l.late, l.merges = l.windower.openVia(&l.last, &l.win, ts, l.win.Done, l.in[:0], l.late[:0], l.merges)
 	for _, id := range l.late {
 		l.out = append(l.out, event[V, W]{kind: lateEvent, id: id, late: ptr(v)})
 	}
 	for _, id := range l.in {
 		lg, ok := l.logics.get(id)
 		if !ok {
-			var zero S
-			lg = l.build(zero, false)
+			lg = l.newLogic(l.build)
 			l.logics.put(id, lg)
 		}
 		l.emit(id, lg.OnValue(v), nil)
@@ -369,6 +420,7 @@ func (l *keyLogic[V, W, S]) mergeWindows() {
 		}
 		if into, ok := l.logics.get(m.into); ok {
 			l.emit(m.into, into.OnMerge(orig.Snapshot()), nil)
+			l.retire(orig)
 		} else {
 			l.logics.put(m.into, orig)
 		}
@@ -409,9 +461,10 @@ func (l *keyLogic[V, W, S]) advance(wm int64) ([]event[V, W], bool) {
 	l.closed = l.windower.closeFor(&l.win, wm, l.closed[:0])
 	for i := range l.closed {
 		s := &l.closed[i]
-		meta := ptr(*s)
+		meta := l.closedSpan(s)
 		if lg, ok := l.logics.take(s.ID); ok {
 			l.emit(s.ID, lg.OnClose(), meta)
+			l.retire(lg)
 		}
 		l.out = append(l.out, event[V, W]{kind: metaEvent, id: s.ID, meta: meta})
 	}

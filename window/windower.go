@@ -148,6 +148,33 @@ func (w *Windower) intersects(ts int64) (first, last, lastOpen int64) {
 	return first, last, sub(ts, rem)
 }
 
+// lastWindow remembers the tumbling window of the last timestamp a worker placed: the
+// next one in it, the common case (a key's items come close in time, and so do the keys
+// that share a batch), takes two comparisons instead of a division. It is the worker's
+// scratch, never snapshotted: a pure memo of intersects.
+type lastWindow struct {
+	open, close int64 // the window's [open, close); empty at first
+	id          int64
+}
+
+// intersectsVia is intersects, through m for tumbling windows.
+func (w *Windower) intersectsVia(m *lastWindow, ts int64) (first, last, lastOpen int64) {
+	if m == nil || w.offset != w.length {
+		return w.intersects(ts)
+	}
+	if m.open <= ts && ts < m.close {
+		return m.id, m.id, m.open
+	}
+	first, last, lastOpen = w.intersects(ts)
+	// The window is [lastOpen, lastOpen+length), its close clamped to the last instant,
+	// which no item has. An open clamped to the first instant is not the window's, and
+	// neither would be a close counted from it: that window is not remembered.
+	if lastOpen != minInstant {
+		*m = lastWindow{open: lastOpen, close: add(lastOpen, w.length), id: last}
+	}
+	return first, last, lastOpen
+}
+
 // closeTrigger returns the watermark at which s closes.
 func (w *Windower) closeTrigger(s *span) int64 {
 	if w.session {
@@ -166,10 +193,15 @@ type merge struct{ from, into int64 }
 // it is too late for because they already closed at watermark done. Merges are appended
 // to merges.
 func (w *Windower) openFor(st *windows, ts, done int64, in, late []int64, merges []merge) ([]int64, []int64, []merge) {
+	return w.openVia(nil, st, ts, done, in, late, merges)
+}
+
+// openVia is openFor with the worker's memo of the last tumbling window, m (nil for none).
+func (w *Windower) openVia(m *lastWindow, st *windows, ts, done int64, in, late []int64, merges []merge) ([]int64, []int64, []merge) {
 	if w.session {
 		return w.openSession(st, ts, done, in, late, merges)
 	}
-	first, last, lastOpen := w.intersects(ts)
+	first, last, lastOpen := w.intersectsVia(m, ts)
 	for id := first; id <= last; id++ {
 		if i, ok := st.find(id); ok {
 			in = append(in, st.Windows[i].ID)
@@ -238,7 +270,11 @@ func (w *Windower) mergeSessions(st *windows, merges []merge) []merge {
 // closeFor removes the windows closed at watermark wm and appends them to dst in the order
 // they opened.
 func (w *Windower) closeFor(st *windows, wm int64, dst []span) []span {
-	if !slices.ContainsFunc(st.Windows, func(s span) bool { return w.closed(&s, wm) }) {
+	i := 0
+	for i < len(st.Windows) && !w.closed(&st.Windows[i], wm) {
+		i++
+	}
+	if i == len(st.Windows) {
 		return dst // the common case: nothing to close, nothing to move
 	}
 	kept := st.Windows[:0]
