@@ -1525,8 +1525,9 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 // workers compute, on the store's share of the CPUs, and the GC at the end of a run finds
 // only the last epochs to collect rather than every epoch since the last interval (the
 // second or so a run of a large state spent after its last item). Such a collection gives
-// way to writes, partition by partition: a store that falls behind the flow spends its
-// time on writes, which the flow waits for, and collects at the interval.
+// way to writes, partition by partition, so that a store that falls behind the flow spends
+// its time on writes, which the flow waits for; and it comes at most every twice the time
+// the last collection took, so that it takes at most about a third of a CPU.
 func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	var err error
@@ -1545,16 +1546,34 @@ func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error)
 		}
 		afterWrite := false
 		for {
+			began := time.Now()
 			if err = s.gc(backup, s.sem, quit, afterWrite); err != nil {
 				return
 			}
-			select {
-			case <-quit:
-				return
-			case <-t.C:
-				afterWrite = false
-			case <-wrote:
-				afterWrite = true
+			// The next collection after a write waits twice as long as this one took: it
+			// takes at most about a third of a CPU, and a store on a busy machine collects
+			// less often, moving each key's latest row once for several epochs.
+			ready := time.Now().Add(2 * time.Since(began))
+			var due <-chan time.Time // a write came before ready
+		wait:
+			for {
+				select {
+				case <-quit:
+					return
+				case <-t.C:
+					afterWrite = false
+					break wait
+				case <-due:
+					afterWrite = true
+					break wait
+				case <-wrote:
+					if d := time.Until(ready); d > 0 {
+						due = time.After(d)
+						continue
+					}
+					afterWrite = true
+					break wait
+				}
 			}
 		}
 	}()
