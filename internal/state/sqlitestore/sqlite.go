@@ -1526,8 +1526,8 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 // only the last epochs to collect rather than every epoch since the last interval (the
 // second or so a run of a large state spent after its last item). Such a collection gives
 // way to writes, partition by partition, so that a store that falls behind the flow spends
-// its time on writes, which the flow waits for; and it comes at most every twice the time
-// the last collection took, so that it takes at most about a third of a CPU.
+// its time on writes, which the flow waits for; and it waits after the last collection as
+// long as that took, so that it takes at most about half a CPU.
 func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	var err error
@@ -1550,10 +1550,10 @@ func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error)
 			if err = s.gc(backup, s.sem, quit, afterWrite); err != nil {
 				return
 			}
-			// The next collection after a write waits twice as long as this one took: it
-			// takes at most about a third of a CPU, and a store on a busy machine collects
-			// less often, moving each key's latest row once for several epochs.
-			ready := time.Now().Add(2 * time.Since(began))
+			// The next collection after a write waits as long as this one took: it takes at
+			// most about half a CPU, and a store on a busy machine collects less often,
+			// moving each key's latest row once for several epochs.
+			ready := time.Now().Add(time.Since(began))
 			var due <-chan time.Time // a write came before ready
 		wait:
 			for {
