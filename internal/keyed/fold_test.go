@@ -128,37 +128,49 @@ func TestFoldingPanic(t *testing.T) {
 	}
 }
 
-// Folding a batch of keys the runtime already holds allocates nothing, with snapshots
+// An activation over keys the runtime already holds allocates nothing, whether its
+// logics fold, are grouped without order (Quiet) or run in key order, with snapshots
 // tracked or not: no per-item or per-batch garbage.
-func TestFoldingAllocs(t *testing.T) {
-	for _, track := range []bool{false, true} {
-		rt := New(func(int64, bool) Logic[int64, int64, int64] { return &foldSum{} })
-		if track {
-			rt.Track()
+func TestActivateAllocs(t *testing.T) {
+	builders := map[string]func(int64, bool) Logic[int64, int64, int64]{
+		"fold":    func(int64, bool) Logic[int64, int64, int64] { return &foldSum{} },
+		"quiet":   func(int64, bool) Logic[int64, int64, int64] { return &quietSum{} },
+		"ordered": func(int64, bool) Logic[int64, int64, int64] { return &sum{} },
+	}
+	for name, build := range builders {
+		for _, track := range []bool{false, true} {
+			testActivateAllocs(t, name, build, track)
 		}
-		stream := countStream(1000, 1024, 4)
-		now := time.Unix(1, 0)
-		for _, items := range stream {
-			if _, err := rt.Activate(items, now, false); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := rt.Snapshot(); err != nil {
+	}
+}
+
+func testActivateAllocs(t *testing.T, name string, build func(int64, bool) Logic[int64, int64, int64], track bool) {
+	rt := New(build)
+	if track {
+		rt.Track()
+	}
+	stream := countStream(1000, 1024, 4)
+	now := time.Unix(1, 0)
+	for _, items := range stream {
+		if _, err := rt.Activate(items, now, false); err != nil {
 			t.Fatal(err)
 		}
-		batches := make([]any, len(stream)) // boxed once: the engine hands batches as any
-		for i, items := range stream {
-			batches[i] = items
+	}
+	if _, err := rt.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	batches := make([]any, len(stream)) // boxed once: the engine hands batches as any
+	for i, items := range stream {
+		batches[i] = items
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := rt.Activate(batches[i%len(batches)], now, false); err != nil {
+			t.Fatal(err)
 		}
-		i := 0
-		allocs := testing.AllocsPerRun(20, func() {
-			if _, err := rt.Activate(batches[i%len(batches)], now, false); err != nil {
-				t.Fatal(err)
-			}
-			i++
-		})
-		if allocs != 0 {
-			t.Errorf("track=%v: %v allocations per batch of 1024, want 0", track, allocs)
-		}
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("%s, track=%v: %v allocations per batch of 1024, want 0", name, track, allocs)
 	}
 }
