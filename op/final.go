@@ -83,7 +83,8 @@ func reduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V
 
 // CountFinal counts the items of each key, key(item) giving the key, and emits the counts
 // at the end of the stream. It maps every item to (key, 1) ("id.init_count") and sums
-// with ReduceFinal ("id.sum"), so each worker counts its batches before the exchange.
+// as ReduceFinal does ("id.sum": the same steps and snapshots, with the addition written
+// out), so each worker counts its batches before the exchange.
 func CountFinal[X any](id string, up weir.Stream[X], key func(X) string) weir.KeyedStream[int] {
 	return weir.Composite(id, up, func(in weir.Stream[X]) weir.KeyedStream[int] {
 		ones := Map("init_count", in, func(x X) weir.KV[int] { return weir.KV[int]{Key: key(x), Value: 1} })
