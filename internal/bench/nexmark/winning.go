@@ -203,9 +203,20 @@ func (w *winning) OnNotify() ([]AuctionBid, bool) { return nil, false }
 func (w *winning) OnEOF() ([]AuctionBid, bool)    { return w.close(math.MaxInt64), true }
 func (w *winning) NotifyAt() (time.Time, bool)    { return time.Time{}, false }
 func (w *winning) Snapshot() WinningState {
+	// The codec decodes an empty list as nil; the snapshot makes none either.
 	s := WinningState{MaxTime: w.maxTime, Closed: w.closing}
-	for _, o := range w.byClose.items {
-		s.Open = append(s.Open, *o)
+	if len(w.byClose.items) > 0 {
+		s.Open = make([]OpenAuction, len(w.byClose.items))
+	}
+	for i, o := range w.byClose.items {
+		s.Open[i] = *o
+	}
+	n := 0
+	for _, bids := range w.pending {
+		n += len(bids)
+	}
+	if n > 0 {
+		s.Pending = make([]Bid, 0, n)
 	}
 	for _, bids := range w.pending {
 		s.Pending = append(s.Pending, bids...)
