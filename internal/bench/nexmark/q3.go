@@ -40,18 +40,22 @@ func Q3(in weir.Stream[Event], p Params, late *atomic.Int64) weir.Stream[NameCit
 	keyed := op.KeyOn("q3_key", items, toAll[Q3Item])
 	keep, wait := p.MaxAuctionsWaiting.Milliseconds(), p.Wait.Milliseconds()
 	joined := op.Stateful("q3_join", keyed, func(resume Q3State, _ bool) op.ItemLogic[Q3Item, NameCityStateID, Q3State] {
-		j := &q3Join{keep: keep, wait: wait, late: late, maxTime: resume.MaxTime, sellers: map[int64]*Q3Seller{},
-			expiry: minHeap[expiryAt]{less: func(a, b expiryAt) bool { return a.at < b.at }},
-			queue:  minHeap[Q3Item]{less: func(a, b Q3Item) bool { return a.Time < b.Time }}}
-		for i := range resume.Sellers {
-			j.set(&resume.Sellers[i])
-		}
-		for _, it := range resume.Queued {
-			j.queue.push(it)
-		}
-		return j
+		return newQ3Join(resume, keep, wait, late)
 	})
 	return op.KeyRm("q3_out", joined)
+}
+
+func newQ3Join(resume Q3State, keep, wait int64, late *atomic.Int64) *q3Join {
+	j := &q3Join{keep: keep, wait: wait, late: late, maxTime: resume.MaxTime, sellers: map[int64]*Q3Seller{},
+		expiry: minHeap[expiryAt]{less: func(a, b expiryAt) bool { return a.at < b.at }},
+		queue:  minHeap[Q3Item]{less: func(a, b Q3Item) bool { return a.Time < b.Time }}}
+	for i := range resume.Sellers {
+		j.set(&resume.Sellers[i])
+	}
+	for _, it := range resume.Queued {
+		j.queue.push(it)
+	}
+	return j
 }
 
 // Q3State is the snapshot of Q3's join.
@@ -143,6 +147,9 @@ func (j *q3Join) OnEOF() ([]NameCityStateID, bool) {
 func (j *q3Join) NotifyAt() (time.Time, bool) { return time.Time{}, false }
 func (j *q3Join) Snapshot() Q3State {
 	s := Q3State{MaxTime: j.maxTime, Queued: j.queue.items}
+	if len(j.sellers) > 0 { // the codec decodes an empty list as nil
+		s.Sellers = make([]Q3Seller, 0, len(j.sellers))
+	}
 	for _, seller := range j.sellers {
 		s.Sellers = append(s.Sellers, *seller)
 	}
