@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/weirflow/weir/internal/bench/nexmark"
+)
 
 func TestParseBaseTime(t *testing.T) {
 	const beam = 1_436_918_400_000 // 2015-07-15T00:00:00Z
@@ -27,5 +32,25 @@ func TestParseBaseTime(t *testing.T) {
 	}
 	if got := formatMillis(beam); got != "2015-07-15T00:00:00Z" {
 		t.Errorf("formatMillis(%d) = %q", int64(beam), got)
+	}
+}
+
+// TestRecoveryFlags runs -r over every query on a few events (each run with recovery must
+// give as many outputs as without), and refuses -r with -out or -verify.
+func TestRecoveryFlags(t *testing.T) {
+	c := nexmark.DefaultConfig()
+	c.Events = 20_000
+	rec := recoveryFlags{on: true, rounds: 2, epoch: 20 * time.Millisecond}
+	if err := run("all", c, 2, "", false, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := run("4", c, 1, "", false, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := run("4", c, 1, "", true, rec); err == nil {
+		t.Error("-r with -verify: no error")
+	}
+	if err := run("4", c, 1, "", false, recoveryFlags{on: true, rounds: 0, epoch: time.Second}); err == nil {
+		t.Error("-r with -rounds 0: no error")
 	}
 }
