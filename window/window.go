@@ -261,6 +261,11 @@ type keyLogic[V, W, S any] struct {
 
 	*scratch[V, W, S]
 	sortedQueued bool
+
+	// The first open window and its logic are kept here, beside the rest of the key, so
+	// that an item costs fewer cache lines: a tumbling window has only one open at a time.
+	oneSpan  [1]span
+	oneLogic [1]windowLogic[V, W, S]
 }
 
 // scratch is the space a logic needs only during one of its calls, shared by the logics
@@ -336,8 +341,10 @@ func (k *kind[V, W, S]) perWorker() func(snapshot[V, S], bool) op.Logic[V, event
 
 func (k *kind[V, W, S]) logic(sc *scratch[V, W, S], resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
 	l := &keyLogic[V, W, S]{kind: k, scratch: sc}
+	l.logics = l.oneLogic[:0]
 	if !ok {
 		l.win.Done = minInstant
+		l.win.Windows = l.oneSpan[:0]
 		return l
 	}
 	l.clockSt, l.win, l.queue = resume.Clock, resume.Windows, resume.Queue
