@@ -166,7 +166,7 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 	events := keyed.Add("stateful_batch", weir.In(inner, up), k.perWorker)
 	return Out[V, W]{
 		Down: weir.In(outer, op.FilterMapValue("unwrap_down", events, func(e event[V, W]) (Windowed[W], bool) {
-			return Windowed[W]{Window: e.id, Value: e.down}, e.kind == downEvent
+			return Windowed[W]{Window: e.id, Value: e.down}, e.kind&downEvent != 0
 		})),
 		Late: weir.In(outer, op.FilterMapValue("unwrap_late", events, func(e event[V, W]) (Windowed[V], bool) {
 			if e.kind != lateEvent {
@@ -175,7 +175,7 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 			return Windowed[V]{Window: e.id, Value: *e.late}, true
 		})),
 		Meta: weir.In(outer, op.FilterMapValue("unwrap_meta", events, func(e event[V, W]) (Windowed[Meta], bool) {
-			if e.kind != metaEvent {
+			if e.kind&metaEvent == 0 {
 				return Windowed[Meta]{}, false
 			}
 			return Windowed[Meta]{Window: e.id, Value: e.meta.public()}, true
@@ -184,7 +184,7 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 		// takes a stateless split of the events, not a stateful join.
 		bounded: func(sc *weir.Scope, id string) weir.KeyedStream[Bounded[W]] {
 			return op.FilterMapValue(id, weir.In(sc, events), func(e event[V, W]) (Bounded[W], bool) {
-				if e.kind != downEvent || e.meta == nil {
+				if e.kind&downEvent == 0 || e.meta == nil {
 					return Bounded[W]{}, false
 				}
 				m := e.meta.public()
@@ -211,14 +211,17 @@ type kind[V, W, S any] struct {
 	ordered  bool
 }
 
+// The kinds of event, bits of event.kind: a window's last result as it closes is both a
+// result and its Meta line, one event instead of two.
 const (
-	downEvent uint8 = iota
+	downEvent uint8 = 1 << iota
 	lateEvent
 	metaEvent
 )
 
 // event is what the stateful step emits: a result, a late item or a closed window's span.
-// A result emitted as its window closes carries the span too, for WithBounds.
+// A result emitted as its window closes carries the span too, for WithBounds; the last of
+// them is the window's Meta event too (its Meta line comes right after it on Meta).
 type event[V, W any] struct {
 	kind uint8
 	id   int64
@@ -469,11 +472,16 @@ func (l *keyLogic[V, W, S]) advance(wm int64) ([]event[V, W], bool) {
 	for i := range l.closed {
 		s := &l.closed[i]
 		meta := l.closedSpan(s)
+		n := len(l.out)
 		if lg, ok := l.logics.take(s.ID); ok {
 			l.emit(s.ID, lg.OnClose(), meta)
 			l.retire(lg)
 		}
-		l.out = append(l.out, event[V, W]{kind: metaEvent, id: s.ID, meta: meta})
+		if len(l.out) > n {
+			l.out[len(l.out)-1].kind |= metaEvent
+		} else {
+			l.out = append(l.out, event[V, W]{kind: metaEvent, id: s.ID, meta: meta})
+		}
 	}
 	// Nothing open and nothing queued: free the key (Bytewax keeps sessions for ever).
 	return l.out, len(l.win.Windows) == 0 && len(l.queue) == 0

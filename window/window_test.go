@@ -59,12 +59,13 @@ func show[V, W any](out any) []string {
 	var lines []string
 	for _, kv := range out.([]weir.KV[event[V, W]]) {
 		e := kv.Value
-		switch e.kind {
-		case downEvent:
+		if e.kind&downEvent != 0 {
 			lines = append(lines, fmt.Sprintf("%s %d = %v", kv.Key, e.id, e.down))
-		case lateEvent:
+		}
+		if e.kind&lateEvent != 0 {
 			lines = append(lines, fmt.Sprintf("%s late %d: %v", kv.Key, e.id, e.late))
-		case metaEvent:
+		}
+		if e.kind&metaEvent != 0 { // after the result it may share an event with
 			line := fmt.Sprintf("%s meta %d [%s,%s]", kv.Key, e.id, fmtInstant(e.meta.Open), fmtInstant(e.meta.Close))
 			if len(e.meta.Merged) > 0 {
 				line += fmt.Sprintf(" merged %v", e.meta.Merged)
