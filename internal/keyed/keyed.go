@@ -330,6 +330,9 @@ func (s *stateful[V, W, S]) setLogic(e *entry[V, W, S], l Logic[V, W, S]) {
 	e.clock, _ = l.(Clocked)
 	_, e.quiet = l.(Quiet)
 	e.logic, e.timer = l, !timeless
+	// Like the flags above, fold follows the logic set last, so that an entry never folds
+	// into a logic it no longer holds.
+	e.fold = nil
 	if f, ok := l.(Folding[V]); ok && e.quiet && timeless && e.clock == nil {
 		e.fold = f
 	}
