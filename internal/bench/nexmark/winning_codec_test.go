@@ -48,25 +48,8 @@ func TestWinningCodec(t *testing.T) {
 	if len(state.Open) == 0 || len(state.Closed) == 0 {
 		t.Fatalf("a state of %d open and %d closed auctions: the test needs both", len(state.Open), len(state.Closed))
 	}
-	data, err := winningCodec{}.Encode(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := winningCodec{}.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(back, state) {
-		t.Fatal("the decoded state differs from the encoded one")
-	}
-	cbor, err := codec.Marshal(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%d open, %d pending, %d closed: %d bytes, CBOR %d", len(state.Open), len(state.Pending), len(state.Closed), len(data), len(cbor))
-	if len(data)*2 > len(cbor) {
-		t.Errorf("%d bytes, CBOR's %d: want at most half", len(data), len(cbor))
-	}
+	t.Logf("%d open, %d pending, %d closed", len(state.Open), len(state.Pending), len(state.Closed))
+	back, data := roundTripCompact(t, winningCodec{}.Encode, winningCodec{}.Decode, state)
 
 	resumed := newWinning(back, wait, nil)
 	for _, it := range items[len(items)/2:] {
@@ -91,4 +74,30 @@ func TestWinningCodec(t *testing.T) {
 	if _, err := (winningCodec{}).Decode(append(slices.Clip(data), 0)); err == nil {
 		t.Error("a byte after the state decoded")
 	}
+}
+
+// roundTripCompact encodes state with a query's own codec, checks that it decodes to the
+// same state in at most half of CBOR's bytes, and returns the decoded state and the bytes.
+func roundTripCompact[S any](t *testing.T, encode func(S) ([]byte, error), decode func([]byte) (S, error), state S) (S, []byte) {
+	t.Helper()
+	data, err := encode(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, state) {
+		t.Fatal("the decoded state differs from the encoded one")
+	}
+	cbor, err := codec.Marshal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d bytes, CBOR %d", len(data), len(cbor))
+	if len(data)*2 > len(cbor) {
+		t.Errorf("%d bytes, CBOR's %d: want at most half", len(data), len(cbor))
+	}
+	return back, data
 }
