@@ -125,7 +125,9 @@ func leaveAll(meshes []*TCP) []error {
 func receiveAll(t *testing.T, m *TCP, w, want int) []Message {
 	t.Helper()
 	var got []Message
-	deadline := time.After(10 * time.Second)
+	// Generous: under -race on a loaded 2-core machine TestTCPAfterBurst's 24 MiB took
+	// more than 10 s to encode and decode once. It bounds a hang, not the speed.
+	deadline := time.After(60 * time.Second)
 	for len(got) < want {
 		select {
 		case <-m.Wake(w):
