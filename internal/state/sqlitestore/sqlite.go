@@ -1177,6 +1177,16 @@ const compactInOrder = `INSERT INTO compacted (step, key, epoch, state, crc)
 	ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, crc = excluded.crc
 	WHERE excluded.epoch >= compacted.epoch`
 
+// dropDeletions drops the deletions that compactLatest or compactInOrder just moved below
+// epoch ?1, with nothing older left to hide. It looks up only the keys deleted among the
+// rows collected, as every earlier collection dropped its own: scanning compacted for
+// them cost a read of the whole state at every collection.
+const dropDeletions = `DELETE FROM compacted WHERE state IS NULL
+	AND (step, key) IN (SELECT step, key FROM snapshots WHERE epoch < ?1 AND state IS NULL)`
+
+// deleteMoved deletes the snapshot rows below epoch ?1 once they are collected.
+const deleteMoved = `DELETE FROM snapshots WHERE epoch < ?1`
+
 // checkRowsBelow checks every snapshot row below epoch h, which collection moves or
 // drops: a damaged row must not be dropped unnoticed, nor hide another key's row. It
 // reports whether the rows are all of one epoch.
@@ -1491,7 +1501,7 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 	// Every row below h is checked, then the latest row of each key moves to compacted
 	// with its checksum, in one statement: SQLite picks and moves the rows, which costs
 	// about half of reading each into Go and inserting it back.
-	oneEpoch, err := checkRowsBelow(tx, h)
+	oneEpoch, err := checkFast(tx, h)
 	if err != nil {
 		return err
 	}
@@ -1502,10 +1512,10 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 	if _, err := tx.Exec(move, h); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`DELETE FROM compacted WHERE state IS NULL`); err != nil {
+	if _, err := tx.Exec(dropDeletions, h); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`DELETE FROM snapshots WHERE epoch < ?`, h); err != nil {
+	if _, err := tx.Exec(deleteMoved, h); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(`DELETE FROM commits WHERE epoch < ?`, h); err != nil {
