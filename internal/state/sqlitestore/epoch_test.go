@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"database/sql/driver"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -119,3 +120,98 @@ func TestStateOK(t *testing.T) {
 		}
 	}
 }
+
+// A write of several epochs, each with runs of a step's rows longer and shorter than a
+// statement takes, keeps every key's rows in epoch order by rowid (as a resume and
+// collection read them) and writes every row once.
+func TestWriteKeepsEpochOrder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	initT(t, dir, 2)
+	s := openT(t, dir)
+	if _, err := s.Begin(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	epoch := func(e uint64) state.Epoch {
+		var snaps []state.Snapshot
+		for _, st := range []struct {
+			step string
+			keys int
+		}{{"long", 3*rowsPerInsert + 5}, {"short", 7}, {"exact", 2 * rowsPerInsert}} {
+			var cs []state.Change
+			for i := range st.keys {
+				cs = append(cs, state.Change{Key: fmt.Sprintf("k%03d", i), State: fmt.Appendf(nil, "%d", e)})
+			}
+			snaps = append(snaps, state.Snapshot{Step: st.step, Changes: cs})
+		}
+		return state.Epoch{Epoch: e, Snaps: snaps}
+	}
+	if err := s.Write(0, []state.Epoch{epoch(1), epoch(2), epoch(3)}); err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for p := range s.parts {
+		last := map[string]uint64{}
+		r, err := s.parts[p].Query(`SELECT steps.name, key, epoch, state FROM snapshots JOIN steps ON steps.id = step ORDER BY snapshots.rowid`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r.Next() {
+			var step, key, st string
+			var e uint64
+			if err := r.Scan(&step, &key, &e, &st); err != nil {
+				t.Fatal(err)
+			}
+			if e <= last[step+"/"+key] {
+				t.Errorf("partition %d: %s/%s's row of epoch %d after its row of epoch %d", p, step, key, e, last[step+"/"+key])
+			}
+			if st != fmt.Sprint(e) {
+				t.Errorf("partition %d: %s/%s's row of epoch %d holds %q", p, step, key, e, st)
+			}
+			last[step+"/"+key] = e
+			rows++
+		}
+		r.Close()
+	}
+	if want := 3 * (3*rowsPerInsert + 5 + 7 + 2*rowsPerInsert); rows != want {
+		t.Errorf("%d rows written, want %d", rows, want)
+	}
+}
+
+// A write's allocations a row: the boxing of the values each row binds (key, state and
+// checksum; its epoch and step are bound once a statement), 3.26 with database/sql's and
+// the driver's share of each statement.
+func TestWriteAllocs(t *testing.T) {
+	dir := t.TempDir()
+	initT(t, dir, 4)
+	s := openT(t, dir)
+	if _, err := s.Begin(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	const keys = 5_000 // two steps: 10k rows
+	e := uint64(0)
+	epochs := make([]state.Epoch, 8)
+	for i := range epochs {
+		epochs[i] = epochOf(0, uint64(i+1), keys)
+	}
+	allocs := testing.AllocsPerRun(len(epochs)-1, func() {
+		if err := s.Write(0, epochs[e:e+1]); err != nil {
+			t.Fatal(err)
+		}
+		e++
+	})
+	perRow := allocs / (2 * keys)
+	t.Logf("%.2f allocations a row written", perRow)
+	if perRow > maxWriteAllocs {
+		t.Errorf("a write: %.2f allocations a row, want at most %v", perRow, maxWriteAllocs)
+	}
+}
+
+// maxWriteAllocs bounds TestWriteAllocs.
+const maxWriteAllocs = 3.5

@@ -1059,36 +1059,101 @@ func (s *Store) split(epochs []state.Epoch) [][]row {
 // spends more in the driver than in SQLite.
 const rowsPerInsert = 64
 
-// insertRows runs the statement stmt(k) for rows 0 to n-1, rowsPerInsert rows at a time;
-// add appends the arguments of row i.
-func insertRows(tx *sql.Tx, stmt func(k int) string, n int, add func(i int, args []any) ([]any, error)) error {
-	var full *sql.Stmt
+// insertSnapshots inserts rows into snapshots in their order but within an epoch, which a
+// key has one row of per step; id gives a step's id. Every value bound to a statement
+// costs as much in database/sql and the driver as SQLite's inserting it, so the rows of
+// a step in an epoch go rowsPerInsert at a time through a statement that takes their
+// epoch and step once (sharedRows), three values a row instead of five; what is left of
+// each run goes through snapshotRows with the epoch's other remainders.
+func insertSnapshots(tx *sql.Tx, rows []row, id func(step string) (int64, error)) error {
+	var shared, mixed *sql.Stmt
+	defer func() {
+		if shared != nil {
+			shared.Close()
+		}
+		if mixed != nil {
+			mixed.Close()
+		}
+	}()
 	args := make([]any, 0, 5*rowsPerInsert)
-	for start := 0; start < n; start += rowsPerInsert {
-		k := min(n-start, rowsPerInsert)
-		args = args[:0]
-		for i := start; i < start+k; i++ {
+	var sum summer
+	var rest []row // remainders of the current epoch's runs
+	flush := func() error {
+		for len(rest) > 0 {
+			k := min(len(rest), rowsPerInsert)
+			args = args[:0]
+			for _, r := range rest[:k] {
+				sid, err := id(r.step)
+				if err != nil {
+					return err
+				}
+				st, crc := stateArgs(&sum, r)
+				args = append(args, r.epoch, sid, r.c.Key, st, crc)
+			}
 			var err error
-			if args, err = add(i, args); err != nil {
+			switch {
+			case k < rowsPerInsert:
+				_, err = tx.Exec(snapshotRows(k), args...)
+			case mixed == nil:
+				if mixed, err = tx.Prepare(snapshotRows(rowsPerInsert)); err == nil {
+					_, err = mixed.Exec(args...)
+				}
+			default:
+				_, err = mixed.Exec(args...)
+			}
+			if err != nil {
 				return err
 			}
+			rest = rest[k:]
 		}
-		if k < rowsPerInsert {
-			_, err := tx.Exec(stmt(k), args...)
-			return err
-		}
-		if full == nil {
-			var err error
-			if full, err = tx.Prepare(stmt(rowsPerInsert)); err != nil {
-				return err
-			}
-			defer full.Close()
-		}
-		if _, err := full.Exec(args...); err != nil {
-			return err
-		}
+		rest = rest[:0]
+		return nil
 	}
-	return nil
+	for i := 0; i < len(rows); {
+		epoch, step := rows[i].epoch, rows[i].step
+		if i > 0 && rows[i-1].epoch != epoch {
+			// A key's rows must stay in epoch order by rowid.
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		j := i + 1
+		for j < len(rows) && rows[j].epoch == epoch && rows[j].step == step {
+			j++
+		}
+		if j-i >= rowsPerInsert {
+			sid, err := id(step)
+			if err != nil {
+				return err
+			}
+			if shared == nil {
+				if shared, err = tx.Prepare(sharedRows(rowsPerInsert)); err != nil {
+					return err
+				}
+			}
+			for ; i+rowsPerInsert <= j; i += rowsPerInsert {
+				args = append(args[:0], epoch, sid)
+				for _, r := range rows[i : i+rowsPerInsert] {
+					st, crc := stateArgs(&sum, r)
+					args = append(args, r.c.Key, st, crc)
+				}
+				if _, err := shared.Exec(args...); err != nil {
+					return err
+				}
+			}
+		}
+		rest = append(rest, rows[i:j]...)
+		i = j
+	}
+	return flush()
+}
+
+// stateArgs returns the state column of r (NULL, nil, for a deletion) and its checksum.
+func stateArgs(sum *summer, r row) (state any, crc int64) {
+	if !r.c.Deleted {
+		state = nonNil(r.c.State)
+	}
+	return state, sum.state(r.step, r.c.Key, r.epoch, r.c.State, r.c.Deleted)
 }
 
 func (s *Store) writePart(p int, rows []row, exec int64, worker int, next uint64, final bool, committed uint64, now int64) error {
@@ -1118,21 +1183,7 @@ func (s *Store) writePart(p int, rows []row, exec int64, worker int, next uint64
 			added[step] = id
 			return id, nil
 		}
-		var sum summer
-		err := insertRows(tx, snapshotRows, len(rows), func(i int, args []any) ([]any, error) {
-			r := rows[i]
-			sid, err := id(r.step)
-			if err != nil {
-				return nil, err
-			}
-			var state any // NULL marks a deletion
-			if !r.c.Deleted {
-				state = nonNil(r.c.State)
-			}
-			crc := sum.state(r.step, r.c.Key, r.epoch, r.c.State, r.c.Deleted)
-			return append(args, r.epoch, sid, r.c.Key, state, crc), nil
-		})
-		if err != nil {
+		if err := insertSnapshots(tx, rows, id); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`INSERT OR REPLACE INTO frontiers (execution, worker, epoch, final, crc) VALUES (?, ?, ?, ?, ?)`,
@@ -1140,7 +1191,7 @@ func (s *Store) writePart(p int, rows []row, exec int64, worker int, next uint64
 			return err
 		}
 		// Recorded one write late, which only makes garbage collection more careful.
-		_, err = tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at, crc) VALUES (?, ?, ?)`, committed, now, sumCommit(committed, now))
+		_, err := tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at, crc) VALUES (?, ?, ?)`, committed, now, sumCommit(committed, now))
 		return err
 	})
 	if err != nil {
@@ -1155,6 +1206,15 @@ func (s *Store) writePart(p int, rows []row, exec int64, worker int, next uint64
 func snapshotRows(n int) string {
 	return `INSERT INTO snapshots (epoch, step, key, state, crc) VALUES (?, ?, ?, ?, ?)` +
 		strings.Repeat(`, (?, ?, ?, ?, ?)`, n-1)
+}
+
+// sharedRows is the statement inserting n snapshot rows of one epoch (?1) and step (?2),
+// each row's key, state and checksum following. The rows' parameters are anonymous (SQLite
+// numbers each one past the largest so far): the driver reads every parameter's name, and
+// one named ?NNN cost it an allocation and a parse.
+func sharedRows(n int) string {
+	return `INSERT INTO snapshots (epoch, step, key, state, crc) VALUES (?1, ?2, ?, ?, ?)` +
+		strings.Repeat(`, (?1, ?2, ?, ?, ?)`, n-1)
 }
 
 // compactLatest moves the latest row below epoch ?1 of each key of snapshots into
