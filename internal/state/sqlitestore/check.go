@@ -58,21 +58,32 @@ func stateOK(args []driver.Value) bool {
 	return ok
 }
 
-// checkQuery counts the snapshot rows below epoch ?1 and those of them that fail
-// weir_state_ok (a step id without a name included), with their least and greatest epoch.
-const checkQuery = `SELECT count(*), coalesce(sum(NOT ` + stateOKFunc + `(steps.name, s.key, s.epoch, s.state, s.crc)), 0),
-	min(s.epoch), max(s.epoch)
-	FROM snapshots AS s LEFT JOIN steps ON steps.id = s.step WHERE s.epoch < ?1`
+// checkQuery reads the snapshot rows, checking those below epoch ?1 with weir_state_ok
+// (a step id without a name fails): how many there are, how many of them are below ?1,
+// fail, or are deletions, and the least and greatest epoch below ?1. The rows at ?1 and
+// later are the few written since the collection's horizon.
+const checkQuery = `SELECT count(*), count(*) FILTER (WHERE s.epoch < ?1),
+	coalesce(sum(NOT ` + stateOKFunc + `(steps.name, s.key, s.epoch, s.state, s.crc)) FILTER (WHERE s.epoch < ?1), 0),
+	count(*) FILTER (WHERE s.epoch < ?1 AND s.state IS NULL),
+	min(s.epoch) FILTER (WHERE s.epoch < ?1), max(s.epoch) FILTER (WHERE s.epoch < ?1)
+	FROM snapshots AS s LEFT JOIN steps ON steps.id = s.step`
+
+// below is what collection needs to know of the snapshot rows below its horizon.
+type below struct {
+	oneEpoch  bool // they are all of one epoch (or none)
+	all       bool // they are every row of snapshots
+	deletions bool // some are deletions
+}
 
 // checkFast checks the snapshot rows below epoch h as checkRowsBelow does, in SQLite with
-// weir_state_ok, falling back to checkRowsBelow for the error when a row fails. It also
-// reports whether the rows are all of one epoch.
-func checkFast(tx *sql.Tx, h int64) (oneEpoch bool, err error) {
-	var bad, n int64
+// weir_state_ok, falling back to checkRowsBelow for the error when a row fails.
+func checkFast(tx *sql.Tx, h int64) (below, error) {
+	var n, nBelow, bad, dels int64
 	var lo, hi sql.NullInt64
-	err = tx.QueryRow(checkQuery, h).Scan(&n, &bad, &lo, &hi)
+	err := tx.QueryRow(checkQuery, h).Scan(&n, &nBelow, &bad, &dels, &lo, &hi)
 	if err != nil || bad > 0 {
-		return checkRowsBelow(tx, h)
+		oneEpoch, err := checkRowsBelow(tx, h)
+		return below{oneEpoch: oneEpoch, deletions: true}, err
 	}
-	return n == 0 || lo.Int64 == hi.Int64, nil
+	return below{oneEpoch: lo.Int64 == hi.Int64, all: nBelow == n, deletions: dels > 0}, nil
 }

@@ -3,9 +3,12 @@ package sqlitestore
 import (
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/weirflow/weir/internal/state"
 )
@@ -62,6 +65,7 @@ func TestCollectSearchesCompacted(t *testing.T) {
 		"compactInOrder": compactInOrder,
 		"dropDeletions":  dropDeletions,
 		"deleteMoved":    deleteMoved,
+		"deleteAll":      deleteAll,
 		"check":          checkQuery,
 	}
 	for name, q := range stmts {
@@ -215,3 +219,43 @@ func TestWriteAllocs(t *testing.T) {
 
 // maxWriteAllocs bounds TestWriteAllocs.
 const maxWriteAllocs = 3.5
+
+// Collection empties snapshots at once only when every row is below its horizon: a row a
+// worker wrote beyond another's frontier stays.
+func TestCollectKeepsRowsAboveHorizon(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	initT(t, dir, 1)
+	s := openT(t, dir)
+	if _, err := s.Begin(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []write{{0, 1, "s", []string{"a=1", "b=1"}}, {1, 1, "s", []string{"c=1"}}, {0, 2, "s", []string{"a=2", "b"}}} {
+		if err := s.Write(w.worker, []state.Epoch{{Epoch: w.epoch, Snaps: snaps(w)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.GC(0); err != nil { // every worker has completed epoch 1 only
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"s/a@1", "s/a@2", "s/b@1", "s/b@2-", "s/c@1"}, sorted(allRows(t, s))); diff != "" {
+		t.Errorf("rows after collecting below epoch 2 (-want +got):\n%s", diff)
+	}
+	if err := s.Write(1, []state.Epoch{{Epoch: 2, Snaps: snaps(write{1, 2, "s", nil})}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.GC(0); err != nil { // now below epoch 3: every row
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"s/a@2", "s/c@1"}, sorted(allRows(t, s))); diff != "" {
+		t.Errorf("rows after collecting below epoch 3 (-want +got):\n%s", diff)
+	}
+	if n := countRows(t, s, 0, "true"); n != 0 {
+		t.Errorf("%d rows left in snapshots, want 0", n)
+	}
+}
+
+func sorted(s []string) []string { slices.Sort(s); return s }

@@ -1244,8 +1244,13 @@ const compactInOrder = `INSERT INTO compacted (step, key, epoch, state, crc)
 const dropDeletions = `DELETE FROM compacted WHERE state IS NULL
 	AND (step, key) IN (SELECT step, key FROM snapshots WHERE epoch < ?1 AND state IS NULL)`
 
-// deleteMoved deletes the snapshot rows below epoch ?1 once they are collected.
-const deleteMoved = `DELETE FROM snapshots WHERE epoch < ?1`
+// deleteMoved deletes the snapshot rows below epoch ?1 once they are collected; deleteAll
+// deletes them when they are every row: without a WHERE clause, SQLite frees the table's
+// pages instead of deleting row after row.
+const (
+	deleteMoved = `DELETE FROM snapshots WHERE epoch < ?1`
+	deleteAll   = `DELETE FROM snapshots`
+)
 
 // checkRowsBelow checks every snapshot row below epoch h, which collection moves or
 // drops: a damaged row must not be dropped unnoticed, nor hide another key's row. It
@@ -1561,21 +1566,31 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 	// Every row below h is checked, then the latest row of each key moves to compacted
 	// with its checksum, in one statement: SQLite picks and moves the rows, which costs
 	// about half of reading each into Go and inserting it back.
-	oneEpoch, err := checkFast(tx, h)
+	moved, err := checkFast(tx, h)
 	if err != nil {
 		return err
 	}
 	move := compactLatest
-	if oneEpoch {
+	if moved.oneEpoch {
 		move = compactInOrder
 	}
 	if _, err := tx.Exec(move, h); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(dropDeletions, h); err != nil {
-		return err
+	if moved.deletions {
+		if _, err := tx.Exec(dropDeletions, h); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.Exec(deleteMoved, h); err != nil {
+	// With every row collected (the usual case, once a write has reached every worker's
+	// frontier), SQLite empties the table by freeing its pages rather than deleting each
+	// row.
+	if moved.all {
+		_, err = tx.Exec(deleteAll)
+	} else {
+		_, err = tx.Exec(deleteMoved, h)
+	}
+	if err != nil {
 		return err
 	}
 	if _, err := tx.Exec(`DELETE FROM commits WHERE epoch < ?`, h); err != nil {
