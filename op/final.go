@@ -47,34 +47,7 @@ func ReduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V
 // must reduce as reducer does.
 func reduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V) V, build func(resume V, ok bool) Logic[V, V, V]) weir.KeyedStream[V] {
 	return weir.Composite(id, up, func(in weir.KeyedStream[V]) weir.KeyedStream[V] {
-		pre := flatMapBatch("pre_reduce", in, func() func([]weir.KV[V]) []weir.KV[V] {
-			at := map[string]int{} // key -> index in out
-			var out []weir.KV[V]
-			skip := 0
-			return func(items []weir.KV[V]) []weir.KV[V] {
-				// A batch of mostly distinct keys gains little from pre-reducing and pays a
-				// map lookup per item: pass the next batches through, then look again.
-				if skip > 0 {
-					skip--
-					return items
-				}
-				clear(at)
-				clear(out)
-				out = out[:0]
-				for i := range items {
-					if j, ok := at[items[i].Key]; ok {
-						out[j].Value = reducer(out[j].Value, items[i].Value)
-						continue
-					}
-					at[items[i].Key] = len(out)
-					out = append(out, items[i])
-				}
-				if 2*len(out) > len(items) {
-					skip = 63
-				}
-				return out
-			}
-		})
+		pre := combine("pre_reduce", in, reducer)
 		return weir.Composite("fold_final", pre, func(in weir.KeyedStream[V]) weir.KeyedStream[V] {
 			return finalStep("stateful", in, build)
 		})

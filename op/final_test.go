@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/weirtest"
 )
@@ -79,19 +80,41 @@ func TestFinalKeysSortedAtEOF(t *testing.T) {
 	diffOut(t, fmt.Sprint(got), "[(Apple, 1) (Fig, 1) (apple, 1) (banana, 1) (fig, 1) (pear, 2)]")
 }
 
-// TestReduceFinalPreReduces checks that the pre_reduce step turns a batch into one item
-// per key, in first-seen order, before the exchange.
+// TestReduceFinalPreReduces checks that the pre_reduce step holds one partial value per
+// key across batches, emits nothing until it is flushed, and then emits the partials in
+// first-seen order, having called the reducer once per item past each key's first.
 func TestReduceFinalPreReduces(t *testing.T) {
 	flow := weir.NewDataflow("f")
 	in := op.Input("in", flow, weirtest.NewSource[weir.KV[int]]())
 	var calls int
 	op.ReduceFinal("sum", in, func(a, b int) int { calls++; return a + b })
-	batch := []weir.KV[int]{kvOf("b", 1), kvOf("a", 2), kvOf("b", 3), kvOf("b", 4), kvOf("c", 5), kvOf("a", 6)}
-	got := flatMapNode(t, flow, "f.sum.pre_reduce", batch)
-	diffOut(t, fmt.Sprint(got), "[(b, 8) (a, 8) (c, 5)]")
+	h := holderNode(t, flow, "f.sum.pre_reduce")
+	if got := h.Batch([]weir.KV[int]{kvOf("b", 1), kvOf("a", 2), kvOf("b", 3)}); got != nil {
+		t.Errorf("first batch emitted %v, want nothing before the flush", got)
+	}
+	if got := h.Batch([]weir.KV[int]{kvOf("b", 4), kvOf("c", 5), kvOf("a", 6)}); got != nil {
+		t.Errorf("second batch emitted %v, want nothing before the flush", got)
+	}
+	diffOut(t, fmt.Sprint(h.Flush()), "[(b, 8) (a, 8) (c, 5)]")
 	if calls != 3 {
 		t.Errorf("reducer called %d times, want 3", calls)
 	}
+	if got := h.Flush(); got != nil {
+		t.Errorf("a second flush emitted %v, want nothing", got)
+	}
+	diffOut(t, fmt.Sprint(h.Batch([]weir.KV[int]{kvOf("a", 1), kvOf("a", 2)}), h.Flush()), "<nil> [(a, 3)]")
+}
+
+// holderNode makes a per-worker function of the holding FlatMapBatch step id of flow.
+func holderNode(t *testing.T, flow *weir.Dataflow, id string) graph.Holder {
+	t.Helper()
+	for _, n := range graph.FlowOf(flow).Nodes() {
+		if n.ID == id {
+			return n.Spec.(*graph.FlatMapSpec).Hold()
+		}
+	}
+	t.Fatalf("no step %s", id)
+	return nil
 }
 
 // TestFoldFinalBuilderPerKey checks that each key gets its own accumulator from builder.

@@ -289,13 +289,13 @@ func TestStatefulPanicNamesStepAndKey(t *testing.T) {
 			return op.FoldFinal("ff", s, func() int { return 0 }, func(a, v int) int { boomOn(v); return a + v })
 		}, "f.ff.stateful.stateful_batch", "a"},
 		{"reduce_final", func(s weir.KeyedStream[int]) weir.KeyedStream[int] {
-			// With one item per batch, the pre-reduce has nothing to combine: the
-			// reducer first runs in the stateful step.
+			// The pre-reduce combines a key's values across batches: the reducer first
+			// runs there, which names the key too.
 			return op.ReduceFinal("rf", s, func(a, v int) int { boomOn(v); return a + v })
-		}, "f.rf.fold_final.stateful.stateful_batch", "a"},
+		}, "f.rf.pre_reduce", "a"},
 		{"max_final", func(s weir.KeyedStream[int]) weir.KeyedStream[int] {
 			return op.MaxFinal("mx", s, func(v int) int { boomOn(v); return v })
-		}, "f.mx.reduce_final.fold_final.stateful.stateful_batch", "a"},
+		}, "f.mx.reduce_final.pre_reduce", "a"},
 		{"count_final_key", func(s weir.KeyedStream[int]) weir.KeyedStream[int] {
 			return op.CountFinal("n", s, func(kv weir.KV[int]) string { boomOn(kv.Value); return kv.Key })
 		}, "f.n.init_count.flat_map_batch", ""},

@@ -66,6 +66,9 @@ func (w *worker) newOperator(n *plan.Node) operator {
 		if n.FusedInto != nil {
 			return fused{s}
 		}
+		if hold := n.Spec.(*graph.FlatMapSpec).Hold; hold != nil {
+			return &holding{step: s, h: hold()}
+		}
 		return &flatMap{step: s, fn: n.FlatMap(), emit: n.Emit}
 	case graph.Branch:
 		return &branch{step: s, split: n.Spec.(*graph.BranchSpec).Split}

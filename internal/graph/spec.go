@@ -83,6 +83,24 @@ type FlatMapSpec struct {
 	// Chain, when set, is the step as a chain of per-item functions, which the plan may
 	// fuse with the chain of the step after it.
 	Chain Chain
+	// Hold, when set, makes the step's per-worker function in place of New, for a step
+	// that holds items back across batches (a combiner before an exchange). It is called
+	// once per worker.
+	Hold func() Holder
+}
+
+// Holder is the per-worker function of a FlatMapBatch step that may keep what it is
+// given across batches, within an epoch. The engine calls Flush and sends what it
+// returns on in the epoch of the batches held, before it gives the holder a batch of
+// another epoch and before the step's frontier passes that epoch (so at the end of the
+// stream too): nothing held outlives its epoch, so the step has nothing to snapshot, and
+// an aborted run loses only what its last snapshot does not cover anyway.
+type Holder interface {
+	// Batch takes a batch and returns what to emit now (nil for nothing), as New's
+	// function does.
+	Batch(batch any) any
+	// Flush returns everything held (nil for nothing) and holds nothing after.
+	Flush() any
 }
 
 // Chain is a run of per-item functions of consecutive stateless steps (op.Map): fused, an
