@@ -128,3 +128,68 @@ func TestFoldFinalBuilderPerKey(t *testing.T) {
 	})
 	diffOut(t, fmt.Sprint(got), "[(a, map[1:true 3:true]) (b, map[2:true])]")
 }
+
+// TestReduceFinalResumesWithCombinerHolding runs ReduceFinal and CountFinal over two
+// inputs, an epoch per round of reads, and crashes them while pre_reduce holds partials
+// of an epoch not yet closed (the first input's batch is read, then the second input
+// aborts), then again at an epoch's start, and resumes each time, on one and two workers
+// and with the workers changing between runs: the aborted runs emit nothing, and the
+// last one emits every key's total as a run without crashes does, nothing lost and
+// nothing counted twice.
+func TestReduceFinalResumesWithCombinerHolding(t *testing.T) {
+	const perKey, keys = 12, 5
+	script := func(value, abortAt int) *weirtest.Source[weir.KV[int]] {
+		s := weirtest.NewSource[weir.KV[int]]()
+		for i := range perKey * keys {
+			if i == abortAt {
+				s.Abort()
+			}
+			s.Then(kvOf(fmt.Sprint("k", i%keys), value))
+		}
+		return s.BatchSize(4)
+	}
+	want := func(f func(a, b int) int) []string {
+		var out []string
+		for k := range keys {
+			out = append(out, fmt.Sprintf("(k%d, %d)", k, f(perKey*1, perKey*100)))
+		}
+		return out
+	}
+	type build func(a, b weir.KeyedStream[int]) weir.KeyedStream[int]
+	ops := []struct {
+		name  string
+		build build
+		want  []string
+	}{
+		{"reduce_final", func(a, b weir.KeyedStream[int]) weir.KeyedStream[int] {
+			return op.ReduceFinal("sum", op.Merge("both", a, b), func(x, y int) int { return x + y })
+		}, want(func(a, b int) int { return a + b })},
+		{"count_final", func(a, b weir.KeyedStream[int]) weir.KeyedStream[int] {
+			return op.CountFinal("count", op.Merge("both", a, b), func(kv weir.KV[int]) string { return kv.Key })
+		}, want(func(int, int) int { return 2 * perKey })},
+	}
+	for _, o := range ops {
+		for _, workers := range [][]int{{1, 1, 1}, {2, 2, 2}, {2, 1, 3}} {
+			t.Run(fmt.Sprint(o.name, "_", workers), func(t *testing.T) {
+				rec := weirtest.NewRecovery(t, 2)
+				// The first input reads a batch in each round before the second: the
+				// second's abort comes while that batch is held.
+				a, b := script(1, 40), script(100, 20)
+				for i, w := range workers {
+					flow := weir.NewDataflow("f")
+					out := weirtest.NewSink[weir.KV[int]]()
+					op.Output("out", o.build(op.Input("a", flow, a), op.Input("b", flow, b)), out)
+					rec.Run(t, flow, w)
+					got := sortedStrings(out.Items())
+					if i < len(workers)-1 {
+						if len(got) != 0 {
+							t.Errorf("run %d, aborted, emitted %v", i+1, got)
+						}
+						continue
+					}
+					diffOut(t, got, o.want)
+				}
+			})
+		}
+	}
+}
