@@ -110,7 +110,8 @@ type stateful[V, W, S any] struct {
 	clearValues bool   // V holds pointers
 	act         uint64 // activation counter, for stamps
 
-	resumed entrySlab[V, W, S] // where Resume takes entries from
+	resumed   entrySlab[V, W, S] // where Resume takes entries from
+	unindexed int                // keys Preload restored, last in order.fresh, not yet in keys
 
 	order  keyOrder[entry[V, W, S]]   // every key, for OnBatch and OnEOF in key order
 	timers timerQueue[entry[V, W, S]] // the keys' notification times
@@ -303,25 +304,14 @@ func (s *stateful[V, W, S]) NextNotify() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func (s *stateful[V, W, S]) Resume(key string, state []byte) (err error) {
-	st, err := s.codec.Decode(state)
+// Resume restores key's logic from its snapshot and looks the key up at once (see
+// Preload for keys whose number is not known yet).
+func (s *stateful[V, W, S]) Resume(key string, state []byte) error {
+	e, err := s.restore(key, state)
 	if err != nil {
-		return &graph.KeyError{Key: key, Cause: err} // a *codec.DecodeError, naming S
+		return err
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = &graph.KeyError{Key: key, Cause: &graph.PanicError{Value: r, Stack: debug.Stack()}}
-		}
-	}()
-	e := s.resumed.entry(key)
-	s.setLogic(e, s.build(st, true))
 	s.keys[key] = e
-	s.order.add(&e.order)
-	if e.timer {
-		if at, ok := e.logic.NotifyAt(); ok {
-			s.timers.arm(&e.timers, at.UnixNano())
-		}
-	}
 	return nil
 }
 

@@ -1,6 +1,11 @@
 package keyed
 
-import "slices"
+import (
+	"runtime/debug"
+	"slices"
+
+	"github.com/weirflow/weir/internal/graph"
+)
 
 // Resuming a million keys is a million map insertions and entries at once, before the
 // first new item can run: what follows makes room for them in one go.
@@ -14,6 +19,60 @@ func (s *stateful[V, W, S]) Reserve(keys int) {
 		s.keys = make(map[string]*entry[V, W, S], keys)
 	}
 	s.order.fresh = slices.Grow(s.order.fresh, keys)
+}
+
+// Preload restores key's logic from its snapshot as Resume does, but leaves the key out
+// of the key map until Index. It is for a resume whose keys come while the store still
+// reads them, their number unknown until the last: the map is then made once, at its
+// final size, instead of growing to it (its growth was a third of the runtime's resume
+// of 1M keys). Between the first Preload and Index, the runtime is only given keys to
+// preload.
+func (s *stateful[V, W, S]) Preload(key string, state []byte) error {
+	_, err := s.restore(key, state)
+	if err == nil {
+		s.unindexed++
+	}
+	return err
+}
+
+// Index puts the keys Preload restored into the key map, made at their number when the
+// runtime held no key before.
+func (s *stateful[V, W, S]) Index() {
+	n := s.unindexed
+	if n == 0 {
+		return
+	}
+	s.unindexed = 0
+	if len(s.keys) == 0 {
+		s.keys = make(map[string]*entry[V, W, S], n)
+	}
+	for _, slot := range s.order.fresh[len(s.order.fresh)-n:] {
+		s.keys[slot.key] = slot.owner
+	}
+}
+
+// restore makes key's entry, its logic built from its snapshot state, and puts it in the
+// key order (and its notification, if it has one, in the timer queue): all of Resume but
+// the map.
+func (s *stateful[V, W, S]) restore(key string, state []byte) (e *entry[V, W, S], err error) {
+	st, err := s.codec.Decode(state)
+	if err != nil {
+		return nil, &graph.KeyError{Key: key, Cause: err} // a *codec.DecodeError, naming S
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e, err = nil, &graph.KeyError{Key: key, Cause: &graph.PanicError{Value: r, Stack: debug.Stack()}}
+		}
+	}()
+	e = s.resumed.entry(key)
+	s.setLogic(e, s.build(st, true))
+	s.order.add(&e.order)
+	if e.timer {
+		if at, ok := e.logic.NotifyAt(); ok {
+			s.timers.arm(&e.timers, at.UnixNano())
+		}
+	}
+	return e, nil
 }
 
 // entryBlock is how many resumed keys' entries share an allocation.
