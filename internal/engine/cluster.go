@@ -485,9 +485,11 @@ func (r *runState) loadCluster(ctx context.Context, c *cluster) error {
 			r.route(r.plan.Nodes[node], key, st, gone)
 			return nil
 		}); err != nil {
+			r.finishResume(true)
 			return err
 		}
 	}
+	r.finishResume(false)
 	return r.partitionsChanged(gone)
 }
 

@@ -215,7 +215,8 @@ type runState struct {
 	// The epoch this execution starts at, and what each worker resumes: by worker, by
 	// node index, the state of each key (stateful steps) or partition (inputs, sinks).
 	start     uint64
-	states    []map[int]*loaded           // keyed state of stateful steps
+	states    []map[int]*loaded           // keyed state of stateful steps (loaded.go)
+	resumers  []*resumer                  // by worker, while the load goes on
 	positions []map[int]map[string][]byte // by partition name, of inputs and sinks
 	// spares holds, by edge, batches that receivers are done with, for senders to fill
 	// again (spares.go).
@@ -380,6 +381,7 @@ func (r *runState) resume() error {
 		r.route(n, key, b, gone)
 		return nil
 	})
+	r.finishResume(err != nil)
 	if err != nil {
 		return err
 	}
@@ -393,6 +395,7 @@ func (r *runState) resume() error {
 // initResume makes the maps of what each worker resumes.
 func (r *runState) initResume() {
 	r.states = make([]map[int]*loaded, r.total)
+	r.resumers = make([]*resumer, r.total)
 	r.positions = make([]map[int]map[string][]byte, r.total)
 	for w := range r.total {
 		r.states[w] = map[int]*loaded{}
@@ -413,10 +416,10 @@ func (r *runState) route(n *plan.Node, key string, b []byte, gone map[int][]stri
 		w = r.ownerOf(key)
 		l := r.states[w][n.Index]
 		if l == nil {
-			l = &loaded{}
+			l = &loaded{node: n}
 			r.states[w][n.Index] = l
 		}
-		l.add(state.Change{Key: key, State: b})
+		r.addLoaded(w, l, state.Change{Key: key, State: b})
 		return
 	case n.Sharded:
 		s := r.shards[n.Index]

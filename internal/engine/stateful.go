@@ -15,10 +15,21 @@ type stateful struct {
 	rt    graph.StatefulRuntime
 	held  pending
 	sizes heldCounter // rt, if it can tell its keys and timers
+
+	resumeErr error // the first key that failed to resume, reported by open
 }
 
 func newStateful(s step, spec *graph.StatefulSpec) *stateful {
-	st := &stateful{step: s, rt: spec.New(), held: newPending(s.Batch, &s.w.load)}
+	st := &stateful{step: s, held: newPending(s.Batch, &s.w.load)}
+	// The keys this worker owns now were resumed while the store loaded them (loaded.go):
+	// the runtime they went into is this step's.
+	if l := s.w.r.states[s.w.id][s.Index]; l != nil {
+		delete(s.w.r.states[s.w.id], s.Index)
+		st.rt, st.resumeErr = l.rt, l.err
+	}
+	if st.rt == nil {
+		st.rt = spec.New()
+	}
 	st.sizes, _ = st.rt.(heldCounter)
 	if s.w.r.cfg.Store != nil {
 		st.rt.Track()
@@ -26,24 +37,16 @@ func newStateful(s step, spec *graph.StatefulSpec) *stateful {
 	return st
 }
 
-// open resumes the keys this worker owns now. Any order will do: the runtime orders keys
-// itself where it matters. They come in the order of the store's Load, which for the
-// SQLite store is byte-wise, sparing the keyed runtime a sort.
+// open reports how resuming the keys this worker owns went: they were resumed before
+// the workers started, in the order of the store's Load (for the SQLite store byte-wise,
+// which spares the keyed runtime a sort; any order will do, as the runtime orders keys
+// itself where it matters).
 func (s *stateful) open() error {
-	r := s.w.r
-	if states := r.states[s.w.id][s.Index]; states != nil {
-		delete(r.states[s.w.id], s.Index)
-		if rs, ok := s.rt.(reserver); ok {
-			rs.Reserve(states.n)
+	if err := s.resumeErr; err != nil {
+		if _, ok := err.(*graph.StepError); ok {
+			return err // a panic, already the step's
 		}
-		for j, block := range states.blocks {
-			for i := range block {
-				if err := s.rt.Resume(block[i].Key, block[i].State); err != nil {
-					return s.keyErr(err, "resuming")
-				}
-			}
-			states.blocks[j] = nil // let the loaded bytes go as keys resume
-		}
+		return s.keyErr(err, "resuming")
 	}
 	s.publishHeld()
 	return nil
