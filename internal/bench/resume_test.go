@@ -2,10 +2,17 @@ package bench_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strconv"
 	"testing"
+	"time"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/bench"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/run"
 )
 
 // resumeGuardKeys is the size of BenchmarkResumePerKey: large enough that per-key costs
@@ -41,4 +48,68 @@ func BenchmarkResumePerKey(b *testing.B) {
 	b.ReportMetric(perKey(float64(t.Store.Nanoseconds())), "store-ns/key")
 	b.ReportMetric(perKey(float64(t.FirstItem.Nanoseconds())), "first-item-ns/key")
 	b.ReportMetric(float64(t.FirstItem)/float64(t.Store), "first/store")
+}
+
+// TestResumeProfile writes a CPU profile of a run resuming a recovery directory of
+// WEIR_RESUME_KEYS keys (bench.ResumeKeys by default), from run.Run's call to its first new
+// item, to the file WEIR_RESUME_PROFILE: where a resume's time goes. The directory is
+// WEIR_RESUME_DIR, built on the first run and resumed on the next ones. It runs only when
+// WEIR_RESUME_PROFILE is set.
+func TestResumeProfile(t *testing.T) {
+	out := os.Getenv("WEIR_RESUME_PROFILE")
+	if out == "" {
+		t.Skip("WEIR_RESUME_PROFILE is not set")
+	}
+	keys := bench.ResumeKeys
+	if s := os.Getenv("WEIR_RESUME_KEYS"); s != "" {
+		var err error
+		if keys, err = strconv.Atoi(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := os.Getenv("WEIR_RESUME_DIR")
+	if dir == "" {
+		dir = filepath.Join(t.TempDir(), "recovery")
+	}
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		if err := bench.BuildResumeStore(context.Background(), dir, keys); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The keys resumed so far: each run adds one, the int after the last.
+	r, err := bench.Resume(context.Background(), dir, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := r.Keys + 1
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// The flow of bench.Resume, whose steps' names the directory's state is under.
+	flow := weir.NewDataflow("resume")
+	s := op.KeyOn("key", op.Input("ints", flow, bench.NewInts(next+1, 1)), strconv.Itoa)
+	var first time.Duration
+	var start time.Time
+	sums := op.StatefulMap("running_sum", s, func(st *op.State[int], v int) int {
+		if v == next {
+			first = time.Since(start)
+			pprof.StopCPUProfile()
+		}
+		n, _ := st.Get()
+		st.Set(n + v)
+		return n + v
+	})
+	op.Output("sum", sums, bench.CountSum())
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	err = run.Run(context.Background(), flow, run.EpochInterval(bench.AggInterval), run.Recovery(dir))
+	pprof.StopCPUProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("bench.Resume: store %v, first item %v, run %v, %d keys; profiled run: first item %v", r.Store, r.FirstItem, r.Run, r.Keys, first)
 }
