@@ -403,8 +403,14 @@ func (r *runState) initResume() {
 	}
 }
 
-// ownerOf is the worker that owns key's state.
-func (r *runState) ownerOf(key string) int { return int(keyhash.Of(key) % uint64(r.total)) }
+// ownerOf is the worker that owns key's state. One worker owns every key, unhashed: a
+// resume routes every loaded key through here.
+func (r *runState) ownerOf(key string) int {
+	if r.total == 1 {
+		return 0
+	}
+	return int(keyhash.Of(key) % uint64(r.total))
+}
 
 // route gives a loaded row of node n to the worker of this process that resumes it: a
 // stateful step's key to its owner, a partition's position to the worker it is assigned
