@@ -106,7 +106,7 @@ func TestReduceFinalPreReduces(t *testing.T) {
 }
 
 // holderNode makes a per-worker function of the holding FlatMapBatch step id of flow.
-func holderNode(t *testing.T, flow *weir.Dataflow, id string) graph.Holder {
+func holderNode(t testing.TB, flow *weir.Dataflow, id string) graph.Holder {
 	t.Helper()
 	for _, n := range graph.FlowOf(flow).Nodes() {
 		if n.ID == id {
@@ -192,4 +192,63 @@ func TestReduceFinalResumesWithCombinerHolding(t *testing.T) {
 			})
 		}
 	}
+}
+
+// combineBatches is 64 batches of 1024 items of 1000 keys, as the count paths of
+// internal/bench read them, each boxed as the engine passes it.
+func combineBatches() []any {
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = fmt.Sprint("key-", i)
+	}
+	batches := make([]any, 64)
+	for b := range batches {
+		kvs := make([]weir.KV[int], 1024)
+		for i := range kvs {
+			kvs[i] = kvOf(keys[(b*1024+i)%len(keys)], 1)
+		}
+		batches[b] = kvs
+	}
+	return batches
+}
+
+func sumFlow() *weir.Dataflow {
+	flow := weir.NewDataflow("f")
+	op.ReduceFinal("sum", op.Input("in", flow, weirtest.NewSource[weir.KV[int]]()), func(a, b int) int { return a + b })
+	return flow
+}
+
+// TestCombinerAllocs checks that pre_reduce, once its table has grown, allocates nothing
+// for a batch or for the flush at an epoch's end.
+func TestCombinerAllocs(t *testing.T) {
+	h := holderNode(t, sumFlow(), "f.sum.pre_reduce")
+	batches := combineBatches()
+	epoch := func() {
+		for _, b := range batches {
+			if out := h.Batch(b); out != nil {
+				t.Fatalf("a batch emitted %d items", len(out.([]weir.KV[int])))
+			}
+		}
+		if out := h.Flush(); len(out.([]weir.KV[int])) != 1000 {
+			t.Fatalf("the flush emitted %d items, want one per key", len(out.([]weir.KV[int])))
+		}
+	}
+	epoch()
+	if a := testing.AllocsPerRun(10, epoch); a != 0 {
+		t.Errorf("an epoch of %d batches allocates %v times, want 0", len(batches), a)
+	}
+}
+
+// BenchmarkCombine measures pre_reduce's time per item over epochs of 64 batches of 1000
+// keys.
+func BenchmarkCombine(b *testing.B) {
+	h := holderNode(b, sumFlow(), "f.sum.pre_reduce")
+	batches := combineBatches()
+	for b.Loop() {
+		for _, batch := range batches {
+			h.Batch(batch)
+		}
+		h.Flush()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(64*1024), "ns/item")
 }
