@@ -252,3 +252,46 @@ func BenchmarkCombine(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(64*1024), "ns/item")
 }
+
+// TestCombinerBoundedAndPassing feeds pre_reduce batches of keys that never repeat: it
+// emits its table once it holds some thousands of keys (its memory stays bounded without
+// an epoch's end), then, having saved nothing, passes the next batches through as they
+// are; nothing is lost or counted twice.
+func TestCombinerBoundedAndPassing(t *testing.T) {
+	h := holderNode(t, sumFlow(), "f.sum.pre_reduce")
+	const batch = 1000
+	given, emitted, firstEmit, passed := 0, 0, -1, 0
+	for b := range 100 {
+		kvs := make([]weir.KV[int], batch)
+		for i := range kvs {
+			kvs[i] = kvOf(fmt.Sprint(b, "/", i), 1)
+		}
+		given += batch
+		out := h.Batch(kvs)
+		if out == nil {
+			continue
+		}
+		got := out.([]weir.KV[int])
+		if &got[0] == &kvs[0] {
+			passed++
+		} else if len(got) > 1<<15 {
+			t.Fatalf("batch %d: emitted a table of %d keys", b, len(got))
+		}
+		if firstEmit < 0 {
+			firstEmit = b
+		}
+		emitted += len(got)
+	}
+	if out := h.Flush(); out != nil {
+		emitted += len(out.([]weir.KV[int]))
+	}
+	if firstEmit < 0 || firstEmit > 40 {
+		t.Errorf("first emitted at batch %d, want within the first 40 batches of %d new keys", firstEmit, batch)
+	}
+	if passed == 0 {
+		t.Error("no batch of new keys passed through as it was")
+	}
+	if emitted != given {
+		t.Errorf("emitted %d items of %d given", emitted, given)
+	}
+}
