@@ -28,8 +28,10 @@ const resumeGuardKeys = 100_000
 // a load of about 17 on its 2 cores, first/store was 2.49-3.55 before issue 18's changes
 // to the resume and 2.06-2.79 after (3 operations a run, 2 runs each): too noisy there to
 // tell a regression by itself, and the store alone got faster too. The exact guards of
-// those changes are allocation counts and orders: TestResumeAllocs (keyed),
-// TestLoadAllocs and TestLoadOrder (sqlitestore), TestFastDecodeAllocs (codec).
+// those changes are allocation counts, orders and structure: TestResumeAllocs (keyed: the
+// key map made once, Reserved or preloaded), TestResumeOverlapsLoad (engine: keys are
+// resumed while the store still loads), TestLoadAllocs and TestLoadOrder (sqlitestore),
+// TestFastDecodeAllocs (codec).
 func BenchmarkResumePerKey(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "recovery")
 	if err := bench.BuildResumeStore(context.Background(), dir, resumeGuardKeys); err != nil {
