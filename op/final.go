@@ -32,11 +32,15 @@ func FoldFinal[V, A any](id string, up weir.KeyedStream[V], builder func() A, fo
 // ReduceFinal combines each key's values with reducer, the first value being the initial
 // accumulator, and emits the result at the end of the stream.
 //
-// Each worker first reduces every batch it holds to one value per key ("id.pre_reduce"),
-// so that only those partial results travel to the key's owner ("id.fold_final.stateful.stateful_batch").
-// reducer must therefore be associative, and, for the result not to depend on how items
-// are spread over workers, commutative. With one worker, values meet reducer in arrival
-// order.
+// Each worker first reduces what it reads to one value per key ("id.pre_reduce", a
+// combiner), holding these partial values across its batches until the epoch closes (or
+// until it holds some thousands of keys), so that only they travel to the key's owner
+// ("id.fold_final.stateful.stateful_batch"): about one item per key and epoch from each
+// worker instead of every item. Nothing is held past an epoch, so snapshots and resume
+// are those of the owner's step alone. reducer must therefore be associative, and, for
+// the result not to depend on how items are spread over workers, commutative. With one
+// worker, values meet reducer in arrival order. A panic in reducer names the step it ran
+// in, pre_reduce or the owner's, and the key.
 func ReduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V) V) weir.KeyedStream[V] {
 	return reduceFinal(id, up, reducer, func(resume V, ok bool) Logic[V, V, V] {
 		return &finalLogic[V, V]{acc: resume, has: ok, first: identity[V], fold: reducer}
@@ -57,7 +61,7 @@ func reduceFinal[V any](id string, up weir.KeyedStream[V], reducer func(acc, v V
 // CountFinal counts the items of each key, key(item) giving the key, and emits the counts
 // at the end of the stream. It maps every item to (key, 1) ("id.init_count") and sums
 // as ReduceFinal does ("id.sum": the same steps and snapshots, with the addition written
-// out), so each worker counts its batches before the exchange.
+// out), so each worker counts what it reads in an epoch before the exchange.
 func CountFinal[X any](id string, up weir.Stream[X], key func(X) string) weir.KeyedStream[int] {
 	return weir.Composite(id, up, func(in weir.Stream[X]) weir.KeyedStream[int] {
 		ones := Map("init_count", in, func(x X) weir.KV[int] { return weir.KV[int]{Key: key(x), Value: 1} })
