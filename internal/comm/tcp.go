@@ -633,17 +633,11 @@ func (p *peer) send(buf []byte) error {
 func (p *peer) read() {
 	defer close(p.rdone)
 	t := p.t
-	br := bufio.NewReaderSize(p.conn, 256<<10)
+	// The deadline moves with every read from the connection, not with every frame: a
+	// large frame arriving at the pace the network allows is not silence.
+	br := bufio.NewReaderSize(&deadlineReader{conn: p.conn, timeout: t.cfg.HeartbeatTimeout}, 256<<10)
 	var buf []byte
-	var set time.Time
-	timeout := t.cfg.HeartbeatTimeout
 	for {
-		// A deadline per read would cost a timer update per frame: renew it when a
-		// quarter of it has passed, so a silent peer is found within 3/4 to 4/4 of it.
-		if now := time.Now(); now.Sub(set) > timeout/4 {
-			p.conn.SetReadDeadline(now.Add(timeout))
-			set = now
-		}
 		f, b, err := ReadFrame(br, t.cfg.MaxFrame, buf)
 		buf = b
 		if err != nil {
@@ -690,6 +684,23 @@ func (p *peer) readFailed(err error) {
 	default:
 		t.peerFail(p, ErrPeerLost, err, "connection lost: %v", err)
 	}
+}
+
+// deadlineReader reads from conn with a read deadline of timeout from the latest read.
+// Renewing it costs a timer update, so it is renewed when a quarter of it has passed:
+// a silent peer is found within 3/4 to 4/4 of timeout.
+type deadlineReader struct {
+	conn    net.Conn
+	timeout time.Duration
+	set     time.Time
+}
+
+func (r *deadlineReader) Read(b []byte) (int, error) {
+	if now := time.Now(); now.Sub(r.set) > r.timeout/4 {
+		r.conn.SetReadDeadline(now.Add(r.timeout))
+		r.set = now
+	}
+	return r.conn.Read(b)
 }
 
 // errStopped: the peer stopped, and the mesh failed with its reason.
