@@ -8,75 +8,56 @@ import (
 	"github.com/weirflow/weir/op"
 )
 
-// foldLogic folds a window's values into an accumulator and emits it when the window closes.
-type foldLogic[V, A any] struct {
-	acc    A
-	has    bool // false until the first value for Reduce, which has no initial accumulator
-	first  func(V) A
+// folds are the functions of a fold (Collect, Fold, Reduce, Count, Max, Min), shared by
+// its windows: a window of a fold needs no logic of its own, only its accumulator, which
+// the key's logic holds beside the window's id (windowLogic). So a key of tumbling windows
+// is one object, and a window allocates nothing as it opens and closes.
+type folds[V, A, S any] struct {
+	init   func() (A, bool) // a new window's accumulator; false for Reduce, which has none
+	first  func(V) A        // the accumulator of a first value, when init gave none
 	folder func(A, V) A
 	merger func(A, A) A
-	init   func() (A, bool)
-	one    [1]A
+	state  func(A, bool) S // a window's snapshot (S is foldState[A])
+	resume func(S) (A, bool)
 }
 
-// reset readies the logic of a closed or merged window for a new one, as the builder
-// makes it: the key logic reuses it rather than allocating a logic per window.
-func (l *foldLogic[V, A]) reset() {
-	l.acc, l.has = l.init()
-	clear(l.one[:]) // keep nothing the last result held alive
-}
-
-func (l *foldLogic[V, A]) OnValue(v V) []A {
-	if !l.has {
-		l.acc, l.has = l.first(v), true
-		return nil
+// add folds v into window w.
+func (f *folds[V, A, S]) add(w *windowLogic[V, A, S], v V) {
+	if !w.has {
+		w.acc, w.has = f.first(v), true
+		return
 	}
-	l.acc = l.folder(l.acc, v)
-	return nil
+	w.acc = f.folder(w.acc, v)
 }
 
-func (l *foldLogic[V, A]) OnMerge(original foldState[A]) []A {
+// merge folds the accumulator of a session merged away, from, into the earlier one's.
+func (f *folds[V, A, S]) merge(into, from *windowLogic[V, A, S]) {
 	switch {
-	case !original.Has:
-	case !l.has:
-		l.acc, l.has = original.Acc, true
+	case !from.has:
+	case !into.has:
+		into.acc, into.has = from.acc, true
 	default:
-		l.acc = l.merger(l.acc, original.Acc)
+		into.acc = f.merger(into.acc, from.acc)
 	}
-	return nil
 }
 
-func (l *foldLogic[V, A]) OnClose() []A {
-	if !l.has {
-		return nil
-	}
-	l.one[0] = l.acc
-	return l.one[:]
-}
-
-func (l *foldLogic[V, A]) Snapshot() foldState[A] { return foldState[A]{Acc: l.acc, Has: l.has} }
-
+// foldState is the snapshot of a fold's window.
 type foldState[A any] struct {
 	Acc A
 	Has bool
 }
 
-func foldWindow[V, A any](id string, up weir.KeyedStream[V], clock Clock[V], windower Windower, ordered bool, opts []Option,
-	init func() (A, bool), first func(V) A, folder func(A, V) A, merger func(A, A) A) Out[V, A] {
-	return window(id, up, clock, windower, foldBuilder(init, first, folder, merger), ordered, opts)
+// newFolds returns the functions of a fold.
+func newFolds[V, A any](init func() (A, bool), first func(V) A, folder func(A, V) A, merger func(A, A) A) *folds[V, A, foldState[A]] {
+	return &folds[V, A, foldState[A]]{init: init, first: first, folder: folder, merger: merger,
+		state:  func(acc A, has bool) foldState[A] { return foldState[A]{Acc: acc, Has: has} },
+		resume: func(s foldState[A]) (A, bool) { return s.Acc, s.Has },
+	}
 }
 
-// foldBuilder returns the builder of a fold's window logics.
-func foldBuilder[V, A any](init func() (A, bool), first func(V) A, folder func(A, V) A, merger func(A, A) A) func(foldState[A], bool) Logic[V, A, foldState[A]] {
-	return func(resume foldState[A], ok bool) Logic[V, A, foldState[A]] {
-		l := &foldLogic[V, A]{first: first, folder: folder, merger: merger, init: init}
-		if ok {
-			l.acc, l.has = resume.Acc, resume.Has
-		} else {
-			l.reset()
-		}
-		return l
-	}
+func foldWindow[V, A any](id string, up weir.KeyedStream[V], clock Clock[V], windower Windower, ordered bool, opts []Option,
+	init func() (A, bool), first func(V) A, folder func(A, V) A, merger func(A, A) A) Out[V, A] {
+	return window(id, up, clock, windower, nil, newFolds(init, first, folder, merger), ordered, opts)
 }
 
 // Fold combines each window's values into an accumulator that builder makes, and emits it

@@ -213,7 +213,7 @@ func joinOn[U, R any](id string, outer *weir.Scope, clock Clock[U], windower Win
 	names := inner.Nest("add_names")
 	merged := weir.In(inner, op.Merge("merge", label(names)...))
 	// The modes were read here: the window operator inside gets only the order.
-	return window("join", merged, clock, windower, k.logic, cfg.ordered, nil), inner
+	return window("join", merged, clock, windower, k.logic, nil, cfg.ordered, nil), inner
 }
 
 // joinKind is a windowed join's configuration, shared by all its windows.

@@ -143,12 +143,13 @@ func JoinModes(opts ...op.JoinOption) Option {
 // window emits its results, then its metadata, windows that close together in the order
 // they opened. A key whose windows are all closed, with nothing queued, frees its state.
 func Window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], windower Windower, builder func(resume S, ok bool) Logic[V, W, S], opts ...Option) Out[V, W] {
-	return window(id, up, clock, windower, builder, true, opts)
+	return window(id, up, clock, windower, builder, nil, true, opts)
 }
 
 // window declares the composite: "id.stateful_batch" runs the windows, and three steps
-// unwrap its events into Down, Late and Meta (and WithBounds a fourth).
-func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], windower Windower, builder func(S, bool) Logic[V, W, S], ordered bool, opts []Option) Out[V, W] {
+// unwrap its events into Down, Late and Meta (and WithBounds a fourth). The windows run
+// builder's logics, or for a fold (builder nil), fold's functions.
+func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], windower Windower, builder func(S, bool) Logic[V, W, S], fold *folds[V, W, S], ordered bool, opts []Option) Out[V, W] {
 	outer := up.Scope()
 	if outer == nil {
 		return Out[V, W]{}
@@ -161,7 +162,7 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 	if err != nil {
 		outer.Flow().Fail(fmt.Errorf("weir: step %s.%s: %w", outer.Path(), id, err))
 	}
-	k := &kind[V, W, S]{clock: clock, windower: windower, build: builder, ordered: cfg.ordered && !clock.monotonic()}
+	k := newKind(clock, windower, builder, fold, cfg.ordered)
 	inner := outer.Nest(id)
 	events := keyed.Add("stateful_batch", weir.In(inner, up), k.perWorker)
 	return Out[V, W]{
@@ -178,16 +179,16 @@ func window[V, W, S any](id string, up weir.KeyedStream[V], clock Clock[V], wind
 			if e.kind&metaEvent == 0 {
 				return Windowed[Meta]{}, false
 			}
-			return Windowed[Meta]{Window: e.id, Value: e.meta.public()}, true
+			return Windowed[Meta]{Window: e.id, Value: e.meta()}, true
 		})),
 		// A closing result carries the span its Meta event carries, so that pairing them
 		// takes a stateless split of the events, not a stateful join.
 		bounded: func(sc *weir.Scope, id string) weir.KeyedStream[Bounded[W]] {
 			return op.FilterMapValue(id, weir.In(sc, events), func(e event[V, W]) (Bounded[W], bool) {
-				if e.kind&downEvent == 0 || e.meta == nil {
+				if e.kind&(downEvent|closeEvent) != downEvent|closeEvent {
 					return Bounded[W]{}, false
 				}
-				m := e.meta.public()
+				m := e.meta()
 				m.Merged = slices.Clone(m.Merged) // each result its own, apart from Meta's
 				return Bounded[W]{Window: e.id, Meta: m, Value: e.down}, true
 			})
@@ -207,29 +208,46 @@ func check[V any](clock Clock[V], windower Windower) error {
 type kind[V, W, S any] struct {
 	clock    Clock[V]
 	windower Windower
-	build    func(S, bool) Logic[V, W, S]
+	build    func(S, bool) Logic[V, W, S] // the logic of each window; nil for a fold
+	fold     *folds[V, W, S]              // a fold's functions; nil for the others
 	ordered  bool
+	tumbling bool // an open window that holds a time is the time's only window
+}
+
+// newKind returns the configuration of a window operator running build's logics, or
+// fold's functions when build is nil.
+func newKind[V, W, S any](clock Clock[V], windower Windower, build func(S, bool) Logic[V, W, S], fold *folds[V, W, S], ordered bool) *kind[V, W, S] {
+	return &kind[V, W, S]{clock: clock, windower: windower, build: build, fold: fold,
+		ordered:  ordered && !clock.monotonic(),
+		tumbling: !windower.session && windower.offset == windower.length}
 }
 
 // The kinds of event, bits of event.kind: a window's last result as it closes is both a
 // result and its Meta line, one event instead of two.
 const (
-	downEvent uint8 = 1 << iota
-	lateEvent
-	metaEvent
+	downEvent  uint8 = 1 << iota
+	lateEvent        // the item is in late
+	metaEvent        // the window's Meta line
+	closeEvent       // emitted as the window closed: open, close and merged are its span's
 )
 
 // event is what the stateful step emits: a result, a late item or a closed window's span.
-// A result emitted as its window closes carries the span too, for WithBounds; the last of
-// them is the window's Meta event too (its Meta line comes right after it on Meta).
+// A result emitted as its window closes carries the span too (closeEvent), for WithBounds;
+// the last of them is the window's Meta event too (its Meta line comes right after it on
+// Meta). The span's bounds are in the event itself, so that a closing window allocates
+// nothing for them; its merged ids are the closed span's, which nothing changes any more.
 type event[V, W any] struct {
-	kind uint8
-	id   int64
-	down W
-	late *V // rare: kept out of line so that results stay small
-	// meta is its own copy, as the key's scratch is reused and events may cross workers,
-	// shared by the window's closing events and never changed.
-	meta *span
+	kind        uint8
+	id          int64
+	down        W
+	late        *V // rare: kept out of line so that results stay small
+	open, close int64
+	merged      []int64
+}
+
+// meta returns the Meta of a closing event. Merged is shared with the closed span.
+func (e *event[V, W]) meta() Meta {
+	return Meta{Open: timeOf(e.open), Close: timeOf(e.close), Merged: e.merged}
 }
 
 // windows is the windower's state for one key.
@@ -254,21 +272,38 @@ type snapshot[V, S any] struct {
 }
 
 // keyLogic runs the windows of one key as a StatefulBatch logic.
+//
+// A key's first two open windows and their logics are kept in it: a key of tumbling
+// windows, which has one open (two for a moment, as an item opens the next before the
+// last closes), is then one object, which allocates nothing as its windows come and go.
+// The fields an item reads come first, the inline windows' logics before their spans (a
+// fold's window is an id and an accumulator): with the key's clock, an item of a tumbling
+// count reads four cache lines of it (it is 320 bytes, a size class whose objects start
+// on a line).
 type keyLogic[V, W, S any] struct {
-	*kind[V, W, S]
-	clockSt clockState
-	now     int64 // the activation's system time
-	win     windows
-	logics  windowLogics[V, W, S]
-	queue   []queued[V]
+	*scratch[V, W, S] // the worker's, and through it the operator's kind
+	clockSt           clockState
+	closes            int64 // the watermark at which the first of the open windows closes
+	win               windows
+	logics            windowLogics[V, W, S]
+	queue             *queue[V] // nil until an item waits
 
-	*scratch[V, W, S]
-	sortedQueued bool
+	logics2 [2]windowLogic[V, W, S]
+	spans2  [2]span
+}
 
-	// The first open window and its logic are kept here, beside the rest of the key, so
-	// that an item costs fewer cache lines: a tumbling window has only one open at a time.
-	oneSpan  [1]span
-	oneLogic [1]windowLogic[V, W, S]
+// queue holds the on-time items of a key waiting for the watermark, in ordered mode.
+type queue[V any] struct {
+	items  []queued[V]
+	sorted bool // items are in timestamp order
+}
+
+// waiting returns the items waiting for the watermark.
+func (l *keyLogic[V, W, S]) waiting() []queued[V] {
+	if l.queue == nil {
+		return nil
+	}
+	return l.queue.items
 }
 
 // scratch is the space a logic needs only during one of its calls, shared by the logics
@@ -276,83 +311,46 @@ type keyLogic[V, W, S any] struct {
 // would cost cache misses on every item. The runtime copies what a logic emits before it
 // calls the next one.
 type scratch[V, W, S any] struct {
+	*kind[V, W, S]
+	now      int64 // the activation's system time (keyed.Clocked), the same for every key
 	out      []event[V, W]
 	in, late []int64
 	merges   []merge
 	closed   []span
 	last     lastWindow
-
-	// spare holds the logics of closed windows that a new window can take over (the
-	// folds' own, which reset), so that a key's stream of windows allocates none each.
-	spare []Logic[V, W, S]
-	// spans is the unused rest of a block of closed spans that events point to: one
-	// allocation per block rather than per window. Nothing keeps these pointers beyond
-	// the events, which downstream steps copy out of at once.
-	spans []span
-}
-
-// maxSpare bounds the spare logics a worker keeps: many windows closing together (the end
-// of the stream, a watermark jump) would otherwise leave one per key for the run's life.
-const maxSpare = 256
-
-// spanBlock is how many closed spans one allocation holds.
-const spanBlock = 64
-
-// newLogic returns the logic of a new window: a spare one if there is one.
-func (sc *scratch[V, W, S]) newLogic(build func(S, bool) Logic[V, W, S]) Logic[V, W, S] {
-	if n := len(sc.spare); n > 0 {
-		lg := sc.spare[n-1]
-		sc.spare[n-1] = nil
-		sc.spare = sc.spare[:n-1]
-		lg.(resetter).reset()
-		return lg
-	}
-	var zero S
-	return build(zero, false)
-}
-
-// retire keeps the logic of a window that is gone, merged or closed with its results
-// emitted, for a new window, if it can be reset for one. A user's logic (Window) cannot:
-// it implements no unexported method.
-func (sc *scratch[V, W, S]) retire(lg Logic[V, W, S]) {
-	if _, ok := lg.(resetter); ok && len(sc.spare) < maxSpare {
-		sc.spare = append(sc.spare, lg)
-	}
-}
-
-// resetter is a window logic of this package that can start a new window.
-type resetter interface{ reset() }
-
-// closedSpan returns a pointer to a copy of s, from the current block of spans.
-func (sc *scratch[V, W, S]) closedSpan(s *span) *span {
-	if len(sc.spans) == 0 {
-		sc.spans = make([]span, spanBlock)
-	}
-	p := &sc.spans[0]
-	*p = *s
-	sc.spans = sc.spans[1:]
-	return p
 }
 
 // perWorker returns the builder of the key logics of one worker.
 func (k *kind[V, W, S]) perWorker() func(snapshot[V, S], bool) op.Logic[V, event[V, W], snapshot[V, S]] {
-	sc := new(scratch[V, W, S])
+	sc := &scratch[V, W, S]{kind: k}
 	return func(resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
 		return k.logic(sc, resume, ok)
 	}
 }
 
 func (k *kind[V, W, S]) logic(sc *scratch[V, W, S], resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
-	l := &keyLogic[V, W, S]{kind: k, scratch: sc}
-	l.logics = l.oneLogic[:0]
+	l := &keyLogic[V, W, S]{scratch: sc, closes: maxInstant}
+	l.logics = l.logics2[:0]
+	l.win.Windows = l.spans2[:0]
 	if !ok {
 		l.win.Done = minInstant
-		l.win.Windows = l.oneSpan[:0]
 		return l
 	}
-	l.clockSt, l.win, l.queue = resume.Clock, resume.Windows, resume.Queue
+	l.clockSt = resume.Clock
+	if len(resume.Queue) > 0 {
+		l.queue = &queue[V]{items: resume.Queue}
+	}
+	l.win.NextID, l.win.Done = resume.Windows.NextID, resume.Windows.Done
+	l.win.Windows = append(l.win.Windows, resume.Windows.Windows...)
+	l.closes, _ = l.windower.nextClose(&l.win)
 	for id, s := range resume.Logics {
-		l.logics.put(id, k.build(s, true))
+		w := windowLogic[V, W, S]{id: id}
+		if k.fold != nil {
+			w.acc, w.has = k.fold.resume(s)
+		} else {
+			w.logic = k.build(s, true)
+		}
+		l.logics = append(l.logics, w)
 	}
 	return l
 }
@@ -366,8 +364,7 @@ func (l *keyLogic[V, W, S]) OnBatch(values []V) ([]event[V, W], bool) {
 		case ts < wm:
 			l.lateFor(ts, v)
 		case l.ordered:
-			l.queue = append(l.queue, queued[V]{TS: ts, Value: v})
-			l.sortedQueued = false
+			l.wait(ts, v)
 		default:
 			l.apply(ts, v)
 		}
@@ -386,7 +383,9 @@ func (l *keyLogic[V, W, S]) OnEOF() ([]event[V, W], bool) {
 	return l.advance(maxInstant)
 }
 
-// SetNow gets the activation's system time from the stateful runtime (keyed.Clocked).
+// SetNow gets the activation's system time from the stateful runtime (keyed.Clocked),
+// which sets it before every call: it is kept in the worker's scratch, the same for all
+// the keys of an activation.
 func (l *keyLogic[V, W, S]) SetNow(now time.Time) { l.now = now.UnixNano() }
 
 // lateFor emits v as late for the windows its timestamp belongs to.
@@ -403,22 +402,65 @@ func (l *keyLogic[V, W, S]) lateFor(ts int64, v V) {
 
 // apply puts an on-time item into its windows.
 func (l *keyLogic[V, W, S]) apply(ts int64, v V) {
+	if l.tumbling {
+		// Tumbling windows do not overlap: an open window holding ts is its window, and
+		// open, it is not late. The common case, the key's newest window, takes two
+		// comparisons.
+		if ws := l.win.Windows; len(ws) > 0 {
+			if s := &ws[len(ws)-1]; s.Open <= ts && ts < s.Close {
+				l.add(s.ID, v)
+				return
+			}
+		}
+	}
 	l.in, l.late, l.merges = l.windower.openVia(&l.last, &l.win, ts, l.win.Done, l.in[:0], l.late[:0], l.merges)
 	for _, id := range l.late {
 		l.out = append(l.out, event[V, W]{kind: lateEvent, id: id, late: ptr(v)})
 	}
 	for _, id := range l.in {
-		lg, ok := l.logics.get(id)
-		if !ok {
-			lg = l.newLogic(l.build)
-			l.logics.put(id, lg)
-		}
-		l.emit(id, lg.OnValue(v), nil)
+		l.add(id, v)
 	}
 	// Merge before the next item: a merge waiting for the end of the batch would let the
 	// next items reach the surviving window first, so that its values (and what a
 	// non-commutative fold makes of them) would depend on how items were batched.
 	l.mergeWindows()
+	l.closes, _ = l.windower.nextClose(&l.win) // windows opened, extended or merged
+}
+
+// wait queues an on-time item until the watermark passes it.
+func (l *keyLogic[V, W, S]) wait(ts int64, v V) {
+	if l.queue == nil {
+		l.queue = new(queue[V])
+	}
+	l.queue.items = append(l.queue.items, queued[V]{TS: ts, Value: v})
+	l.queue.sorted = false
+}
+
+// add applies v to open window id, making its logic if it has none yet.
+func (l *keyLogic[V, W, S]) add(id int64, v V) {
+	w := l.logics.find(id)
+	if w == nil {
+		w = l.open(id)
+	}
+	if l.fold != nil {
+		l.fold.add(w, v)
+		return
+	}
+	l.emit(id, w.logic.OnValue(v))
+}
+
+// open makes the logic of new window id: a fold's starts from the builder's accumulator,
+// held beside the window's id rather than in an object of its own.
+func (l *keyLogic[V, W, S]) open(id int64) *windowLogic[V, W, S] {
+	w := windowLogic[V, W, S]{id: id}
+	if l.fold != nil {
+		w.acc, w.has = l.fold.init()
+	} else {
+		var zero S
+		w.logic = l.build(zero, false)
+	}
+	l.logics = append(l.logics, w)
+	return &l.logics[len(l.logics)-1]
 }
 
 // mergeWindows hands the logic of each session merged away to the window it merged into.
@@ -428,72 +470,94 @@ func (l *keyLogic[V, W, S]) mergeWindows() {
 		if !ok {
 			continue
 		}
-		if into, ok := l.logics.get(m.into); ok {
-			l.emit(m.into, into.OnMerge(orig.Snapshot()), nil)
-			l.retire(orig)
-		} else {
-			l.logics.put(m.into, orig)
+		into := l.logics.find(m.into)
+		switch {
+		case into == nil:
+			orig.id = m.into
+			l.logics = append(l.logics, orig)
+		case l.fold != nil:
+			l.fold.merge(into, &orig)
+		default:
+			l.emit(m.into, into.logic.OnMerge(orig.logic.Snapshot()))
 		}
 	}
 	l.merges = l.merges[:0]
 }
 
-// emit appends the results ws of window id; meta is the window's span for the results of
-// OnClose, nil for those emitted while it is open.
-func (l *keyLogic[V, W, S]) emit(id int64, ws []W, meta *span) {
+// emit appends the results ws of window id, emitted while it is open.
+func (l *keyLogic[V, W, S]) emit(id int64, ws []W) {
 	for _, w := range ws {
-		l.out = append(l.out, event[V, W]{kind: downEvent, id: id, down: w, meta: meta})
+		l.out = append(l.out, event[V, W]{kind: downEvent, id: id, down: w})
 	}
 }
 
 // advance moves the key to watermark wm: due items (each followed by the merges it
 // causes), then closes.
 func (l *keyLogic[V, W, S]) advance(wm int64) ([]event[V, W], bool) {
-	if len(l.queue) > 0 {
-		if !l.sortedQueued {
-			slices.SortStableFunc(l.queue, func(a, b queued[V]) int { return cmp.Compare(a.TS, b.TS) })
-			l.sortedQueued = true
+	if q := l.queue; q != nil && len(q.items) > 0 {
+		if !q.sorted {
+			slices.SortStableFunc(q.items, func(a, b queued[V]) int { return cmp.Compare(a.TS, b.TS) })
+			q.sorted = true
 		}
 		n := 0
-		for n < len(l.queue) && l.queue[n].TS < wm {
-			l.apply(l.queue[n].TS, l.queue[n].Value)
+		for n < len(q.items) && q.items[n].TS < wm {
+			l.apply(q.items[n].TS, q.items[n].Value)
 			n++
 		}
-		clear(l.queue[:n])
-		l.queue = l.queue[n:]
-		if len(l.queue) == 0 {
-			l.queue = nil
+		clear(q.items[:n])
+		q.items = q.items[n:]
+		if len(q.items) == 0 {
+			q.items = nil
 		}
 	}
 	if wm > l.win.Done {
 		l.win.Done = wm
 	}
+	if wm >= l.closes { // else nothing closes: the common case, without a look at the windows
+		l.close(wm)
+	}
+	// Nothing open and nothing queued: free the key (Bytewax keeps sessions for ever).
+	return l.out, len(l.win.Windows) == 0 && len(l.waiting()) == 0
+}
+
+// close closes the windows closed at watermark wm, emitting their results and Meta.
+func (l *keyLogic[V, W, S]) close(wm int64) {
 	l.closed = l.windower.closeFor(&l.win, wm, l.closed[:0])
+	l.closes, _ = l.windower.nextClose(&l.win)
 	for i := range l.closed {
 		s := &l.closed[i]
-		meta := l.closedSpan(s)
 		n := len(l.out)
-		if lg, ok := l.logics.take(s.ID); ok {
-			l.emit(s.ID, lg.OnClose(), meta)
-			l.retire(lg)
+		if w, ok := l.logics.take(s.ID); ok {
+			if l.fold == nil {
+				for _, r := range w.logic.OnClose() {
+					l.out = append(l.out, closing[V](s, downEvent, r))
+				}
+			} else if w.has {
+				l.out = append(l.out, closing[V](s, downEvent, w.acc))
+			}
 		}
 		if len(l.out) > n {
 			l.out[len(l.out)-1].kind |= metaEvent
 		} else {
-			l.out = append(l.out, event[V, W]{kind: metaEvent, id: s.ID, meta: meta})
+			var zero W
+			l.out = append(l.out, closing[V](s, metaEvent, zero))
 		}
 	}
-	// Nothing open and nothing queued: free the key (Bytewax keeps sessions for ever).
-	return l.out, len(l.win.Windows) == 0 && len(l.queue) == 0
+	clear(l.closed) // their merged ids now belong to the events
+}
+
+// closing returns an event of closed window s.
+func closing[V, W any](s *span, kind uint8, down W) event[V, W] {
+	return event[V, W]{kind: kind | closeEvent, id: s.ID, down: down, open: s.Open, close: s.Close, merged: s.Merged}
 }
 
 // NotifyAt asks to be woken when the next window closes or the next queued item is due.
 func (l *keyLogic[V, W, S]) NotifyAt() (time.Time, bool) {
-	at, ok := l.windower.nextClose(&l.win)
-	if len(l.queue) > 0 {
-		due := add(l.queue[0].TS, 1)
-		if !l.sortedQueued {
-			for _, q := range l.queue {
+	at, ok := l.closes, len(l.win.Windows) > 0
+	if q := l.waiting(); len(q) > 0 {
+		due := add(q[0].TS, 1)
+		if !l.queue.sorted {
+			for _, q := range q {
 				due = min(due, add(q.TS, 1))
 			}
 		}
@@ -512,51 +576,52 @@ func (l *keyLogic[V, W, S]) NotifyAt() (time.Time, bool) {
 }
 
 func (l *keyLogic[V, W, S]) Snapshot() snapshot[V, S] {
-	s := snapshot[V, S]{Clock: l.clockSt, Windows: l.win, Queue: l.queue, Logics: make(map[int64]S, len(l.logics))}
-	for _, w := range l.logics {
-		s.Logics[w.id] = w.logic.Snapshot()
+	s := snapshot[V, S]{Clock: l.clockSt, Windows: l.win, Queue: l.waiting(), Logics: make(map[int64]S, len(l.logics))}
+	for i := range l.logics {
+		w := &l.logics[i]
+		if l.fold != nil {
+			s.Logics[w.id] = l.fold.state(w.acc, w.has)
+		} else {
+			s.Logics[w.id] = w.logic.Snapshot()
+		}
 	}
 	return s
 }
 
-// windowLogics holds a key's window logics by id: a key has few windows open, so a slice
-// is faster than a map.
+// windowLogics holds a key's window logics, in no order: a key has few windows open, so
+// a slice is faster than a map.
 type windowLogics[V, W, S any] []windowLogic[V, W, S]
 
+// windowLogic is the logic of one open window: the user's or a join's Logic, or for a
+// fold (kind.fold), its accumulator.
 type windowLogic[V, W, S any] struct {
 	id    int64
-	logic Logic[V, W, S]
+	has   bool           // acc is set (Reduce has no accumulator before its first value)
+	acc   W              // a fold's accumulator
+	logic Logic[V, W, S] // nil for a fold
 }
 
-func (ws windowLogics[V, W, S]) get(id int64) (Logic[V, W, S], bool) {
+// find returns the logic of window id, nil if it has none. The pointer is good until the
+// logics change.
+func (ws windowLogics[V, W, S]) find(id int64) *windowLogic[V, W, S] {
 	for i := range ws {
 		if ws[i].id == id {
-			return ws[i].logic, true
+			return &ws[i]
 		}
 	}
-	return nil, false
-}
-
-func (ws *windowLogics[V, W, S]) put(id int64, l Logic[V, W, S]) {
-	for i := range *ws {
-		if (*ws)[i].id == id {
-			(*ws)[i].logic = l
-			return
-		}
-	}
-	*ws = append(*ws, windowLogic[V, W, S]{id: id, logic: l})
+	return nil
 }
 
 // take removes and returns the logic of window id.
-func (ws *windowLogics[V, W, S]) take(id int64) (Logic[V, W, S], bool) {
+func (ws *windowLogics[V, W, S]) take(id int64) (windowLogic[V, W, S], bool) {
 	for i := range *ws {
 		if (*ws)[i].id == id {
-			l := (*ws)[i].logic
+			w := (*ws)[i]
 			*ws = slices.Delete(*ws, i, i+1)
-			return l, true
+			return w, true
 		}
 	}
-	return nil, false
+	return windowLogic[V, W, S]{}, false
 }
 
 // ptr returns a pointer to a copy of v: taking &v of a parameter would move it to the heap

@@ -66,9 +66,9 @@ func show[V, W any](out any) []string {
 			lines = append(lines, fmt.Sprintf("%s late %d: %v", kv.Key, e.id, e.late))
 		}
 		if e.kind&metaEvent != 0 { // after the result it may share an event with
-			line := fmt.Sprintf("%s meta %d [%s,%s]", kv.Key, e.id, fmtInstant(e.meta.Open), fmtInstant(e.meta.Close))
-			if len(e.meta.Merged) > 0 {
-				line += fmt.Sprintf(" merged %v", e.meta.Merged)
+			line := fmt.Sprintf("%s meta %d [%s,%s]", kv.Key, e.id, fmtInstant(e.open), fmtInstant(e.close))
+			if len(e.merged) > 0 {
+				line += fmt.Sprintf(" merged %v", e.merged)
 			}
 			lines = append(lines, line)
 		}

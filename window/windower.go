@@ -85,11 +85,6 @@ type span struct {
 	Merged []int64
 }
 
-// public returns the Meta of a closed window. Merged is shared with the span.
-func (s *span) public() Meta {
-	return Meta{Open: timeOf(s.Open), Close: timeOf(s.Close), Merged: s.Merged}
-}
-
 // floorDiv divides rounding toward minus infinity, so that times before alignTo get
 // negative window ids.
 func floorDiv(a, b int64) int64 {
