@@ -2,7 +2,6 @@ package engine
 
 import (
 	"runtime/debug"
-	"sync"
 
 	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/plan"
@@ -145,7 +144,7 @@ func (l *loaded) guard(f func()) {
 	f()
 }
 
-// add routes a key of l's step to worker w's resumer, handing the block over when full.
+// addLoaded routes a key of l's step to worker w's resumer, handing the block over when full.
 func (r *runState) addLoaded(w int, l *loaded, c state.Change) {
 	if len(l.block) == cap(l.block) {
 		r.handOver(w, l)
@@ -198,19 +197,20 @@ func (r *runState) finishResume(failed bool) {
 			}
 		}
 	}
-	var wg sync.WaitGroup
-	for w, rs := range r.resumers {
-		if rs == nil {
-			continue
+	for _, rs := range r.resumers {
+		if rs != nil {
+			if failed {
+				close(rs.stop)
+			}
+			close(rs.blocks) // every resumer then indexes its keys at once
 		}
-		if failed {
-			close(rs.stop)
-		}
-		close(rs.blocks)
-		wg.Go(func() { <-rs.done })
-		r.resumers[w] = nil
 	}
-	wg.Wait()
+	for w, rs := range r.resumers {
+		if rs != nil {
+			<-rs.done
+			r.resumers[w] = nil
+		}
+	}
 }
 
 // preloader is a stateful runtime that can take resumed keys in before it looks them up
