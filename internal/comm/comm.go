@@ -109,6 +109,11 @@ type box struct {
 	mu   sync.Mutex
 	msgs []Message
 	wake chan struct{}
+	// some is whether msgs may hold messages: set by Send with the lock held, cleared
+	// by Receive as it takes them, and read by Receive without the lock, so that a worker
+	// polling an empty box (each round, with one worker every round) takes no lock. A
+	// message Send adds after Receive has found none wakes the worker.
+	some atomic.Bool
 
 	queued atomic.Int64 // bytes sent and not done
 	held   atomic.Int64 // as last reported
@@ -140,6 +145,7 @@ func (l *Local) Send(to int, m Message) {
 	b := l.boxes[to]
 	b.mu.Lock()
 	b.msgs = append(b.msgs, m)
+	b.some.Store(true)
 	b.mu.Unlock()
 	b.queued.Add(int64(m.Bytes))
 	signal(b.wake)
@@ -147,10 +153,14 @@ func (l *Local) Send(to int, m Message) {
 
 func (l *Local) Receive(w int, buf []Message) []Message {
 	b := l.boxes[w]
+	if !b.some.Load() {
+		return buf
+	}
 	b.mu.Lock()
 	buf = append(buf, b.msgs...)
 	clear(b.msgs)
 	b.msgs = b.msgs[:0]
+	b.some.Store(false)
 	b.mu.Unlock()
 	return buf
 }

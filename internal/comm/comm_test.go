@@ -3,6 +3,7 @@ package comm
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 // Each sender's messages arrive in the order it sent them, whatever other senders do.
@@ -200,4 +201,31 @@ func congested(m Mesh, w int) bool {
 		}
 	}
 	return false
+}
+
+// TestLocalReceiveEmptyTakesNoLock checks that a worker polling its empty box does not
+// take the box's lock (it does so every round), and that it still gets what was sent.
+func TestLocalReceiveEmptyTakesNoLock(t *testing.T) {
+	l := NewLocal(2, 1<<20)
+	b := l.boxes[1]
+	b.mu.Lock()
+	done := make(chan int)
+	go func() { done <- len(l.Receive(1, nil)) }()
+	select {
+	case n := <-done:
+		if n != 0 {
+			t.Errorf("an empty box gave %d messages", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Receive on an empty box waited for the box's lock")
+	}
+	b.mu.Unlock()
+	l.Send(1, Message{Edge: 1, Batch: []int{1}, Bytes: 8})
+	l.Send(1, Message{Edge: 2, Frontier: 3})
+	if got := l.Receive(1, nil); len(got) != 2 || got[0].Edge != 1 || got[1].Edge != 2 {
+		t.Errorf("got %v, want the two messages sent", got)
+	}
+	if got := l.Receive(1, nil); len(got) != 0 {
+		t.Errorf("a second Receive got %v, want nothing", got)
+	}
 }
