@@ -3,6 +3,7 @@ package window_test
 import (
 	"context"
 	"log/slog"
+	"math"
 	"syscall"
 	"testing"
 	"time"
@@ -23,13 +24,16 @@ func cpuTime() time.Duration {
 // BenchmarkCountVsLoop runs the report's windowed path (window.Count, tumbling one-minute
 // windows, 10k keys, one worker) and its anchor, a loop keeping one open window per key,
 // one after the other in each operation, and reports both per event and their ratio, by
-// wall clock and by CPU time: issue 18's budget is a ratio of at most 2.5.
+// wall clock and by CPU time: issue 18's budget is a ratio of at most 2.5. CI runs it
+// briefly; it fails when even the best operation's CPU ratio is over maxCountRatio, far
+// above the budget, so that a loaded machine does not make it flap.
 func BenchmarkCountVsLoop(b *testing.B) {
 	const n = 1_000_000
 	// Each run would log its start and end.
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	var weirWall, loopWall, weirCPU, loopCPU time.Duration
+	best := math.Inf(1)
 	for b.Loop() {
 		w0, c0 := time.Now(), cpuTime()
 		if _, err := bench.WindowCount(context.Background(), n, 1); err != nil {
@@ -40,6 +44,9 @@ func BenchmarkCountVsLoop(b *testing.B) {
 		w2, c2 := time.Now(), cpuTime()
 		weirWall, loopWall = weirWall+w1.Sub(w0), loopWall+w2.Sub(w1)
 		weirCPU, loopCPU = weirCPU+c1-c0, loopCPU+c2-c1
+		if c2 > c1 {
+			best = min(best, float64(c1-c0)/float64(c2-c1))
+		}
 	}
 	per := float64(b.N) * n
 	b.ReportMetric(float64(weirWall)/per, "ns/event")
@@ -48,4 +55,12 @@ func BenchmarkCountVsLoop(b *testing.B) {
 	if loopCPU > 0 {
 		b.ReportMetric(float64(weirCPU)/float64(loopCPU), "cpu-ratio")
 	}
+	if best > maxCountRatio {
+		b.Errorf("windowed count at %.2f times its loop's CPU time at best, want at most %v (the budget is 2.5)", best, maxCountRatio)
+	}
 }
+
+// maxCountRatio is the CPU ratio over which BenchmarkCountVsLoop fails: on the 2-core
+// machine loaded by other builds (load average 10 to 16) it measured 3.7 to 4.4 after issue
+// 18's second round, 4.4 to 4.8 before it; idle, before the round, 3.11 to 3.54 by wall clock.
+const maxCountRatio = 6.0
