@@ -2,24 +2,12 @@ package keyed
 
 import (
 	"runtime/debug"
-	"slices"
 
 	"github.com/weirflow/weir/internal/graph"
 )
 
 // Resuming a million keys is a million map insertions and entries at once, before the
 // first new item can run: what follows makes room for them in one go.
-
-// Reserve makes room for keys keys about to be resumed, before the first Resume: the key
-// map is made at its final size instead of growing to it (rehashing every key several
-// times over, a quarter of the runtime's resume of 1M keys), and so is the list of fresh
-// keys.
-func (s *stateful[V, W, S]) Reserve(keys int) {
-	if len(s.keys) == 0 && keys > 0 {
-		s.keys = make(map[string]*entry[V, W, S], keys)
-	}
-	s.order.fresh = slices.Grow(s.order.fresh, keys)
-}
 
 // Preload restores key's logic from its snapshot as Resume does, but leaves the key out
 // of the key map until Index. It is for a resume whose keys come while the store still
