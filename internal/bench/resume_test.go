@@ -29,7 +29,7 @@ const resumeGuardKeys = 100_000
 // to the resume and 2.06-2.79 after (3 operations a run, 2 runs each): too noisy there to
 // tell a regression by itself, and the store alone got faster too. The exact guards of
 // those changes are allocation counts, orders and structure: TestResumeAllocs (keyed: the
-// key map made once, Reserved or preloaded), TestResumeOverlapsLoad (engine: keys are
+// key map made once, at the keys preloaded), TestResumeOverlapsLoad (engine: keys are
 // resumed while the store still loads), TestLoadAllocs and TestLoadOrder (sqlitestore),
 // TestFastDecodeAllocs (codec).
 func BenchmarkResumePerKey(b *testing.B) {
