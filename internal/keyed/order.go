@@ -29,11 +29,17 @@ import (
 // Is the order worth its cost? Yes: it is documented behaviour (SPEC.md section 3,
 // op.Logic) that tests written for Bytewax rely on, it keeps a step's output from
 // depending on the order keys arrived in, and Quiet logics, which cannot see it, skip it.
+// A window operator's logic is not Quiet (a key's closing windows emit, and their results
+// come out in key order within an activation), so the windowed count keeps it.
 // BenchmarkActivateKeys (batches of 1024 over 1k, 10k, 100k keys, a logic that only adds)
-// runs at 37-39, 47-50, 153-180 ns/item in order against 35-37, 40-45, 112-145 Quiet:
-// 3-10%, 9-20%, 24-37% of an activation that does nothing else, mostly memory traffic once
-// the keys outgrow the caches; real logics dilute it (the windowed count orders keys in
-// 6-7% of its time).
+// ran, on an idle machine, at 37-39, 47-50, 153-180 ns/item in order against 35-37, 40-45,
+// 112-145 Quiet: 3-10%, 9-20%, 24-37% of an activation that does nothing else, mostly
+// memory traffic once the keys outgrow the caches. Re-measured in issue 18's second round
+// on the 2-core machine loaded by other builds (load average 9 to 16; 4 runs each): 29-44,
+// 48-62, 191-211 in order against 26-47, 33-56, 178-254 Quiet, ranges that overlap, so the
+// idle figures stand until measured again. Real logics dilute it: the windowed count
+// (window.Count, 10k keys) spends 3.5-6% of its worker's CPU in inOrder (CPU profiles of
+// 10M events, before and after that round).
 type keyOrder[E any] struct {
 	sorted []*orderSlot[E] // swept slots in key order, the dead ones among them not yet dropped
 	fresh  []*orderSlot[E] // added since the last sweep, in no order
