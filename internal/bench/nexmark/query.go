@@ -256,7 +256,7 @@ func hottest(start int64, counts map[int64]int64) []AuctionCount {
 func Q6(in weir.Stream[Event], p Params, late *atomic.Int64) weir.Stream[SellerPrice] {
 	wins := WinningBids(in, p, late)
 	keyed := op.KeyOn("q6_key", wins, func(w AuctionBid) string { return strconv.FormatInt(w.Auction.Seller, 10) })
-	avg := op.StatefulMap("q6_avg", keyed, func(st *op.State[[]Bid], w AuctionBid) SellerPrice {
+	avg := op.StatefulMap("q6_avg", keyed, func(st *op.State[SellerBids], w AuctionBid) SellerPrice {
 		last, _ := st.Get()
 		last = lastBids(last, w.Bid)
 		st.Set(last)
@@ -271,7 +271,7 @@ func Q6(in weir.Stream[Event], p Params, late *atomic.Int64) weir.Stream[SellerP
 
 // lastBids adds b to bids, kept in (time, price) order, and drops the first if there are
 // more than 10.
-func lastBids(bids []Bid, b Bid) []Bid {
+func lastBids(bids SellerBids, b Bid) SellerBids {
 	b.Extra = ""
 	i, _ := slices.BinarySearchFunc(bids, b, func(x, y Bid) int {
 		return cmp.Or(cmp.Compare(x.DateTime, y.DateTime), cmp.Compare(x.Price, y.Price))
