@@ -68,8 +68,8 @@
 // The Final operators emit one value per key, and only at end of stream, so they suit
 // bounded input; use package window on unbounded streams. FoldFinal folds values into an
 // accumulator built per key; ReduceFinal combines values pairwise and pre-reduces each
-// worker's values per key and epoch before the exchange; CountFinal counts items per key; MaxFinal and MinFinal
-// emit the whole winning item.
+// worker's values per key and epoch before the exchange; CountFinal counts items per key;
+// MaxFinal and MinFinal emit the whole winning item.
 //
 // # Joins
 //
