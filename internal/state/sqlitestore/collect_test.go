@@ -57,14 +57,7 @@ func TestCollectAfterWrite(t *testing.T) {
 func TestCollectRepeatedRows(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	initT(t, dir, 1)
-	s := openT(t, dir)
-	if _, err := s.Begin(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := startT(t, dir, 1)
 	for _, kv := range []string{"a=first", "a=second"} {
 		if err := s.Write(0, []state.Epoch{{Epoch: 1, Snaps: snaps(write{0, 1, "s", []string{kv}})}}); err != nil {
 			t.Fatal(err)
@@ -108,14 +101,7 @@ func TestCollectChecksEveryRow(t *testing.T) {
 func TestCollectAfterWriteYields(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	initT(t, dir, 2)
-	s := openT(t, dir)
-	if _, err := s.Begin(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := startT(t, dir, 2)
 	write := func(e uint64, kvs ...string) {
 		t.Helper()
 		if err := s.Write(0, []state.Epoch{{Epoch: e, Snaps: snaps(write{0, e, "s", kvs})}}); err != nil {

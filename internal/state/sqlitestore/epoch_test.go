@@ -132,14 +132,7 @@ func TestStateOK(t *testing.T) {
 func TestWriteKeepsEpochOrder(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	initT(t, dir, 2)
-	s := openT(t, dir)
-	if _, err := s.Begin(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := startT(t, dir, 2)
 	epoch := func(e uint64) state.Epoch {
 		var snaps []state.Snapshot
 		for _, st := range []struct {
@@ -191,14 +184,7 @@ func TestWriteKeepsEpochOrder(t *testing.T) {
 // the driver's share of each statement.
 func TestWriteAllocs(t *testing.T) {
 	dir := t.TempDir()
-	initT(t, dir, 4)
-	s := openT(t, dir)
-	if _, err := s.Begin(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := startT(t, dir, 4)
 	const keys = 5_000 // two steps: 10k rows
 	e := uint64(0)
 	epochs := make([]state.Epoch, 8)

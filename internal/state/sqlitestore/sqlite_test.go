@@ -267,6 +267,21 @@ func openT(t *testing.T, dir string) *Store {
 	return s
 }
 
+// startT makes a store of n partitions in dir and starts its first execution, as a run
+// does before its first write.
+func startT(t *testing.T, dir string, n int) *Store {
+	t.Helper()
+	initT(t, dir, n)
+	s := openT(t, dir)
+	if _, err := s.Begin(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // fill runs one execution of one worker writing a few keys for each epoch given.
 func fill(t *testing.T, dir string, epochs ...uint64) { fillN(t, dir, 4, epochs...) }
 
@@ -762,14 +777,7 @@ func BenchmarkResume(b *testing.B) {
 func TestState(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	initT(t, dir, 3)
-	s := openT(t, dir)
-	if _, err := s.Begin(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := startT(t, dir, 3)
 	epochs := []state.Epoch{
 		{Epoch: 1, Snaps: snaps(write{0, 1, "s", []string{"a=1", "b=1", "e="}})},
 		{Epoch: 2, Snaps: snaps(write{0, 2, "s", []string{"a=2", "b"}})},
