@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -97,9 +98,10 @@ func child(spec childSpec) {
 	os.Exit(code)
 }
 
-// sampleHeap appends the time since the process started (ms), HeapInuse and the number of
-// goroutines to path every interval, so that the test can read the curves even of a
-// process it kills.
+// sampleHeap appends the time since the process started (ms), HeapInuse, the number of
+// goroutines and the live heap as of the last collection (runtime/metrics'
+// /gc/heap/live:bytes) to path every interval, so that the test can read the curves even
+// of a process it kills.
 func sampleHeap(path string, every time.Duration) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -108,9 +110,11 @@ func sampleHeap(path string, every time.Duration) {
 	}
 	start := time.Now()
 	var ms runtime.MemStats
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	for {
 		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(f, "%d %d %d\n", time.Since(start).Milliseconds(), ms.HeapInuse, runtime.NumGoroutine())
+		metrics.Read(live)
+		fmt.Fprintf(f, "%d %d %d %d\n", time.Since(start).Milliseconds(), ms.HeapInuse, runtime.NumGoroutine(), live[0].Value.Uint64())
 		time.Sleep(every)
 	}
 }

@@ -100,6 +100,7 @@ type heapSample struct {
 	at         time.Duration
 	inuse      uint64
 	goroutines int
+	live       uint64 // the live heap as of the last collection
 }
 
 func readHeap(t *testing.T, path string) []heapSample {
@@ -113,16 +114,17 @@ func readHeap(t *testing.T, path string) []heapSample {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) != 3 {
+		if len(f) != 4 {
 			continue // a line cut short by the kill
 		}
 		a, err1 := strconv.ParseInt(f[0], 10, 64)
 		b, err2 := strconv.ParseUint(f[1], 10, 64)
 		c, err3 := strconv.Atoi(f[2])
-		if err1 != nil || err2 != nil || err3 != nil {
+		d, err4 := strconv.ParseUint(f[3], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 			continue
 		}
-		samples = append(samples, heapSample{time.Duration(a) * time.Millisecond, b, c})
+		samples = append(samples, heapSample{time.Duration(a) * time.Millisecond, b, c, d})
 	}
 	return samples
 }
