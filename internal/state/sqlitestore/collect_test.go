@@ -82,13 +82,7 @@ func TestCollectChecksEveryRow(t *testing.T) {
 	initT(t, dir, 1)
 	fill(t, dir, 1, 2)
 	damageDB(t, dir, 0, `UPDATE snapshots SET key = 'key002' WHERE key = 'key001' AND epoch = 1`)
-	s := openT(t, dir)
-	if _, err := s.Begin(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := beginT(t, dir)
 	err := s.GC(0)
 	var ce *state.CorruptError
 	if !errors.As(err, &ce) || !errors.Is(err, state.ErrChecksum) || ce.Key != "key002" {

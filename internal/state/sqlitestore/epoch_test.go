@@ -273,13 +273,7 @@ func TestCollectRefusesDamage(t *testing.T) {
 			initT(t, dir, 1)
 			fill(t, dir, 1, 2)
 			damageDB(t, dir, 0, `UPDATE snapshots SET `+c.set+` WHERE key = 'key001' AND epoch = 1`)
-			s := openT(t, dir)
-			if _, err := s.Begin(1); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Start(); err != nil {
-				t.Fatal(err)
-			}
+			s := beginT(t, dir)
 			err := s.GC(0)
 			var ce *state.CorruptError
 			switch {

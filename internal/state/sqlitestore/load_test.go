@@ -17,13 +17,7 @@ import (
 // everything committed when collect is set.
 func writeExecution(t *testing.T, dir string, collect bool, epochs ...state.Epoch) {
 	t.Helper()
-	s := openT(t, dir)
-	if _, err := s.Begin(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := beginT(t, dir)
 	if err := s.Write(0, epochs); err != nil {
 		t.Fatal(err)
 	}

@@ -272,6 +272,13 @@ func openT(t *testing.T, dir string) *Store {
 func startT(t *testing.T, dir string, n int) *Store {
 	t.Helper()
 	initT(t, dir, n)
+	return beginT(t, dir)
+}
+
+// beginT opens the store in dir and starts an execution, as a run does before its first
+// write.
+func beginT(t *testing.T, dir string) *Store {
+	t.Helper()
 	s := openT(t, dir)
 	if _, err := s.Begin(1); err != nil {
 		t.Fatal(err)
