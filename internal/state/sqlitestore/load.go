@@ -3,17 +3,21 @@ package sqlitestore
 import (
 	"cmp"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	"modernc.org/sqlite"
 )
 
 // Load implements Store. It reads the held partitions at once, each on a goroutine of its
 // own: SQLite's work per row is most of what a resume of many keys spends in the store,
-// and the partitions share nothing. fn is called on the caller's goroutine, one row at a
+// and the partitions share nothing. SQLite hands each row to Go itself (scanCompacted). fn is called on the caller's goroutine, one row at a
 // time, with the partitions' rows merged into one order: steps by name, and each step's
 // keys in byte-wise order (SQLite's BINARY collation, Go's string order). A key lives in
 // one partition, so the merge only interleaves; the order lets the keyed runtime take a
@@ -218,8 +222,8 @@ func readPart(db *sql.DB, resume uint64, interner *stepNameInterner, st *partStr
 	if err != nil {
 		return err
 	}
-	var sum summer
-	recent, err := latestRows(db, resume, names, &sum)
+	r := &partReader{st: st, names: names}
+	recent, err := latestRows(db, resume, names, &r.sum)
 	if err != nil {
 		return err
 	}
@@ -230,77 +234,212 @@ func readPart(db *sql.DB, resume uint64, interner *stepNameInterner, st *partStr
 		byStep[k.step] = append(byStep[k.step], r)
 	}
 	ids := slices.SortedFunc(maps.Keys(names), func(a, b int64) int { return strings.Compare(names[a], names[b]) })
-	var arena stateArena
-	chunk := st.buffer()
-	emit := func(step string, key string, state []byte) bool {
-		chunk = append(chunk, loadRow{step, key, state})
-		if len(chunk) == chunkRows {
-			if !st.send(chunk) {
-				return false
-			}
-			chunk = st.buffer()
-		}
-		return true
-	}
+	r.chunk = st.buffer()
 	for _, id := range ids {
-		name := names[id]
 		rec := byStep[id]
 		slices.SortFunc(rec, func(a, b stateRow) int { return cmp.Compare(a.key, b.key) })
-		emitRecent := func(r stateRow) bool {
-			return r.deleted || emit(name, r.key, nonNil(r.state))
-		}
-		// compacted holds no deletions: collection drops them.
-		rows, err := db.Query(`SELECT key, epoch, state, crc FROM compacted WHERE step = ? ORDER BY key`, id)
-		if err != nil {
+		r.step, r.name, r.rec, r.n, r.last, r.refused = id, names[id], rec, 0, "", false
+		if err := r.scanCompacted(db); err != nil {
 			return err
 		}
-		r := stateRow{step: id}
-		var raw sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&r.key, &r.epoch, &raw, &r.crc); err != nil {
-				rows.Close()
-				return err
-			}
-			r.state = raw
-			if err := r.check(&sum, names); err != nil {
-				rows.Close()
-				return err
-			}
-			for len(rec) > 0 && rec[0].key < r.key {
-				if !emitRecent(rec[0]) {
-					rows.Close()
-					return errStopped
-				}
-				rec = rec[1:]
-			}
-			ok := true
-			if len(rec) > 0 && rec[0].key == r.key {
-				ok = emitRecent(rec[0])
-				rec = rec[1:]
-			} else {
-				ok = emit(name, r.key, arena.copy(raw))
-			}
-			if !ok {
-				rows.Close()
-				return errStopped
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, r := range rec {
-			if !emitRecent(r) {
+		for _, row := range r.rec {
+			if !r.emitRecent(row) {
 				return errStopped
 			}
 		}
 	}
-	if len(chunk) > 0 && !st.send(chunk) {
+	if len(r.chunk) > 0 && !st.send(r.chunk) {
 		return errStopped
 	}
 	return nil
+}
+
+// partReader is the state of readPart: where it is in a step's rows, and the chunk it
+// fills for the merge.
+type partReader struct {
+	st    *partStream
+	names map[int64]string
+	sum   summer
+	arena stateArena
+	chunk []loadRow
+
+	// The step being read.
+	step int64
+	name string
+	rec  []stateRow // its recent rows not yet emitted, in key order
+	n    int        // its compacted rows emitted (or overridden by a recent row)
+	last string     // the key of the last of them
+
+	stopped bool // the merge has stopped: a send failed
+	refused bool // weir_load refused a row of the step
+}
+
+// emit hands a row on to the merge; false when the merge has stopped.
+func (r *partReader) emit(key string, state []byte) bool {
+	r.chunk = append(r.chunk, loadRow{r.name, key, state})
+	if len(r.chunk) == chunkRows {
+		if !r.st.send(r.chunk) {
+			r.stopped = true
+			return false
+		}
+		r.chunk = r.st.buffer()
+	}
+	return true
+}
+
+// emitRecent hands on a recent row, unless it is a deletion.
+func (r *partReader) emitRecent(row stateRow) bool {
+	return row.deleted || r.emit(row.key, nonNil(row.state))
+}
+
+// compacted takes in the next compacted row of the step, sound and in key order, after
+// the recent rows before its key; a recent row of its key overrides it. key and state
+// may be SQLite's memory, which its next row reuses: they are copied.
+func (r *partReader) compacted(key string, state []byte) bool {
+	for len(r.rec) > 0 && r.rec[0].key < key {
+		if !r.emitRecent(r.rec[0]) {
+			return false
+		}
+		r.rec = r.rec[1:]
+	}
+	r.n++
+	if len(r.rec) > 0 && r.rec[0].key == key {
+		row := r.rec[0]
+		r.rec, r.last = r.rec[1:], row.key
+		return r.emitRecent(row)
+	}
+	r.last = strings.Clone(key)
+	return r.emit(r.last, r.arena.copy(state))
+}
+
+// scanCompacted reads the step's rows of compacted in key order. The rows are read by
+// SQLite itself, which hands each to weir_load (see loadRow) as views of its memory:
+// read into Go through database/sql, each row's four columns cost a call into SQLite
+// apiece, each taking the connection's mutex, and database/sql's conversions; that was
+// most of the store's time in a resume of many keys. A row weir_load does not take (a
+// column of another type than the store writes, a wrong checksum, a key out of order) is
+// read again in Go by scanCompactedRows, for exactly the rows and errors it always gave.
+func (r *partReader) scanCompacted(db *sql.DB) error {
+	h := loadScans.add(r)
+	defer loadScans.remove(h)
+	var n int64
+	// compacted holds no deletions: collection drops them. A table WITHOUT ROWID is stored
+	// in its primary key's order, (step, key): the rows of a step come in key order.
+	err := db.QueryRow(`SELECT count(*) FROM compacted WHERE step = ?2 AND `+loadFunc+`(?1, key, epoch, state, crc)`, h, r.step).Scan(&n)
+	switch {
+	case r.stopped:
+		return errStopped
+	case r.refused:
+		loadFallbacks.Add(1)
+		return r.scanCompactedRows(db)
+	case err != nil:
+		return err
+	case n != int64(r.n):
+		return fmt.Errorf("weir: recovery: %d rows of step %q counted, %d loaded", n, r.name, r.n)
+	}
+	return nil
+}
+
+// scanCompactedRows reads the step's rows of compacted after the first r.n, through
+// database/sql, checking each: the slow path of scanCompacted, for the row it refused.
+func (r *partReader) scanCompactedRows(db *sql.DB) error {
+	rows, err := db.Query(`SELECT key, epoch, state, crc FROM compacted WHERE step = ? ORDER BY key`, r.step)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	row := stateRow{step: r.step}
+	var raw sql.RawBytes
+	for skip := r.n; rows.Next(); {
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if err := rows.Scan(&row.key, &row.epoch, &raw, &row.crc); err != nil {
+			return err
+		}
+		row.state = raw
+		if err := row.check(&r.sum, r.names); err != nil {
+			return err
+		}
+		if !r.compacted(row.key, raw) {
+			return errStopped
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+// loadFallbacks counts the scans scanCompacted left to scanCompactedRows, for tests.
+var loadFallbacks atomic.Int64
+
+// loadFunc is weir_load(scan, key, epoch, state, crc), which gives a row of compacted to
+// the partReader registered as scan (loadScans), and is true when it took it.
+const loadFunc = "weir_load"
+
+func init() {
+	sqlite.MustRegisterFunction(loadFunc, &sqlite.FunctionImpl{
+		NArgs: 5,
+		// partReader.compacted copies what it keeps.
+		VolatileArgs: true,
+		Scalar: func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			r := loadScans.get(args[0])
+			if r == nil || !r.loadRow(args[1:]) {
+				return nil, errRowRefused
+			}
+			return true, nil
+		},
+	})
+}
+
+// loadRow takes in a row of compacted (key, epoch, state, crc) as weir_load has it, if it
+// is of the types the store writes, in key order and sound; false stops the scan.
+func (r *partReader) loadRow(args []driver.Value) bool {
+	key, ok1 := args[0].(string)
+	epoch, ok2 := args[1].(int64)
+	state, ok3 := args[2].([]byte)
+	crc, ok4 := args[3].(int64)
+	if !ok1 || !ok2 || !ok3 || !ok4 || epoch < 0 || (r.n > 0 && key <= r.last) ||
+		r.sum.state(r.name, key, uint64(epoch), state, false) != crc {
+		r.refused = true
+		return false
+	}
+	return r.compacted(key, state)
+}
+
+// errRowRefused is weir_load's error for a row it did not take, which ends its query.
+var errRowRefused = errors.New("weir: recovery: row refused by " + loadFunc)
+
+// loadScans are the partReaders weir_load gives rows to, by a number each scan passes it.
+var loadScans = scanRegistry{m: map[int64]*partReader{}}
+
+type scanRegistry struct {
+	mu   sync.RWMutex
+	m    map[int64]*partReader
+	next int64
+}
+
+func (g *scanRegistry) add(r *partReader) int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.next++
+	g.m[g.next] = r
+	return g.next
+}
+
+func (g *scanRegistry) remove(h int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.m, h)
+}
+
+func (g *scanRegistry) get(h driver.Value) *partReader {
+	n, _ := h.(int64)
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.m[n]
 }
 
 // errStopped ends a partition's reader when the merge has stopped, and the merge when a
