@@ -128,3 +128,21 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/row")
 }
+
+// A run's partitions are read through a memory mapping (see dsn): opening a directory of
+// 1M keys took three times the CPU without it, and closing it a hundred times.
+func TestPartitionsMapped(t *testing.T) {
+	dir := t.TempDir()
+	initT(t, dir, 2)
+	s := openT(t, dir)
+	defer s.Close()
+	for p, db := range s.parts {
+		var size int64
+		if err := db.QueryRow(`PRAGMA mmap_size`).Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		if size < 1<<30 {
+			t.Errorf("partition %d: mmap_size %d, want at least 1 GiB", p, size)
+		}
+	}
+}

@@ -106,8 +106,14 @@ func dsn(path string, mode openMode) string {
 	// synchronous(FULL) makes a commit durable in WAL mode; _txlock=immediate takes the
 	// write lock up front so concurrent writers queue instead of failing to upgrade.
 	// A 64 MiB page cache (the default is 2 MiB) keeps the pages a write touches in memory.
+	// Pages are read from the file mapped into memory (up to its first GiB), not copied
+	// into the cache one allocation each: opening a directory of 1M keys (quick_check
+	// reads every page) took 0.41-0.59 s of CPU, 0.15-0.20 s mapped, and closing it, which
+	// freed the cache page by page, 0.28-0.40 s, 2 ms mapped. Writes still go through the
+	// cache and the log. Only this run writes the file (the directory's lock), and nothing
+	// shrinks it (no vacuum), so the mapping stays valid.
 	return "file:" + esc + "?mode=rw" +
-		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_txlock=immediate"
+		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)&_txlock=immediate"
 }
 
 func openDB(path string, mode openMode) (*sql.DB, error) {
