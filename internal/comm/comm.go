@@ -176,16 +176,30 @@ func (l *Local) Done(w, n int) {
 	}
 }
 
+// Report stores w's figures only when they changed. A worker reports every round, which
+// for a busy source is every batch, and every other worker reads w's box each round for
+// its credit toward w: a store, even of the same value, takes the box's cache line from
+// their cores, so that each of them misses it on its next round; a load leaves it shared.
 func (l *Local) Report(w, held, limit int) {
 	b := l.boxes[w]
-	lim := int64(min(limit, l.limit))
+	h, lim := int64(held), int64(min(limit, l.limit))
+	if b.held.Load() == h && b.limit.Load() == lim {
+		return // nothing changed, so the credit toward w has not either
+	}
+	if reportStores != nil {
+		reportStores(w)
+	}
 	was := b.load() >= b.limit.Load()
-	b.held.Store(int64(held))
+	b.held.Store(h)
 	b.limit.Store(lim)
 	if was != (b.load() >= lim) {
 		l.unpause(w)
 	}
 }
+
+// reportStores, when set (by tests), is called each time Report stores a worker's
+// figures.
+var reportStores func(w int)
 
 // unpause wakes every other worker when the credit toward w changes sign: the senders
 // paused on w when their credit returns (they wait on their own wake channels), and every
