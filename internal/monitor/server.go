@@ -62,7 +62,10 @@ func metricsHandler(stats *engine.Stats, process int) http.Handler {
 	wrapped := prometheus.WrapRegistererWith(prometheus.Labels{"process": strconv.Itoa(process)}, reg)
 	wrapped.MustRegister(newCollector(stats), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	// Compressed by gzipped (gzip.go), not by promhttp, whose writers do not outlive a
+	// garbage collection.
+	return gzipped(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError,
+		DisableCompression: true}))
 }
 
 // Handle adds a handler to the server's mux (http.ServeMux's patterns: "GET /api/status").
