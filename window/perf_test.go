@@ -6,6 +6,12 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/internal/graph"
+	"github.com/weirflow/weir/internal/plan"
+	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/weirtest"
 )
 
 // perfEv is an item of the windowed bench paths: a key and its event time.
@@ -209,5 +215,41 @@ func TestReusedLogicsStartAfresh(t *testing.T) {
 				t.Errorf("results %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A window operator splits its events into Down, Late and Meta (and WithBounds's stream)
+// by pure steps, which the engine does not run when nothing reads them
+// (engine.TestUnreadPureStepDoesNotRun): a windowed count whose Late and Meta nobody reads
+// makes one pass over its events, not three (the unread ones were about 5% of the
+// windowed count's CPU time).
+func TestUnreadSplitsArePure(t *testing.T) {
+	flow := weir.NewDataflow("f")
+	in := op.Input("in", flow, weirtest.NewSource[perfEv]())
+	out := Count("count", in, EventTime(func(e perfEv) time.Time { return e.At }, 0),
+		Tumbling(time.Minute, time.Unix(0, 0)), func(e perfEv) string { return e.Key })
+	op.Output("down", out.Down, weirtest.NewSink[weir.KV[Windowed[int]]]())
+	op.Output("bounded_out", out.WithBounds("bounded"), weirtest.NewSink[weir.KV[Bounded[int]]]())
+	p, err := plan.New(graph.FlowOf(flow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := map[string]bool{"f.count.sum.unwrap_down.flat_map_batch": true, "f.bounded.flat_map_batch": true,
+		"f.count.sum.unwrap_late.flat_map_batch": false, "f.count.sum.unwrap_meta.flat_map_batch": false}
+	for _, n := range p.Nodes {
+		want, ok := read[n.ID]
+		if !ok {
+			continue
+		}
+		delete(read, n.ID)
+		if n.Kind != graph.FlatMapBatch || !n.Spec.(*graph.FlatMapSpec).Pure {
+			t.Errorf("step %s is not a pure FlatMapBatch", n.ID)
+		}
+		if got := len(n.Out[0]) > 0; got != want {
+			t.Errorf("step %s read: %v, want %v", n.ID, got, want)
+		}
+	}
+	for id := range read {
+		t.Errorf("no step %s", id)
 	}
 }

@@ -69,6 +69,9 @@ func (w *worker) newOperator(n *plan.Node) operator {
 		if hold := n.Spec.(*graph.FlatMapSpec).Hold; hold != nil {
 			return &holding{step: s, h: hold()}
 		}
+		if n.Spec.(*graph.FlatMapSpec).Pure && n.Emit == n && len(n.Out[0]) == 0 {
+			return unread{s} // its output goes nowhere and making it has no other effect
+		}
 		return &flatMap{step: s, fn: n.FlatMap(), emit: n.Emit}
 	case graph.Branch:
 		return &branch{step: s, split: n.Spec.(*graph.BranchSpec).Split}

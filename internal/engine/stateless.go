@@ -34,6 +34,13 @@ func (f fused) deliver(uint64, any) {
 	panic(fmt.Sprintf("weir: internal error: step %s, fused into %s, got a batch", f.ID, f.FusedInto.ID))
 }
 
+// unread is a pure FlatMapBatch step (graph.FlatMapSpec.Pure) whose output no step
+// consumes: its batches are counted in, as any step's, and dropped without running its
+// function, whose output would go nowhere.
+type unread struct{ step }
+
+func (unread) deliver(uint64, any) {}
+
 // branch splits a batch between its two outputs.
 type branch struct {
 	step

@@ -87,6 +87,10 @@ type FlatMapSpec struct {
 	// that holds items back across batches (a combiner before an exchange). It is called
 	// once per worker.
 	Hold func() Holder
+	// Pure says that the step's function does nothing but return its output (a window
+	// operator's split of its events into Down, Late and Meta): when no step consumes
+	// that output, the engine does not run it.
+	Pure bool
 }
 
 // Holder is the per-worker function of a FlatMapBatch step that may keep what it is
