@@ -362,12 +362,17 @@ type Store struct {
 	// wrote holds a token once a Write has committed, for the collection CollectEvery
 	// runs: it collects after each write when no backup interval holds rows back, but
 	// not while writes are under way (writing counts them).
-	wrote    chan struct{}
-	writing  atomic.Int32
-	now      func() time.Time // the clock for commit times and garbage collection
-	lock     *dirLock         // nil when opened for reading
-	plocks   []*dirLock       // the held partitions' locks, when opened by a PartOpener
-	readOnly bool
+	wrote   chan struct{}
+	writing atomic.Int32
+	// lagging is the first partition the last background collection left as it was (it
+	// gave way to a write or was stopped), where the next one begins; collected, when not
+	// nil, is called after each partition a collection collected (a test's hook).
+	lagging   atomic.Int64
+	collected func(p int)
+	now       func() time.Time // the clock for commit times and garbage collection
+	lock      *dirLock         // nil when opened for reading
+	plocks    []*dirLock       // the held partitions' locks, when opened by a PartOpener
+	readOnly  bool
 	// cluster is set when the store was opened by a PartOpener, for one process of a
 	// cluster (see parts.go).
 	cluster bool
@@ -1515,14 +1520,28 @@ func (s *Store) gc(backup time.Duration, sem chan struct{}, quit <-chan struct{}
 			s.mu.Unlock()
 		}
 	}
-	return each(sem, s.held, func(p int) error {
+	// A background collection begins where the last one stopped: in the partitions' order
+	// every time, one that gave way to each epoch's write after two partitions never
+	// collected the other two, and the end of a run found several epochs left there.
+	ps := s.held
+	if quit != nil {
+		ps = rotate(s.held, int(s.lagging.Load()))
+	}
+	left := make([]bool, len(ps))
+	err := each(sem, ps, func(p int) error {
+		i := slices.Index(ps, p)
 		select {
 		case <-quit:
+			left[i] = true
 			return nil
 		default:
 		}
 		if yield && s.writing.Load() > 0 {
+			left[i] = true
 			return nil
+		}
+		if s.collected != nil {
+			defer s.collected(p)
 		}
 		// Under the partition's write lock: a write that comes meanwhile (a worker's final
 		// one, on its own CPUs) waits here rather than in SQLite's busy handler, which
@@ -1535,6 +1554,16 @@ func (s *Store) gc(backup time.Duration, sem chan struct{}, quit <-chan struct{}
 		}
 		return nil
 	})
+	if i := slices.Index(left, true); i >= 0 && quit != nil {
+		s.lagging.Store(int64(ps[i]))
+	}
+	return err
+}
+
+// rotate returns ps (ascending) from partition first on, then those before it.
+func rotate(ps []int, first int) []int {
+	i, _ := slices.BinarySearch(ps, first)
+	return append(slices.Clone(ps[i:]), ps[:i]...)
 }
 
 func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
