@@ -31,8 +31,9 @@ const resumeGuardKeys = 100_000
 // tell a regression by itself, and the store alone got faster too. The exact guards of
 // those changes are allocation counts, orders and structure: TestResumeAllocs (keyed: the
 // key map made once, at the keys preloaded), TestResumeOverlapsLoad (engine: keys are
-// resumed while the store still loads), TestLoadAllocs and TestLoadOrder (sqlitestore),
-// TestFastDecodeAllocs (codec).
+// resumed while the store still loads), TestLoadAllocs, TestLoadOrder,
+// TestLoadReadsInSQLite (rows read by weir_load, none again in Go) and TestPartitionsMapped
+// (files read through a memory mapping) in sqlitestore, TestFastDecodeAllocs (codec).
 func BenchmarkResumePerKey(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "recovery")
 	if err := bench.BuildResumeStore(context.Background(), dir, resumeGuardKeys); err != nil {
