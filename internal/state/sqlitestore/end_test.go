@@ -34,3 +34,31 @@ func TestCollectionResumesWhereItStopped(t *testing.T) {
 		t.Errorf("collections that each collected one partition collected %v, want %v", order, want)
 	}
 }
+
+// The GC at the end of a run begins with the partitions the last background collection
+// left, which have the most epochs to collect: begun last, on one of only a few CPUs,
+// they would keep the run from returning while the other CPUs had nothing left to do.
+func TestGCBeginsWithLaggingPartitions(t *testing.T) {
+	t.Parallel()
+	s := startT(t, t.TempDir(), 4)
+	if err := s.Write(0, []state.Epoch{{Epoch: 0, Snaps: snaps(write{0, 0, "s", []string{"a=1", "b=2", "c=3", "d=4", "e=5"}})}}); err != nil {
+		t.Fatal(err)
+	}
+	var order []int
+	s.collected = func(p int) {
+		order = append(order, p)
+		if len(order) == 2 {
+			s.writing.Add(1) // a write begins: the background collection gives way to it
+		}
+	}
+	if err := s.gc(0, make(chan struct{}, 1), make(chan struct{}), true); err != nil {
+		t.Fatal(err)
+	}
+	s.writing.Add(-1)
+	if err := s.gc(0, make(chan struct{}, 1), nil, false); err != nil { // as GC, on one CPU
+		t.Fatal(err)
+	}
+	if want := []int{0, 1, 2, 3, 0, 1}; !slices.Equal(order, want) {
+		t.Errorf("a collection that gave way after two partitions, then the end's GC, collected %v, want %v", order, want)
+	}
+}

@@ -1520,13 +1520,11 @@ func (s *Store) gc(backup time.Duration, sem chan struct{}, quit <-chan struct{}
 			s.mu.Unlock()
 		}
 	}
-	// A background collection begins where the last one stopped: in the partitions' order
+	// A collection begins where the last background one stopped: in the partitions' order
 	// every time, one that gave way to each epoch's write after two partitions never
-	// collected the other two, and the end of a run found several epochs left there.
-	ps := s.held
-	if quit != nil {
-		ps = rotate(s.held, int(s.lagging.Load()))
-	}
+	// collected the other two, and the end of a run found several epochs left there. The
+	// GC at the end of a run so begins with the partitions that have the most left.
+	ps := rotate(s.held, int(s.lagging.Load()))
 	left := make([]bool, len(ps))
 	err := each(sem, ps, func(p int) error {
 		i := slices.Index(ps, p)
