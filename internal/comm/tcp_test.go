@@ -132,7 +132,7 @@ func receiveAll(t *testing.T, m *TCP, w, want int) []Message {
 		select {
 		case <-m.Wake(w):
 		case <-deadline:
-			t.Fatalf("worker %d: %d of %d messages", w, len(got), want)
+			t.Fatalf("worker %d: %d of %d messages (mesh: %v)", w, len(got), want, m.Err())
 		}
 		n := len(got)
 		got = m.Receive(w, got)
@@ -479,8 +479,14 @@ func TestTCPCredit(t *testing.T) {
 
 // After a burst that grew the outbound buffers past 16 MiB, the frames that follow are
 // still sent (the writer once dropped a large buffer it had yet to write).
+//
+// It runs with the default heartbeat timeout, not the tests' 1 s: both processes share
+// one test binary, and under -race on a loaded machine their network goroutines were
+// seen waiting up to 0.99 s for the runtime to wake them (a reader with no bytes for
+// 989 ms while the writer's 1 MiB took 751 ms to go out), which a 1 s timeout calls a
+// lost peer. Losing a peer on a silence is tested by TestReadDeadlineMovesWithBytes.
 func TestTCPAfterBurst(t *testing.T) {
-	meshes := cluster(t, 2, 1, nil)
+	meshes := cluster(t, 2, 1, func(c *ClusterConfig) { c.HeartbeatTimeout = 10 * time.Second })
 	big := make([]int, 1<<20) // about 1 MiB encoded
 	const bursts, small = 24, 200
 	for range bursts {
