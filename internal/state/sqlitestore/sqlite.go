@@ -1644,8 +1644,9 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 // only the last epochs to collect rather than every epoch since the last interval (the
 // second or so a run of a large state spent after its last item). Such a collection gives
 // way to writes, partition by partition, so that a store that falls behind the flow spends
-// its time on writes, which the flow waits for; and it waits after the last collection as
-// long as that took, so that it takes at most about half a CPU.
+// its time on writes, which the flow waits for (the next collection begins at the first
+// partition it left); and it waits after the last collection as long as that took, so
+// that it takes at most about half a CPU.
 func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	var err error
