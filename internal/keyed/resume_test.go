@@ -56,11 +56,18 @@ func resumeKeys(t testing.TB, n int, sorted bool) *stateful[int, int, int] {
 }
 
 // preloadKeys is resumeKeys through Preload and Index.
-func preloadKeys(t testing.TB, n int) *stateful[int, int, int] {
+func preloadKeys(t testing.TB, n int, sorted bool) *stateful[int, int, int] {
 	rt := New[int, int, int](newCounter).(*stateful[int, int, int])
 	rt.Track()
 	c := codec.For[int]()
-	for i := range n {
+	keys := make([]int, n)
+	for i := range keys {
+		keys[i] = i
+	}
+	if sorted {
+		slices.SortFunc(keys, func(a, b int) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	}
+	for _, i := range keys {
 		b, err := c.Encode(i)
 		if err != nil {
 			t.Fatal(err)
@@ -115,8 +122,11 @@ func TestResumedKeys(t *testing.T) {
 	if got := want(resumeKeys(t, n, true)); !slices.Equal(got, ref) {
 		t.Errorf("resumed in key order: \n%v\nwant\n%v", got, ref)
 	}
-	if got := want(preloadKeys(t, n)); !slices.Equal(got, ref) {
+	if got := want(preloadKeys(t, n, false)); !slices.Equal(got, ref) {
 		t.Errorf("preloaded resume gives\n%v\nwant\n%v", got, ref)
+	}
+	if got := want(preloadKeys(t, n, true)); !slices.Equal(got, ref) {
+		t.Errorf("preloaded in key order, resume gives\n%v\nwant\n%v", got, ref)
 	}
 	if !slices.Contains(ref, "990=1") || slices.Contains(ref, "995=1005") {
 		t.Errorf("the test's keys are not forgotten and back: %v", ref)
