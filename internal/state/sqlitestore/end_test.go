@@ -2,7 +2,9 @@ package sqlitestore
 
 import (
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/weirflow/weir/internal/state"
 )
@@ -60,5 +62,69 @@ func TestGCBeginsWithLaggingPartitions(t *testing.T) {
 	}
 	if want := []int{0, 1, 2, 3, 0, 1}; !slices.Equal(order, want) {
 		t.Errorf("a collection that gave way after two partitions, then the end's GC, collected %v, want %v", order, want)
+	}
+}
+
+// Once every worker has written its final epoch, the background collection begins no
+// other: the GC at the end of the run collects what is left on every CPU, and a
+// collection begun after the final writes, on the store's share of the CPUs, held up the
+// run's return while the others had nothing to do.
+func TestNoBackgroundCollectionAfterFinalWrites(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	initT(t, dir, 2)
+	s := openT(t, dir)
+	if _, err := s.Begin(2); err != nil {
+		t.Fatal(err)
+	}
+	var collected atomic.Int32
+	s.collected = func(int) { collected.Add(1) }
+	stop := s.CollectEvery(time.Hour, 0)
+	stopped := false
+	defer func() {
+		if !stopped {
+			stop()
+		}
+	}()
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// waitFor waits until n partitions in all have been collected.
+	waitFor := func(n int32) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); collected.Load() < n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d partitions collected, want %d: no collection after a write", collected.Load(), n)
+			}
+		}
+	}
+	waitFor(2) // at the start
+	w := func(worker int, e uint64, final bool) {
+		t.Helper()
+		if err := s.Write(worker, []state.Epoch{{Epoch: e, Final: final, Snaps: snaps(write{worker, e, "s", []string{"a=1", "b=2", "c=3"}})}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each write's collection is waited for, so that none is under way or due at the next.
+	w(0, 1, false)
+	waitFor(4)
+	w(1, 1, false)
+	waitFor(6)
+	w(0, 2, true) // one worker is done, the other goes on: collection goes on
+	waitFor(8)
+	w(1, 2, true)
+	time.Sleep(300 * time.Millisecond)
+	if n := collected.Load(); n != 8 {
+		t.Errorf("%d partitions collected after both workers' final writes, want none", n-8)
+	}
+	stopped = true
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.GC(0); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, s, 0, "true") + countRows(t, s, 1, "true"); n != 0 {
+		t.Errorf("%d rows left in snapshots after the GC at the end", n)
 	}
 }

@@ -1004,7 +1004,6 @@ func (s *Store) Write(worker int, epochs []state.Epoch) error {
 		return fmt.Errorf("weir: recovery directory %s: write before start", s.dir)
 	}
 	s.writing.Add(1)
-	defer s.writing.Add(-1)
 	byPart := s.split(epochs)
 	last := epochs[len(epochs)-1]
 	next := last.Epoch + 1
@@ -1019,6 +1018,10 @@ func (s *Store) Write(worker int, epochs []state.Epoch) error {
 		}
 		return nil
 	})
+	// No longer under way before the collection this write calls for hears of it (below):
+	// one that woke first saw it under way, gave way to it and left every partition to the
+	// next write.
+	s.writing.Add(-1)
 	if err != nil {
 		return err
 	}
@@ -1666,6 +1669,14 @@ func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error)
 		afterWrite := false
 		for {
 			began := time.Now()
+			if s.finished() {
+				// The GC at the end of the run collects what is left on every CPU: one begun
+				// here, after the final writes, on the store's share of them, held up the
+				// run's return while the other CPUs had nothing to do (60-270 ms in 3 of 12
+				// traced runs, on a busy machine).
+				<-quit
+				return
+			}
 			if err = s.gc(backup, s.sem, quit, afterWrite); err != nil {
 				return
 			}
@@ -1701,6 +1712,22 @@ func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error)
 		<-done
 		return err
 	}
+}
+
+// finished reports whether every worker of the current execution has written its final
+// epoch through this store: the run's end comes next.
+func (s *Store) finished() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.workers == 0 {
+		return false
+	}
+	for w := range s.workers {
+		if !s.final[w] {
+			return false
+		}
+	}
+	return true
 }
 
 // Inspect reads what the directory holds, without changing it.
