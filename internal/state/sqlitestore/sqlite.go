@@ -1649,7 +1649,8 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 // way to writes, partition by partition, so that a store that falls behind the flow spends
 // its time on writes, which the flow waits for (the next collection begins at the first
 // partition it left); and it waits after the last collection as long as that took, so
-// that it takes at most about half a CPU.
+// that it takes at most about half a CPU. Once every worker has written its final epoch it
+// collects no more: the GC at the end of the run does, on every CPU.
 func (s *Store) CollectEvery(interval, backup time.Duration) (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	var err error
