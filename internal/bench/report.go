@@ -86,6 +86,8 @@ func Report(ctx context.Context, cfg ReportConfig) ([]Row, error) {
 	}
 	size := func(j Job) int {
 		switch {
+		case j.Scale > 0:
+			return j.Scale * cfg.N
 		case j.N == 0:
 			return cfg.N
 		case cfg.WindowN > 0:

@@ -9,10 +9,11 @@
 //
 // Paths with their own size (bench.Job.N: the windowed paths, at the 10M events issue 3
 // sets their budget for) process that many items, or -window-n when given; the others
-// process -n items. Every round runs each path once, paths interleaved so that a machine
+// process -n items, and the metrics rows (on against off, bench.Job.Scale) 8 times -n, so
+// that they time a run's throughput rather than a server's start. Every round runs each path once, paths interleaved so that a machine
 // that slows down or speeds up during the run affects weir and its anchor alike; the
 // table shows the median of the rounds, after one warm-up round. These rows alone take
-// about a minute.
+// about a minute and a half.
 //
 // -recovery adds the recovery rows: a keyed running sum snapshotting every second against
 // the same flow without recovery (-rounds rounds of each, alternated, several seconds
