@@ -30,12 +30,9 @@ func (c *counter) Timeless()                   {}
 
 func newCounter(resume int, _ bool) Logic[int, int, int] { return &counter{n: resume} }
 
-// resumeKeys resumes keys 0 to n-1 (key i with state i) into a new runtime, in key order
-// when sorted is set.
-func resumeKeys(t testing.TB, n int, sorted bool) *stateful[int, int, int] {
-	rt := New[int, int, int](newCounter).(*stateful[int, int, int])
-	rt.Track()
-	c := codec.For[int]()
+// resumeOrder returns the ints 0 to n-1, in the byte-wise order of their keys (their
+// decimal forms) when sorted is set.
+func resumeOrder(n int, sorted bool) []int {
 	keys := make([]int, n)
 	for i := range keys {
 		keys[i] = i
@@ -43,7 +40,16 @@ func resumeKeys(t testing.TB, n int, sorted bool) *stateful[int, int, int] {
 	if sorted {
 		slices.SortFunc(keys, func(a, b int) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
 	}
-	for _, i := range keys {
+	return keys
+}
+
+// resumeKeys resumes keys 0 to n-1 (key i with state i) into a new runtime, in key order
+// when sorted is set.
+func resumeKeys(t testing.TB, n int, sorted bool) *stateful[int, int, int] {
+	rt := New[int, int, int](newCounter).(*stateful[int, int, int])
+	rt.Track()
+	c := codec.For[int]()
+	for _, i := range resumeOrder(n, sorted) {
 		b, err := c.Encode(i)
 		if err != nil {
 			t.Fatal(err)
@@ -60,14 +66,7 @@ func preloadKeys(t testing.TB, n int, sorted bool) *stateful[int, int, int] {
 	rt := New[int, int, int](newCounter).(*stateful[int, int, int])
 	rt.Track()
 	c := codec.For[int]()
-	keys := make([]int, n)
-	for i := range keys {
-		keys[i] = i
-	}
-	if sorted {
-		slices.SortFunc(keys, func(a, b int) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
-	}
-	for _, i := range keys {
+	for _, i := range resumeOrder(n, sorted) {
 		b, err := c.Encode(i)
 		if err != nil {
 			t.Fatal(err)
