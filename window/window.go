@@ -398,10 +398,15 @@ func (l *keyLogic[V, W, S]) OnEOF() ([]event[V, W], bool) {
 	return l.advance(maxInstant)
 }
 
-// SetNow gets the activation's system time from the stateful runtime (keyed.Clocked),
-// which sets it before every call: it is kept in the worker's scratch, the same for all
-// the keys of an activation.
+// SetNow gets the activation's system time from the stateful runtime (keyed.Clocked): it
+// is kept in the worker's scratch, the same for all the keys of an activation.
 func (l *keyLogic[V, W, S]) SetNow(now time.Time) { l.now = now.UnixNano() }
+
+// SharedClock tells the runtime that SetNow sets the time of every key of the worker
+// (keyed.SharedClock), so that it is called once per activation rather than per key.
+func (l *keyLogic[V, W, S]) SharedClock() {}
+
+var _ keyed.SharedClock = (*keyLogic[int, int, int])(nil) // else SetNow runs per key again
 
 // lateFor emits v as late for the windows its timestamp belongs to.
 func (l *keyLogic[V, W, S]) lateFor(ts int64, v V) {

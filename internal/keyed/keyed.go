@@ -35,6 +35,16 @@ type Quiet interface{ Quiet() }
 // for every key of it, before each OnBatch, OnNotify and OnEOF.
 type Clocked interface{ SetNow(now time.Time) }
 
+// SharedClock is implemented by Clocked logics whose SetNow keeps the time where every
+// logic of their runtime sees it (all come from one per-worker builder: the window keeps
+// it in the worker's scratch). The runtime then calls SetNow once per activation, on one
+// of them, before any logic runs, instead of before every call: a call per key touched
+// the key's entry and made an interface call for nothing.
+type SharedClock interface {
+	Clocked
+	SharedClock()
+}
+
 // Builder makes the logic of a key from its resume state (ok is false for a new key).
 type Builder[V, W, S any] func(resume S, ok bool) Logic[V, W, S]
 
@@ -110,6 +120,12 @@ type stateful[V, W, S any] struct {
 	clearValues bool   // V holds pointers
 	act         uint64 // activation counter, for stamps
 
+	// shared is the first SharedClock logic set, told the time of each activation for
+	// every logic of the runtime (it is kept even if its key is discarded); now is the
+	// current activation's time, for a shared clock first set within it.
+	shared SharedClock
+	now    time.Time
+
 	resumed   entrySlab[V, W, S] // where Resume takes entries from
 	unindexed int                // keys Preload restored, last in order.fresh, not yet in keys
 
@@ -140,6 +156,10 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 	s.act++
 	s.out = s.out[:0]
 	s.ask = s.ask[:0]
+	s.now = now
+	if s.shared != nil {
+		s.shared.SetNow(now)
+	}
 	var cur *entry[V, W, S]
 	defer func() {
 		if r := recover(); r != nil {
@@ -317,13 +337,23 @@ func (s *stateful[V, W, S]) Resume(key string, state []byte) error {
 
 func (s *stateful[V, W, S]) setLogic(e *entry[V, W, S], l Logic[V, W, S]) {
 	_, timeless := l.(Timeless)
-	e.clock, _ = l.(Clocked)
+	clock, clocked := l.(Clocked)
+	e.clock = clock
+	if c, ok := l.(SharedClock); ok {
+		e.clock = nil // told once per activation, through s.shared
+		if s.shared == nil {
+			s.shared = c
+			if !s.now.IsZero() { // within an activation, not a resume's load
+				c.SetNow(s.now)
+			}
+		}
+	}
 	_, e.quiet = l.(Quiet)
 	e.logic, e.timer = l, !timeless
 	// Like the flags above, fold follows the logic set last, so that an entry never folds
 	// into a logic it no longer holds.
 	e.fold = nil
-	if f, ok := l.(Folding[V]); ok && e.quiet && timeless && e.clock == nil {
+	if f, ok := l.(Folding[V]); ok && e.quiet && timeless && !clocked {
 		e.fold = f
 	}
 }
