@@ -213,6 +213,27 @@ func (a *stateArena) copy(b []byte) []byte {
 	return a.block[n:len(a.block):len(a.block)]
 }
 
+// keyArena holds the keys a reader loads, many to an allocation, as stateArena does the
+// states: a string of its own for each of a million keys was an object a key for the
+// collector to scan while the resume's heap grew. A strings.Builder never changes bytes it
+// has handed out in a String, so each key is a substring of its builder's String: it
+// stays valid, and keeps its block alive, as long as anything holds it. A key kept after
+// resume keeps at most the keys loaded alive.
+type keyArena struct{ b strings.Builder }
+
+func (a *keyArena) copy(key string) string {
+	if len(key) > arenaBlock/8 {
+		return strings.Clone(key)
+	}
+	if a.b.Cap()-a.b.Len() < len(key) {
+		a.b = strings.Builder{} // the old block stays with the keys cut from it
+		a.b.Grow(arenaBlock)
+	}
+	n := a.b.Len()
+	a.b.WriteString(key)
+	return a.b.String()[n:]
+}
+
 // readPart reads the latest state below resume of every key of one partition into st, in
 // the order of Load: the recent rows of snapshots (few, as collection moves them to
 // compacted), kept in a map, override the rows of compacted, read a step at a time in key
@@ -261,6 +282,7 @@ type partReader struct {
 	names map[int64]string
 	sum   summer
 	arena stateArena
+	keys  keyArena
 	chunk []loadRow
 
 	// The step being read.
@@ -308,7 +330,7 @@ func (r *partReader) compacted(key string, state []byte) bool {
 		r.rec, r.last = r.rec[1:], row.key
 		return r.emitRecent(row)
 	}
-	r.last = strings.Clone(key)
+	r.last = r.keys.copy(key)
 	return r.emit(r.last, r.arena.copy(state))
 }
 
