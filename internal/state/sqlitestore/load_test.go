@@ -204,3 +204,34 @@ func TestLoadAllocs(t *testing.T) {
 		t.Errorf("load allocates %.2f objects a row, want at most 3.75", perRow)
 	}
 }
+
+// The keys Load hands on share blocks (keyArena): each must stay as it was for as long as
+// it is held, through the rest of the load and later loads, which fill blocks of their own.
+func TestLoadKeysOutliveLoad(t *testing.T) {
+	dir := t.TempDir()
+	initT(t, dir, 2)
+	const n = 3 * arenaBlock / 8 // keys of 9 bytes: several blocks per partition
+	var cs []state.Change
+	for i := range n {
+		cs = append(cs, state.Change{Key: fmt.Sprintf("k%08d", i), State: []byte{byte(i)}})
+	}
+	writeExecution(t, dir, true, state.Epoch{Epoch: 1, Snaps: []state.Snapshot{{Step: "s", Changes: cs}}})
+	s := openT(t, dir)
+	if _, err := s.Begin(1); err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for range 2 {
+		if err := s.Load(func(step, key string, st []byte) error { kept = append(kept, key); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(kept) != 2*n {
+		t.Fatalf("%d keys loaded, want %d", len(kept), 2*n)
+	}
+	for i, k := range kept {
+		if want := fmt.Sprintf("k%08d", i%n); k != want {
+			t.Fatalf("key %d is %q after the loads, want %q", i, k, want)
+		}
+	}
+}
