@@ -132,18 +132,27 @@ func stalledSink(t *testing.T, stall, slow time.Duration) {
 	half := int((after+stall/2)/time.Second) - 1 // the stall's second half, once the sources have felt it
 	start := int(after/time.Second) - 1          // the stall's start
 	for i := range j.procs {
-		before := int64(0) // the most items read in a second before the stall
-		for k := 1; k <= start; k++ {
-			before = max(before, points[k].in[i]-points[k-1].in[i])
+		// The most items read in a second at full speed: before the stall and, in the short
+		// version, from a second after it (the data it held up is drained by then). Before
+		// it alone, on a loaded machine whose job was slow to start, the best second was
+		// 104,448 items, and the 27,648 a second of the stall's second half failed the check.
+		before, outside := int64(0), int64(0)
+		for k := 1; k < len(points); k++ {
+			if k <= start || points[k-1].at >= after+stall+time.Second {
+				outside = max(outside, points[k].in[i]-points[k-1].in[i])
+			}
+			if k <= start {
+				before = max(before, points[k].in[i]-points[k-1].in[i])
+			}
 		}
 		during := float64(points[last].in[i]-points[half].in[i]) / float64(last-half)
-		t.Logf("process %d: read up to %d items a second before the stall, %.0f a second in its second half", i, before, during)
+		t.Logf("process %d: read up to %d items a second before the stall, %d outside it, %.0f a second in its second half", i, before, outside, during)
 		if before <= 0 {
 			t.Errorf("process %d read nothing before the stall: the job did not run, so the test says nothing", i)
 		}
-		if during*5 > float64(before) {
-			t.Errorf("process %d read %.0f items a second in the stall's second half, up to %d a second before it: the sources were not held back",
-				i, during, before)
+		if during*5 > float64(outside) {
+			t.Errorf("process %d read %.0f items a second in the stall's second half, up to %d a second outside it: the sources were not held back",
+				i, during, outside)
 		}
 		// The bound is on the live heap as of the last collection, what the process holds:
 		// HeapInuse also counts the garbage the collector has not reached yet, and on a
