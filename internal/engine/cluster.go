@@ -450,6 +450,7 @@ func (c *cluster) hold(dirs []string, found [][]state.Found) (count int, held []
 // the worker that owns it now; positions go to every process, so that each can tell the
 // partitions that moved.
 func (r *runState) loadCluster(ctx context.Context, c *cluster) error {
+	defer raiseGC()() // see loadgc.go
 	out := make([][]byte, c.procs)
 	byID := map[string]*plan.Node{}
 	for _, n := range r.plan.Nodes {

@@ -368,7 +368,9 @@ func (r *runState) resume() error {
 		byID[n.ID] = n
 	}
 	gone := map[int][]string{}
-	var last *plan.Node // rows come a step at a time: look a step's name up once
+	var last *plan.Node  // rows come a step at a time: look a step's name up once
+	endLoad := raiseGC() // see loadgc.go
+	defer endLoad()
 	err = r.cfg.Store.Load(func(step, key string, b []byte) error {
 		n := last
 		if n == nil || n.ID != step {
@@ -382,6 +384,7 @@ func (r *runState) resume() error {
 		return nil
 	})
 	r.finishResume(err != nil)
+	endLoad()
 	if err != nil {
 		return err
 	}
