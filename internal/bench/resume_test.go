@@ -32,7 +32,7 @@ const resumeGuardKeys = 100_000
 // those changes are allocation counts, orders and structure: TestResumeAllocs (keyed: the
 // key map made once, at the keys preloaded), TestResumeOverlapsLoad (engine: keys are
 // resumed while the store still loads), TestLoadAllocs, TestLoadOrder,
-// TestLoadReadsInSQLite (rows read by weir_load, none again in Go) and TestPartitionsMapped
+// TestLoadReadsInSQLite (rows read inside SQLite, none again in Go) and TestPartitionsMapped
 // (files read through a memory mapping) in sqlitestore, TestFastDecodeAllocs (codec).
 func BenchmarkResumePerKey(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "recovery")

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 
 	"modernc.org/sqlite"
+
+	"github.com/weirflow/weir/internal/state"
 )
 
 // Load implements Store. It reads the held partitions at once, each on a goroutine of its
@@ -40,9 +42,13 @@ func (s *Store) Load(fn func(step, key string, state []byte) error) error {
 		st := newPartStream(stop)
 		streams[i] = st
 		db := s.parts[p]
+		path := "" // see rawscan.go
+		if !s.readOnly {
+			path = state.PartitionPath(s.dir, p)
+		}
 		wg.Go(func() {
 			defer close(st.full)
-			if err := readPart(db, resume, &names, st); err != nil && !errors.Is(err, errStopped) {
+			if err := readPart(db, path, resume, &names, st); err != nil && !errors.Is(err, errStopped) {
 				st.err = s.fail(p, err)
 			}
 		})
@@ -237,8 +243,9 @@ func (a *keyArena) copy(key string) string {
 // readPart reads the latest state below resume of every key of one partition into st, in
 // the order of Load: the recent rows of snapshots (few, as collection moves them to
 // compacted), kept in a map, override the rows of compacted, read a step at a time in key
-// order. Every row read is checked.
-func readPart(db *sql.DB, resume uint64, interner *stepNameInterner, st *partStream) error {
+// order, on a connection of its own to the file path when path is not "" (see
+// rawscan.go). Every row read is checked.
+func readPart(db *sql.DB, path string, resume uint64, interner *stepNameInterner, st *partStream) error {
 	names, err := stepNames(db)
 	if err != nil {
 		return err
@@ -255,13 +262,18 @@ func readPart(db *sql.DB, resume uint64, interner *stepNameInterner, st *partStr
 		byStep[k.step] = append(byStep[k.step], r)
 	}
 	ids := slices.SortedFunc(maps.Keys(names), func(a, b int64) int { return strings.Compare(names[a], names[b]) })
+	var raw *rawConn
+	if path != "" && len(ids) > 0 {
+		raw = openRaw(path)
+		defer raw.close()
+	}
 	r.chunk = st.buffer()
 	taken := 0 // rows of compacted taken, over the steps
 	for _, id := range ids {
 		rec := byStep[id]
 		slices.SortFunc(rec, func(a, b stateRow) int { return cmp.Compare(a.key, b.key) })
 		r.step, r.name, r.rec, r.n, r.last, r.refused = id, names[id], rec, 0, "", false
-		if err := r.scanCompacted(db); err != nil {
+		if err := r.scanCompacted(db, raw); err != nil {
 			return err
 		}
 		taken += r.n
@@ -304,7 +316,7 @@ type partReader struct {
 	last string     // the key of the last of them
 
 	stopped bool // the merge has stopped: a send failed
-	refused bool // weir_load refused a row of the step
+	refused bool // a row of the step was refused (take)
 }
 
 // emit hands a row on to the merge; false when the merge has stopped.
@@ -345,14 +357,26 @@ func (r *partReader) compacted(key string, state []byte) bool {
 	return r.emit(r.last, r.arena.copy(state))
 }
 
-// scanCompacted reads the step's rows of compacted in key order. The rows are read by
-// SQLite itself, which hands each to weir_load (see loadRow) as views of its memory:
-// read into Go through database/sql, each row's four columns cost a call into SQLite
-// apiece, each taking the connection's mutex, and database/sql's conversions; that was
-// most of the store's time in a resume of many keys. A row weir_load does not take (a
-// column of another type than the store writes, a wrong checksum, a key out of order) is
-// read again in Go by scanCompactedRows, for exactly the rows and errors it always gave.
-func (r *partReader) scanCompacted(db *sql.DB) error {
+// scanCompacted reads the step's rows of compacted in key order: on raw, the reader's own
+// connection, when it has one (see rawscan.go), else by SQLite itself, which hands each
+// row to weir_load (see loadRow) as views of its memory. Read into Go through
+// database/sql, each row's four columns cost a call into SQLite apiece, each taking the
+// connection's mutex, and database/sql's conversions; that was most of the store's time
+// in a resume of many keys. A row either does not take (a column of another type than
+// the store writes, a wrong checksum, a key out of order), and an error of SQLite's on
+// raw, leaves the step's remaining rows to scanCompactedRows, for exactly the rows and
+// errors it always gave.
+func (r *partReader) scanCompacted(db *sql.DB, raw *rawConn) error {
+	if raw != nil {
+		switch {
+		case r.rawScan(raw):
+			return nil
+		case r.stopped:
+			return errStopped
+		}
+		loadFallbacks.Add(1)
+		return r.scanCompactedRows(db)
+	}
 	h := loadScans.add(r)
 	defer loadScans.remove(h)
 	var n int64
@@ -434,8 +458,17 @@ func (r *partReader) loadRow(args []driver.Value) bool {
 	epoch, ok2 := args[1].(int64)
 	state, ok3 := args[2].([]byte)
 	crc, ok4 := args[3].(int64)
-	if !ok1 || !ok2 || !ok3 || !ok4 || epoch < 0 || (r.n > 0 && key <= r.last) ||
-		r.sum.state(r.name, key, uint64(epoch), state, false) != crc {
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		r.refused = true
+		return false
+	}
+	return r.take(key, epoch, state, crc)
+}
+
+// take takes in a row of compacted of the types the store writes, if it is in key order
+// and sound; false stops the scan (r.refused set when the row was refused).
+func (r *partReader) take(key string, epoch int64, state []byte, crc int64) bool {
+	if epoch < 0 || (r.n > 0 && key <= r.last) || r.sum.state(r.name, key, uint64(epoch), state, false) != crc {
 		r.refused = true
 		return false
 	}

@@ -22,8 +22,31 @@ func loadInOrder(t testing.TB, s *Store) []string {
 	return got
 }
 
-// A sound directory's compacted rows are all read by SQLite, through weir_load: none is
-// read again in Go (scanCompactedRows), which cost twice as much a row.
+// loadingStores are the two ways a store loads compacted's rows: a run's store on
+// connections of the readers' own (rawscan.go), and one that reads without the lock
+// through weir_load. Each returns the directory's store, begun.
+var loadingStores = []struct {
+	name string
+	open func(t *testing.T, dir string) *Store
+}{
+	{"run", func(t *testing.T, dir string) *Store { return beginT(t, dir) }},
+	{"read", func(t *testing.T, dir string) *Store {
+		t.Helper()
+		s, err := Read(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if _, err := s.Begin(1); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}},
+}
+
+// A sound directory's compacted rows are all read inside SQLite, on the readers'
+// connections or through weir_load: none is read again in Go (scanCompactedRows), which
+// cost twice as much a row.
 func TestLoadReadsInSQLite(t *testing.T) {
 	dir := t.TempDir()
 	initT(t, dir, 2)
@@ -36,21 +59,23 @@ func TestLoadReadsInSQLite(t *testing.T) {
 	writeExecution(t, dir, false, state.Epoch{Epoch: 2, Snaps: []state.Snapshot{{Step: "s", Changes: []state.Change{
 		{Key: "k00003", Deleted: true}, {Key: "k00004", State: []byte("new")}, {Key: "k99999", State: []byte("last")},
 	}}}})
-	s := beginT(t, dir)
-	defer s.Close()
-	before := loadFallbacks.Load()
-	got := loadInOrder(t, s)
-	if n := loadFallbacks.Load() - before; n != 0 {
-		t.Errorf("%d scans of compacted read again in Go, want none", n)
-	}
-	if len(got) != 5000+10 || got[3] != "s/k00004=new" || got[6] != "s/k00007=" || got[4999] != "s/k99999=last" || got[5000] != "t/k00000=0" {
-		t.Errorf("load: %d rows, %q %q %q %q", len(got), got[3], got[6], got[4999], got[5000])
+	for _, ls := range loadingStores {
+		s := ls.open(t, dir)
+		before := loadFallbacks.Load()
+		got := loadInOrder(t, s)
+		if n := loadFallbacks.Load() - before; n != 0 {
+			t.Errorf("%s: %d scans of compacted read again in Go, want none", ls.name, n)
+		}
+		if len(got) != 5000+10 || got[3] != "s/k00004=new" || got[6] != "s/k00007=" || got[4999] != "s/k99999=last" || got[5000] != "t/k00000=0" {
+			t.Errorf("%s: load: %d rows, %q %q %q %q", ls.name, len(got), got[3], got[6], got[4999], got[5000])
+		}
+		s.Close()
 	}
 }
 
-// A compacted row weir_load refuses but Go reads (a state stored as TEXT, which sums as
-// its bytes) is loaded as before: the step's rows after the ones weir_load took are read
-// in Go, the recent rows merged with them as with the others.
+// A compacted row SQLite's readers refuse but Go reads (a state stored as TEXT, which sums
+// as its bytes) is loaded as before, either way: the step's rows after the ones taken are
+// read in Go, the recent rows merged with them as with the others.
 func TestLoadReadsRefusedRowsInGo(t *testing.T) {
 	dir := t.TempDir()
 	initT(t, dir, 1)
@@ -67,15 +92,17 @@ func TestLoadReadsRefusedRowsInGo(t *testing.T) {
 	want := loadInOrder(t, s)
 	s.Close()
 	damageDB(t, dir, 0, `UPDATE compacted SET state = CAST(state AS TEXT) WHERE key = 'k01500'`)
-	s = beginT(t, dir)
-	defer s.Close()
-	before := loadFallbacks.Load()
-	got := loadInOrder(t, s)
-	if n := loadFallbacks.Load() - before; n != 1 {
-		t.Errorf("%d scans of compacted read again in Go, want 1", n)
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("load after a state turned TEXT: %d rows, want the same %d as before", len(got), len(want))
+	for _, ls := range loadingStores {
+		s := ls.open(t, dir)
+		before := loadFallbacks.Load()
+		got := loadInOrder(t, s)
+		if n := loadFallbacks.Load() - before; n != 1 {
+			t.Errorf("%s: %d scans of compacted read again in Go, want 1", ls.name, n)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: load after a state turned TEXT: %d rows, want the same %d as before", ls.name, len(got), len(want))
+		}
+		s.Close()
 	}
 	if len(want) != 3000 || want[2000] != "s/k02000x=added" || want[2001] != "s/k02001=after" {
 		t.Errorf("load: %d rows, %q %q", len(want), want[2000], want[2001])

@@ -1,0 +1,143 @@
+package sqlitestore
+
+import (
+	"unsafe"
+
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// A run's Load reads each step's rows of compacted on a connection of its reader's own,
+// through SQLite's C API as modernc translates it to Go (modernc.org/sqlite/lib), rather
+// than through weir_load. The driver calls a Go function of SQL with its arguments boxed in
+// a []driver.Value: each row's key, state and checksum were an allocation apiece, with a
+// lock, a pool and a deferred call around them, 0.2 s of CPU of a resume of 1M keys (its
+// readers' third) before the state was even looked at, and 3M objects for the collector.
+// Here each column is a view of SQLite's memory read by one call, and nothing is
+// allocated but the copies the reader keeps (keyArena, stateArena).
+//
+// The connection is a reader's alone and opened read-only, on the same SQLite (the
+// library's locks and shared memory are the driver's), with the run's memory mapping.
+// Anything it cannot do (open, prepare, an error of a step) and any row it does not take
+// (see take) leaves the step's remaining rows to scanCompactedRows, through database/sql,
+// for exactly the errors a load always gave. A directory read without the lock (Read) is
+// loaded through weir_load, as its files may be read-only or immutable.
+
+// rawConn is a read-only connection to a partition and its statement reading a step's rows
+// of compacted in key order.
+type rawConn struct {
+	tls  *libc.TLS
+	db   uintptr // sqlite3*
+	stmt uintptr // sqlite3_stmt* of rawScanSQL
+}
+
+// rawScanSQL reads a step's rows of compacted: a table WITHOUT ROWID is stored in its
+// primary key's order, (step, key), so the rows come in key order without a sort.
+const rawScanSQL = "SELECT key, epoch, state, crc FROM compacted WHERE step = ?1 ORDER BY key"
+
+// openRaw opens the partition file path for rawScan, or returns nil when it cannot.
+func openRaw(path string) *rawConn {
+	c := &rawConn{tls: libc.NewTLS()}
+	ok := false
+	defer func() {
+		if !ok {
+			c.close()
+		}
+	}()
+	name, err := libc.CString(dsn(path, readOnly))
+	if err != nil {
+		return nil
+	}
+	defer libc.Xfree(c.tls, name)
+	out := libc.Xmalloc(c.tls, 8) // sqlite3** or sqlite3_stmt**
+	if out == 0 {
+		return nil
+	}
+	defer libc.Xfree(c.tls, out)
+	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, out, sqlite3.SQLITE_OPEN_READONLY|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
+	c.db = *(*uintptr)(cPtr(out)) // a handle even on failure, to close
+	if rc != sqlite3.SQLITE_OK || !c.exec("PRAGMA mmap_size=1073741824") || !c.exec("PRAGMA busy_timeout=10000") {
+		return nil
+	}
+	q, err := libc.CString(rawScanSQL)
+	if err != nil {
+		return nil
+	}
+	defer libc.Xfree(c.tls, q)
+	*(*uintptr)(cPtr(out)) = 0
+	rc = sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, q, -1, out, 0)
+	c.stmt = *(*uintptr)(cPtr(out))
+	if rc != sqlite3.SQLITE_OK || c.stmt == 0 {
+		return nil
+	}
+	ok = true
+	return c
+}
+
+func (c *rawConn) exec(sql string) bool {
+	q, err := libc.CString(sql)
+	if err != nil {
+		return false
+	}
+	defer libc.Xfree(c.tls, q)
+	return sqlite3.Xsqlite3_exec(c.tls, c.db, q, 0, 0, 0) == sqlite3.SQLITE_OK
+}
+
+// close closes c; c may be nil.
+func (c *rawConn) close() {
+	if c == nil {
+		return
+	}
+	if c.stmt != 0 {
+		sqlite3.Xsqlite3_finalize(c.tls, c.stmt)
+	}
+	if c.db != 0 {
+		sqlite3.Xsqlite3_close_v2(c.tls, c.db)
+	}
+	c.tls.Close()
+}
+
+// rawScan reads the step's rows of compacted on c, as scanCompacted does, into r. It
+// returns false when it left the step's rows from the r.n-th on to scanCompactedRows (an
+// error of SQLite's, or a row refused); r.stopped tells that the merge has stopped.
+func (r *partReader) rawScan(c *rawConn) bool {
+	tls, stmt := c.tls, c.stmt
+	defer sqlite3.Xsqlite3_reset(tls, stmt) // ends the read transaction
+	if sqlite3.Xsqlite3_bind_int64(tls, stmt, 1, r.step) != sqlite3.SQLITE_OK {
+		return false
+	}
+	for {
+		switch sqlite3.Xsqlite3_step(tls, stmt) {
+		case sqlite3.SQLITE_ROW:
+		case sqlite3.SQLITE_DONE:
+			return true
+		default:
+			return false
+		}
+		// The types the store writes, looked at before any column is read: reading one
+		// as another would convert it.
+		if sqlite3.Xsqlite3_column_type(tls, stmt, 0) != sqlite3.SQLITE_TEXT ||
+			sqlite3.Xsqlite3_column_type(tls, stmt, 1) != sqlite3.SQLITE_INTEGER ||
+			sqlite3.Xsqlite3_column_type(tls, stmt, 2) != sqlite3.SQLITE_BLOB ||
+			sqlite3.Xsqlite3_column_type(tls, stmt, 3) != sqlite3.SQLITE_INTEGER {
+			r.refused = true
+			return false
+		}
+		// The text and blob pointers first, then their lengths, as SQLite's docs ask.
+		p := sqlite3.Xsqlite3_column_text(tls, stmt, 0)
+		key := unsafe.String((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(tls, stmt, 0)))
+		epoch := sqlite3.Xsqlite3_column_int64(tls, stmt, 1)
+		var state []byte
+		if p := sqlite3.Xsqlite3_column_blob(tls, stmt, 2); p != 0 {
+			state = unsafe.Slice((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(tls, stmt, 2)))
+		}
+		crc := sqlite3.Xsqlite3_column_int64(tls, stmt, 3)
+		if !r.take(key, epoch, state, crc) {
+			return false
+		}
+	}
+}
+
+// cPtr is the address p of memory SQLite allocated, outside Go's heap (modernc's libc
+// allocates its own), as a pointer: the collector ignores it, and it does not move.
+func cPtr(p uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&p)) }
