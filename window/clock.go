@@ -246,8 +246,13 @@ func (c *Clock[V]) beforeBatch(st *clockState, now int64) {
 
 // onItem returns the item's timestamp and the watermark that counts it.
 func (c *Clock[V]) onItem(st *clockState, v V) (ts, wm int64) {
+	return c.onStamp(st, c.stamp(st, v))
+}
+
+// stamp returns the item's timestamp: the system time for the system clock.
+func (c *Clock[V]) stamp(st *clockState, v V) int64 {
 	if c.ts == nil {
-		return st.Now, st.Now
+		return st.Now
 	}
 	// A timestamp out of range fails the run: the panic reaches the runtime, which fails
 	// the step with it for the key. (instantOf is inlined: no call on the hot path.)
@@ -255,6 +260,15 @@ func (c *Clock[V]) onItem(st *clockState, v V) (ts, wm int64) {
 	ts, ok := instantOf(t)
 	if !ok {
 		outOfRange("timestamp", t)
+	}
+	return ts
+}
+
+// onStamp moves the clock on for an item stamped ts, and returns ts and the watermark that
+// counts it.
+func (c *Clock[V]) onStamp(st *clockState, ts int64) (_, wm int64) {
+	if c.ts == nil {
+		return st.Now, st.Now
 	}
 	base := sub(ts, c.wait)
 	if c.forever() {

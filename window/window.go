@@ -227,14 +227,21 @@ type kind[V, W, S any] struct {
 	fold     *folds[V, W, S]              // a fold's functions; nil for the others
 	ordered  bool
 	tumbling bool // an open window that holds a time is the time's only window
+	// tryFold: a key may take an item at once (keyed.TryFolding) when it falls in the key's
+	// newest window and closes nothing: a fold of tumbling windows applying items as they
+	// come, on a clock whose time is the activation's (WithNow's function would be called
+	// again by the OnBatch that follows a refusal).
+	tryFold bool
 }
 
 // newKind returns the configuration of a window operator running build's logics, or
 // fold's functions when build is nil.
 func newKind[V, W, S any](clock Clock[V], windower Windower, build func(S, bool) Logic[V, W, S], fold *folds[V, W, S], ordered bool) *kind[V, W, S] {
-	return &kind[V, W, S]{clock: clock, windower: windower, build: build, fold: fold,
+	k := &kind[V, W, S]{clock: clock, windower: windower, build: build, fold: fold,
 		ordered:  ordered && !clock.monotonic(),
 		tumbling: !windower.session && windower.offset == windower.length}
+	k.tryFold = k.fold != nil && k.tumbling && !k.ordered && clock.now == nil
+	return k
 }
 
 // The kinds of event, bits of event.kind: a window's last result as it closes is both a
@@ -302,6 +309,11 @@ type keyLogic[V, W, S any] struct {
 	win               windows
 	logics            windowLogics[V, W, S]
 	queue             *queue[V] // nil until an item waits
+	// stamped is set when TryFold refused an item after reading its timestamp, ts: the
+	// runtime gives the item to OnBatch next, first of its values, which takes ts rather
+	// than call the timestamp function again.
+	stamped bool
+	ts      int64
 
 	logics2 [2]windowLogic[V, W, S]
 	spans2  [2]span
@@ -373,8 +385,14 @@ func (k *kind[V, W, S]) logic(sc *scratch[V, W, S], resume snapshot[V, S], ok bo
 func (l *keyLogic[V, W, S]) OnBatch(values []V) ([]event[V, W], bool) {
 	l.out = l.out[:0]
 	l.clock.beforeBatch(&l.clockSt, l.now)
-	for _, v := range values {
-		ts, wm := l.clock.onItem(&l.clockSt, v)
+	for i, v := range values {
+		var ts, wm int64
+		if i == 0 && l.stamped {
+			l.stamped = false
+			ts, wm = l.clock.onStamp(&l.clockSt, l.ts)
+		} else {
+			ts, wm = l.clock.onItem(&l.clockSt, v)
+		}
 		switch {
 		case ts < wm:
 			l.lateFor(ts, v)
@@ -386,6 +404,35 @@ func (l *keyLogic[V, W, S]) OnBatch(values []V) ([]event[V, W], bool) {
 	}
 	return l.advance(l.clock.watermark(&l.clockSt))
 }
+
+// TryFold takes v at once (keyed.TryFolding) when OnBatch of v alone would only fold it
+// into the key's newest window: on time, in that window, and closing nothing. Else it
+// puts the clock back as it was and keeps v's timestamp for the OnBatch that follows.
+func (l *keyLogic[V, W, S]) TryFold(v V) bool {
+	ws := l.win.Windows
+	if !l.tryFold || len(ws) == 0 || l.queue != nil {
+		return false
+	}
+	was := l.clockSt
+	l.clock.beforeBatch(&l.clockSt, l.now)
+	ts, wm := l.clock.onItem(&l.clockSt, v)
+	if s := &ws[len(ws)-1]; wm <= ts && s.Open <= ts && ts < s.Close {
+		// What OnBatch would do next: apply (tumbling: the newest window), then advance
+		// to the watermark, which closes nothing below l.closes.
+		if wm = l.clock.watermark(&l.clockSt); wm < l.closes {
+			l.add(s.ID, v)
+			if wm > l.win.Done {
+				l.win.Done = wm
+			}
+			return true
+		}
+	}
+	l.clockSt = was
+	l.stamped, l.ts = true, ts
+	return false
+}
+
+var _ keyed.TryFolding[int] = (*keyLogic[int, int, int])(nil) // else every item goes through OnBatch
 
 func (l *keyLogic[V, W, S]) OnNotify() ([]event[V, W], bool) {
 	l.out = l.out[:0]

@@ -13,3 +13,19 @@ package keyed
 // Keys seen for the first time in an activation still go through OnBatch, in key order as
 // before, so that builders run in the same order whether or not their logics fold.
 type Folding[V any] interface{ FoldOne(v V) }
+
+// TryFolding is implemented by logics that emit on some items but not on most, and can
+// tell which as an item comes: TryFold(v), for a key with no values yet in the
+// activation, either does what OnBatch would do with v as its only value, when that emits
+// nothing and does not discard, and returns true; or returns false, leaving the logic as
+// OnBatch expects to find it, and the runtime gives v to OnBatch as usual, in key order,
+// first of the key's values (the logic may keep what it read of v for that call: nothing
+// else is called on it before). A value taken reaches no output, so neither the order of
+// keys nor the grouping can be seen; the key is still asked NotifyAt and snapshotted as
+// if OnBatch had run. The runtime uses it for logics that are not Clocked or whose clock
+// is a SharedClock (told before any logic runs), and not Folding.
+//
+// A windowed count's item in its key's open window, which closes nothing, takes the
+// first way: five of six items of the bench path (six per window per key), which then
+// skip the key's values, the key order and the OnBatch call.
+type TryFolding[V any] interface{ TryFold(v V) bool }

@@ -2,6 +2,7 @@ package keyed
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -172,5 +173,131 @@ func testActivateAllocs(t *testing.T, name string, build func(int64, bool) Logic
 	})
 	if allocs != 0 {
 		t.Errorf("%s, track=%v: %v allocations per batch of 1024, want 0", name, track, allocs)
+	}
+}
+
+// picky is a TryFolding logic, not Quiet: it takes even values at once and refuses odd
+// ones, which OnBatch emits. It records every call in a log shared by the keys, and asks
+// for a notification at 100 s plus its value count. Made with clocked, it is Clocked
+// (not a SharedClock), so the runtime must not call TryFold: nothing tells it the time.
+type picky struct {
+	key     string
+	log     *[]string
+	vals    []int64
+	clocked bool
+}
+
+func (p *picky) note(f string, a ...any) { *p.log = append(*p.log, p.key+" "+fmt.Sprintf(f, a...)) }
+
+func (p *picky) TryFold(v int64) bool {
+	p.note("try %d", v)
+	if v < 0 {
+		panic("negative")
+	}
+	if v%2 != 0 {
+		return false
+	}
+	p.vals = append(p.vals, v)
+	return true
+}
+
+func (p *picky) OnBatch(vs []int64) ([]int64, bool) {
+	p.note("batch %v", vs)
+	var odd []int64
+	for _, v := range vs {
+		p.vals = append(p.vals, v)
+		if v%2 != 0 {
+			odd = append(odd, v)
+		}
+	}
+	return odd, false
+}
+func (p *picky) OnNotify() ([]int64, bool)   { return nil, false }
+func (p *picky) OnEOF() ([]int64, bool)      { return nil, false }
+func (p *picky) NotifyAt() (time.Time, bool) { p.note("notify"); return time.Unix(100+int64(len(p.vals)), 0), true }
+func (p *picky) Snapshot() []int64           { return p.vals }
+
+type clockedPicky struct{ picky }
+
+func (c *clockedPicky) SetNow(time.Time) { c.note("now") }
+
+// A TryFolding logic gets a value through TryFold when its key has none yet in the
+// activation: a value taken reaches no OnBatch, but the key is asked NotifyAt and is in
+// the next snapshot; a value refused is the first OnBatch gets, in key order, with the
+// key's later values of the batch, which TryFold does not see. New keys go through
+// OnBatch, and a Clocked logic (not a SharedClock) never gets TryFold.
+func TestTryFoldingLogic(t *testing.T) {
+	for _, clocked := range []bool{false, true} {
+		var log []string
+		logics := map[string]*picky{}
+		rt := New(func(resume []int64, ok bool) Logic[int64, int64, []int64] {
+			p := &picky{log: &log, vals: resume, clocked: clocked}
+			if clocked {
+				c := &clockedPicky{*p}
+				return c
+			}
+			return p
+		})
+		rt.Track()
+		kv := func(k string, v int64) weir.KV[int64] { return weir.KV[int64]{Key: k, Value: v} }
+		// Name the keys' logics as the runtime builds them.
+		name := func() {
+			for k, e := range rt.(*stateful[int64, int64, []int64]).keys {
+				switch l := e.logic.(type) {
+				case *picky:
+					l.key, logics[k] = k, l
+				case *clockedPicky:
+					l.key, logics[k] = k, &l.picky
+				}
+			}
+		}
+		if _, err := rt.Activate([]weir.KV[int64]{kv("b", 0), kv("a", 0), kv("c", 0)}, time.Unix(1, 0), false); err != nil {
+			t.Fatal(err)
+		}
+		name()
+		if _, err := rt.Snapshot(); err != nil {
+			t.Fatal(err)
+		}
+		log = nil
+		out, err := rt.Activate([]weir.KV[int64]{kv("b", 2), kv("c", 4), kv("a", 3), kv("b", 5), kv("a", 6)}, time.Unix(2, 0), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name()
+		want := []string{"b try 2", "c try 4", "a try 3", "b try 5", "a batch [3 6]", "b batch [5]", "b notify", "c notify", "a notify"}
+		wantOut := []weir.KV[int64]{kv("a", 3), kv("b", 5)}
+		if clocked {
+			want = []string{"a now", "a batch [3 6]", "b now", "b batch [2 5]", "c now", "c batch [4]", "a notify", "b notify", "c notify"}
+		}
+		if !slices.Equal(log, want) {
+			t.Errorf("clocked %v: calls %q, want %q", clocked, log, want)
+		}
+		if got, _ := out.([]weir.KV[int64]); !slices.Equal(got, wantOut) {
+			t.Errorf("clocked %v: emitted %v, want %v", clocked, got, wantOut)
+		}
+		changes, err := rt.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, c := range changes {
+			keys = append(keys, c.Key)
+		}
+		slices.Sort(keys)
+		if !slices.Equal(keys, []string{"a", "b", "c"}) {
+			t.Errorf("clocked %v: snapshot of keys %v, want a, b, c", clocked, keys)
+		}
+		if got := logics["b"].vals; !slices.Equal(got, []int64{0, 2, 5}) {
+			t.Errorf("clocked %v: b's values %v, want [0 2 5]", clocked, got)
+		}
+		if at, ok := rt.NextNotify(); !ok || at.Unix() != 102 { // c: two values
+			t.Errorf("clocked %v: next notification %v %v, want 102 s", clocked, at, ok)
+		}
+		// A panic in TryFold is the key's.
+		_, err = rt.Activate([]weir.KV[int64]{kv("a", 2), kv("b", -1)}, time.Unix(3, 0), false)
+		var ke *graph.KeyError
+		if !clocked && (!errors.As(err, &ke) || ke.Key != "b") {
+			t.Errorf("error %v, want a panic of key b", err)
+		}
 	}
 }

@@ -82,9 +82,10 @@ func hasPointers(t reflect.Type) bool {
 // values it shares the entry's first cache line; the key order's and timer queue's slots
 // follow.
 type entry[V, W, S any] struct {
-	fold   Folding[V] // the logic, when it folds each item as it comes (Folding)
-	stamp  uint64     // the activation that last gave it values
-	values []V        // this activation's values; in one while there is one
+	fold   Folding[V]    // the logic, when it folds each item as it comes (Folding)
+	try    TryFolding[V] // the logic, when it may take an item as it comes (TryFolding)
+	stamp  uint64        // the activation that last gave it values
+	values []V           // this activation's values; in one while there is one
 	one    [1]V
 	quiet  bool                      // the logic is Quiet
 	timer  bool                      // the logic may ask for notifications (it is not Timeless)
@@ -187,6 +188,19 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 					s.touch(e)
 				}
 				continue
+			}
+			if e.try != nil && e.stamp != s.act {
+				cur = e
+				if e.try.TryFold(items[i].Value) {
+					if e.timer && e.asked != s.act {
+						e.asked = s.act
+						s.ask = append(s.ask, e)
+					}
+					if s.track && !e.dirty {
+						s.touch(e)
+					}
+					continue
+				}
 			}
 			if e.stamp != s.act {
 				e.stamp = s.act
@@ -352,8 +366,10 @@ func (s *stateful[V, W, S]) setLogic(e *entry[V, W, S], l Logic[V, W, S]) {
 	e.logic, e.timer = l, !timeless
 	// Like the flags above, fold follows the logic set last, so that an entry never folds
 	// into a logic it no longer holds.
-	e.fold = nil
+	e.fold, e.try = nil, nil
 	if f, ok := l.(Folding[V]); ok && e.quiet && timeless && !clocked {
 		e.fold = f
+	} else if t, ok := l.(TryFolding[V]); ok && e.clock == nil {
+		e.try = t // a clocked logic's time is set before any logic runs (SharedClock)
 	}
 }
