@@ -44,7 +44,7 @@ func newCountKeys(keys int) *countKeys {
 	c := &countKeys{base: base, logics: make([]*keyLogic[perfEv, int, foldState[int]], keys), names: make([]string, keys),
 		one: make([]perfEv, 1), now: time.Now()}
 	c.build = func(s snapshot[perfEv, foldState[int]], ok bool) *keyLogic[perfEv, int, foldState[int]] {
-		return perWorker(s, ok).(*keyLogic[perfEv, int, foldState[int]])
+		return &perWorker(s, ok).(*tryLogic[perfEv, int, foldState[int]]).keyLogic
 	}
 	for i := range c.names {
 		c.names[i] = "sensor-" + strconv.Itoa(i)

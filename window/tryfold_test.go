@@ -23,17 +23,17 @@ func TestCountTakesItemsAtOnce(t *testing.T) {
 	c := newCountKeys(keys)
 	calls := 0
 	ts := c.build(snapshot[perfEv, foldState[int]]{}, false).clock.ts
-	c.logics[0] = nil
 	k := newKind(EventClock(func(e perfEv) time.Time { calls++; return ts(e) }, 0), Tumbling(time.Minute, c.base), nil,
 		newFolds(func() (int, bool) { return 0, true }, nil, func(n int, _ perfEv) int { return n + 1 }, func(a, b int) int { return a + b }), false)
 	perWorker := k.perWorker()
+	logics := make([]*tryLogic[perfEv, int, foldState[int]], keys)
 	taken, sum := 0, 0
 	const events = 60 * keys // ten windows a key
 	for i := range events {
-		l := c.logics[i%keys]
+		l := logics[i%keys]
 		if l == nil {
-			l = perWorker(snapshot[perfEv, foldState[int]]{}, false).(*keyLogic[perfEv, int, foldState[int]])
-			c.logics[i%keys] = l
+			l = perWorker(snapshot[perfEv, foldState[int]]{}, false).(*tryLogic[perfEv, int, foldState[int]])
+			logics[i%keys] = l
 		}
 		v := perfEv{Key: c.names[i%keys], At: c.base.Add(time.Duration(i) * (10 * time.Second / keys))}
 		l.SetNow(c.now)
@@ -95,7 +95,7 @@ func runCount(t *testing.T, clock Clock[weir.KV[int]], fast bool, seed uint64) s
 	if !k.tryFold {
 		t.Fatal("a tumbling count does not try to take items at once")
 	}
-	k.tryFold = fast
+	k.tryFold = fast // its keys' logics are not TryFolding
 	rt := keyed.New[weir.KV[int], event[weir.KV[int], int], snapshot[weir.KV[int], foldState[int]]](k.perWorker())
 	rt.Track()
 	r := rand.New(rand.NewPCG(seed, 7))
@@ -150,4 +150,31 @@ func runCount(t *testing.T, clock Clock[weir.KV[int]], fast bool, seed uint64) s
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// Only the logics of folds of tumbling windows applying items as they come, on a clock
+// that WithNow did not replace, are offered items at once: the others would refuse
+// every one, at the cost of a call.
+func TestWhichLogicsTryFold(t *testing.T) {
+	ts := func(v int) time.Time { return time.Unix(int64(v), 0) }
+	count := newFolds(func() (int, bool) { return 0, true }, nil, func(n, _ int) int { return n + 1 }, func(a, b int) int { return a + b })
+	tumbling, clock := Tumbling(time.Minute, time.Unix(0, 0)), EventClock(ts, 0)
+	for _, tc := range []struct {
+		name    string
+		k       *kind[int, int, foldState[int]]
+		offered bool
+	}{
+		{"tumbling count", newKind(clock, tumbling, nil, count, false), true},
+		{"system clock", newKind(SystemClock[int](), tumbling, nil, count, true), true},
+		{"ordered", newKind(clock, tumbling, nil, count, true), false},
+		{"sliding", newKind(clock, Sliding(time.Minute, 30*time.Second, time.Unix(0, 0)), nil, count, false), false},
+		{"session", newKind(clock, Session(time.Minute), nil, count, false), false},
+		{"WithNow", newKind(clock.WithNow(time.Now), tumbling, nil, count, false), false},
+		{"not a fold", newKind(clock, tumbling, func(foldState[int], bool) Logic[int, int, foldState[int]] { return nil }, nil, false), false},
+	} {
+		_, offered := tc.k.perWorker()(snapshot[int, foldState[int]]{}, false).(keyed.TryFolding[int])
+		if offered != tc.offered {
+			t.Errorf("%s: logic is TryFolding: %v, want %v", tc.name, offered, tc.offered)
+		}
+	}
 }

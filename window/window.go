@@ -356,12 +356,21 @@ func (k *kind[V, W, S]) perWorker() func(snapshot[V, S], bool) op.Logic[V, event
 }
 
 func (k *kind[V, W, S]) logic(sc *scratch[V, W, S], resume snapshot[V, S], ok bool) op.Logic[V, event[V, W], snapshot[V, S]] {
-	l := &keyLogic[V, W, S]{scratch: sc, closes: maxInstant}
+	var l *keyLogic[V, W, S]
+	var out op.Logic[V, event[V, W], snapshot[V, S]]
+	if k.tryFold {
+		t := new(tryLogic[V, W, S])
+		l, out = &t.keyLogic, t
+	} else {
+		l = new(keyLogic[V, W, S])
+		out = l
+	}
+	l.scratch, l.closes = sc, maxInstant
 	l.logics = l.logics2[:0]
 	l.win.Windows = l.spans2[:0]
 	if !ok {
 		l.win.Done = minInstant
-		return l
+		return out
 	}
 	l.clockSt = resume.Clock
 	if len(resume.Queue) > 0 {
@@ -379,7 +388,7 @@ func (k *kind[V, W, S]) logic(sc *scratch[V, W, S], resume snapshot[V, S], ok bo
 		}
 		l.logics = append(l.logics, w)
 	}
-	return l
+	return out
 }
 
 func (l *keyLogic[V, W, S]) OnBatch(values []V) ([]event[V, W], bool) {
@@ -405,12 +414,18 @@ func (l *keyLogic[V, W, S]) OnBatch(values []V) ([]event[V, W], bool) {
 	return l.advance(l.clock.watermark(&l.clockSt))
 }
 
+// tryLogic is the key logic of an operator whose keys may take items at once
+// (kind.tryFold): only it is a keyed.TryFolding, so that the runtime offers no item to
+// the others' logics, which would refuse every one.
+type tryLogic[V, W, S any] struct{ keyLogic[V, W, S] }
+
 // TryFold takes v at once (keyed.TryFolding) when OnBatch of v alone would only fold it
 // into the key's newest window: on time, in that window, and closing nothing. Else it
 // puts the clock back as it was and keeps v's timestamp for the OnBatch that follows.
-func (l *keyLogic[V, W, S]) TryFold(v V) bool {
+func (t *tryLogic[V, W, S]) TryFold(v V) bool {
+	l := &t.keyLogic
 	ws := l.win.Windows
-	if !l.tryFold || len(ws) == 0 || l.queue != nil {
+	if len(ws) == 0 || l.queue != nil {
 		return false
 	}
 	was := l.clockSt
@@ -432,7 +447,7 @@ func (l *keyLogic[V, W, S]) TryFold(v V) bool {
 	return false
 }
 
-var _ keyed.TryFolding[int] = (*keyLogic[int, int, int])(nil) // else every item goes through OnBatch
+var _ keyed.TryFolding[int] = (*tryLogic[int, int, int])(nil) // else every item goes through OnBatch
 
 func (l *keyLogic[V, W, S]) OnNotify() ([]event[V, W], bool) {
 	l.out = l.out[:0]
@@ -620,6 +635,15 @@ func closing[V, W any](s *span, kind uint8, down W) event[V, W] {
 
 // NotifyAt asks to be woken when the next window closes or the next queued item is due.
 func (l *keyLogic[V, W, S]) NotifyAt() (time.Time, bool) {
+	if at, ok := l.NotifyAtNano(); ok {
+		return timeOf(at), true
+	}
+	return time.Time{}, false
+}
+
+// NotifyAtNano is NotifyAt in Unix nanoseconds (keyed.TryFolding), which the runtime asks
+// of a key after each activation that touched it.
+func (l *keyLogic[V, W, S]) NotifyAtNano() (int64, bool) {
 	at, ok := l.closes, len(l.win.Windows) > 0
 	if q := l.waiting(); len(q) > 0 {
 		due := add(q[0].TS, 1)
@@ -633,13 +657,13 @@ func (l *keyLogic[V, W, S]) NotifyAt() (time.Time, bool) {
 		}
 	}
 	if !ok {
-		return time.Time{}, false
+		return 0, false
 	}
 	sys, ok := l.clock.toSystem(&l.clockSt, at)
 	if !ok {
-		return time.Time{}, false // only an item or the end of the stream moves it there
+		return 0, false // only an item or the end of the stream moves it there
 	}
-	return timeOf(sys), true
+	return sys, true
 }
 
 func (l *keyLogic[V, W, S]) Snapshot() snapshot[V, S] {

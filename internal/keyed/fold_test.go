@@ -212,10 +212,17 @@ func (p *picky) OnBatch(vs []int64) ([]int64, bool) {
 	}
 	return odd, false
 }
-func (p *picky) OnNotify() ([]int64, bool)   { return nil, false }
-func (p *picky) OnEOF() ([]int64, bool)      { return nil, false }
-func (p *picky) NotifyAt() (time.Time, bool) { p.note("notify"); return time.Unix(100+int64(len(p.vals)), 0), true }
-func (p *picky) Snapshot() []int64           { return p.vals }
+func (p *picky) OnNotify() ([]int64, bool) { return nil, false }
+func (p *picky) OnEOF() ([]int64, bool)    { return nil, false }
+func (p *picky) NotifyAt() (time.Time, bool) {
+	p.note("notify")
+	return time.Unix(100+int64(len(p.vals)), 0), true
+}
+func (p *picky) NotifyAtNano() (int64, bool) {
+	p.note("nanos")
+	return time.Unix(100+int64(len(p.vals)), 0).UnixNano(), true
+}
+func (p *picky) Snapshot() []int64 { return p.vals }
 
 type clockedPicky struct{ picky }
 
@@ -264,7 +271,7 @@ func TestTryFoldingLogic(t *testing.T) {
 			t.Fatal(err)
 		}
 		name()
-		want := []string{"b try 2", "c try 4", "a try 3", "b try 5", "a batch [3 6]", "b batch [5]", "b notify", "c notify", "a notify"}
+		want := []string{"b try 2", "c try 4", "a try 3", "b try 5", "a batch [3 6]", "b batch [5]", "b nanos", "c nanos", "a nanos"}
 		wantOut := []weir.KV[int64]{kv("a", 3), kv("b", 5)}
 		if clocked {
 			want = []string{"a now", "a batch [3 6]", "b now", "b batch [2 5]", "c now", "c batch [4]", "a notify", "b notify", "c notify"}

@@ -274,8 +274,17 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 			continue
 		}
 		cur = e
-		if at, ok := e.logic.NotifyAt(); ok {
-			s.timers.arm(&e.timers, at.UnixNano())
+		var at int64
+		var ok bool
+		if e.try != nil {
+			at, ok = e.try.NotifyAtNano()
+		} else {
+			var t time.Time
+			t, ok = e.logic.NotifyAt()
+			at = t.UnixNano()
+		}
+		if ok {
+			s.timers.arm(&e.timers, at)
 		} else {
 			s.timers.disarm(&e.timers) // a logic may withdraw its notification
 		}
