@@ -3,8 +3,10 @@ package sqlitestore
 import (
 	"errors"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/weirflow/weir/internal/state"
 )
@@ -57,5 +59,60 @@ func TestOpenOrInitExisting(t *testing.T) {
 	}
 	if resume, err := s.Verify(); err != nil || resume != 2 {
 		t.Errorf("verify = %d, %v; want the filled directory's epoch 2", resume, err)
+	}
+}
+
+// Start's transactions, which mostly wait for the disk, run in every partition at once
+// (setupSem), even on two CPUs: one partition at a time queued their syncs one behind
+// another. Partition 1 is held by another connection's write lock; the others' executions
+// are recorded meanwhile.
+func TestStartPartitionsAtOnce(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	dir := t.TempDir()
+	initT(t, dir, 4)
+	s := openT(t, dir)
+	if _, err := s.Begin(1); err != nil {
+		t.Fatal(err)
+	}
+	blocker, err := openDB(state.PartitionPath(dir, 1), readWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close()
+	hold, err := blocker.Begin() // _txlock=immediate: the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan error, 1)
+	go func() { started <- s.Start() }()
+	recorded := func(p int) bool {
+		db, err := openDB(state.PartitionPath(dir, p), readOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM executions`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !(recorded(0) && recorded(2) && recorded(3)) {
+		if time.Now().After(deadline) {
+			hold.Rollback()
+			<-started
+			t.Fatal("with partition 1 locked, Start did not record the execution in partitions 0, 2 and 3 within 5 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-started; err != nil {
+		t.Fatal(err)
+	}
+	if !recorded(1) {
+		t.Error("partition 1: no execution once its lock was released")
 	}
 }
