@@ -104,16 +104,31 @@ func AggregateRecovery(ctx context.Context, n int) (int, error) {
 // AggregateRecoveryTimed is AggregateTimed on a fresh recovery directory, as
 // AggregateRecovery.
 func AggregateRecoveryTimed(ctx context.Context, n int) (int, time.Time, error) {
-	tmp, err := os.MkdirTemp("", "weir-bench-")
+	dir, remove, err := NewRecoveryDir()
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	defer os.RemoveAll(tmp)
-	dir := filepath.Join(tmp, "recovery")
-	if err := recovery.Init(dir, RecoveryPartitions); err != nil {
-		return 0, time.Time{}, err
-	}
+	defer remove()
 	return AggregateTimed(ctx, n, dir)
+}
+
+// NewRecoveryDir makes a recovery directory of RecoveryPartitions partitions in a
+// temporary directory, and returns it with the function that removes it. The recovery
+// rows time a run on a directory made before their clock starts and removed after it
+// stops: making the partitions (their files and syncs) is done once per directory, not
+// per run, and is no part of what snapshots cost.
+func NewRecoveryDir() (dir string, remove func(), err error) {
+	tmp, err := os.MkdirTemp("", "weir-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	remove = func() { os.RemoveAll(tmp) }
+	dir = filepath.Join(tmp, "recovery")
+	if err := recovery.Init(dir, RecoveryPartitions); err != nil {
+		remove()
+		return "", nil, err
+	}
+	return dir, remove, nil
 }
 
 // resumeFlow is a running sum over the ints 0 to n-1, each its own key, that calls first

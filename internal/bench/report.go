@@ -183,7 +183,12 @@ func aggregateRows(ctx context.Context, n, rounds int) ([]Row, error) {
 		if err != nil {
 			return nil, fmt.Errorf("aggregate: %w", err)
 		}
-		rec, recWhole, got, err := timed(func() (int, time.Time, error) { return AggregateRecoveryTimed(ctx, n) })
+		dir, remove, err := NewRecoveryDir()
+		if err != nil {
+			return nil, err
+		}
+		rec, recWhole, got, err := timed(func() (int, time.Time, error) { return AggregateTimed(ctx, n, dir) })
+		remove()
 		if err != nil {
 			return nil, fmt.Errorf("aggregate with recovery: %w", err)
 		}
