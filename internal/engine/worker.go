@@ -190,6 +190,16 @@ func (w *worker) run() (err error) {
 		}
 		// What this round drained or parked may have ended or started a congestion.
 		congested = w.congested()
+		if congested && w.prog.sourcesLive() && w.prog.behind() {
+			// Congested now but not at the round's start, so this round did not catch up,
+			// and no wake may come for it: the congestion can be this worker's own (what
+			// it parked this round, reported by pace, whose crossing wakes only the
+			// others) or come from another worker's Send (which wakes only its receiver),
+			// while the parked data waits for this worker's epochs. Without an epoch
+			// interval a congested worker waits without a timer, and would wait for ever.
+			// Go round again, which catches up.
+			continue
+		}
 		if wake, ok := w.nextWake(congested); ok {
 			// A wake-up due by the round's start is past without reading the clock again,
 			// which a source always due (read as fast as it goes) would pay per batch.
