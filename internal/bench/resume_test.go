@@ -57,8 +57,10 @@ func BenchmarkResumePerKey(b *testing.B) {
 // TestResumeProfile writes a CPU profile of a run resuming a recovery directory of
 // WEIR_RESUME_KEYS keys (bench.ResumeKeys by default), from run.Run's call to its first new
 // item, to the file WEIR_RESUME_PROFILE: where a resume's time goes. It logs the run's time
-// and the process's CPU to that item. The directory is WEIR_RESUME_DIR, built on the first
-// run and resumed on the next ones. It runs only when WEIR_RESUME_PROFILE is set.
+// and the process's CPU to that item, and from that item to the run's return (the end of
+// the stream: OnEOF, the final snapshot, collection). The directory is WEIR_RESUME_DIR,
+// built on the first run and resumed on the next ones. It runs only when
+// WEIR_RESUME_PROFILE is set.
 func TestResumeProfile(t *testing.T) {
 	out := os.Getenv("WEIR_RESUME_PROFILE")
 	if out == "" {
@@ -95,10 +97,12 @@ func TestResumeProfile(t *testing.T) {
 	flow := weir.NewDataflow("resume")
 	s := op.KeyOn("key", op.Input("ints", flow, bench.NewInts(next+1, 1)), strconv.Itoa)
 	var first, cpu time.Duration
-	var start time.Time
+	var start, firstAt time.Time
+	var firstCPU time.Duration
 	sums := op.StatefulMap("running_sum", s, func(st *op.State[int], v int) int {
 		if v == next {
-			first, cpu = time.Since(start), processCPU()-cpu
+			firstAt, firstCPU = time.Now(), processCPU()
+			first, cpu = firstAt.Sub(start), firstCPU-cpu
 			pprof.StopCPUProfile()
 		}
 		n, _ := st.Get()
@@ -111,11 +115,13 @@ func TestResumeProfile(t *testing.T) {
 	}
 	start, cpu = time.Now(), processCPU()
 	err = run.Run(context.Background(), flow, run.EpochInterval(bench.AggInterval), run.Recovery(dir))
+	end, endCPU := time.Now(), processCPU()
 	pprof.StopCPUProfile()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("bench.Resume: store %v, first item %v, run %v, %d keys; profiled run: first item %v, CPU %v", r.Store, r.FirstItem, r.Run, r.Keys, first, cpu)
+	t.Logf("bench.Resume: store %v, first item %v, run %v, %d keys; profiled run: first item %v, CPU %v; from it to the return %v, CPU %v",
+		r.Store, r.FirstItem, r.Run, r.Keys, first, cpu, end.Sub(firstAt), endCPU-firstCPU)
 }
 
 // processCPU is the CPU time the process has used (user and system): what a resume costs,
