@@ -241,10 +241,14 @@ func InspectDebug[X any](id string, up weir.Stream[X], fn func(step string, item
 // The values slice passed to OnBatch is only borrowed for the call: copy what you keep.
 // The emitted slice is copied before the next call, so a logic may reuse one buffer.
 //
-// Two optional methods: SetNow(time.Time), if a logic has it, is called before each
+// Three optional methods: SetNow(time.Time), if a logic has it, is called before each
 // OnBatch, OnNotify and OnEOF with the system time of the activation (one time for all its
 // keys); Timeless(), on a logic whose NotifyAt never asks for a notification, saves the
-// runtime from asking.
+// runtime from asking; KeepsStateAtEOF() bool, asked right after an OnEOF that did not
+// discard, returns true when that OnEOF left what Snapshot returns as it was: with
+// recovery, the final snapshot at the end of the stream then skips the key unless it
+// changed earlier in the epoch, rather than writing every key's unchanged state again.
+// Without it, every key OnEOF runs for is snapshotted once more.
 type Logic[V, W, S any] = keyed.Logic[V, W, S]
 
 // StatefulBatch runs per-key logic with state, timers and end-of-stream handling. Items are

@@ -293,5 +293,9 @@ func (l *joinLogic[U, R]) OnEOF() ([]R, bool) {
 func (l *joinLogic[U, R]) NotifyAt() (time.Time, bool) { return time.Time{}, false }
 
 // Timeless tells the runtime not to ask NotifyAt after every activation.
-func (l *joinLogic[U, R]) Timeless()                {}
+func (l *joinLogic[U, R]) Timeless() {}
+
+// KeepsStateAtEOF tells the runtime that OnEOF leaves the state as it is unless it discards
+// the key (EmitFinal), so that the end of the stream does not snapshot every key again.
+func (l *joinLogic[U, R]) KeepsStateAtEOF() bool    { return true }
 func (l *joinLogic[U, R]) Snapshot() join.Values[U] { return l.vals }

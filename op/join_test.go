@@ -57,6 +57,40 @@ func TestJoinModes(t *testing.T) {
 	}
 }
 
+// A join's values carry over the end of a stream to the run that continues it, whether
+// the end left them as they were (EmitComplete, EmitRunning: their keys are not snapshotted
+// again at the end) or emitted and dropped them (EmitFinal). The second run's item is
+// another key's, so that the first run's keys are untouched in its epochs.
+func TestJoinResumesAfterEOF(t *testing.T) {
+	src := weirtest.NewSource(joinEv{0, "a", 1}, joinEv{0, "b", 2}).EOF().
+		Then(joinEv{0, "z", 3}).EOF().
+		Then(joinEv{1, "a", 10}, joinEv{1, "b", 20})
+	tests := []struct {
+		emit op.JoinEmit
+		want []string // each run's output
+	}{
+		{op.EmitComplete, []string{"", "", "(a, [1 10]) (b, [2 20])"}},
+		{op.EmitRunning, []string{"(a, [1 <none>]) (b, [2 <none>])", "(z, [3 <none>])", "(a, [1 10]) (b, [2 20])"}},
+		{op.EmitFinal, []string{"(a, [1 <none>]) (b, [2 <none>])", "(z, [3 <none>])", "(a, [<none> 10]) (b, [<none> 20])"}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.emit), func(t *testing.T) {
+			flow := weir.NewDataflow("f")
+			s := op.Input("in", flow, src)
+			out := weirtest.NewSink[string]()
+			op.Output("out", formatted(op.Join("join", []weir.KeyedStream[int]{joinSide(s, 0), joinSide(s, 1)}, op.EmitMode(tt.emit))), out)
+			rec := weirtest.NewRecovery(t, 1)
+			for i, want := range tt.want {
+				out.Clear()
+				rec.Run(t, flow, 1)
+				if got := strings.Join(out.Items(), " "); got != want {
+					t.Errorf("run %d emitted %q, want %q", i+1, got, want)
+				}
+			}
+		})
+	}
+}
+
 func TestJoinDefaultsAreLastComplete(t *testing.T) {
 	in := []joinEv{{0, "k", 1}, {0, "k", 2}, {1, "k", 10}, {1, "k", 20}, {0, "k", 3}, {1, "x", 5}}
 	got := runItems(t, 1, 1, in, func(s weir.Stream[joinEv]) weir.Stream[string] {

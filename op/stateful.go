@@ -15,7 +15,7 @@ import (
 // the stream. When OnItem returns discard, the logic and its state are dropped at once, and
 // the key's next value, even one in the same batch, gets a fresh logic from the builder.
 // The emit slices a logic returns are read before its next call, so a logic may reuse one
-// buffer for them.
+// buffer for them. A logic may have Logic's optional KeepsStateAtEOF() bool.
 type ItemLogic[V, W, S any] interface {
 	OnItem(value V) (emit []W, discard bool)
 	OnNotify() (emit []W, discard bool)
@@ -69,6 +69,12 @@ func (l *itemShim[V, W, S]) NotifyAt() (time.Time, bool) {
 	return l.logic.NotifyAt()
 }
 func (l *itemShim[V, W, S]) Snapshot() S { return l.logic.Snapshot() }
+
+// KeepsStateAtEOF answers for the logic the shim holds, if it says (keyed.KeepsState).
+func (l *itemShim[V, W, S]) KeepsStateAtEOF() bool {
+	k, ok := l.logic.(keyed.KeepsState)
+	return ok && k.KeepsStateAtEOF()
+}
 
 // State is one key's state, handed to the mapper of StatefulMap and StatefulFlatMap.
 // A key starts with no state.
@@ -152,6 +158,10 @@ func (l *mapLogic[V, W, S]) NotifyAt() (time.Time, bool) { return time.Time{}, f
 // Timeless tells the runtime not to ask NotifyAt after every activation.
 func (l *mapLogic[V, W, S]) Timeless()   {}
 func (l *mapLogic[V, W, S]) Snapshot() S { return l.st.value }
+
+// KeepsStateAtEOF tells the runtime that OnEOF leaves the state as it is, as Bytewax's
+// stateful_map does, so that the end of the stream does not snapshot every key again.
+func (l *mapLogic[V, W, S]) KeepsStateAtEOF() bool { return true }
 
 // scratch is a worker's reusable emit buffer, shared by the logics of all its keys: the
 // stateful runtime copies what a logic emits before it calls the next one (graph.stateful's

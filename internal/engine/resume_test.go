@@ -174,3 +174,116 @@ func TestResumeKeyRestartedInEpoch(t *testing.T) {
 		t.Errorf("resumed run emitted %v, want [5]", got)
 	}
 }
+
+// The end of the stream snapshots only the keys whose OnEOF may have changed their state.
+// Each case runs a running sum over eofKeys keys to the end, resumes it with one item of a
+// new key to the end, and again with an item for every key, which must see every state
+// as the first two runs left it.
+func TestEOFWritesChangedKeys(t *testing.T) {
+	const n = eofKeys
+	tests := []struct {
+		name string
+		sums func(weir.KeyedStream[int]) weir.KeyedStream[int]
+		rows int // the second run's rows of the step: the new key's, and those of its end
+		eofs int // the ends of stream each first key's state has counted by the third run
+	}{
+		// Bytewax's stateful_map keeps its state at the end of the stream: nothing to
+		// write but the new key.
+		{"StatefulMap", func(in weir.KeyedStream[int]) weir.KeyedStream[int] {
+			return op.StatefulMap("sum", in, func(st *op.State[int], v int) int {
+				s, _ := st.Get()
+				st.Set(s + v)
+				return (s + v) * 100
+			})
+		}, 1, 0},
+		// A user's item logic saying so, through the shim of op.Stateful.
+		{"Stateful, keeps its state", func(in weir.KeyedStream[int]) weir.KeyedStream[int] {
+			return op.Stateful("sum", in, func(s eofState, _ bool) op.ItemLogic[int, int, eofState] { return &eofItemSum{st: s} })
+		}, 1, 0},
+		// A user's logic that does not say: every key, as its OnEOF may change the state,
+		// and this one does (it counts the ends of stream it has seen).
+		{"StatefulBatch, counts the ends", func(in weir.KeyedStream[int]) weir.KeyedStream[int] {
+			return op.StatefulBatch("sum", in, func(s eofState, _ bool) op.Logic[int, int, eofState] { return &eofSum{st: s} })
+		}, n + 1, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var first, third []int
+			for i := range n {
+				first = append(first, i)
+				third = append(third, n+1+i) // the key of n+1+i is i's
+			}
+			flow := weir.NewDataflow("rs")
+			src := weirtest.NewSource(first...).EOF().Then(n).EOF().Then(third...)
+			keyedIn := op.KeyOn("key", op.Input("inp", flow, src), func(x int) string { return strconv.Itoa(x % (n + 1)) })
+			out := weirtest.NewSink[weir.KV[int]]()
+			op.Output("out", tt.sums(keyedIn), out)
+			store := state.NewMemory()
+
+			runOn(t, flow, store, 1, time.Hour)
+			before := len(store.Writes())
+			runOn(t, flow, store, 1, time.Hour)
+			rows := 0
+			for _, w := range store.Writes()[before:] {
+				for _, sn := range w.Snaps {
+					if strings.HasPrefix(sn.Step, "rs.sum") {
+						rows += len(sn.Changes)
+					}
+				}
+			}
+			if rows != tt.rows {
+				t.Errorf("the resumed run wrote %d rows of the step, want %d", rows, tt.rows)
+			}
+
+			out.Clear()
+			runOn(t, flow, store, 1, time.Hour)
+			want := map[string]int{}
+			for i := range n {
+				want[strconv.Itoa(i)] = (i+n+1+i)*100 + tt.eofs
+			}
+			got := map[string]int{}
+			for _, kv := range out.Items() {
+				got[kv.Key] = kv.Value
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("the third run's sums (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// eofKeys is the number of keys of TestEOFWritesChangedKeys.
+const eofKeys = 500
+
+// eofState is a running sum and the number of ends of stream it has seen.
+type eofState struct{ Sum, EOFs int }
+
+// eofSum emits each new sum (times 100, plus the ends seen) and counts the ends of stream
+// in its state.
+type eofSum struct{ st eofState }
+
+func (l *eofSum) OnBatch(vs []int) ([]int, bool) {
+	var out []int
+	for _, v := range vs {
+		l.st.Sum += v
+		out = append(out, l.st.Sum*100+l.st.EOFs)
+	}
+	return out, false
+}
+func (l *eofSum) OnNotify() ([]int, bool)     { return nil, false }
+func (l *eofSum) OnEOF() ([]int, bool)        { l.st.EOFs++; return nil, false }
+func (l *eofSum) NotifyAt() (time.Time, bool) { return time.Time{}, false }
+func (l *eofSum) Snapshot() eofState          { return l.st }
+
+// eofItemSum is eofSum per item, whose OnEOF changes nothing and says so.
+type eofItemSum struct{ st eofState }
+
+func (l *eofItemSum) OnItem(v int) ([]int, bool) {
+	l.st.Sum += v
+	return []int{l.st.Sum*100 + l.st.EOFs}, false
+}
+func (l *eofItemSum) OnNotify() ([]int, bool)     { return nil, false }
+func (l *eofItemSum) OnEOF() ([]int, bool)        { return nil, false }
+func (l *eofItemSum) NotifyAt() (time.Time, bool) { return time.Time{}, false }
+func (l *eofItemSum) Snapshot() eofState          { return l.st }
+func (l *eofItemSum) KeepsStateAtEOF() bool       { return true }

@@ -45,6 +45,18 @@ type SharedClock interface {
 	SharedClock()
 }
 
+// KeepsState is implemented by logics whose OnEOF either discards the key or leaves the
+// state Snapshot returns as it was (op's StatefulMap and StatefulFlatMap: Bytewax's
+// stateful_map keeps its state at the end of the stream). KeepsStateAtEOF answers for the
+// logic as it is when asked, right after its OnEOF, so that a logic wrapping another
+// (op.Stateful's) can answer for the one it holds. The runtime then flags for the final
+// snapshot only the keys whose OnEOF discards: another key's state is what the store holds
+// for it already (or it was touched earlier in the epoch and is flagged), so a resume after
+// a clean end sees the same states without the end of the stream rewriting every key. What
+// OnEOF emits does not matter: emitting changes no state. Logics that do not say so are
+// flagged whatever their OnEOF does, as it may change their state.
+type KeepsState interface{ KeepsStateAtEOF() bool }
+
 // Builder makes the logic of a key from its resume state (ok is false for a new key).
 type Builder[V, W, S any] func(resume S, ok bool) Logic[V, W, S]
 
@@ -262,6 +274,10 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 					e.clock.SetNow(now)
 				}
 				emit, discard := e.logic.OnEOF()
+				if !discard && keepsState(e.logic) {
+					s.output(e, emit) // its stored state is still its own: no snapshot
+					continue
+				}
 				s.finish(e, emit, discard)
 			}
 		}
@@ -314,11 +330,23 @@ func (s *stateful[V, W, S]) lookUp(items []weir.KV[V]) []*entry[V, W, S] {
 	return found
 }
 
-// finish records the outcome of one logic call for e.
-func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
+// keepsState reports whether l's OnEOF, which has just run without discarding, left its
+// state as it was (KeepsState).
+func keepsState[V, W, S any](l Logic[V, W, S]) bool {
+	k, ok := l.(KeepsState)
+	return ok && k.KeepsStateAtEOF()
+}
+
+// output appends what e's logic emitted to the activation's output, keyed with e's key.
+func (s *stateful[V, W, S]) output(e *entry[V, W, S], emit []W) {
 	for _, w := range emit {
 		s.out = append(s.out, weir.KV[W]{Key: e.key(), Value: w})
 	}
+}
+
+// finish records the outcome of one logic call for e.
+func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
+	s.output(e, emit)
 	if discard {
 		delete(s.keys, e.key())
 		s.timers.disarm(&e.timers)
