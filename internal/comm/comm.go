@@ -115,12 +115,17 @@ type box struct {
 	// message Send adds after Receive has found none wakes the worker.
 	some atomic.Bool
 
-	queued atomic.Int64 // bytes sent and not done
-	held   atomic.Int64 // as last reported
-	limit  atomic.Int64
+	// credit is the limit less the load (bytes sent and not done, and held bytes): what a
+	// sender may still send. It is one word, which every change moves by one Add, so that
+	// a reader never combines figures of two moments (a limit from before a Report with
+	// held bytes from after it; bytes sent from before a Done with held bytes from after
+	// the Report that parked them), which could show a credit used up that never was,
+	// with no crossing to wake the reader; and the change that makes it cross 0 knows so.
+	credit atomic.Int64
+	// held and limit as last reported, written only by the worker itself (Report).
+	held  atomic.Int64
+	limit atomic.Int64
 }
-
-func (b *box) load() int64 { return b.queued.Load() + b.held.Load() }
 
 // NewLocal returns a mesh of n workers in this process, where each worker accepts a load
 // of limit bytes (or the lower limit it reports), which should be above 0.
@@ -129,6 +134,7 @@ func NewLocal(n, limit int) *Local {
 	for i := range l.boxes {
 		b := &box{wake: make(chan struct{}, 1)}
 		b.limit.Store(int64(limit))
+		b.credit.Store(int64(limit))
 		l.boxes[i] = b
 	}
 	return l
@@ -143,11 +149,12 @@ func signal(c chan struct{}) {
 
 func (l *Local) Send(to int, m Message) {
 	b := l.boxes[to]
+	// Counted before the receiver can see m, so that its Done never comes first.
+	b.credit.Add(-int64(m.Bytes))
 	b.mu.Lock()
 	b.msgs = append(b.msgs, m)
 	b.some.Store(true)
 	b.mu.Unlock()
-	b.queued.Add(int64(m.Bytes))
 	signal(b.wake)
 }
 
@@ -170,8 +177,7 @@ func (l *Local) Done(w, n int) {
 		return
 	}
 	b := l.boxes[w]
-	after := b.queued.Add(-int64(n)) + b.held.Load()
-	if lim := b.limit.Load(); after+int64(n) >= lim && after < lim {
+	if c := b.credit.Add(int64(n)); c > 0 && c-int64(n) <= 0 {
 		l.unpause(w)
 	}
 }
@@ -189,10 +195,13 @@ func (l *Local) Report(w, held, limit int) {
 	if reportStores != nil {
 		reportStores(w)
 	}
-	was := b.load() >= b.limit.Load()
+	d := (lim - b.limit.Load()) - (h - b.held.Load())
 	b.held.Store(h)
 	b.limit.Store(lim)
-	if was != (b.load() >= lim) {
+	if d == 0 {
+		return
+	}
+	if c := b.credit.Add(d); (c > 0) != (c-d > 0) {
 		l.unpause(w)
 	}
 }
@@ -213,14 +222,17 @@ func (l *Local) unpause(w int) {
 	}
 }
 
-// Queued returns the bytes sent to w that it is not done with.
-func (l *Local) Queued(w int) int { return int(l.boxes[w].queued.Load()) }
+// Queued returns the bytes sent to w that it is not done with (its limit less its held
+// bytes less its credit), for w itself to read: another worker may see a Report half done.
+func (l *Local) Queued(w int) int {
+	b := l.boxes[w]
+	return int(b.limit.Load() - b.held.Load() - b.credit.Load())
+}
 
 func (l *Local) Wake(w int) <-chan struct{} { return l.boxes[w].wake }
 
 // Credit returns to's limit less its load, the same for every sender: in one process the
 // senders share the receiver's budget, whoever sent what it holds.
 func (l *Local) Credit(_, to int) int {
-	b := l.boxes[to]
-	return int(b.limit.Load() - b.load())
+	return int(l.boxes[to].credit.Load())
 }
