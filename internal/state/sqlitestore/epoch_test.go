@@ -23,21 +23,7 @@ import (
 // wall-clock times measure the machine as much as the store, while the CPU the store
 // takes from the workers varies little.
 func BenchmarkEpochCycle(b *testing.B) {
-	dir := b.TempDir()
-	if err := Init(dir, 4); err != nil {
-		b.Fatal(err)
-	}
-	s, err := Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Begin(1); err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		b.Fatal(err)
-	}
+	s := startT(b, b.TempDir(), 4)
 	var write, collect, writeCPU, collectCPU time.Duration
 	e := uint64(1)
 	for b.Loop() {
@@ -312,21 +298,7 @@ func TestCollectRefusesDamage(t *testing.T) {
 // in one partition (checkFast, which calls weir_state_ok for each row) and reports the
 // CPU time a row: the part of collection that the check is, apart from moving the rows.
 func BenchmarkCheckRows(b *testing.B) {
-	dir := b.TempDir()
-	if err := Init(dir, 1); err != nil {
-		b.Fatal(err)
-	}
-	s, err := Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Begin(1); err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		b.Fatal(err)
-	}
+	s := startT(b, b.TempDir(), 1)
 	const keys = 50_000
 	if err := s.Write(0, []state.Epoch{epochOf(0, 1, keys)}); err != nil {
 		b.Fatal(err)

@@ -221,7 +221,7 @@ type template struct {
 
 // initT makes dir a new recovery directory of n partitions, copying the files of one
 // made by Init: creating the schema costs more than the rest of a test.
-func initT(t *testing.T, dir string, n int) {
+func initT(t testing.TB, dir string, n int) {
 	t.Helper()
 	v, _ := templates.LoadOrStore(n, new(template))
 	tp := v.(*template)
@@ -257,7 +257,7 @@ func initT(t *testing.T, dir string, n int) {
 	}
 }
 
-func openT(t *testing.T, dir string) *Store {
+func openT(t testing.TB, dir string) *Store {
 	t.Helper()
 	s, err := Open(dir)
 	if err != nil {
@@ -269,7 +269,7 @@ func openT(t *testing.T, dir string) *Store {
 
 // startT makes a store of n partitions in dir and starts its first execution, as a run
 // does before its first write.
-func startT(t *testing.T, dir string, n int) *Store {
+func startT(t testing.TB, dir string, n int) *Store {
 	t.Helper()
 	initT(t, dir, n)
 	return beginT(t, dir)
@@ -277,7 +277,7 @@ func startT(t *testing.T, dir string, n int) *Store {
 
 // beginT opens the store in dir and starts an execution, as a run does before its first
 // write.
-func beginT(t *testing.T, dir string) *Store {
+func beginT(t testing.TB, dir string) *Store {
 	t.Helper()
 	s := openT(t, dir)
 	if _, err := s.Begin(1); err != nil {
