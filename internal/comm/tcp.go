@@ -450,11 +450,20 @@ func (t *TCP) Wake(w int) <-chan struct{} { return t.local.Wake(w - t.first) }
 
 // Credit returns what local worker from may still send to: toward a local worker, as
 // Local; toward a remote one, its process's last grant less what this process sent it.
+//
+// What was sent is read before the grant. Sent only grows, so the difference is never
+// below what the credit was when the grant was read: a sender that finds it used up
+// finds it so truly, and the grant that next takes it above 0 sees the crossing in
+// granted, which wakes the senders. Read the other way round, a grant raised between the
+// two reads (and bytes another worker sent meanwhile) could show a credit used up that
+// no longer was, with granted's check finding no crossing, as Local's three separate
+// reads once did: a sender congested without an epoch interval would wait for ever.
 func (t *TCP) Credit(from, to int) int {
 	if l := t.localID(to); l >= 0 {
 		return t.local.Credit(from, l)
 	}
-	return int(t.grant[to].Load() - t.sent[to].Load())
+	sent := t.sent[to].Load()
+	return int(t.grant[to].Load() - sent)
 }
 
 // Failed returns a channel closed when the mesh fails.

@@ -102,3 +102,103 @@ func TestLocalNoLostWake(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// TestTCPNoLostWake is TestLocalNoLostWake across processes: two processes of two workers
+// each, every message to a worker of the other process, on a small limit, so that the
+// senders run out of the credit their peer granted and wait, without a timeout, for the
+// grant that gives it back (granted's wake), and the receivers wait for the messages.
+// Credit reads what was sent before the grant, so that a grant raised between its two
+// reads cannot show a credit used up that no longer is (see TCP.Credit); this test did
+// not catch the reads in the other order (30 runs, 10 under -race: that window is two
+// loads wide), and guards the grants' wakes as a whole.
+func TestTCPNoLostWake(t *testing.T) {
+	const (
+		procs, perProc = 2, 2
+		workers        = procs * perProc
+		limit          = 64 << 10
+		each           = 2000 // messages each worker sends
+	)
+	rounds := 3
+	if testing.Short() {
+		rounds = 1
+	}
+	for round := range rounds {
+		meshes := cluster(t, procs, perProc, func(c *ClusterConfig) { c.Limit, c.Initial = limit, limit })
+		mesh := func(w int) *TCP { return meshes[w/perProc] }
+		var received atomic.Int64
+		done := make(chan struct{})
+		var closeDone sync.Once
+		var waiting [workers]atomic.Int32 // 0 running, 1 waiting to send, 2 waiting with all sent
+		var creditWaits atomic.Int64      // waits of a sender out of credit
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				m := mesh(w)
+				rng := rand.New(rand.NewPCG(uint64(round), uint64(w)))
+				batch := []int{w}
+				var buf []Message
+				sent, to := 0, -1
+				for {
+					buf = m.Receive(w, buf[:0])
+					for _, msg := range buf {
+						m.Done(w, msg.Bytes)
+					}
+					if n := received.Add(int64(len(buf))); n == workers*each {
+						closeDone.Do(func() { close(done) })
+					}
+					if rng.IntN(3) != 0 {
+						m.Report(w, rng.IntN(limit/2), limit-rng.IntN(limit/4))
+					}
+					if sent < each {
+						if to < 0 { // a worker of the other process
+							to = (w/perProc+1)%procs*perProc + rng.IntN(perProc)
+						}
+						if m.Credit(w, to) > 0 {
+							m.Send(to, Message{Edge: 1, From: w, Epoch: 1, Batch: batch, Bytes: 1 + rng.IntN(limit/8)})
+							sent, to = sent+1, -1
+							continue
+						}
+					}
+					if len(buf) > 0 {
+						continue
+					}
+					state := int32(1)
+					if sent == each {
+						state = 2
+					} else {
+						creditWaits.Add(1)
+					}
+					waiting[w].Store(state)
+					select {
+					case <-m.Wake(w):
+					case <-done:
+						return
+					}
+					waiting[w].Store(0)
+				}
+			})
+		}
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			var st [workers]int32
+			for w := range workers {
+				st[w] = waiting[w].Load()
+			}
+			closeDone.Do(func() { close(done) })
+			wg.Wait()
+			t.Fatalf("round %d: hung with %d of %d messages received; workers waiting (1 to send, 2 all sent) %v",
+				round, received.Load(), workers*each, st)
+		}
+		wg.Wait()
+		if creditWaits.Load() == 0 {
+			t.Fatalf("round %d: no sender ran out of credit: the test waits for no grant", round)
+		}
+		t.Logf("round %d: %d waits for credit", round, creditWaits.Load())
+		for p, err := range leaveAll(meshes) {
+			if err != nil {
+				t.Fatalf("round %d: process %d leaving: %v", round, p, err)
+			}
+		}
+	}
+}
