@@ -664,7 +664,22 @@ func fillDisk(room int) func(t *testing.T, d damaged) func() {
 			t.Skipf("cannot mount a tmpfs: %v %s", err, out)
 		}
 		t.Cleanup(func() {
-			if out, err := exec.Command("umount", d.dir).CombinedOutput(); err != nil {
+			// The parallel cases run commands (mount, chattr) of their own: a child between
+			// its fork and its exec holds a copy of every descriptor the test binary had
+			// open then, this case's files too, which keeps the mount busy for as long.
+			// weir holding a file open would keep it busy for good, so that is checked
+			// first: no descriptor or mapping of this process is left in the directory.
+			if open := openUnder(d.dir); len(open) > 0 {
+				t.Errorf("after the runs this process still has open in %s: %q", d.dir, open)
+			}
+			var out []byte
+			var err error
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if out, err = exec.Command("umount", d.dir).CombinedOutput(); err == nil || time.Now().After(deadline) {
+					break
+				}
+			}
+			if err != nil {
 				t.Errorf("umount %s: %v %s", d.dir, err, out)
 			}
 		})
@@ -710,4 +725,25 @@ func diskFull(t *testing.T, d damaged, err error) {
 		t.Errorf("reported as corruption: %v", err)
 	}
 	names(t, d, err, fe.Partition)
+}
+
+// openUnder returns the files under dir that this process holds open, as a descriptor or
+// a memory mapping (Linux's /proc; nothing elsewhere).
+func openUnder(dir string) []string {
+	var open []string
+	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+		for _, e := range ents {
+			if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && strings.HasPrefix(target, dir+"/") {
+				open = append(open, target)
+			}
+		}
+	}
+	if maps, err := os.ReadFile("/proc/self/maps"); err == nil {
+		for line := range strings.Lines(string(maps)) {
+			if i := strings.Index(line, dir+"/"); i >= 0 {
+				open = append(open, strings.TrimSpace(line[i:])+" (mapped)")
+			}
+		}
+	}
+	return open
 }
