@@ -4,8 +4,11 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Collection checks every snapshot row it moves or drops (see checkRowsBelow). Read into
@@ -86,4 +89,97 @@ func checkFast(tx *sql.Tx, h int64) (below, error) {
 		return below{oneEpoch: oneEpoch, deletions: true}, err
 	}
 	return below{oneEpoch: lo.Int64 == hi.Int64, all: nBelow == n, deletions: dels > 0}, nil
+}
+
+// checkRows is checkFast, reading the rows on a connection of its own through SQLite's C
+// API (see rawscan.go) when it can: each row's columns are views of SQLite's memory
+// summed in Go, with no call of weir_state_ok, whose arguments the driver boxes one by
+// one (most of the check's cost). The connection reads what the partition's last commit
+// holds, which is what tx sees: tx has the partition's write lock (it began IMMEDIATE)
+// and has changed nothing yet. Anything but a scan that finds every row sound (the
+// connection cannot be opened, an error of SQLite's, a row that fails) goes to
+// checkFast, for exactly the results and errors collection always had.
+func checkRows(tx *sql.Tx, path string, h int64) (below, error) {
+	if b, ok := checkRaw(path, h); ok {
+		return b, nil
+	}
+	return checkFast(tx, h)
+}
+
+// rawCheckSQL reads every snapshot row with whether it is below epoch ?1 and its step's
+// name (NULL when the step id is unknown, which fails the row).
+const rawCheckSQL = `SELECT s.epoch < ?1, steps.name, s.key, s.epoch, s.state, s.crc
+	FROM snapshots AS s LEFT JOIN steps ON steps.id = s.step`
+
+// rawChecks counts the scans checkRaw completed (a test's hook).
+var rawChecks atomic.Int64
+
+// checkRaw checks the snapshot rows below epoch h of the partition file path as
+// weir_state_ok does, reporting false when it could not tell that every one is sound.
+func checkRaw(path string, h int64) (below, bool) {
+	c := openRawQuery(path, rawCheckSQL)
+	if c == nil {
+		return below{}, false
+	}
+	defer c.close()
+	tls, stmt := c.tls, c.stmt
+	defer sqlite3.Xsqlite3_reset(tls, stmt) // ends the read transaction
+	if sqlite3.Xsqlite3_bind_int64(tls, stmt, 1, h) != sqlite3.SQLITE_OK {
+		return below{}, false
+	}
+	sum := summers.Get().(*summer)
+	defer summers.Put(sum)
+	var n, nBelow, dels int64
+	var lo, hi int64
+	for {
+		switch sqlite3.Xsqlite3_step(tls, stmt) {
+		case sqlite3.SQLITE_ROW:
+		case sqlite3.SQLITE_DONE:
+			rawChecks.Add(1)
+			return below{oneEpoch: lo == hi, all: nBelow == n, deletions: dels > 0}, true
+		default:
+			return below{}, false
+		}
+		n++
+		if sqlite3.Xsqlite3_column_int64(tls, stmt, 0) == 0 {
+			continue // at h or later: not collected
+		}
+		// The types weir_state_ok takes, looked at before any column is read: reading one
+		// as another would convert it.
+		stType := sqlite3.Xsqlite3_column_type(tls, stmt, 4)
+		if sqlite3.Xsqlite3_column_type(tls, stmt, 1) != sqlite3.SQLITE_TEXT ||
+			sqlite3.Xsqlite3_column_type(tls, stmt, 2) != sqlite3.SQLITE_TEXT ||
+			sqlite3.Xsqlite3_column_type(tls, stmt, 3) != sqlite3.SQLITE_INTEGER ||
+			(stType != sqlite3.SQLITE_BLOB && stType != sqlite3.SQLITE_NULL) ||
+			sqlite3.Xsqlite3_column_type(tls, stmt, 5) != sqlite3.SQLITE_INTEGER {
+			return below{}, false
+		}
+		// The text and blob pointers first, then their lengths, as SQLite's docs ask.
+		p := sqlite3.Xsqlite3_column_text(tls, stmt, 1)
+		name := unsafe.String((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(tls, stmt, 1)))
+		p = sqlite3.Xsqlite3_column_text(tls, stmt, 2)
+		key := unsafe.String((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(tls, stmt, 2)))
+		epoch := sqlite3.Xsqlite3_column_int64(tls, stmt, 3)
+		var st []byte
+		deleted := stType == sqlite3.SQLITE_NULL
+		if !deleted {
+			if p := sqlite3.Xsqlite3_column_blob(tls, stmt, 4); p != 0 {
+				st = unsafe.Slice((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(tls, stmt, 4)))
+			}
+		}
+		crc := sqlite3.Xsqlite3_column_int64(tls, stmt, 5)
+		if epoch < 0 || sum.state(name, key, uint64(epoch), st, deleted) != crc {
+			return below{}, false
+		}
+		if nBelow == 0 || epoch < lo {
+			lo = epoch
+		}
+		if nBelow == 0 || epoch > hi {
+			hi = epoch
+		}
+		nBelow++
+		if deleted {
+			dels++
+		}
+	}
 }

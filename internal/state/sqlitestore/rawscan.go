@@ -36,7 +36,11 @@ type rawConn struct {
 const rawScanSQL = "SELECT key, epoch, state, crc FROM compacted WHERE step = ?1 ORDER BY key"
 
 // openRaw opens the partition file path for rawScan, or returns nil when it cannot.
-func openRaw(path string) *rawConn {
+func openRaw(path string) *rawConn { return openRawQuery(path, rawScanSQL) }
+
+// openRawQuery opens the partition file path read-only with query prepared, or returns
+// nil when it cannot.
+func openRawQuery(path, query string) *rawConn {
 	c := &rawConn{tls: libc.NewTLS()}
 	ok := false
 	defer func() {
@@ -59,7 +63,7 @@ func openRaw(path string) *rawConn {
 	if rc != sqlite3.SQLITE_OK || !c.exec("PRAGMA mmap_size=1073741824") || !c.exec("PRAGMA busy_timeout=10000") {
 		return nil
 	}
-	q, err := libc.CString(rawScanSQL)
+	q, err := libc.CString(query)
 	if err != nil {
 		return nil
 	}

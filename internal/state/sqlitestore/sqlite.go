@@ -1563,7 +1563,8 @@ func (s *Store) gc(backup time.Duration, sem chan struct{}, quit <-chan struct{}
 		c := &s.ids[p]
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if err := tx(s.parts[p], func(tx *sql.Tx) error { return collect(tx, cutoff, committed) }); err != nil {
+		path := state.PartitionPath(s.dir, p)
+		if err := tx(s.parts[p], func(tx *sql.Tx) error { return collect(tx, path, cutoff, committed) }); err != nil {
 			return s.fail(p, err)
 		}
 		return nil
@@ -1580,7 +1581,8 @@ func rotate(ps []int, first int) []int {
 	return append(slices.Clone(ps[i:]), ps[:i]...)
 }
 
-func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
+// collect collects the partition file path in tx (see GC).
+func collect(tx *sql.Tx, path string, cutoff int64, committed uint64) error {
 	var h int64 // collect below this epoch
 	rows, err := tx.Query(`SELECT epoch, at, crc FROM commits`)
 	if err != nil {
@@ -1615,7 +1617,7 @@ func collect(tx *sql.Tx, cutoff int64, committed uint64) error {
 	// Every row below h is checked, then the latest row of each key moves to compacted
 	// with its checksum, in one statement: SQLite picks and moves the rows, which costs
 	// about half of reading each into Go and inserting it back.
-	moved, err := checkFast(tx, h)
+	moved, err := checkRows(tx, path, h)
 	if err != nil {
 		return err
 	}
