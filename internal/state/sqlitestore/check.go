@@ -99,10 +99,18 @@ func checkFast(tx *sql.Tx, h int64) (below, error) {
 // and has changed nothing yet. Anything but a scan that finds every row sound (the
 // connection cannot be opened, an error of SQLite's, a row that fails) goes to
 // checkFast, for exactly the results and errors collection always had.
-func checkRows(tx *sql.Tx, path string, h int64) (below, error) {
-	if b, ok := checkRaw(path, h); ok {
+//
+// *raw is the connection, opened on path when nil; one that did not find every row sound
+// is closed, and *raw set to nil, so that an error of SQLite's leaves nothing behind.
+func checkRows(tx *sql.Tx, raw **rawConn, path string, h int64) (below, error) {
+	if *raw == nil {
+		*raw = openRawQuery(path, rawCheckSQL)
+	}
+	if b, ok := checkRaw(*raw, h); ok {
 		return b, nil
 	}
+	(*raw).close()
+	*raw = nil
 	return checkFast(tx, h)
 }
 
@@ -114,14 +122,13 @@ const rawCheckSQL = `SELECT s.epoch < ?1, steps.name, s.key, s.epoch, s.state, s
 // rawChecks counts the scans checkRaw completed (a test's hook).
 var rawChecks atomic.Int64
 
-// checkRaw checks the snapshot rows below epoch h of the partition file path as
-// weir_state_ok does, reporting false when it could not tell that every one is sound.
-func checkRaw(path string, h int64) (below, bool) {
-	c := openRawQuery(path, rawCheckSQL)
+// checkRaw checks the snapshot rows below epoch h on c (of rawCheckSQL; nil when it could
+// not be opened) as weir_state_ok does, reporting false when it could not tell that every
+// one is sound.
+func checkRaw(c *rawConn, h int64) (below, bool) {
 	if c == nil {
 		return below{}, false
 	}
-	defer c.close()
 	tls, stmt := c.tls, c.stmt
 	defer sqlite3.Xsqlite3_reset(tls, stmt) // ends the read transaction
 	if sqlite3.Xsqlite3_bind_int64(tls, stmt, 1, h) != sqlite3.SQLITE_OK {

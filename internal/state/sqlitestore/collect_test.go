@@ -173,7 +173,12 @@ func TestCheckRawAgreesWithCheckFast(t *testing.T) {
 				damageDB(t, dir, 0, c.damage)
 			}
 			path := state.PartitionPath(dir, 0)
-			raw, ok := checkRaw(path, c.h)
+			conn := openRawQuery(path, rawCheckSQL)
+			if conn == nil {
+				t.Fatal("cannot open the partition for checkRaw")
+			}
+			raw, ok := checkRaw(conn, c.h)
+			conn.close()
 			if ok != c.sound {
 				t.Fatalf("checkRaw: sound %v, want %v", ok, c.sound)
 			}

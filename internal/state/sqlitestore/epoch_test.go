@@ -305,10 +305,12 @@ func BenchmarkCheckRows(b *testing.B) {
 		b.Fatal(err)
 	}
 	var cpu time.Duration
+	var raw *rawConn
+	defer func() { raw.close() }()
 	for b.Loop() {
 		err := tx(s.parts[0], func(tx *sql.Tx) error {
 			cpu0 := processCPU(b)
-			moved, err := checkRows(tx, state.PartitionPath(s.dir, 0), 2)
+			moved, err := checkRows(tx, &raw, state.PartitionPath(s.dir, 0), 2)
 			cpu += processCPU(b) - cpu0
 			if err == nil && !(moved.oneEpoch && moved.all) {
 				err = fmt.Errorf("checked %+v, want one epoch, every row", moved)

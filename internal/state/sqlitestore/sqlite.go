@@ -540,6 +540,11 @@ type stepIDs struct {
 	mu     sync.Mutex
 	loaded bool
 	ids    map[string]int64
+	// raw is the connection collection checks the partition's rows on (see checkRows),
+	// opened by the first collection, kept while every check finds the rows sound, and
+	// closed by Close: opening it and preparing its statement cost about 0.2 ms, more
+	// than checking a small epoch's rows.
+	raw *rawConn
 }
 
 // load fills the cache from db on first use.
@@ -726,6 +731,11 @@ func (s *Store) Close() error {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
+				c := &s.ids[p]
+				c.mu.Lock()
+				c.raw.close()
+				c.raw = nil
+				c.mu.Unlock()
 				errs[i] = db.Close()
 			})
 		}
@@ -1564,7 +1574,7 @@ func (s *Store) gc(backup time.Duration, sem chan struct{}, quit <-chan struct{}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		path := state.PartitionPath(s.dir, p)
-		if err := tx(s.parts[p], func(tx *sql.Tx) error { return collect(tx, path, cutoff, committed) }); err != nil {
+		if err := tx(s.parts[p], func(tx *sql.Tx) error { return collect(tx, &c.raw, path, cutoff, committed) }); err != nil {
 			return s.fail(p, err)
 		}
 		return nil
@@ -1581,8 +1591,9 @@ func rotate(ps []int, first int) []int {
 	return append(slices.Clone(ps[i:]), ps[:i]...)
 }
 
-// collect collects the partition file path in tx (see GC).
-func collect(tx *sql.Tx, path string, cutoff int64, committed uint64) error {
+// collect collects the partition file path in tx (see GC), checking its rows on *raw
+// (see checkRows).
+func collect(tx *sql.Tx, raw **rawConn, path string, cutoff int64, committed uint64) error {
 	var h int64 // collect below this epoch
 	rows, err := tx.Query(`SELECT epoch, at, crc FROM commits`)
 	if err != nil {
@@ -1617,7 +1628,7 @@ func collect(tx *sql.Tx, path string, cutoff int64, committed uint64) error {
 	// Every row below h is checked, then the latest row of each key moves to compacted
 	// with its checksum, in one statement: SQLite picks and moves the rows, which costs
 	// about half of reading each into Go and inserting it back.
-	moved, err := checkRows(tx, path, h)
+	moved, err := checkRows(tx, raw, path, h)
 	if err != nil {
 		return err
 	}
