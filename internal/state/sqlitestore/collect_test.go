@@ -202,7 +202,8 @@ func TestCheckRawAgreesWithCheckFast(t *testing.T) {
 	}
 }
 
-// Collection checks the rows on a connection of its own (checkRaw), not through
+// Collection checks the rows on a connection of its own (checkRaw), kept from one
+// collection to the next, not through
 // weir_state_ok, whose arguments the driver boxes: 500-514 ns of CPU a row against
 // 278-285 (BenchmarkCheckRows), and a collection of 100k rows on 4 partitions 186-189 ms
 // against 163-169 (BenchmarkEpochCycle).
@@ -218,5 +219,24 @@ func TestCollectChecksRaw(t *testing.T) {
 	}
 	if n := rawChecks.Load() - before; n < 4 {
 		t.Errorf("%d partitions checked by checkRaw, want 4", n)
+	}
+	// Each partition keeps its connection for the next collection: opening one for each
+	// cost more than checking a small epoch's rows.
+	conns := make([]*rawConn, 4)
+	for p := range conns {
+		if conns[p] = s.ids[p].raw; conns[p] == nil {
+			t.Fatalf("partition %d kept no connection for checkRaw", p)
+		}
+	}
+	if err := s.Write(0, []state.Epoch{epochOf(0, 2, 100)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.GC(0); err != nil {
+		t.Fatal(err)
+	}
+	for p, c := range conns {
+		if s.ids[p].raw != c {
+			t.Errorf("partition %d opened another connection for checkRaw", p)
+		}
 	}
 }
