@@ -310,6 +310,12 @@ func (st *windows) find(id int64) (int, bool) {
 // insert adds an open window, keeping them in open order (ids break ties).
 func (st *windows) insert(s span) {
 	i := len(st.Windows)
+	if i == 0 || !spanLess(&s, &st.Windows[i-1]) {
+		// The common case, a tumbling window opening after the key's others: an append,
+		// which costs less than slices.Insert's general path.
+		st.Windows = append(st.Windows, s)
+		return
+	}
 	for i > 0 && spanLess(&s, &st.Windows[i-1]) {
 		i--
 	}
