@@ -703,12 +703,18 @@ func (ws windowLogics[V, W, S]) find(id int64) *windowLogic[V, W, S] {
 	return nil
 }
 
-// take removes and returns the logic of window id.
+// take removes and returns the logic of window id. The logics are in no order, so the
+// last takes its place: a tumbling key's closing window, first of its two, moves nothing
+// else (slices.Delete's shift and clear were 1-2% of a windowed count).
 func (ws *windowLogics[V, W, S]) take(id int64) (windowLogic[V, W, S], bool) {
-	for i := range *ws {
-		if (*ws)[i].id == id {
-			w := (*ws)[i]
-			*ws = slices.Delete(*ws, i, i+1)
+	s := *ws
+	for i := range s {
+		if s[i].id == id {
+			w := s[i]
+			last := len(s) - 1
+			s[i] = s[last]
+			s[last] = windowLogic[V, W, S]{} // not to keep its logic alive
+			*ws = s[:last]
 			return w, true
 		}
 	}
