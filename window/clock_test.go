@@ -2,6 +2,7 @@ package window
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -277,6 +278,42 @@ func TestSaturatingArithmetic(t *testing.T) {
 		}
 		if got := add(tt.a, tt.b); got != tt.add {
 			t.Errorf("add(%d, %d) = %d, want %d", tt.a, tt.b, got, tt.add)
+		}
+	}
+}
+
+// The watermark onItem returns is the clock's watermark once the item is counted, at the
+// same system time: TryFold compares it with the key's next close without asking the
+// clock again, as OnBatch's advance would after that item alone.
+func TestOnItemWatermark(t *testing.T) {
+	s := time.Second
+	ts := func(d time.Duration) time.Time { return t0.Add(d) }
+	id := func(d time.Duration) time.Time { return ts(d) }
+	clocks := map[string]Clock[time.Duration]{
+		"event clock":         EventClock(id, 0),
+		"event clock wait":    EventClock(id, 3*s),
+		"event clock forever": EventClock(id, Forever),
+		"event time":          EventTime(id, 2*s),
+		"event time idle":     EventTime(id, 0, IdleTimeout(4*s)),
+		"event time forever":  EventTime(id, Forever),
+		"system clock":        SystemClock[time.Duration](),
+	}
+	for name, c := range clocks {
+		r := rand.New(rand.NewPCG(1, 2))
+		var st clockState
+		now, last := time.Duration(0), time.Duration(0)
+		for i := range 2000 {
+			now += time.Duration(r.IntN(3000)) * time.Millisecond * time.Duration(r.IntN(2))
+			v := last + time.Duration(r.IntN(8000)-1000)*time.Millisecond
+			if r.IntN(10) == 0 {
+				v -= time.Duration(r.IntN(30)) * s // late
+			}
+			last = max(last, v)
+			c.beforeBatch(&st, at(now))
+			_, wm := c.onItem(&st, v)
+			if got := c.watermark(&st); wm != got {
+				t.Fatalf("%s, item %d: onItem's watermark %s, the clock's after it %s", name, i, fmtInstant(wm), fmtInstant(got))
+			}
 		}
 	}
 }

@@ -433,8 +433,9 @@ func (t *tryLogic[V, W, S]) TryFold(v V) bool {
 	ts, wm := l.clock.onItem(&l.clockSt, v)
 	if s := &ws[len(ws)-1]; wm <= ts && s.Open <= ts && ts < s.Close {
 		// What OnBatch would do next: apply (tumbling: the newest window), then advance
-		// to the watermark, which closes nothing below l.closes.
-		if wm = l.clock.watermark(&l.clockSt); wm < l.closes {
+		// to the watermark, which closes nothing below l.closes. That watermark is wm:
+		// onItem's is the clock's watermark after the item (TestOnItemWatermark).
+		if wm < l.closes {
 			l.add(s.ID, v)
 			if wm > l.win.Done {
 				l.win.Done = wm
