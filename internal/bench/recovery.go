@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/weirflow/weir"
@@ -212,4 +213,14 @@ func Resume(ctx context.Context, dir string, keys int) (ResumeTimes, error) {
 	}
 	t.FirstItem = first.Sub(start)
 	return t, nil
+}
+
+// ProcessCPU is the CPU time the process has used (user and system), 0 where it cannot be
+// read: what a recovery path costs, which on a busy machine tells more than its wall time.
+func ProcessCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -101,7 +100,7 @@ func TestResumeProfile(t *testing.T) {
 	var firstCPU time.Duration
 	sums := op.StatefulMap("running_sum", s, func(st *op.State[int], v int) int {
 		if v == next {
-			firstAt, firstCPU = time.Now(), processCPU()
+			firstAt, firstCPU = time.Now(), bench.ProcessCPU()
 			first, cpu = firstAt.Sub(start), firstCPU-cpu
 			pprof.StopCPUProfile()
 		}
@@ -113,23 +112,13 @@ func TestResumeProfile(t *testing.T) {
 	if err := pprof.StartCPUProfile(f); err != nil {
 		t.Fatal(err)
 	}
-	start, cpu = time.Now(), processCPU()
+	start, cpu = time.Now(), bench.ProcessCPU()
 	err = run.Run(context.Background(), flow, run.EpochInterval(bench.AggInterval), run.Recovery(dir))
-	end, endCPU := time.Now(), processCPU()
+	end, endCPU := time.Now(), bench.ProcessCPU()
 	pprof.StopCPUProfile()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("bench.Resume: store %v, first item %v, run %v, %d keys; profiled run: first item %v, CPU %v; from it to the return %v, CPU %v",
 		r.Store, r.FirstItem, r.Run, r.Keys, first, cpu, end.Sub(firstAt), endCPU-firstCPU)
-}
-
-// processCPU is the CPU time the process has used (user and system): what a resume costs,
-// which on a busy machine tells more than its wall time.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

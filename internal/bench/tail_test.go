@@ -5,7 +5,6 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,20 +27,7 @@ func TestTailProfile(t *testing.T) {
 	if out == "" {
 		t.Skip("WEIR_TAIL_PROFILE is not set")
 	}
-	runs := 1
-	if s := os.Getenv("WEIR_TAIL_RUNS"); s != "" {
-		var err error
-		if runs, err = strconv.Atoi(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	n := 1 << 24
-	if s := os.Getenv("WEIR_TAIL_ITEMS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	runs, n := envInt(t, "WEIR_TAIL_RUNS", 1), envInt(t, "WEIR_TAIL_ITEMS", 1<<24)
 	for i := range runs {
 		dir, remove, err := NewRecoveryDir()
 		if err != nil {
@@ -57,7 +43,7 @@ func TestTailProfile(t *testing.T) {
 		s := op.KeyOn("key", op.Input("ints", flow, NewInts(n, 1)), aggKey)
 		sums := op.StatefulMap("running_sum", s, func(st *op.State[int], v int) int {
 			if v == n-1 {
-				lastAt, lastCPU = time.Now(), processCPU()
+				lastAt, lastCPU = time.Now(), ProcessCPU()
 				if err := pprof.StartCPUProfile(f); err != nil {
 					t.Error(err)
 				}
@@ -65,9 +51,9 @@ func TestTailProfile(t *testing.T) {
 			return runSum(st, v)
 		})
 		op.Output("sum", sums, CountSum())
-		start, cpu := time.Now(), processCPU()
+		start, cpu := time.Now(), ProcessCPU()
 		err = run.Run(context.Background(), flow, run.EpochInterval(AggInterval), run.Recovery(dir))
-		end, endCPU := time.Now(), processCPU()
+		end, endCPU := time.Now(), ProcessCPU()
 		pprof.StopCPUProfile()
 		f.Close()
 		remove()
@@ -80,11 +66,15 @@ func TestTailProfile(t *testing.T) {
 	}
 }
 
-// processCPU is the CPU time the process has used (user and system).
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+// envInt is the environment variable name as an int, or def when it is not set.
+func envInt(t *testing.T, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return n
 }
