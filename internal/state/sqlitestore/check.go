@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -161,18 +160,12 @@ func checkRaw(c *rawConn, h int64) (below, bool) {
 			sqlite3.Xsqlite3_column_type(tls, stmt, 5) != sqlite3.SQLITE_INTEGER {
 			return below{}, false
 		}
-		// The text and blob pointers first, then their lengths, as SQLite's docs ask.
-		p := sqlite3.Xsqlite3_column_text(tls, stmt, 1)
-		name := unsafe.String((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(tls, stmt, 1)))
-		p = sqlite3.Xsqlite3_column_text(tls, stmt, 2)
-		key := unsafe.String((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(tls, stmt, 2)))
+		name, key := c.text(1), c.text(2)
 		epoch := sqlite3.Xsqlite3_column_int64(tls, stmt, 3)
 		var st []byte
 		deleted := stType == sqlite3.SQLITE_NULL
 		if !deleted {
-			if p := sqlite3.Xsqlite3_column_blob(tls, stmt, 4); p != 0 {
-				st = unsafe.Slice((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(tls, stmt, 4)))
-			}
+			st = c.blob(4)
 		}
 		crc := sqlite3.Xsqlite3_column_int64(tls, stmt, 5)
 		if epoch < 0 || sum.state(name, key, uint64(epoch), st, deleted) != crc {

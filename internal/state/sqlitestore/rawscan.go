@@ -127,19 +127,31 @@ func (r *partReader) rawScan(c *rawConn) bool {
 			r.refused = true
 			return false
 		}
-		// The text and blob pointers first, then their lengths, as SQLite's docs ask.
-		p := sqlite3.Xsqlite3_column_text(tls, stmt, 0)
-		key := unsafe.String((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(tls, stmt, 0)))
+		key := c.text(0)
 		epoch := sqlite3.Xsqlite3_column_int64(tls, stmt, 1)
-		var state []byte
-		if p := sqlite3.Xsqlite3_column_blob(tls, stmt, 2); p != 0 {
-			state = unsafe.Slice((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(tls, stmt, 2)))
-		}
+		state := c.blob(2)
 		crc := sqlite3.Xsqlite3_column_int64(tls, stmt, 3)
 		if !r.take(key, epoch, state, crc) {
 			return false
 		}
 	}
+}
+
+// text is column i of c's current row, a TEXT, as a view of SQLite's memory, valid until
+// the statement steps or is reset. The pointer is asked for before the length, as
+// SQLite's docs ask.
+func (c *rawConn) text(i int32) string {
+	p := sqlite3.Xsqlite3_column_text(c.tls, c.stmt, i)
+	return unsafe.String((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(c.tls, c.stmt, i)))
+}
+
+// blob is column i of c's current row, a BLOB, as text is; nil when it is empty.
+func (c *rawConn) blob(i int32) []byte {
+	p := sqlite3.Xsqlite3_column_blob(c.tls, c.stmt, i)
+	if p == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(cPtr(p)), int(sqlite3.Xsqlite3_column_bytes(c.tls, c.stmt, i)))
 }
 
 // cPtr is the address p of memory SQLite allocated, outside Go's heap (modernc's libc
