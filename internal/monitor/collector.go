@@ -27,9 +27,15 @@ type metricDescs struct {
 	errors, running, started, workers                *prometheus.Desc
 }
 
-func newCollector(stats *engine.Stats) *collector {
+// newCollector returns the collector of stats, whose metrics carry process as their
+// label process. The label is the descriptions' own (a constant label), not added by
+// wrapping the registry: a wrapping registerer describes every metric anew at every
+// scrape, which cost 11.4 allocations a weir series against 7.2 with the constant
+// (TestScrapeAllocsPerSeries), a quarter of a 2-worker count's scrape.
+func newCollector(stats *engine.Stats, process int) *collector {
+	constLabels := prometheus.Labels{"process": strconv.Itoa(process)}
 	d := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc(name, help, labels, nil)
+		return prometheus.NewDesc(name, help, labels, constLabels)
 	}
 	return &collector{stats: stats, descs: metricDescs{
 		itemsIn:      d("weir_items_in_total", "Items delivered to the step (for an input, the items it read).", "step", "worker"),

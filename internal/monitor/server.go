@@ -59,9 +59,11 @@ func New(cfg Config) *Server {
 // each scrape, and the Go runtime's and the process's, all labelled with the process.
 func metricsHandler(stats *engine.Stats, process int) http.Handler {
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(newCollector(stats, process))
+	// The runtime's and the process's collectors take no constant labels: they get the
+	// process's by wrapping, which describes each of their few metrics at every scrape.
 	wrapped := prometheus.WrapRegistererWith(prometheus.Labels{"process": strconv.Itoa(process)}, reg)
-	wrapped.MustRegister(newCollector(stats), collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	wrapped.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Compressed by gzipped (gzip.go), not by promhttp, whose writers do not outlive a
 	// garbage collection.
 	return gzipped(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError,
