@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/weirflow/weir/internal/graph"
 	"github.com/weirflow/weir/internal/plan"
@@ -225,8 +226,21 @@ func (h *histogram) read() Histogram {
 	return out
 }
 
-// stepCounters are one step's counters on one worker.
+// stepCounters are one step's counters on one worker, padded to whole cache lines: a
+// worker's are one array, allocated beside the other workers' (newObs), and the
+// allocator places an array of a size that is a multiple of 64 bytes on a line boundary,
+// while one of 208 or 416 bytes (a plan of one or two steps, unpadded) shared its first
+// or last line with the next worker's (TestCountersApart).
 type stepCounters struct {
+	stepCounts
+	_ [(cacheLine - unsafe.Sizeof(stepCounts{})%cacheLine) % cacheLine]byte
+}
+
+// cacheLine is the size of the cache lines that the workers' counters are kept apart by.
+const cacheLine = 64
+
+// stepCounts are the counters of stepCounters.
+type stepCounts struct {
 	in, out      atomic.Int64
 	busy         atomic.Int64 // nanoseconds
 	keys, timers atomic.Int64

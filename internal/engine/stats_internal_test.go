@@ -3,6 +3,9 @@ package engine
 import (
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/weirflow/weir/internal/plan"
 )
 
 // A step's fast calls are timed by sample, about one in sampleEvery, each timed call
@@ -40,5 +43,33 @@ func TestSampledTiming(t *testing.T) {
 				t.Errorf("%.3f of the calls timed, want at most %.3f", timed, tc.timedMost)
 			}
 		})
+	}
+}
+
+// TestCountersApart guards the layout of the workers' counters, which each worker writes
+// at every batch: no cache line holds counters of two workers of a Stats, whatever the
+// number of steps. Unpadded, a plan of one or two steps had each worker's step counters
+// (208 or 416 bytes) share a line with the next worker's.
+func TestCountersApart(t *testing.T) {
+	for workers := 2; workers <= 4; workers++ {
+		for nodes := 1; nodes <= 12; nodes++ {
+			r := &runState{plan: &plan.Plan{Nodes: make([]*plan.Node, nodes)}, cfg: Config{Workers: workers}}
+			o := newObs(r)
+			owner := map[uintptr]int{} // cache line -> worker
+			claim := func(w int, p, size uintptr) {
+				for line := p / 64; line <= (p+size-1)/64; line++ {
+					if o, ok := owner[line]; ok && o != w {
+						t.Errorf("%d workers, %d steps: workers %d and %d write one cache line", workers, nodes, o, w)
+						return
+					}
+					owner[line] = w
+				}
+			}
+			for w, ws := range o.workers {
+				// A worker's own figures, but for the padding that ends them.
+				claim(w, uintptr(unsafe.Pointer(ws)), unsafe.Sizeof(*ws)-64)
+				claim(w, uintptr(unsafe.Pointer(&ws.steps[0])), uintptr(len(ws.steps))*unsafe.Sizeof(ws.steps[0]))
+			}
+		}
 	}
 }
