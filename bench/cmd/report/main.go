@@ -10,10 +10,12 @@
 // Paths with their own size (bench.Job.N: the windowed paths, at the 10M events issue 3
 // sets their budget for) process that many items, or -window-n when given; the others
 // process -n items, and the metrics rows (on against off, bench.Job.Scale) 8 times -n, so
-// that they time a run's throughput rather than a server's start. Every round runs each path once, paths interleaved so that a machine
-// that slows down or speeds up during the run affects weir and its anchor alike; the
-// table shows the median of the rounds, after one warm-up round. These rows alone take
-// about a minute and a half.
+// that they time a run's throughput rather than a server's start. Every round runs each
+// path once, paths interleaved so that a machine that slows down or speeds up during the
+// run affects weir and its anchor alike; after one warm-up round, the table shows each
+// path's median time over the rounds and, as the ratio, the median of the rounds' own
+// ratios (weir over its anchor in the same round). These rows alone take about a minute
+// and a half.
 //
 // -recovery adds the recovery rows: a keyed running sum snapshotting every second against
 // the same flow without recovery (-rounds rounds of each, alternated, several seconds
@@ -83,7 +85,7 @@ func main() {
 	if windowN == 0 {
 		windowN = bench.WindowEvents
 	}
-	fmt.Printf("%s %s/%s, %d CPUs, %d items per path (windowed: %d), median of %d rounds\n",
+	fmt.Printf("%s %s/%s, %d CPUs, %d items per path (windowed: %d); times: medians of %d rounds, ratios: medians of the rounds' ratios\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cfg.N, windowN, cfg.Rounds)
 	if cfg.Recovery {
 		fmt.Printf("running sum: %d items; resume: %d keys of state, %d partitions\n", cfg.AggN, cfg.ResumeKeys, bench.RecoveryPartitions)
