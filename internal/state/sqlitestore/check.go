@@ -72,9 +72,10 @@ const checkQuery = `SELECT count(*), count(*) FILTER (WHERE s.epoch < ?1),
 
 // below is what collection needs to know of the snapshot rows below its horizon.
 type below struct {
-	oneEpoch  bool // they are all of one epoch (or none)
-	all       bool // they are every row of snapshots
-	deletions bool // some are deletions
+	oneEpoch  bool  // they are all of one epoch (or none)
+	all       bool  // they are every row of snapshots
+	deletions bool  // some are deletions
+	least     int64 // the least epoch among them; -1 when unknown
 }
 
 // checkFast checks the snapshot rows below epoch h as checkRowsBelow does, in SQLite with
@@ -85,9 +86,9 @@ func checkFast(tx *sql.Tx, h int64) (below, error) {
 	err := tx.QueryRow(checkQuery, h).Scan(&n, &nBelow, &bad, &dels, &lo, &hi)
 	if err != nil || bad > 0 {
 		oneEpoch, err := checkRowsBelow(tx, h)
-		return below{oneEpoch: oneEpoch, deletions: true}, err
+		return below{oneEpoch: oneEpoch, deletions: true, least: -1}, err
 	}
-	return below{oneEpoch: lo.Int64 == hi.Int64, all: nBelow == n, deletions: dels > 0}, nil
+	return below{oneEpoch: lo.Int64 == hi.Int64, all: nBelow == n, deletions: dels > 0, least: lo.Int64}, nil
 }
 
 // checkRows is checkFast, reading the rows on a connection of its own through SQLite's C
@@ -142,7 +143,7 @@ func checkRaw(c *rawConn, h int64) (below, bool) {
 		case sqlite3.SQLITE_ROW:
 		case sqlite3.SQLITE_DONE:
 			rawChecks.Add(1)
-			return below{oneEpoch: lo == hi, all: nBelow == n, deletions: dels > 0}, true
+			return below{oneEpoch: lo == hi, all: nBelow == n, deletions: dels > 0, least: lo}, true
 		default:
 			return below{}, false
 		}

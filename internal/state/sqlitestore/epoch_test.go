@@ -68,6 +68,8 @@ func TestCollectSearchesCompacted(t *testing.T) {
 	stmts := map[string]string{
 		"compactLatest":  compactLatest,
 		"compactInOrder": compactInOrder,
+		"replaceLatest":  replaceLatest,
+		"replaceInOrder": replaceInOrder,
 		"dropDeletions":  dropDeletions,
 		"deleteMoved":    deleteMoved,
 		"deleteAll":      deleteAll,
