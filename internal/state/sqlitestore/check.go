@@ -97,8 +97,9 @@ func checkFast(tx *sql.Tx, h int64) (below, error) {
 // one (most of the check's cost). The connection reads what the partition's last commit
 // holds, which is what tx sees: tx has the partition's write lock (it began IMMEDIATE)
 // and has changed nothing yet. Anything but a scan that finds every row sound (the
-// connection cannot be opened, an error of SQLite's, a row that fails) goes to
-// checkFast, for exactly the results and errors collection always had.
+// connection cannot be opened, the steps' names cannot be read, an error of SQLite's, a
+// row that fails) goes to checkFast, for exactly the results and errors collection always
+// had.
 //
 // *raw is the connection, opened on path when nil; one that did not find every row sound
 // is closed, and *raw set to nil, so that an error of SQLite's leaves nothing behind.
