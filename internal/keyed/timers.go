@@ -49,12 +49,22 @@ type timer[E any] struct {
 // arm sets s's notification time. A later time than the one filed leaves the heap alone
 // (the slot is filed again when it reaches the top); an earlier one, or a first one, goes
 // to the early list.
+//
+// A listed slot keeps earlyMin no later than its want whatever its want is, even when
+// the time filed for it would account for it: earlyMin must stay the want of a listed
+// slot (or be flagged stale), or next would report a time no key asks for.
 func (q *timerQueue[E]) arm(s *timerSlot[E], want int64) {
-	if !s.early && s.hpos == 0 {
-		q.armed++
+	if s.early {
+		if want < q.earlyMin {
+			q.earlyMin = want
+		} else if want > s.want && s.want == q.earlyMin {
+			q.earlyStale = true
+		}
+		s.want = want
+		return
 	}
-	if s.early && s.want == q.earlyMin && want > s.want {
-		q.earlyStale = true
+	if s.hpos == 0 {
+		q.armed++
 	}
 	s.want = want
 	if s.hpos > 0 && want >= q.heap[s.hpos-1].at {
@@ -63,14 +73,12 @@ func (q *timerQueue[E]) arm(s *timerSlot[E], want int64) {
 	if len(q.early) == 0 || want < q.earlyMin {
 		q.earlyMin = want
 	}
-	if !s.early {
-		s.early = true
-		q.early = append(q.early, s)
-		// The list holds each slot once, but a slot disarmed and armed again is listed
-		// anew: file the list before it outgrows the keys.
-		if len(q.early) > 64+2*len(q.heap) {
-			q.fileEarly(false)
-		}
+	s.early = true
+	q.early = append(q.early, s)
+	// The list holds each slot once, but a slot disarmed and armed again is listed
+	// anew: file the list before it outgrows the keys.
+	if len(q.early) > 64+2*len(q.heap) {
+		q.fileEarly(false)
 	}
 }
 

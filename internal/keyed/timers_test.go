@@ -22,6 +22,9 @@ func FuzzTimerQueue(f *testing.F) {
 	f.Add([]byte{6, 200, 4, 3, 2, 7, 9, 1, 9, 100, 5, 0, 3, 9, 5, 0, 7, 90, 5, 0, 4, 31, 5, 0})
 	f.Add([]byte{6, 255, 6, 255, 7, 255, 5, 0, 1, 3, 50, 4, 2, 5, 0, 6, 40, 4, 20, 5, 0})
 	f.Add([]byte{0, 1, 40, 0, 2, 0, 3, 2, 0, 5, 0, 0, 4, 0, 99}) // the earliest withdrawn before it is filed
+	// A listed slot moved earlier, but not before its filed time, then later: earlyMin
+	// must follow it (TestTimerNextNotEarly).
+	f.Add([]byte{0, 1, 116, 0, 2, 106, 0, 3, 66, 4, 0, 31, 4, 0, 19, 1, 1, 40, 2, 1, 60, 5, 0, 0, 1, 1, 15, 2, 1, 25, 3, 2, 0, 5, 0, 0})
 	// Long runs: many slots armed, moved and withdrawn while time passes.
 	addRandomSeeds(f, 77, 1500)
 	f.Fuzz(func(t *testing.T, ops []byte) {
@@ -100,6 +103,39 @@ func FuzzTimerQueue(f *testing.F) {
 	})
 }
 
+// next reports the earliest time a slot wants, not an earlier one that a slot wanted
+// once: a slot on the early list that moves earlier, though no earlier than the time filed
+// for it, and then later, took earlyMin's value with it while earlyMin stayed. The engine
+// sleeps until next: a time earlier than every want costs a round for nothing (a later one
+// would miss a notification).
+func TestTimerNextNotEarly(t *testing.T) {
+	var q timerQueue[clocked]
+	a, b, c := &clocked{id: 0}, &clocked{id: 1}, &clocked{id: 2}
+	for _, x := range []*clocked{a, b, c} {
+		x.timers.owner = x
+	}
+	q.arm(&a.timers, 100)
+	q.arm(&c.timers, 90)
+	q.arm(&b.timers, 50)
+	if due := q.due(50, nil); len(due) != 1 || due[0] != b {
+		t.Fatalf("due at 50: %v, want slot 1", due)
+	}
+	// a is filed at 100 and c at 90. a moves earlier than its filed time (listed, earlyMin
+	// 60), then past it (earlyMin stale).
+	q.arm(&a.timers, 60)
+	q.arm(&a.timers, 120)
+	if at, ok := q.next(); !ok || at != 90 {
+		t.Fatalf("next: %d %v, want 90", at, ok)
+	}
+	// earlyMin is 120, a's want; a moves to 105, earlier but after its filed 100, then to 130.
+	q.arm(&a.timers, 105)
+	q.arm(&a.timers, 130)
+	q.disarm(&c.timers)
+	if at, ok := q.next(); !ok || at != 130 {
+		t.Fatalf("next: %d %v, want 130, the only want", at, ok)
+	}
+}
+
 // checkTimers checks the rules of q against the model: a heap ordered on the times filed,
 // with each slot knowing its place; the count of armed slots; a slot armed exactly when the model has it, at the
 // model's time; every early slot listed; and each armed slot's want accounted for, by a
@@ -141,6 +177,21 @@ func checkTimers(t *testing.T, q *timerQueue[clocked], cs []clocked, model map[i
 		}
 		if !filed && !(s.early && q.earlyMin <= s.want) {
 			t.Fatalf("slot %d wants %d, neither filed before it (place %d) nor early (%v, earlyMin %d)", i, s.want, s.hpos, s.early, q.earlyMin)
+		}
+		// earlyMin bounds every listed want, and is one of them unless flagged stale.
+		if s.early && q.earlyMin > s.want {
+			t.Fatalf("slot %d listed wanting %d, before earlyMin %d", i, s.want, q.earlyMin)
+		}
+	}
+	if !q.earlyStale {
+		live, owned := false, false
+		for _, s := range q.early {
+			if s.early {
+				live, owned = true, owned || s.want == q.earlyMin
+			}
+		}
+		if live && !owned {
+			t.Fatalf("earlyMin %d, not stale, is the want of no listed slot", q.earlyMin)
 		}
 	}
 }
