@@ -643,7 +643,8 @@ func (l *keyLogic[V, W, S]) NotifyAt() (time.Time, bool) {
 }
 
 // NotifyAtNano is NotifyAt in Unix nanoseconds (keyed.TryFolding), which the runtime asks
-// of a key after each activation that touched it.
+// of a key as TryFold takes an item or after each activation that touched it: it depends
+// only on the key's own state and the activation's time, so both give the same.
 func (l *keyLogic[V, W, S]) NotifyAtNano() (int64, bool) {
 	at, ok := l.closes, len(l.win.Windows) > 0
 	if q := l.waiting(); len(q) > 0 {

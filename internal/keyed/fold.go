@@ -29,6 +29,13 @@ type Folding[V any] interface{ FoldOne(v V) }
 // first way: five of six items of the bench path (six per window per key), which then
 // skip the key's values, the key order and the OnBatch call.
 //
+// The runtime asks a key that took a value for its notification time at once, when its
+// notification is not due by the activation's time (else after OnNotify, as any key), and
+// arms it if it is after that time: NotifyAtNano must then give, right after TryFold,
+// what it would give after the activation, which holds when it depends only on the key's
+// own logic and the activation's time (a SharedClock's). That saves listing the key and
+// visiting its entry again after the batch.
+//
 // Such a logic is asked again for its notification on nearly every item it takes, so it
 // gives the time as Unix nanoseconds too (NotifyAtNano, what NotifyAt gives, as
 // time.Time.UnixNano), which the runtime asks instead: a time.Time made per item and

@@ -189,6 +189,7 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 	// the order of keys nor the grouping can be seen.
 	if batch != nil {
 		items := batch.([]weir.KV[V])
+		nowNano := now.UnixNano()
 		s.batch = s.batch[:0]
 		ranked, quiet := true, true // a new key's logic is not built yet: not quiet
 		found := s.lookUp(items)
@@ -204,7 +205,7 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 			if e.try != nil && e.stamp != s.act {
 				cur = e
 				if e.try.TryFold(items[i].Value) {
-					if e.timer && e.asked != s.act {
+					if e.timer && e.asked != s.act && !s.armNow(e, nowNano, eof) {
 						e.asked = s.act
 						s.ask = append(s.ask, e)
 					}
@@ -309,6 +310,27 @@ func (s *stateful[V, W, S]) Activate(batch any, now time.Time, eof bool) (out an
 		return nil, nil
 	}
 	return s.out, nil
+}
+
+// armNow asks e's logic, which has just taken an item through TryFold, for its
+// notification time and arms it at once, instead of listing e in s.ask to be asked after
+// the activation's OnBatch and OnNotify calls: a key that takes five items in six then
+// costs no append and no second visit of its entry. It does so, and reports true, only
+// when that cannot be told from asking later: e's notification, if any, is not due by
+// now (else OnNotify runs first, in this activation, and the logic is asked after it), the
+// new time is after now (armed after the activation, it would fire in the next one, not in
+// this one's OnNotify calls), and the stream does not end here (no notifications after
+// it). Otherwise e is asked after the activation, as any key.
+func (s *stateful[V, W, S]) armNow(e *entry[V, W, S], now int64, eof bool) bool {
+	if eof || ((e.timers.early || e.timers.hpos > 0) && e.timers.want <= now) {
+		return false
+	}
+	at, ok := e.try.NotifyAtNano()
+	if !ok || at <= now {
+		return false // withdrawn, or due at once: asked again after OnNotify, as before
+	}
+	s.timers.arm(&e.timers, at)
+	return true
 }
 
 // lookUp returns the entries of items' keys, item by item, making those of new keys (in
