@@ -369,10 +369,13 @@ type Store struct {
 	// nil, is called after each partition a collection collected (a test's hook).
 	lagging   atomic.Int64
 	collected func(p int)
-	now       func() time.Time // the clock for commit times and garbage collection
-	lock      *dirLock         // nil when opened for reading
-	plocks    []*dirLock       // the held partitions' locks, when opened by a PartOpener
-	readOnly  bool
+	// driverWrites makes writes go through database/sql (writeTx) as when a partition's
+	// writer cannot be opened: tests compare the two.
+	driverWrites bool
+	now          func() time.Time // the clock for commit times and garbage collection
+	lock         *dirLock         // nil when opened for reading
+	plocks       []*dirLock       // the held partitions' locks, when opened by a PartOpener
+	readOnly     bool
 	// cluster is set when the store was opened by a PartOpener, for one process of a
 	// cluster (see parts.go).
 	cluster bool
@@ -545,6 +548,9 @@ type stepIDs struct {
 	// closed by Close: opening it and preparing its statement cost about 0.2 ms, more
 	// than checking a small epoch's rows.
 	raw *rawConn
+	// w is the connection writes go through (see rawWriter), opened by the first write,
+	// and by the next after one failed, and closed by Close.
+	w *rawWriter
 }
 
 // load fills the cache from db on first use.
@@ -735,6 +741,10 @@ func (s *Store) Close() error {
 				c.mu.Lock()
 				c.raw.close()
 				c.raw = nil
+				// Before the driver's connection: the last connection to close
+				// checkpoints the log into the file.
+				c.w.close()
+				c.w = nil
 				c.mu.Unlock()
 				errs[i] = db.Close()
 			})
@@ -1206,6 +1216,35 @@ func (s *Store) writePart(p int, rows []row, exec int64, worker int, next uint64
 	if err := c.load(s.parts[p]); err != nil {
 		return err
 	}
+	fr := frontierRow{exec: exec, worker: worker, next: next, final: final}
+	if c.w == nil && !s.driverWrites {
+		c.w = openWriter(state.PartitionPath(s.dir, p))
+	}
+	if c.w == nil {
+		return s.writeTx(c, p, rows, fr, committed, now)
+	}
+	added := map[string]int64{}
+	id := func(step string) (int64, bool) {
+		if id, ok := c.ids[step]; ok {
+			return id, true
+		}
+		id, ok := added[step]
+		return id, ok
+	}
+	add := func(step string, id int64) { added[step] = id }
+	if err := c.w.write(rows, id, add, fr, committed, now); err != nil {
+		// The connection may be what failed: the next write opens another.
+		c.w.close()
+		c.w = nil
+		return err
+	}
+	maps.Copy(c.ids, added)
+	return nil
+}
+
+// writeTx is writePart through database/sql, for a partition whose writer could not be
+// opened.
+func (s *Store) writeTx(c *stepIDs, p int, rows []row, fr frontierRow, committed uint64, now int64) error {
 	added := map[string]int64{}
 	err := tx(s.parts[p], func(tx *sql.Tx) error {
 		id := func(step string) (int64, error) {
@@ -1230,7 +1269,7 @@ func (s *Store) writePart(p int, rows []row, exec int64, worker int, next uint64
 			return err
 		}
 		if _, err := tx.Exec(`INSERT OR REPLACE INTO frontiers (execution, worker, epoch, final, crc) VALUES (?, ?, ?, ?, ?)`,
-			exec, worker, next, final, sumFrontier(exec, int64(worker), next, final)); err != nil {
+			fr.exec, fr.worker, fr.next, fr.final, sumFrontier(fr.exec, int64(fr.worker), fr.next, fr.final)); err != nil {
 			return err
 		}
 		// Recorded one write late, which only makes garbage collection more careful.
