@@ -48,6 +48,8 @@ type rawWriter struct {
 	// rows bound to the statement being stepped.
 	buf uintptr
 	n   int
+	// steps counts the statements stepped (a test's measure of how rows are batched).
+	steps int
 }
 
 // The statements of a write, by index in rawWriter.stmts.
@@ -185,6 +187,7 @@ func (w *rawWriter) err(rc int32) error {
 // run steps statement i to its end and resets it, keeping its bindings.
 func (w *rawWriter) run(i int) error {
 	s := w.stmts[i]
+	w.steps++
 	rc := sqlite3.Xsqlite3_step(w.tls, s)
 	if rc == sqlite3.SQLITE_DONE || rc == sqlite3.SQLITE_ROW {
 		rc = sqlite3.SQLITE_OK
@@ -280,6 +283,7 @@ func (w *rawWriter) bindText(i int, p int32, name string) error {
 // nextStep is the id a new step gets: one past the greatest.
 func (w *rawWriter) nextStep() (int64, error) {
 	s := w.stmts[wNextStep]
+	w.steps++
 	rc := sqlite3.Xsqlite3_step(w.tls, s)
 	var id int64
 	if rc == sqlite3.SQLITE_ROW {

@@ -260,3 +260,30 @@ func TestWriterDiskFull(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A write steps one statement per rowsPerInsert rows of an epoch's step, and one per row
+// left over, besides the transaction's own few: stepping a statement per row cost half
+// as much CPU again as the whole write does now (57-61 ms against 34-41 for 100k rows).
+func TestWriterStatements(t *testing.T) {
+	t.Parallel()
+	s := startT(t, t.TempDir(), 1)
+	const keys = 10*rowsPerInsert + 5 // two steps
+	for e := uint64(1); e <= 3; e++ {
+		w0 := 0
+		if w := s.ids[0].w; w != nil {
+			w0 = w.steps
+		}
+		if err := s.Write(0, []state.Epoch{epochOf(0, e, keys)}); err != nil {
+			t.Fatal(err)
+		}
+		// BEGIN, 10 of 64 rows and 5 of one for each step, the frontier, the commit time,
+		// COMMIT; the first write also reads the next step id and adds each step.
+		want := 4 + 2*(10+5)
+		if e == 1 {
+			want += 2 * 2
+		}
+		if got := s.ids[0].w.steps - w0; got != want {
+			t.Errorf("write %d: %d statements stepped, want %d", e, got, want)
+		}
+	}
+}
