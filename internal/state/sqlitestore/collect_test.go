@@ -296,20 +296,7 @@ func TestCheckRawReadsOnlySnapshots(t *testing.T) {
 	dir := t.TempDir()
 	initT(t, dir, 1)
 	s := openT(t, dir)
-	rows, err := s.parts[0].Query(`EXPLAIN QUERY PLAN ` + rawCheckSQL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
+	plan := queryPlan(t, s.parts[0], rawCheckSQL)
 	if len(plan) != 1 || plan[0] != "SCAN snapshots" {
 		t.Errorf("checkRaw's query plan %q, want a scan of snapshots alone", plan)
 	}

@@ -76,20 +76,7 @@ func TestCollectSearchesCompacted(t *testing.T) {
 		"check":          checkQuery,
 	}
 	for name, q := range stmts {
-		rows, err := s.parts[0].Query(`EXPLAIN QUERY PLAN `+q, 5)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s.parts[0], q, 5)
 		for _, d := range plan {
 			if strings.HasPrefix(d, "SCAN compacted") || strings.HasPrefix(d, "SCAN steps") {
 				t.Errorf("%s reads a whole table (plan %q)", name, plan)
@@ -326,4 +313,28 @@ func BenchmarkCheckRows(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/(2*keys), "cpu-ns/row")
+}
+
+// queryPlan returns the details of SQLite's plan for q with args, one a line of EXPLAIN
+// QUERY PLAN.
+func queryPlan(t *testing.T, db *sql.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(`EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }

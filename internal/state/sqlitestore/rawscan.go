@@ -42,49 +42,66 @@ func openRaw(path string) *rawConn { return openRawQuery(path, rawScanSQL) }
 // nil when it cannot.
 func openRawQuery(path, query string) *rawConn {
 	c := &rawConn{tls: libc.NewTLS()}
-	ok := false
-	defer func() {
-		if !ok {
-			c.close()
+	var ok bool
+	c.db, ok = openC(c.tls, path, readOnly, sqlite3.SQLITE_OPEN_READONLY)
+	if ok && execC(c.tls, c.db, "PRAGMA mmap_size=1073741824") && execC(c.tls, c.db, "PRAGMA busy_timeout=10000") {
+		c.stmt, ok = prepareC(c.tls, c.db, query, 0)
+		if ok {
+			return c
 		}
-	}()
-	name, err := libc.CString(dsn(path, readOnly))
-	if err != nil {
-		return nil
 	}
-	defer libc.Xfree(c.tls, name)
-	out := libc.Xmalloc(c.tls, 8) // sqlite3** or sqlite3_stmt**
-	if out == 0 {
-		return nil
-	}
-	defer libc.Xfree(c.tls, out)
-	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, out, sqlite3.SQLITE_OPEN_READONLY|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
-	c.db = *(*uintptr)(cPtr(out)) // a handle even on failure, to close
-	if rc != sqlite3.SQLITE_OK || !c.exec("PRAGMA mmap_size=1073741824") || !c.exec("PRAGMA busy_timeout=10000") {
-		return nil
-	}
-	q, err := libc.CString(query)
-	if err != nil {
-		return nil
-	}
-	defer libc.Xfree(c.tls, q)
-	*(*uintptr)(cPtr(out)) = 0
-	rc = sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, q, -1, out, 0)
-	c.stmt = *(*uintptr)(cPtr(out))
-	if rc != sqlite3.SQLITE_OK || c.stmt == 0 {
-		return nil
-	}
-	ok = true
-	return c
+	c.close()
+	return nil
 }
 
-func (c *rawConn) exec(sql string) bool {
+// openC opens the partition file path through SQLite's C API, as the driver opens it in
+// mode, with flags (SQLITE_OPEN_READONLY or SQLITE_OPEN_READWRITE; never CREATE: the
+// partition exists, and a missing one must not be made) and without SQLite's mutexes,
+// as one goroutine at a time uses the connection. It returns the connection's handle,
+// which may be set even when it reports false, for closing.
+func openC(tls *libc.TLS, path string, mode openMode, flags int32) (db uintptr, ok bool) {
+	name, err := libc.CString(dsn(path, mode))
+	if err != nil {
+		return 0, false
+	}
+	defer libc.Xfree(tls, name)
+	out := libc.Xmalloc(tls, 8) // sqlite3**
+	if out == 0 {
+		return 0, false
+	}
+	defer libc.Xfree(tls, out)
+	rc := sqlite3.Xsqlite3_open_v2(tls, name, out, flags|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
+	return *(*uintptr)(cPtr(out)), rc == sqlite3.SQLITE_OK
+}
+
+// prepareC prepares query on the connection db with SQLite's prepare flags, returning the
+// statement's handle.
+func prepareC(tls *libc.TLS, db uintptr, query string, flags uint32) (stmt uintptr, ok bool) {
+	q, err := libc.CString(query)
+	if err != nil {
+		return 0, false
+	}
+	defer libc.Xfree(tls, q)
+	out := libc.Xmalloc(tls, 8) // sqlite3_stmt**
+	if out == 0 {
+		return 0, false
+	}
+	defer libc.Xfree(tls, out)
+	*(*uintptr)(cPtr(out)) = 0
+	rc := sqlite3.Xsqlite3_prepare_v3(tls, db, q, -1, flags, out, 0)
+	stmt = *(*uintptr)(cPtr(out))
+	return stmt, rc == sqlite3.SQLITE_OK && stmt != 0
+}
+
+// execC runs sql, which returns no rows or whose rows are ignored (a pragma's), on the
+// connection db.
+func execC(tls *libc.TLS, db uintptr, sql string) bool {
 	q, err := libc.CString(sql)
 	if err != nil {
 		return false
 	}
-	defer libc.Xfree(c.tls, q)
-	return sqlite3.Xsqlite3_exec(c.tls, c.db, q, 0, 0, 0) == sqlite3.SQLITE_OK
+	defer libc.Xfree(tls, q)
+	return sqlite3.Xsqlite3_exec(tls, db, q, 0, 0, 0) == sqlite3.SQLITE_OK
 }
 
 // close closes c; c may be nil.

@@ -100,59 +100,25 @@ func (e *rawError) Error() string { return e.msg }
 // openWriter opens the partition file path for writing, or returns nil when it cannot.
 func openWriter(path string) *rawWriter {
 	w := &rawWriter{tls: libc.NewTLS()}
-	ok := false
-	defer func() {
-		if !ok {
-			w.close()
-		}
-	}()
-	name, err := libc.CString(dsn(path, readWrite))
-	if err != nil {
-		return nil
-	}
-	defer libc.Xfree(w.tls, name)
-	out := libc.Xmalloc(w.tls, 8) // sqlite3** or sqlite3_stmt**
-	if out == 0 {
-		return nil
-	}
-	defer libc.Xfree(w.tls, out)
-	// Not SQLITE_OPEN_CREATE: the partition exists, and a missing one must not be made.
-	rc := sqlite3.Xsqlite3_open_v2(w.tls, name, out, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
-	w.db = *(*uintptr)(cPtr(out)) // a handle even on failure, to close
-	if rc != sqlite3.SQLITE_OK {
-		return nil
-	}
-	sqlite3.Xsqlite3_extended_result_codes(w.tls, w.db, 1)
-	for _, p := range writerPragmas {
-		if !w.exec(p) {
-			return nil
+	var ok bool
+	w.db, ok = openC(w.tls, path, readWrite, sqlite3.SQLITE_OPEN_READWRITE)
+	if ok {
+		sqlite3.Xsqlite3_extended_result_codes(w.tls, w.db, 1)
+		for _, p := range writerPragmas {
+			ok = ok && execC(w.tls, w.db, p)
 		}
 	}
 	for i, q := range writerSQL {
-		cq, err := libc.CString(q)
-		if err != nil {
-			return nil
+		if !ok {
+			break
 		}
-		*(*uintptr)(cPtr(out)) = 0
-		rc := sqlite3.Xsqlite3_prepare_v3(w.tls, w.db, cq, -1, sqlite3.SQLITE_PREPARE_PERSISTENT, out, 0)
-		libc.Xfree(w.tls, cq)
-		w.stmts[i] = *(*uintptr)(cPtr(out))
-		if rc != sqlite3.SQLITE_OK || w.stmts[i] == 0 {
-			return nil
-		}
+		w.stmts[i], ok = prepareC(w.tls, w.db, q, sqlite3.SQLITE_PREPARE_PERSISTENT)
 	}
-	ok = true
+	if !ok {
+		w.close()
+		return nil
+	}
 	return w
-}
-
-// exec runs sql, which returns no rows, or whose rows are ignored (a pragma's).
-func (w *rawWriter) exec(sql string) bool {
-	q, err := libc.CString(sql)
-	if err != nil {
-		return false
-	}
-	defer libc.Xfree(w.tls, q)
-	return sqlite3.Xsqlite3_exec(w.tls, w.db, q, 0, 0, 0) == sqlite3.SQLITE_OK
 }
 
 // close closes w; w may be nil. A transaction left open is rolled back by SQLite.
