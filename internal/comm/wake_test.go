@@ -43,7 +43,7 @@ func TestLocalNoLostWake(t *testing.T) {
 // without a timeout, as a congested engine worker does without an epoch interval. A lost
 // wake is a hang, reported at the deadline with each worker's state. It returns how many
 // times a sender waited out of credit.
-func noLostWake(t *testing.T, round int, m meshPart, workers, each, limit, most int, dest func(rng *rand.Rand, w int) int, msg func(w, bytes int) Message) int64 {
+func noLostWake(t *testing.T, round int, m Mesh, workers, each, limit, most int, dest func(rng *rand.Rand, w int) int, msg func(w, bytes int) Message) int64 {
 	t.Helper()
 	var received atomic.Int64
 	done := make(chan struct{})
@@ -150,18 +150,8 @@ func TestTCPNoLostWake(t *testing.T) {
 	}
 }
 
-// meshPart is what noLostWake calls of a Mesh.
-type meshPart interface {
-	Send(to int, m Message)
-	Receive(w int, buf []Message) []Message
-	Done(w, n int)
-	Report(w, held, limit int)
-	Wake(w int) <-chan struct{}
-	Credit(from, to int) int
-}
-
-// perWorker is the meshes of a test cluster seen as one by global worker id: each call
-// goes to the mesh of the process that holds the worker making it.
+// perWorker is the meshes of a test cluster seen as one Mesh by global worker id: each
+// call goes to the mesh of the process that holds the worker making it.
 type perWorker struct {
 	meshes  []*TCP
 	perProc int
