@@ -291,8 +291,8 @@ func (w *rawWriter) rollback() {
 }
 
 // write writes rows, the worker's frontier and the commit time in one transaction, as
-// writeTx does; id gives a step's id, and add records a new one.
-func (w *rawWriter) write(rows []row, id func(step string) (int64, bool), add func(step string, id int64), fr frontierRow, committed uint64, now int64) (err error) {
+// writeTx does; ids gives a step's id, and takes in the steps it adds.
+func (w *rawWriter) write(rows []row, ids writeIDs, fr frontierRow, committed uint64, now int64) (err error) {
 	if err := w.run(wBegin); err != nil {
 		return err
 	}
@@ -307,13 +307,13 @@ func (w *rawWriter) write(rows []row, id func(step string) (int64, bool), add fu
 	var sum summer
 	for i := 0; i < len(rows); {
 		epoch, step := rows[i].epoch, rows[i].step
-		sid, ok := id(step)
+		sid, ok := ids.of(step)
 		if !ok {
 			// The id is chosen here rather than by SQLite, as the checksum covers it.
 			if sid, err = w.addStep(step); err != nil {
 				return err
 			}
-			add(step, sid)
+			ids.added[step] = sid
 		}
 		j := i + 1
 		for j < len(rows) && rows[j].epoch == epoch && rows[j].step == step {

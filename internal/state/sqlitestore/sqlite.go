@@ -1220,38 +1220,43 @@ func (s *Store) writePart(p int, rows []row, exec int64, worker int, next uint64
 	if c.w == nil && !s.driverWrites {
 		c.w = openWriter(state.PartitionPath(s.dir, p))
 	}
-	if c.w == nil {
-		return s.writeTx(c, p, rows, fr, committed, now)
-	}
-	added := map[string]int64{}
-	id := func(step string) (int64, bool) {
-		if id, ok := c.ids[step]; ok {
-			return id, true
+	// The steps this write names for the first time: known once it has committed.
+	ids := writeIDs{known: c.ids, added: map[string]int64{}}
+	var err error
+	if c.w != nil {
+		if err = c.w.write(rows, ids, fr, committed, now); err != nil {
+			// The connection may be what failed: the next write opens another.
+			c.w.close()
+			c.w = nil
 		}
-		id, ok := added[step]
-		return id, ok
+	} else {
+		err = s.writeTx(p, rows, ids, fr, committed, now)
 	}
-	add := func(step string, id int64) { added[step] = id }
-	if err := c.w.write(rows, id, add, fr, committed, now); err != nil {
-		// The connection may be what failed: the next write opens another.
-		c.w.close()
-		c.w = nil
-		return err
+	if err == nil {
+		maps.Copy(c.ids, ids.added)
 	}
-	maps.Copy(c.ids, added)
-	return nil
+	return err
+}
+
+// writeIDs are the step ids a write knows: those of the partition's steps table when it
+// began, and those it has added to it.
+type writeIDs struct{ known, added map[string]int64 }
+
+// of returns step's id, if the write knows it.
+func (w writeIDs) of(step string) (int64, bool) {
+	if id, ok := w.known[step]; ok {
+		return id, true
+	}
+	id, ok := w.added[step]
+	return id, ok
 }
 
 // writeTx is writePart through database/sql, for a partition whose writer could not be
 // opened.
-func (s *Store) writeTx(c *stepIDs, p int, rows []row, fr frontierRow, committed uint64, now int64) error {
-	added := map[string]int64{}
-	err := tx(s.parts[p], func(tx *sql.Tx) error {
+func (s *Store) writeTx(p int, rows []row, ids writeIDs, fr frontierRow, committed uint64, now int64) error {
+	return tx(s.parts[p], func(tx *sql.Tx) error {
 		id := func(step string) (int64, error) {
-			if id, ok := c.ids[step]; ok {
-				return id, nil
-			}
-			if id, ok := added[step]; ok {
+			if id, ok := ids.of(step); ok {
 				return id, nil
 			}
 			// The id is chosen here rather than by SQLite, as the checksum covers it.
@@ -1262,7 +1267,7 @@ func (s *Store) writeTx(c *stepIDs, p int, rows []row, fr frontierRow, committed
 			if _, err := tx.Exec(`INSERT INTO steps (id, name, crc) VALUES (?, ?, ?)`, id, step, sumStep(id, step)); err != nil {
 				return 0, err
 			}
-			added[step] = id
+			ids.added[step] = id
 			return id, nil
 		}
 		if err := insertSnapshots(tx, rows, id); err != nil {
@@ -1276,11 +1281,6 @@ func (s *Store) writeTx(c *stepIDs, p int, rows []row, fr frontierRow, committed
 		_, err := tx.Exec(`INSERT OR IGNORE INTO commits (epoch, at, crc) VALUES (?, ?, ?)`, committed, now, sumCommit(committed, now))
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	maps.Copy(c.ids, added)
-	return nil
 }
 
 // snapshotRows is the statement inserting n snapshot rows. A write retried after a failure
