@@ -3,10 +3,15 @@ package sqlitestore
 import (
 	"database/sql"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/weirflow/weir/internal/state"
 )
@@ -186,7 +191,7 @@ func TestCheckRawAgreesWithCheckFast(t *testing.T) {
 			if conn == nil {
 				t.Fatal("cannot open the partition for checkRaw")
 			}
-			raw, ok := checkRaw(conn, c.h, names)
+			raw, ok := checkRaw(conn, c.h, names, false)
 			conn.close()
 			if ok != c.sound {
 				t.Fatalf("checkRaw: sound %v, want %v", ok, c.sound)
@@ -299,5 +304,88 @@ func TestCheckRawReadsOnlySnapshots(t *testing.T) {
 	plan := queryPlan(t, s.parts[0], rawCheckSQL)
 	if len(plan) != 1 || plan[0] != "SCAN snapshots" {
 		t.Errorf("checkRaw's query plan %q, want a scan of snapshots alone", plan)
+	}
+}
+
+// Collecting several epochs at once leaves out those whose every row has a later row of
+// its key (below.from), and compacted ends as it would have had every row moved: each
+// key's last row, deletions dropped.
+func TestCollectLeavesSupersededEpochs(t *testing.T) {
+	t.Parallel()
+	type epoch map[string][]string // step: "key=state" or "key" (a deletion)
+	for _, c := range []struct {
+		name   string
+		epochs []epoch // epoch i+1 is epochs[i]
+		from   int64
+	}{
+		{"every key every epoch", []epoch{{"s": {"a=1", "b=1"}}, {"s": {"a=2", "b=2"}}, {"s": {"a=3", "b=3"}}}, 3},
+		{"a key not written again", []epoch{{"s": {"a=1", "b=1"}}, {"s": {"a=2"}}}, 1},
+		{"a superseded epoch, then one that is not", []epoch{{"s": {"a=1", "b=1"}}, {"s": {"a=2", "b=2", "c=2"}}, {"s": {"a=3"}}}, 2},
+		{"a deletion last", []epoch{{"s": {"a=1", "b=1"}}, {"s": {"a=2", "b"}}}, 2},
+		{"a deletion superseded", []epoch{{"s": {"a=1"}}, {"s": {"a"}}, {"s": {"a=3"}}}, 3},
+		{"the same key in another step", []epoch{{"s": {"a=1"}, "t": {"a=1"}}, {"s": {"a=2"}}}, 1},
+		{"both steps again", []epoch{{"s": {"a=1"}, "t": {"a=1"}}, {"s": {"a=2"}, "t": {"a=2"}}}, 2},
+		{"an epoch written twice", []epoch{{"s": {"a=1"}}, {"s": {"a=2"}}, {"s": {"a=2b"}}}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			s := startT(t, dir, 1)
+			type last struct {
+				epoch int
+				state string
+				del   bool
+			}
+			model := map[string]last{}
+			for i, ep := range c.epochs {
+				e := uint64(i + 1)
+				if c.name == "an epoch written twice" && i == 2 {
+					e = 2
+				}
+				var ss []state.Snapshot
+				for _, step := range slices.Sorted(maps.Keys(ep)) {
+					ss = append(ss, snaps(write{0, e, step, ep[step]})...)
+					for _, kv := range ep[step] {
+						k, st, ok := strings.Cut(kv, "=")
+						model[step+"/"+k] = last{int(e), st, !ok}
+					}
+				}
+				if err := s.Write(0, []state.Epoch{{Epoch: e, Snaps: ss}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The check with tracking finds the epochs to leave out.
+			names, err := stepNames(s.parts[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn := openRawQuery(state.PartitionPath(dir, 0), rawCheckSQL)
+			if conn == nil {
+				t.Fatal("cannot open the partition for checkRaw")
+			}
+			b, ok := checkRaw(conn, 100, names, true)
+			conn.close()
+			if !ok || b.from != c.from || b.least != 1 {
+				t.Errorf("checkRaw: %+v, %v; want from %d, least 1", b, ok, c.from)
+			}
+			if err := s.GC(0); err != nil {
+				t.Fatal(err)
+			}
+			var rows, load []string
+			for k, l := range model {
+				if !l.del {
+					rows = append(rows, fmt.Sprintf("%s@%d", k, l.epoch))
+					load = append(load, k+"="+l.state)
+				}
+			}
+			slices.Sort(rows)
+			slices.Sort(load)
+			if diff := cmp.Diff(rows, allRows(t, s), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("rows after collection (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(load, loadAll(t, s), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("load after collection (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

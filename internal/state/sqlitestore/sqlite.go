@@ -1302,20 +1302,21 @@ func sharedRows(n int) string {
 // compactLatest moves the latest row below epoch ?1 of each key of snapshots into
 // compacted (a deletion as NULL, which collect then drops), keeping a newer row compacted
 // already holds. A key's latest row is its last by rowid (see snapshotRows); SQLite takes
-// the bare columns of a group from the row of its max(rowid).
+// the bare columns of a group from the row of its max(rowid). Rows below epoch ?2 are
+// left out: each has a later row of its key (below.from), so none is a latest row.
 const compactLatest = `INSERT INTO compacted (step, key, epoch, state, crc)
 	SELECT step, key, epoch, state, crc FROM
-		(SELECT step, key, epoch, state, crc, max(rowid) FROM snapshots WHERE epoch < ?1 GROUP BY step, key)
+		(SELECT step, key, epoch, state, crc, max(rowid) FROM snapshots WHERE epoch < ?1 AND epoch >= ?2 GROUP BY step, key)
 	WHERE true
 	ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, crc = excluded.crc
 	WHERE excluded.epoch >= compacted.epoch`
 
-// compactInOrder is compactLatest for rows of a single epoch, where a key has one row but
+// compactInOrder is compactLatest for rows of a single epoch (from ?2 on), where a key has one row but
 // for a write repeated after a failure: rows go in rowid order, each replacing an earlier
 // one of its key, without the grouping's sort, a fifth of the statement's cost. With
 // several epochs to collect, grouping is cheaper than moving every epoch's row of a key.
 const compactInOrder = `INSERT INTO compacted (step, key, epoch, state, crc)
-	SELECT step, key, epoch, state, crc FROM snapshots WHERE epoch < ?1 ORDER BY rowid
+	SELECT step, key, epoch, state, crc FROM snapshots WHERE epoch < ?1 AND epoch >= ?2 ORDER BY rowid
 	ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, crc = excluded.crc
 	WHERE excluded.epoch >= compacted.epoch`
 
@@ -1326,9 +1327,9 @@ const compactInOrder = `INSERT INTO compacted (step, key, epoch, state, crc)
 const (
 	replaceLatest = `INSERT OR REPLACE INTO compacted (step, key, epoch, state, crc)
 	SELECT step, key, epoch, state, crc FROM
-		(SELECT step, key, epoch, state, crc, max(rowid) FROM snapshots WHERE epoch < ?1 GROUP BY step, key)`
+		(SELECT step, key, epoch, state, crc, max(rowid) FROM snapshots WHERE epoch < ?1 AND epoch >= ?2 GROUP BY step, key)`
 	replaceInOrder = `INSERT OR REPLACE INTO compacted (step, key, epoch, state, crc)
-	SELECT step, key, epoch, state, crc FROM snapshots WHERE epoch < ?1 ORDER BY rowid`
+	SELECT step, key, epoch, state, crc FROM snapshots WHERE epoch < ?1 AND epoch >= ?2 ORDER BY rowid`
 )
 
 // replaced counts the collections that moved their rows with replaceLatest or
@@ -1689,7 +1690,9 @@ func collect(tx *sql.Tx, raw **rawConn, path string, cutoff int64, committed uin
 	// Every row below h is checked, then the latest row of each key moves to compacted
 	// with its checksum, in one statement: SQLite picks and moves the rows, which costs
 	// about half of reading each into Go and inserting it back.
-	moved, err := checkRows(tx, raw, path, h)
+	// Epochs are consecutive: with more than one to collect, the check also finds those
+	// wholly superseded by later rows, which need not move.
+	moved, err := checkRows(tx, raw, path, h, h-meta["collected"] > 1)
 	if err != nil {
 		return err
 	}
@@ -1710,7 +1713,7 @@ func collect(tx *sql.Tx, raw **rawConn, path string, cutoff int64, committed uin
 		}
 		replaced.Add(1)
 	}
-	if _, err := tx.Exec(move, h); err != nil {
+	if _, err := tx.Exec(move, h, max(moved.from, 0)); err != nil {
 		return err
 	}
 	if moved.deletions {
