@@ -15,7 +15,7 @@ import (
 func TestReportRows(t *testing.T) {
 	rows, err := bench.Report(context.Background(), bench.ReportConfig{
 		N: 3000, WindowN: 3000, Rounds: 1,
-		Recovery: true, AggN: 3000, ResumeKeys: 2000,
+		Recovery: true, AggN: 3000, AggRounds: 1, ResumeKeys: 2000,
 		Nexmark: true, NexmarkN: 20_000, NexmarkRounds: 1, NexmarkWorkers: 2, NexmarkEpoch: 10 * time.Second,
 	})
 	if err != nil {

@@ -3,7 +3,7 @@
 // per item, in one table with each row's goal and PASS or MISS.
 //
 //	go run ./bench/cmd/report [-n items] [-window-n events] [-rounds r] [-strict]
-//	                          [-recovery] [-agg-n items] [-resume-keys k]
+//	                          [-recovery] [-agg-n items] [-agg-rounds r] [-resume-keys k]
 //	                          [-nexmark] [-nexmark-n events] [-nexmark-rounds r]
 //	go run ./bench/cmd/report -all     # every row of the table: ~1.5 min + ~10 min
 //
@@ -18,10 +18,10 @@
 // and a half.
 //
 // -recovery adds the recovery rows: a keyed running sum snapshotting every second against
-// the same flow without recovery (-rounds rounds of each, alternated, several seconds
-// long), timed to its last item and to the run's return; and the time to resume a
-// recovery directory of 1M keys (built first) to its first new item, whose goal is 1 s,
-// beside the store's raw scan of the same rows. They add about half a minute.
+// the same flow without recovery (-agg-rounds rounds of each, 9 by default, alternated,
+// a few seconds long), timed to its last item and to the run's return; and the time to
+// resume a recovery directory of 1M keys (built first) to its first new item, whose goal
+// is 1 s, beside the store's raw scan of the same rows. They add about a minute.
 //
 // -nexmark adds a row per Nexmark query (Q0 to Q8, on 2 workers): the query with a
 // recovery store, a snapshot every 10 s, against the same query without, -nexmark-rounds
@@ -61,6 +61,7 @@ func main() {
 	strict := flag.Bool("strict", false, "exit with status 1 when a budget is missed")
 	flag.BoolVar(&cfg.Recovery, "recovery", false, "also measure the recovery rows: the running sum with snapshots, and the resume")
 	flag.IntVar(&cfg.AggN, "agg-n", bench.AggEvents, "items of the running sum of the recovery rows")
+	flag.IntVar(&cfg.AggRounds, "agg-rounds", bench.AggRounds, "rounds of the running sum of the recovery rows, with and without recovery")
 	flag.IntVar(&cfg.ResumeKeys, "resume-keys", bench.ResumeKeys, "keys of state of the resume row")
 	flag.BoolVar(&cfg.Nexmark, "nexmark", false, "also measure Nexmark Q0-Q8 with recovery against without (slow: ~10 min)")
 	flag.Int64Var(&cfg.NexmarkN, "nexmark-n", bench.NexmarkEvents, "events per Nexmark run")
@@ -70,8 +71,8 @@ func main() {
 	if *all {
 		cfg.Recovery, cfg.Nexmark = true, true
 	}
-	if cfg.N < 1 || cfg.WindowN < 0 || cfg.Rounds < 1 || cfg.AggN < 1 || cfg.ResumeKeys < 1 || cfg.NexmarkN < 1 || cfg.NexmarkRounds < 1 {
-		fmt.Fprintln(os.Stderr, "report: -n, -rounds, -agg-n, -resume-keys, -nexmark-n and -nexmark-rounds must be at least 1, -window-n at least 0")
+	if cfg.N < 1 || cfg.WindowN < 0 || cfg.Rounds < 1 || cfg.AggN < 1 || cfg.AggRounds < 1 || cfg.ResumeKeys < 1 || cfg.NexmarkN < 1 || cfg.NexmarkRounds < 1 {
+		fmt.Fprintln(os.Stderr, "report: -n, -rounds, -agg-n, -agg-rounds, -resume-keys, -nexmark-n and -nexmark-rounds must be at least 1, -window-n at least 0")
 		os.Exit(2)
 	}
 	cfg.Progress = func(s string) { fmt.Fprintln(os.Stderr, "report:", s) }
@@ -88,7 +89,7 @@ func main() {
 	fmt.Printf("%s %s/%s, %d CPUs, %d items per path (windowed: %d); times: medians of %d rounds, ratios: medians of the rounds' ratios\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cfg.N, windowN, cfg.Rounds)
 	if cfg.Recovery {
-		fmt.Printf("running sum: %d items; resume: %d keys of state, %d partitions\n", cfg.AggN, cfg.ResumeKeys, bench.RecoveryPartitions)
+		fmt.Printf("running sum: %d items, %d rounds; resume: %d keys of state, %d partitions\n", cfg.AggN, cfg.AggRounds, cfg.ResumeKeys, bench.RecoveryPartitions)
 	}
 	if cfg.Nexmark {
 		fmt.Printf("Nexmark: %d events per run, median of %d rounds' ratios\n", cfg.NexmarkN, cfg.NexmarkRounds)
