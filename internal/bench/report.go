@@ -72,10 +72,9 @@ const (
 	// NexmarkRounds is the report's default rounds of each Nexmark query.
 	NexmarkRounds = 3
 	// AggRounds is the report's default rounds of the running aggregate. A run is about
-	// 2.3 s, and its rounds' ratios spread 0.96-1.14 to the last item over 15 rounds on
-	// an idle machine (median 1.01), as the machine's speed moves over seconds: the median
-	// of 5 rounds fell above 1.03 in about one report of five, the median of 9 does so
-	// half as often.
+	// 2.3 s, and the machine's speed moves over seconds: the rounds' ratios to the last
+	// item spread 0.96-1.14 over 15 rounds on an idle machine, so the median of 9 rounds
+	// moves less from one report to the next than that of 5.
 	AggRounds = 9
 )
 
