@@ -226,15 +226,22 @@ func checkRaw(c *rawConn, h int64, names map[int64]string, track bool) (below, b
 // rewritten every epoch (a running aggregate), every epoch but the last. Collecting
 // several epochs at once (at the end of a run, or a store that fell behind) then moves
 // one row a key, in rowid order, where grouping the rows by key (compactLatest) sorted
-// them all first and cost as much as moving every epoch's rows (282-315 ms of CPU for 2
-// epochs of 100k rows against 2 x 150-160 for one).
+// them all first and cost more than moving every epoch's rows: two epochs of 100k rows,
+// 339-348 -> 229-258 ms of CPU, one alone 180-192 (BenchmarkCollectTwoEpochs,
+// BenchmarkEpochCycle). It keeps a key's identity for each key it has seen, about 90
+// bytes: past maxSuperseded keys it gives up, and every epoch moves.
 type superseded struct {
 	top    int64           // the horizon's last epoch, which is never left out
 	last   map[stepKey]int // each key's slot in latest
 	latest []int           // the epoch (its index in counts) of each key's latest row so far
 	counts []epochRows
-	cur    int // the index in counts of the epoch of the row before: rows come in runs of one epoch
+	cur    int  // the index in counts of the epoch of the row before: rows come in runs of one epoch
+	off    bool // too many keys: every epoch moves
 }
+
+// maxSuperseded is the most keys a collection's superseded tracks in a partition, some
+// 25 MB.
+var maxSuperseded = 1 << 18
 
 type epochRows struct {
 	epoch            int64
@@ -251,6 +258,9 @@ func newSuperseded(h int64) *superseded {
 // looked up (half the keys taken in, when two epochs are collected): it supersedes, and
 // whether it is superseded does not matter, as its epoch moves anyway.
 func (s *superseded) add(step int64, key string, epoch int64) {
+	if s.off {
+		return
+	}
 	if s.cur < 0 || s.counts[s.cur].epoch != epoch {
 		s.cur = slices.IndexFunc(s.counts, func(c epochRows) bool { return c.epoch == epoch })
 		if s.cur < 0 {
@@ -263,6 +273,10 @@ func (s *superseded) add(step int64, key string, epoch int64) {
 		s.counts[s.latest[i]].superseded++
 		s.latest[i] = s.cur
 	} else if epoch != s.top {
+		if len(s.latest) == maxSuperseded {
+			*s = superseded{off: true}
+			return
+		}
 		s.last[stepKey{step, strings.Clone(key)}] = len(s.latest)
 		s.latest = append(s.latest, s.cur)
 	}
@@ -271,6 +285,9 @@ func (s *superseded) add(step int64, key string, epoch int64) {
 // from returns the least epoch from lo on that is not wholly superseded, with every
 // epoch below it wholly superseded.
 func (s *superseded) from(lo int64) int64 {
+	if s.off {
+		return lo
+	}
 	slices.SortFunc(s.counts, func(a, b epochRows) int { return cmp.Compare(a.epoch, b.epoch) })
 	for i, c := range s.counts {
 		if c.superseded < c.rows || i == len(s.counts)-1 {

@@ -461,3 +461,37 @@ func TestCollectMatchesModel(t *testing.T) {
 		})
 	}
 }
+
+// Past maxSuperseded keys the check stops tracking them, and every epoch moves: the
+// collection's result is the same.
+func TestCollectSupersededGivesUp(t *testing.T) {
+	old := maxSuperseded
+	maxSuperseded = 2
+	t.Cleanup(func() { maxSuperseded = old })
+	dir := t.TempDir()
+	s := startT(t, dir, 1)
+	for e, kvs := range [][]string{{"a=1", "b=1", "c=1"}, {"a=2", "b=2", "c=2"}} {
+		if err := s.Write(0, []state.Epoch{{Epoch: uint64(e + 1), Snaps: snaps(write{0, uint64(e + 1), "s", kvs})}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := stepNames(s.parts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := openRawQuery(state.PartitionPath(dir, 0), rawCheckSQL)
+	if conn == nil {
+		t.Fatal("cannot open the partition for checkRaw")
+	}
+	b, ok := checkRaw(conn, 3, names, true)
+	conn.close()
+	if !ok || b.from != 1 || b.oneEpoch {
+		t.Errorf("checkRaw past the limit: %+v, %v; want from 1, not one epoch", b, ok)
+	}
+	if err := s.GC(0); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"s/a=2", "s/b=2", "s/c=2"}, loadAll(t, s)); diff != "" {
+		t.Errorf("load (-want +got):\n%s", diff)
+	}
+}

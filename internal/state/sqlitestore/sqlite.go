@@ -1690,9 +1690,9 @@ func collect(tx *sql.Tx, raw **rawConn, path string, cutoff int64, committed uin
 	// Every row below h is checked, then the latest row of each key moves to compacted
 	// with its checksum, in one statement: SQLite picks and moves the rows, which costs
 	// about half of reading each into Go and inserting it back.
-	// Epochs are consecutive: with more than one to collect, the check also finds those
-	// wholly superseded by later rows, which need not move.
-	moved, err := checkRows(tx, raw, path, h, h-meta["collected"] > 1)
+	// Epochs are consecutive from 1: with more than one to collect, the check also finds
+	// those wholly superseded by later rows, which need not move.
+	moved, err := checkRows(tx, raw, path, h, h-max(meta["collected"], 1) > 1)
 	if err != nil {
 		return err
 	}
