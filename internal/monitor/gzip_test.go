@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -91,20 +92,27 @@ func TestGzippedPlainError(t *testing.T) {
 
 // TestScrapeKeepsGzipWriter guards the reuse of gzip writers: a compressed scrape after
 // garbage collections (which empty promhttp's pool) allocates far less than a new
-// writer's tables (about 1.2 MB at BestSpeed).
+// writer's tables (about 1.2 MB at BestSpeed). The process's allocations are counted, so
+// it takes the least of five scrapes: one scrape counted 531 KB in a CI run of every
+// package at once, against 216-219 KB in 33 runs alone, something else of the process
+// allocating meanwhile; a writer made anew would put every one of them above 1.2 MB.
 func TestScrapeKeepsGzipWriter(t *testing.T) {
 	h := New(Config{Stats: engine.NewStats()}).Handler()
 	get(t, h, "gzip") // the first scrape makes the writer
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	req := httptest.NewRequest("GET", "/metrics", nil)
-	req.Header.Set("Accept-Encoding", "gzip")
-	h.ServeHTTP(httptest.NewRecorder(), req)
-	runtime.ReadMemStats(&after)
-	if b := after.TotalAlloc - before.TotalAlloc; b > 500<<10 {
-		t.Errorf("a compressed scrape allocated %d KB, want under 500 (a new gzip writer is about 1200)", b>>10)
+	least := uint64(math.MaxUint64)
+	for range 5 {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		runtime.ReadMemStats(&after)
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
+	}
+	if least > 500<<10 {
+		t.Errorf("a compressed scrape allocated at least %d KB, want under 500 (a new gzip writer is about 1200)", least>>10)
 	}
 }
 
