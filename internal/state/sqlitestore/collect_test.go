@@ -184,16 +184,7 @@ func TestCheckRawAgreesWithCheckFast(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			names, err := stepNames(db)
-			if err != nil {
-				t.Fatal(err)
-			}
-			conn := openRawQuery(path, rawCheckSQL)
-			if conn == nil {
-				t.Fatal("cannot open the partition for checkRaw")
-			}
-			raw, ok := checkRaw(conn, c.h, names, false)
-			conn.close()
+			raw, ok := checkRawT(t, db, dir, c.h, false)
 			if ok != c.sound {
 				t.Fatalf("checkRaw: sound %v, want %v", ok, c.sound)
 			}
@@ -356,16 +347,7 @@ func TestCollectLeavesSupersededEpochs(t *testing.T) {
 				}
 			}
 			// The check with tracking finds the epochs to leave out.
-			names, err := stepNames(s.parts[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			conn := openRawQuery(state.PartitionPath(dir, 0), rawCheckSQL)
-			if conn == nil {
-				t.Fatal("cannot open the partition for checkRaw")
-			}
-			b, ok := checkRaw(conn, 100, names, true)
-			conn.close()
+			b, ok := checkRawT(t, s.parts[0], dir, 100, true)
 			if !ok || b.from != c.from || b.least != 1 {
 				t.Errorf("checkRaw: %+v, %v; want from %d, least 1", b, ok, c.from)
 			}
@@ -475,16 +457,7 @@ func TestCollectSupersededGivesUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	names, err := stepNames(s.parts[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := openRawQuery(state.PartitionPath(dir, 0), rawCheckSQL)
-	if conn == nil {
-		t.Fatal("cannot open the partition for checkRaw")
-	}
-	b, ok := checkRaw(conn, 3, names, true)
-	conn.close()
+	b, ok := checkRawT(t, s.parts[0], dir, 3, true)
 	if !ok || b.from != 1 || b.oneEpoch {
 		t.Errorf("checkRaw past the limit: %+v, %v; want from 1, not one epoch", b, ok)
 	}
@@ -494,4 +467,19 @@ func TestCollectSupersededGivesUp(t *testing.T) {
 	if diff := cmp.Diff([]string{"s/a=2", "s/b=2", "s/c=2"}, loadAll(t, s)); diff != "" {
 		t.Errorf("load (-want +got):\n%s", diff)
 	}
+}
+
+// checkRawT runs checkRaw on partition 0 of dir, the steps' names read through db.
+func checkRawT(t *testing.T, db *sql.DB, dir string, h int64, track bool) (below, bool) {
+	t.Helper()
+	names, err := stepNames(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := openRawQuery(state.PartitionPath(dir, 0), rawCheckSQL)
+	if conn == nil {
+		t.Fatal("cannot open the partition for checkRaw")
+	}
+	defer conn.close()
+	return checkRaw(conn, h, names, track)
 }
