@@ -57,7 +57,7 @@ func TestCountersApart(t *testing.T) {
 			o := newObs(r)
 			owner := map[uintptr]int{} // cache line -> worker
 			claim := func(w int, p, size uintptr) {
-				for line := p / 64; line <= (p+size-1)/64; line++ {
+				for line := p / cacheLine; line <= (p+size-1)/cacheLine; line++ {
 					if o, ok := owner[line]; ok && o != w {
 						t.Errorf("%d workers, %d steps: workers %d and %d write one cache line", workers, nodes, o, w)
 						return
@@ -67,7 +67,7 @@ func TestCountersApart(t *testing.T) {
 			}
 			for w, ws := range o.workers {
 				// A worker's own figures, but for the padding that ends them.
-				claim(w, uintptr(unsafe.Pointer(ws)), unsafe.Sizeof(*ws)-64)
+				claim(w, uintptr(unsafe.Pointer(ws)), unsafe.Sizeof(*ws)-cacheLine)
 				claim(w, uintptr(unsafe.Pointer(&ws.steps[0])), uintptr(len(ws.steps))*unsafe.Sizeof(ws.steps[0]))
 			}
 		}

@@ -231,9 +231,12 @@ func checkRaw(c *rawConn, h int64, names map[int64]string, track bool) (below, b
 // BenchmarkEpochCycle). It keeps a key's identity for each key it has seen, about 90
 // bytes: past maxSuperseded keys it gives up, and every epoch moves.
 type superseded struct {
-	top    int64           // the horizon's last epoch, which is never left out
-	last   map[stepKey]int // each key's slot in latest
-	latest []int           // the epoch (its index in counts) of each key's latest row so far
+	top int64 // the horizon's last epoch, which is never left out
+	// last gives each key's slot in latest. A slot, not the epoch's index itself, as
+	// assigning to a key already in a map stores the key given, here a view of SQLite's
+	// memory: a key is stored once, as a copy, and never assigned again.
+	last   map[stepKey]int
+	latest []int // the epoch (its index in counts) of each key's latest row so far
 	counts []epochRows
 	cur    int  // the index in counts of the epoch of the row before: rows come in runs of one epoch
 	off    bool // too many keys: every epoch moves

@@ -60,37 +60,37 @@ func openRawQuery(path, query string) *rawConn {
 // as one goroutine at a time uses the connection. It returns the connection's handle,
 // which may be set even when it reports false, for closing.
 func openC(tls *libc.TLS, path string, mode openMode, flags int32) (db uintptr, ok bool) {
-	name, err := libc.CString(dsn(path, mode))
-	if err != nil {
-		return 0, false
-	}
-	defer libc.Xfree(tls, name)
-	out := libc.Xmalloc(tls, 8) // sqlite3**
-	if out == 0 {
-		return 0, false
-	}
-	defer libc.Xfree(tls, out)
-	rc := sqlite3.Xsqlite3_open_v2(tls, name, out, flags|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
-	return *(*uintptr)(cPtr(out)), rc == sqlite3.SQLITE_OK
+	db, rc, ok := withOut(tls, dsn(path, mode), func(name, out uintptr) int32 {
+		return sqlite3.Xsqlite3_open_v2(tls, name, out, flags|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
+	})
+	return db, ok && rc == sqlite3.SQLITE_OK
 }
 
 // prepareC prepares query on the connection db with SQLite's prepare flags, returning the
 // statement's handle.
 func prepareC(tls *libc.TLS, db uintptr, query string, flags uint32) (stmt uintptr, ok bool) {
-	q, err := libc.CString(query)
+	stmt, rc, ok := withOut(tls, query, func(q, out uintptr) int32 {
+		return sqlite3.Xsqlite3_prepare_v3(tls, db, q, -1, flags, out, 0)
+	})
+	return stmt, ok && rc == sqlite3.SQLITE_OK && stmt != 0
+}
+
+// withOut calls fn with s as a C string and a zeroed slot for the handle fn makes (a
+// sqlite3** or sqlite3_stmt**), and returns the handle and fn's result; ok is false when
+// the memory for them could not be had, and fn was not called.
+func withOut(tls *libc.TLS, s string, fn func(cs, out uintptr) int32) (handle uintptr, rc int32, ok bool) {
+	cs, err := libc.CString(s)
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
-	defer libc.Xfree(tls, q)
-	out := libc.Xmalloc(tls, 8) // sqlite3_stmt**
+	defer libc.Xfree(tls, cs)
+	out := libc.Xcalloc(tls, 1, 8)
 	if out == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	defer libc.Xfree(tls, out)
-	*(*uintptr)(cPtr(out)) = 0
-	rc := sqlite3.Xsqlite3_prepare_v3(tls, db, q, -1, flags, out, 0)
-	stmt = *(*uintptr)(cPtr(out))
-	return stmt, rc == sqlite3.SQLITE_OK && stmt != 0
+	rc = fn(cs, out)
+	return *(*uintptr)(cPtr(out)), rc, true
 }
 
 // execC runs sql, which returns no rows or whose rows are ignored (a pragma's), on the

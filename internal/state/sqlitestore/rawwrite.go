@@ -152,20 +152,32 @@ func (w *rawWriter) err(rc int32) error {
 
 // run steps statement i to its end and resets it, keeping its bindings.
 func (w *rawWriter) run(i int) error {
+	_, err := w.query(i)
+	return err
+}
+
+// query steps statement i once and resets it, keeping its bindings, and returns the first
+// column of the row it gave, if it gave one (wNextStep's).
+func (w *rawWriter) query(i int) (int64, error) {
 	s := w.stmts[i]
 	w.steps++
+	var v int64
 	rc := sqlite3.Xsqlite3_step(w.tls, s)
-	if rc == sqlite3.SQLITE_DONE || rc == sqlite3.SQLITE_ROW {
+	switch rc {
+	case sqlite3.SQLITE_ROW:
+		v = sqlite3.Xsqlite3_column_int64(w.tls, s, 0)
 		rc = sqlite3.SQLITE_OK
-	} else {
+	case sqlite3.SQLITE_DONE:
+		rc = sqlite3.SQLITE_OK
+	default:
 		rc = sqlite3.Xsqlite3_extended_errcode(w.tls, w.db)
 	}
 	// reset repeats a failed step's error: the step's is the one kept.
 	sqlite3.Xsqlite3_reset(w.tls, s)
 	if rc != sqlite3.SQLITE_OK {
-		return w.err(rc)
+		return 0, w.err(rc)
 	}
-	return nil
+	return v, nil
 }
 
 // bindInt binds v to parameter p of statement i.
@@ -246,28 +258,9 @@ func (w *rawWriter) bindText(i int, p int32, name string) error {
 	return nil
 }
 
-// nextStep is the id a new step gets: one past the greatest.
-func (w *rawWriter) nextStep() (int64, error) {
-	s := w.stmts[wNextStep]
-	w.steps++
-	rc := sqlite3.Xsqlite3_step(w.tls, s)
-	var id int64
-	if rc == sqlite3.SQLITE_ROW {
-		id = sqlite3.Xsqlite3_column_int64(w.tls, s, 0)
-		rc = sqlite3.SQLITE_OK
-	} else {
-		rc = sqlite3.Xsqlite3_extended_errcode(w.tls, w.db)
-	}
-	sqlite3.Xsqlite3_reset(w.tls, s)
-	if rc != sqlite3.SQLITE_OK {
-		return 0, w.err(rc)
-	}
-	return id, nil
-}
-
 // addStep records step under a new id, one past the greatest, and returns it.
 func (w *rawWriter) addStep(step string) (int64, error) {
-	id, err := w.nextStep()
+	id, err := w.query(wNextStep) // one past the greatest
 	if err == nil {
 		err = w.bindInt(wAddStep, 1, id)
 	}

@@ -165,17 +165,10 @@ func TestWriterPragmas(t *testing.T) {
 // pragma reads PRAGMA name on w's connection.
 func (w *rawWriter) pragma(t *testing.T, name string) string {
 	t.Helper()
-	q, err := libc.CString("PRAGMA " + name)
-	if err != nil {
-		t.Fatal(err)
+	stmt, ok := prepareC(w.tls, w.db, "PRAGMA "+name, 0)
+	if !ok {
+		t.Fatalf("PRAGMA %s: cannot prepare", name)
 	}
-	defer libc.Xfree(w.tls, q)
-	out := libc.Xmalloc(w.tls, 8)
-	defer libc.Xfree(w.tls, out)
-	if rc := sqlite3.Xsqlite3_prepare_v2(w.tls, w.db, q, -1, out, 0); rc != sqlite3.SQLITE_OK {
-		t.Fatal(w.err(rc))
-	}
-	stmt := *(*uintptr)(cPtr(out))
 	defer sqlite3.Xsqlite3_finalize(w.tls, stmt)
 	if rc := sqlite3.Xsqlite3_step(w.tls, stmt); rc != sqlite3.SQLITE_ROW {
 		t.Fatalf("PRAGMA %s: %v", name, w.err(rc))
