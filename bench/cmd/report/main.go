@@ -14,14 +14,14 @@
 // path once, paths interleaved so that a machine that slows down or speeds up during the
 // run affects weir and its anchor alike; after one warm-up round, the table shows each
 // path's median time over the rounds and, as the ratio, the median of the rounds' own
-// ratios (weir over its anchor in the same round). These rows alone take about a minute
-// and a half.
+// ratios (weir over its anchor in the same round). These rows alone take under a minute
+// (43 s on the idle 2-core machine).
 //
 // -recovery adds the recovery rows: a keyed running sum snapshotting every second against
 // the same flow without recovery (-agg-rounds rounds of each, 9 by default, alternated,
 // a few seconds long), timed to its last item and to the run's return; and the time to
 // resume a recovery directory of 1M keys (built first) to its first new item, whose goal
-// is 1 s, beside the store's raw scan of the same rows. They add about a minute.
+// is 1 s, beside the store's raw scan of the same rows. They add about 45 s (88-91 s in all).
 //
 // -nexmark adds a row per Nexmark query (Q0 to Q8, on 2 workers): the query with a
 // recovery store, a snapshot every 10 s, against the same query without, -nexmark-rounds
