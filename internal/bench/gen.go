@@ -153,14 +153,23 @@ type sumPart[T any] struct {
 // Write adds in a loop typed once per batch, so that the sink costs what the anchor
 // loops' own "sum +=" costs and no call per item. The sum is a local while it loops:
 // p.sum += x would load and store p.sum for every item (the compiler cannot tell that
-// the batch does not overlap it), a chain through memory the anchors do not pay.
+// the batch does not overlap it), a chain through memory the anchors do not pay. Ints go
+// into four sums: one is a chain of dependent additions, 0.25-0.26 ns an item on the
+// development VM, where four take 0.15-0.16, and the anchor's own "sum +=" hides behind
+// its calls.
 func (p *sumPart[T]) Write(items []T) error {
 	sum := p.sum
 	switch b := any(items).(type) {
 	case []int:
+		var s1, s2, s3 int
+		for len(b) >= 4 {
+			sum, s1, s2, s3 = sum+b[0], s1+b[1], s2+b[2], s3+b[3]
+			b = b[4:]
+		}
 		for _, x := range b {
 			sum += x
 		}
+		sum += s1 + s2 + s3
 	case []weir.KV[int]:
 		for i := range b {
 			sum += b[i].Value
