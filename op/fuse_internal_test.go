@@ -1,7 +1,10 @@
 package op
 
 import (
+	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -43,5 +46,30 @@ func TestApplyStoresNothingPerItem(t *testing.T) {
 	}
 	if count[-1] != 1 {
 		t.Errorf("a longer chain calls its functions after the first on %d lines, want 1", count[-1])
+	}
+}
+
+// TestApplyLoopsStandAlone guards where a chain's functions are called from: the loops of
+// chains of up to unrolled functions are functions of their own (apply1 to apply4), whose
+// speed does not depend on where the linker puts apply (see apply1).
+func TestApplyLoopsStandAlone(t *testing.T) {
+	for n := 1; n <= unrolled; n++ {
+		var callers []string
+		fns := make([]func(int) int, n)
+		for k := range fns {
+			fns[k] = func(x int) int {
+				pc, _, _, _ := runtime.Caller(1)
+				callers = append(callers, runtime.FuncForPC(pc).Name())
+				return x
+			}
+		}
+		c := &mapChain[int, int]{first: fns[0], rest: fns[1:]}
+		c.apply([]int{1}, make([]int, 1), new(int))
+		want := "op.apply" + strconv.Itoa(n) + "["
+		for _, name := range callers {
+			if !strings.Contains(name, want) {
+				t.Errorf("%d functions: called from %s, want a function named %s...]", n, name, want)
+			}
+		}
 	}
 }
