@@ -75,11 +75,12 @@ const unrolled = 4
 // apply sets b[i] to the chain's functions applied to xs[i]. Chains of up to unrolled
 // functions, the common case, call them one after the other as a hand-written loop
 // would, and record nothing per item: should a function panic, calling finds which one
-// from the line it was called on. Storing the function's index before each call instead
-// (three stores per item for three maps) cost no more in itself, but it made the loop's
-// speed depend on where its code fell in the binary: on this machine it ran about 0.3 ns
-// an item slower at three addresses of four, the storeless loop at one of eight. Longer
-// chains call their functions after the first on one line, and store which one in at.
+// from the line it was called on. Storing the function's index before each call
+// instead (three stores per item for three maps) cost no more in itself, but it made the
+// loop's speed depend on where its code fell in the binary: on this machine it ran about
+// 0.3 ns an item slower at three addresses of four, the storeless loop at one of eight.
+// Longer chains call their functions after the first on one line, and store which one
+// in at.
 func (c *mapChain[X, Y]) apply(xs []X, b []Y, at *int) {
 	first, rest := c.first, c.rest
 	switch len(rest) {
@@ -180,8 +181,8 @@ var callSites = sync.OnceValues(func() (file string, lines map[int]int) {
 // calling returns the index of the function that apply was calling when it panicked,
 // from the line of the innermost frame of this file on the panicking goroutine's stack
 // (the frames above it are those of the function and of what it called), or -1 if that
-// line is a longer chain's loop or apply is not found. Called by the deferred function that
-// recovered the panic, whose stack still holds the frames of the panic.
+// line is a longer chain's loop or apply is not found. Called by the deferred function
+// that recovered the panic, whose stack still holds the frames of the panic.
 func calling() int {
 	file, lines := callSites()
 	pcs := make([]uintptr, 64)
