@@ -109,7 +109,10 @@ func FuzzCSVDeadLetters(f *testing.F) {
 			}
 			m := map[string]string{}
 			for i, h := range header {
-				m[strings.TrimPrefix(h, "\ufeff")] = rec[i]
+				if i == 0 { // a byte-order mark opens the file, not a later field
+					h = strings.TrimPrefix(h, "\ufeff")
+				}
+				m[h] = rec[i]
 			}
 			want = append(want, fmt.Sprintf("row %q", m))
 		}
