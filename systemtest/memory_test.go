@@ -30,10 +30,11 @@ const heapGrowth = 8 << 20
 // more than 8 MiB or exceed 128 MiB. Not HeapInuse, which also counts the garbage not
 // collected yet: a frozen stall allocates nothing, so no collection comes to free what
 // the run at full speed left, and HeapInuse stood at whatever the stall found, 44 to 135
-// MiB in nine runs, once over the bound (a CI run), with the live heap well below it. Before the stall the job runs at
-// full speed (the progress lines show it), so that the debloated credit has grown:
-// without credit-based flow control process 0 would go on reading and sending to the
-// stalled process at full speed, and the heap of one or the other would grow with it.
+// MiB in nine runs, once over the bound (a CI run), with the live heap well below it.
+// Before the stall the job runs at full speed (the progress lines show it), so that the
+// debloated credit has grown: without credit-based flow control process 0 would go on
+// reading and sending to the stalled process at full speed, and the heap of one or the
+// other would grow with it.
 func TestBoundedMemory(t *testing.T) {
 	after, stall := 2*time.Second, 5*time.Second
 	if long() {

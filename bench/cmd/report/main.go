@@ -21,7 +21,8 @@
 // the same flow without recovery (-agg-rounds rounds of each, 9 by default, alternated,
 // a few seconds long), timed to its last item and to the run's return; and the time to
 // resume a recovery directory of 1M keys (built first) to its first new item, whose goal
-// is 1 s, beside the store's raw scan of the same rows. They add about 45 s (88-91 s in all).
+// is 1 s, beside the store's raw scan of the same rows. They add about 45 s (88-91 s in
+// all in one spell of the machine, 76-81 s in a faster one).
 //
 // -nexmark adds a row per Nexmark query (Q0 to Q8, on 2 workers): the query with a
 // recovery store, a snapshot every 10 s, against the same query without, -nexmark-rounds

@@ -238,8 +238,10 @@ type superseded struct {
 	last   map[stepKey]int
 	latest []int // the epoch (its index in counts) of each key's latest row so far
 	counts []epochRows
-	cur    int  // the index in counts of the epoch of the row before: rows come in runs of one epoch
-	off    bool // too many keys: every epoch moves
+	// cur is the index in counts of the epoch of the row before: rows come in runs of one
+	// epoch.
+	cur int
+	off bool // too many keys: every epoch moves
 }
 
 // maxSuperseded is the most keys a collection's superseded tracks in a partition, some

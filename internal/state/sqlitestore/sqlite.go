@@ -1311,10 +1311,11 @@ const compactLatest = `INSERT INTO compacted (step, key, epoch, state, crc)
 	ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, crc = excluded.crc
 	WHERE excluded.epoch >= compacted.epoch`
 
-// compactInOrder is compactLatest for rows of a single epoch (from ?2 on), where a key has one row but
-// for a write repeated after a failure: rows go in rowid order, each replacing an earlier
-// one of its key, without the grouping's sort, a fifth of the statement's cost. With
-// several epochs to collect, grouping is cheaper than moving every epoch's row of a key.
+// compactInOrder is compactLatest for rows of a single epoch (from ?2 on), where a key has
+// one row but for a write repeated after a failure: rows go in rowid order, each
+// replacing an earlier one of its key, without the grouping's sort, a fifth of the
+// statement's cost. With several epochs to collect, grouping is cheaper than moving every
+// epoch's row of a key.
 const compactInOrder = `INSERT INTO compacted (step, key, epoch, state, crc)
 	SELECT step, key, epoch, state, crc FROM snapshots WHERE epoch < ?1 AND epoch >= ?2 ORDER BY rowid
 	ON CONFLICT (step, key) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, crc = excluded.crc
