@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/internal/bench"
+	"github.com/weirflow/weir/sink"
 )
 
 // TestChainAllocsPerBatch guards the chain's steady state: reading a batch from the
@@ -62,3 +63,23 @@ func BenchmarkChainRatio(b *testing.B) {
 }
 
 const chainRatioFail = 3
+
+// BenchmarkIntSumWrite times the chain's sink alone on batches of bench.DefaultBatch ints:
+// the benchmark's own cost per item, which the anchor loop's "sum +=" hides behind its
+// calls (see sumPart.Write).
+func BenchmarkIntSumWrite(b *testing.B) {
+	p, err := bench.IntSum().Build(context.Background(), sink.Part{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	xs := make([]int, bench.DefaultBatch)
+	for i := range xs {
+		xs[i] = i
+	}
+	for b.Loop() {
+		if err := p.Write(xs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(xs)), "ns/item")
+}
