@@ -705,9 +705,25 @@ func fillDisk(room int) func(t *testing.T, d damaged) func() {
 		if err != nil {
 			t.Fatal(err)
 		}
+		held := fi.Size() - int64(room) // the filler's bytes, to come back when it is removed
 		return func() {
 			if err := os.Remove(filler); err != nil {
 				t.Fatal(err)
+			}
+			// The filler's blocks come back when its last descriptor closes: a child of a
+			// parallel case's command, between its fork and its exec, holds a copy of every
+			// descriptor the test binary had open (see the cleanup above). Once, in a CI run
+			// of every package at once, the run after the undo still found the disk full.
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				var st syscall.Statfs_t
+				if err := syscall.Statfs(d.dir, &st); err != nil {
+					t.Fatal(err)
+				}
+				if free := int64(st.Bavail) * st.Bsize; free >= held {
+					return
+				} else if time.Now().After(deadline) {
+					t.Fatalf("the disk is still full 5 s after its filler was removed: %d bytes free, want %d", free, held)
+				}
 			}
 		}
 	}
