@@ -109,10 +109,11 @@ func (c *mapChain[X, Y]) apply(xs []X, b []Y, at *int) {
 // apply1 to apply4 are apply's loops for chains of one to four functions, each a
 // function of its own, never inlined. In a small frame every value a loop reloads after
 // a call is at a 1-byte offset from the stack pointer (in apply's, the slices' bases and
-// length needed 4-byte ones), and the loop of three functions is 80 bytes, not 94. Written inside apply, that loop's speed depended on
-// where the linker put apply: over 8 layouts of the same program (-ldflags=-randlayout),
-// the chain of three maps took 1.14-1.33 times its anchor loop, about 1.3 at half of
-// apply's addresses; on its own, 1.16-1.25 over 12.
+// length needed 4-byte ones), and the loop of three functions is 80 bytes, not 94.
+// Written inside apply, that loop's speed depended on where the linker put apply: over 8
+// layouts of the same program (-ldflags=-randlayout), the chain of three maps took
+// 1.14-1.33 times its anchor loop, about 1.3 at half of apply's addresses; on its own,
+// 1.16-1.25 over 12.
 
 //go:noinline
 func apply1[X, Y any](xs []X, b []Y, f0 func(X) Y) {
