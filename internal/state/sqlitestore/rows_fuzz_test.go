@@ -38,12 +38,6 @@ type fuzzStore struct {
 	want map[string]string // step and key: state
 }
 
-var (
-	fuzzStoresOnce sync.Once
-	fuzzStores     [2]fuzzStore
-	fuzzStoresErr  error
-)
-
 // resumeAll opens dir, begins an execution and loads every state, as a resume does, then
 // checks every row.
 func resumeAll(dir string) (map[string]string, error) {
@@ -96,6 +90,13 @@ func FuzzStoredRow(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { os.RemoveAll(root) })
+	// The stores live in root, so they are made again for each run of the target
+	// (go test -count=2 runs it twice, and the first run's cleanup removes them).
+	var (
+		fuzzStoresOnce sync.Once
+		fuzzStores     [2]fuzzStore
+		fuzzStoresErr  error
+	)
 	f.Fuzz(func(t *testing.T, collected bool, part, table, col, kind uint8, i int64, b []byte) {
 		fuzzStoresOnce.Do(func() {
 			for k, collect := range []bool{false, true} {
