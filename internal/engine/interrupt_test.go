@@ -30,9 +30,21 @@ func TestPeerInterrupted(t *testing.T) {
 		{"not stopped", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// Each process's worker says when it first sees an item spread to it: both
+			// then run, joined. Process 1 is stopped after that, not after a fixed wait: a
+			// join can take over half a second on a busy machine, when the first dial finds
+			// no listener yet (it tries again 100-500 ms later).
+			var seen [2]chan struct{}
+			var once [2]sync.Once
+			for i := range seen {
+				seen[i] = make(chan struct{})
+			}
 			flow := weir.NewDataflow("interrupt")
 			tick := op.Input("tick", flow, source.Poll(time.Millisecond, func(context.Context) (int, bool, error) { return 1, true, nil }))
 			op.Inspect("see", op.StatefulBatch("sum", keyBy("key", tick, 4), newSum))
+			op.InspectDebug("seen", op.Redistribute("spread", tick), func(_ string, _ int, _ uint64, worker int) {
+				once[worker].Do(func() { close(seen[worker]) })
+			})
 			p, err := plan.New(graph.FlowOf(flow))
 			if err != nil {
 				t.Fatal(err)
@@ -60,7 +72,17 @@ func TestPeerInterrupted(t *testing.T) {
 						Cluster: &engine.Cluster{Process: i, Addresses: addrs, HeartbeatTimeout: 5 * time.Second}})
 				})
 			}
-			time.Sleep(500 * time.Millisecond) // running
+			for i := range seen {
+				select {
+				case <-seen[i]:
+				case <-time.After(30 * time.Second):
+					cancels[0]()
+					cancels[1]()
+					wg.Wait()
+					t.Fatalf("process %d saw no item in 30 s: %v", i, errs[i])
+				}
+			}
+			time.Sleep(100 * time.Millisecond) // running
 			cancels[1]()
 			stopped := time.Now()
 			if tc.own > 0 {
