@@ -32,8 +32,8 @@ func TestPeerInterrupted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// Each process's worker says when it first sees an item spread to it: both
 			// then run, joined. Process 1 is stopped after that, not after a fixed wait: a
-			// join can take over half a second on a busy machine, when the first dial finds
-			// no listener yet (it tries again 100-500 ms later).
+			// join took up to half a second here when the first dial found no listener
+			// yet, and a busy machine can take longer.
 			var seen [2]chan struct{}
 			var once [2]sync.Once
 			for i := range seen {
