@@ -65,6 +65,9 @@ func TestApplyLoopsStandAlone(t *testing.T) {
 		}
 		c := &mapChain[int, int]{first: fns[0], rest: fns[1:]}
 		c.apply([]int{1}, make([]int, 1), new(int))
+		if len(callers) != n {
+			t.Fatalf("%d functions: %d calls, want %d", n, len(callers), n)
+		}
 		want := "op.apply" + strconv.Itoa(n) + "["
 		for _, name := range callers {
 			if !strings.Contains(name, want) {
