@@ -47,12 +47,13 @@ func measureN(b *testing.B, name string, n int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/item")
 }
 
-func BenchmarkChain(b *testing.B)        { measure(b, "chain") }
-func BenchmarkChainLoop(b *testing.B)    { measure(b, "chain-loop") }
-func BenchmarkChainInlined(b *testing.B) { measure(b, "chain-inlined") }
-func BenchmarkCount1(b *testing.B)       { measure(b, "count-1w") }
-func BenchmarkCount2(b *testing.B)       { measure(b, "count-2w") }
-func BenchmarkCountLoop(b *testing.B)    { measure(b, "count-loop") }
+func BenchmarkChain(b *testing.B)          { measure(b, "chain") }
+func BenchmarkChainLoop(b *testing.B)      { measure(b, "chain-loop") }
+func BenchmarkChainInlined(b *testing.B)   { measure(b, "chain-inlined") }
+func BenchmarkChainBatchLoop(b *testing.B) { measure(b, "chain-batchloop") }
+func BenchmarkCount1(b *testing.B)         { measure(b, "count-1w") }
+func BenchmarkCount2(b *testing.B)         { measure(b, "count-2w") }
+func BenchmarkCountLoop(b *testing.B)      { measure(b, "count-loop") }
 
 // BenchmarkCount1Batch16k is BenchmarkCount1 with batches of 16384 items: each key then
 // has about 16 items per batch, which shows the per-key cost of a stateful activation.

@@ -65,6 +65,38 @@ func chainLoop(n int, f1, f2, f3 func(int) int) int {
 	return sum
 }
 
+// ChainBatchLoop is Chain's work without the engine: batches of DefaultBatch filled by
+// the benchmark's own source partition, the three functions applied in a loop of their
+// own into a second buffer, as op's fused chain does, and the result added up by the
+// benchmark's own sink partition. Beside ChainLoop it shows what materializing each batch
+// costs any engine that hands batches from step to step; beside Chain, what weir's engine
+// adds to that.
+func ChainBatchLoop(n int) int {
+	src := &intsPart{end: n, buf: make([]int, DefaultBatch)}
+	sink := &sumPart[int]{}
+	out := make([]int, DefaultBatch)
+	for src.next < src.end {
+		b, _ := src.Next(context.Background())
+		o := out[:len(b)]
+		mapLoop(b, o, inc, triple, flip)
+		sink.Write(o)
+	}
+	return sink.sum
+}
+
+// mapLoop is the loop of op's fused chain of three functions, kept out of its caller as
+// op keeps it.
+//
+//go:noinline
+func mapLoop(xs, b []int, f1, f2, f3 func(int) int) {
+	b = b[:len(xs)]
+	for i, x := range xs {
+		y := f1(x)
+		y = f2(y)
+		b[i] = f3(y)
+	}
+}
+
 // ChainInlined is Chain as a loop with the functions written out: what the machine can do
 // when the compiler sees everything. It is printed for scale, with no budget.
 func ChainInlined(n int) int {
@@ -309,6 +341,7 @@ var Jobs = []Job{
 	{Name: "chain", Run: chainJob(1)},
 	{Name: "chain-loop", Run: loopJob(ChainLoop)},
 	{Name: "chain-inlined", Run: loopJob(ChainInlined)},
+	{Name: "chain-batchloop", Run: loopJob(ChainBatchLoop)},
 	{Name: "count-1w", Run: countJob(1, DefaultBatch)},
 	{Name: "count-2w", Run: countJob(2, DefaultBatch)},
 	{Name: "count-1w-16k", Run: countJob(1, 16384)},
@@ -343,6 +376,9 @@ type Comparison struct {
 var Comparisons = []Comparison{
 	{Path: "chain of 3 maps, 1 worker / loop of func values", Weir: "chain", Anchor: "chain-loop", Budget: 1.2},
 	{Path: "chain of 3 maps, 1 worker / inlined loop", Weir: "chain", Anchor: "chain-inlined"},
+	// The floor of batches handed from step to step, and what the engine adds to it.
+	{Path: "batch loop (fill, map, sum per batch) / loop of func values", Weir: "chain-batchloop", Anchor: "chain-loop"},
+	{Path: "chain of 3 maps, 1 worker / batch loop", Weir: "chain", Anchor: "chain-batchloop"},
 	{Path: "CountFinal, 1000 keys, 1 worker / map loop", Weir: "count-1w", Anchor: "count-loop", Budget: 1.5},
 	// Two workers must take at most 0.58 of one worker's time: 1.7 times the throughput.
 	{Path: "CountFinal, 1000 keys, 2 workers / 1 worker (time)", Weir: "count-2w", Anchor: "count-1w", Budget: 0.58},
