@@ -15,7 +15,10 @@
 // Chain is three op.Map steps with trivial int functions on one worker. Its budget
 // anchor is ChainLoop, a loop calling the same three functions through function values:
 // the floor for any engine that runs user code it does not compile itself. ChainInlined,
-// the same loop with the functions written out, is printed for scale.
+// the same loop with the functions written out, is printed for scale, and so is
+// ChainBatchLoop, the chain's work done by hand batch by batch with no engine (the
+// source's fill, the fused loop, the sink's sum): the floor of any engine that hands
+// materialized batches from step to step, and, beside Chain, what weir's engine adds.
 //
 // Count is op.CountFinal over items spread evenly over Keys keys, on one and on two
 // workers. Its anchor is CountLoop, counts[key]++ in a Go map with the key from the same
