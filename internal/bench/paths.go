@@ -37,8 +37,13 @@ var (
 // Chain runs a flow of three op.Map steps over the ints 0 to n-1 on the given number of
 // workers, each reading its own partition, and returns the sum of what comes out.
 func Chain(ctx context.Context, n, workers int, opts ...run.Option) (int, error) {
+	return ChainSized(ctx, n, workers, DefaultBatch, opts...)
+}
+
+// ChainSized is Chain reading batches of the given size.
+func ChainSized(ctx context.Context, n, workers, batch int, opts ...run.Option) (int, error) {
 	flow := weir.NewDataflow("chain")
-	s := op.Input("ints", flow, NewInts(n, workers))
+	s := op.Input("ints", flow, NewInts(n, workers).BatchSize(batch))
 	s = op.Map("inc", s, inc)
 	s = op.Map("triple", s, triple)
 	s = op.Map("flip", s, flip)
@@ -71,10 +76,14 @@ func chainLoop(n int, f1, f2, f3 func(int) int) int {
 // benchmark's own sink partition. Beside ChainLoop it shows what materializing each batch
 // costs any engine that hands batches from step to step; beside Chain, what weir's engine
 // adds to that.
-func ChainBatchLoop(n int) int {
-	src := &intsPart{end: n, buf: make([]int, DefaultBatch)}
+func ChainBatchLoop(n int) int { return ChainBatchLoopSized(n, DefaultBatch) }
+
+// ChainBatchLoopSized is ChainBatchLoop on batches of the given size.
+func ChainBatchLoopSized(n, batch int) int {
+	batch = max(batch, 1)
+	src := &intsPart{end: n, buf: make([]int, batch)}
 	sink := &sumPart[int]{}
-	out := make([]int, DefaultBatch)
+	out := make([]int, batch)
 	for src.next < src.end {
 		b, _ := src.Next(context.Background())
 		o := out[:len(b)]

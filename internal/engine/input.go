@@ -91,10 +91,9 @@ func (in *input) poll() (read bool, err error) {
 			read = true
 			epoch := w.prog.epoch()
 			items := in.Batch.Len(batch)
-			st := &w.r.stats[w.id] // per batch, for the run's summary
-			st.in.Add(int64(items))
+			w.readIn += int64(items) // for the run's summary
 			w.obs.steps[in.Index].batch(items)
-			if st.epoch.Load() != epoch { // a load is cheaper than a store, and epochs last many batches
+			if st := &w.r.stats[w.id]; st.epoch.Load() != epoch { // a load is cheaper than a store, and epochs last many batches
 				st.epoch.Store(epoch)
 			}
 			w.push(in.Node, 0, epoch, batch)

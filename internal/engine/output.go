@@ -79,7 +79,7 @@ func (o *output) write(batch any) error {
 	w := o.w
 	w.cur = o.ID
 	defer w.spent(o.Index, w.timer(o.Index))
-	w.r.stats[w.id].out.Add(int64(o.Batch.Len(batch)))
+	w.wroteOut += int64(o.Batch.Len(batch))
 	if o.shard == nil {
 		if err := o.sinks[0].part.Write(batch); err != nil {
 			return o.partErr("", err)

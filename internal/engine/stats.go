@@ -15,8 +15,9 @@ import (
 
 // Stats publishes a run's live figures to readers on other goroutines (the monitor's
 // HTTP server, scraped by Prometheus): give one to Run with WithStats, and call Read
-// whenever a reader wants the figures. The workers count into per-worker atomic counters,
-// once per batch and never per item, padded apart so that a worker's writes do not bounce
+// whenever a reader wants the figures. The workers count once per batch and never per
+// item, and publish their counts into per-worker atomic counters at most flushEvery later
+// (at once when they wait or stop), padded apart so that a worker's writes do not bounce
 // another's cache lines; Read sums nothing on the workers' behalf and takes no lock they
 // take, so a scrape costs the workers nothing.
 //
@@ -245,18 +246,67 @@ type stepCounts struct {
 	busy         atomic.Int64 // nanoseconds
 	keys, timers atomic.Int64
 	sizes        [BatchSizeBuckets]atomic.Int64 // whose sum is the number of batches
+	// Counted by the worker and not yet added to in, out and sizes (see flushCounts); the
+	// worker's alone.
+	pending pendingCounts
 	// The sampling of the step's calls to time (see worker.timer); the worker's alone.
 	skip    int     // calls to let go untimed before the next timed one
 	untimed int64   // calls not timed since the last timed one
 	mean    float64 // the time of a timed call, smoothed, in nanoseconds
 }
 
-// batch counts a batch of n items delivered to the step: two atomic additions, paid by
-// every step for every batch (a counter of batches would be a third; their number is the
-// sum of the sizes' buckets).
+// pendingCounts are a step's counts that its worker has not published yet.
+type pendingCounts struct {
+	in, out int64
+	sizes   [BatchSizeBuckets]int64
+}
+
+// batch counts a batch of n items delivered to the step (a counter of batches would be a
+// third count; their number is the sum of the sizes' buckets), for the worker to publish.
 func (c *stepCounters) batch(n int) {
-	c.in.Add(int64(n))
-	c.sizes[sizeBucket(n)].Add(1)
+	c.pending.in += int64(n)
+	c.pending.sizes[sizeBucket(n)]++
+}
+
+// emitted counts n items the step passed on, for the worker to publish.
+func (c *stepCounters) emitted(n int) { c.pending.out += int64(n) }
+
+// flushEvery is how long a busy worker keeps its counts before it publishes them. An
+// atomic addition costs about 5 ns on the development machine, and each batch was counted
+// by several per step it went through (a step's items in, out and batch size, the run's
+// items in and out): a chain of three maps reading batches of 16 took 229 ns a batch,
+// 198 with the counts kept by the worker and published at most once a millisecond.
+const flushEvery = time.Millisecond
+
+// flushCounts publishes the counts the worker has kept since it last did: at most
+// flushEvery after them while it is busy, before it waits for more to do, and when it
+// stops. Readers (Stats, the run's progress and end logs) see a busy worker's counts up
+// to flushEvery late, and an idle or stopped one's exactly.
+func (w *worker) flushCounts() {
+	for i := range w.obs.steps {
+		c := &w.obs.steps[i]
+		p := &c.pending
+		if p.in != 0 {
+			c.in.Add(p.in)
+		}
+		for b, n := range p.sizes {
+			if n != 0 {
+				c.sizes[b].Add(n)
+			}
+		}
+		if p.out != 0 {
+			c.out.Add(p.out)
+		}
+		*p = pendingCounts{}
+	}
+	st := &w.r.stats[w.id]
+	if w.readIn != 0 {
+		st.in.Add(w.readIn)
+	}
+	if w.wroteOut != 0 {
+		st.out.Add(w.wroteOut)
+	}
+	w.readIn, w.wroteOut, w.flushed = 0, 0, w.now
 }
 
 // sizeBucket is the BatchSizes bucket of a batch of n items.
@@ -540,6 +590,9 @@ func (ws *workerStats) readPaused(now time.Time) (time.Duration, bool) {
 // between rounds, and a load that finds the figure unchanged costs far less than an atomic
 // store (an exchange of memory on amd64).
 func (w *worker) publish() {
+	if w.now.Sub(w.flushed) >= flushEvery {
+		w.flushCounts()
+	}
 	if e := w.prog.epoch(); w.obs.clock.Load() != e {
 		w.obs.clock.Store(e)
 	}

@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"maps"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/internal/state"
 	"github.com/weirflow/weir/op"
+	"github.com/weirflow/weir/source"
 	"github.com/weirflow/weir/weirtest"
 )
 
@@ -183,3 +186,69 @@ func TestStatsBusy(t *testing.T) {
 		})
 	}
 }
+
+// A worker publishes its counts before it waits for more to do: while a run goes on, a
+// reader sees exactly what went through an idle flow, not the counts of its last
+// millisecond of work short.
+func TestStatsCountsWhileIdle(t *testing.T) {
+	const batches, size = 10, 100
+	flow := weir.NewDataflow("idle")
+	src := &restingSource{batches: batches, size: size}
+	doubled := op.Map("double", op.Input("inp", flow, src), func(x int) int { return 2 * x })
+	op.Output("out", doubled, weirtest.NewSink[int]())
+	p, err := plan.New(graph.FlowOf(flow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := engine.NewStats()
+	ctx, cancel := context.WithCancel(engine.WithStats(context.Background(), stats))
+	done := make(chan error, 1)
+	go func() { done <- engine.Run(ctx, p, engine.Config{Workers: 1, EpochInterval: time.Hour}) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	const n = batches * size
+	want := map[string][3]int64{"idle.inp": {n, n, batches}, "idle.double.flat_map_batch": {n, n, batches}, "idle.out": {n, 0, batches}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := stats.Read()
+		got := map[string][3]int64{}
+		for _, s := range st.Steps {
+			for _, w := range s.Workers {
+				got[s.ID] = [3]int64{w.In, w.Out, w.Batches}
+			}
+		}
+		if maps.Equal(got, want) && st.Running && src.resting.Load() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("in, out, batches by step %v while the flow rests (running %v, resting %v), want %v", got, st.Running, src.resting.Load(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// restingSource gives batches batches of size ints, then rests an hour.
+type restingSource struct {
+	batches, size int
+	read          int
+	resting       atomic.Bool
+	wake          time.Time
+}
+
+func (s *restingSource) Build(context.Context, source.Part, []byte) (source.Partition[int], error) {
+	return s, nil
+}
+func (s *restingSource) Next(context.Context) ([]int, error) {
+	if s.read == s.batches {
+		s.wake = time.Now().Add(time.Hour)
+		s.resting.Store(true)
+		return nil, nil
+	}
+	s.read++
+	return make([]int, s.size), nil
+}
+func (s *restingSource) NextAwake() time.Time { return s.wake }
+func (s *restingSource) Snapshot() []byte     { return nil }
+func (s *restingSource) Close() error         { return nil }

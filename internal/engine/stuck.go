@@ -21,8 +21,9 @@ type sourceCall struct {
 }
 
 // callWatch is a worker's source call in progress, published for the watchdog. The worker
-// stores the call, then its start; it clears the start when the call returns. Two atomic
-// stores a call, for a call that reads a batch.
+// stores the call (unless it is the one stored already: a partition's reads are one
+// call), then its start; it clears the start when the call returns. Two atomic stores a
+// call, for a call that reads a batch.
 type callWatch struct {
 	what  atomic.Pointer[sourceCall]
 	since atomic.Int64 // UnixNano of the call's start; 0: in no source call
@@ -30,7 +31,9 @@ type callWatch struct {
 
 // enter records that the worker calls c, from about now.
 func (cw *callWatch) enter(c *sourceCall, now time.Time) {
-	cw.what.Store(c)
+	if cw.what.Load() != c {
+		cw.what.Store(c)
+	}
 	cw.since.Store(now.UnixNano())
 }
 

@@ -50,6 +50,11 @@ type worker struct {
 	stats    *Stats
 	paused   bool
 	snapping time.Duration
+
+	// Items read and written since the worker last published its counts (flushCounts),
+	// for the run's counters (runState.stats); the steps' are in their stepCounts.
+	readIn, wroteOut int64
+	flushed          time.Time // when the counts were last published
 }
 
 // exchange is the sending side of an exchange edge on one worker: a buffer per
@@ -119,6 +124,7 @@ func (w *worker) run() (err error) {
 			}
 		}
 		w.closeAll(err == nil && w.ctx.Err() == nil)
+		w.flushCounts()
 		w.spans.epochClosed()
 		if w.stats != nil {
 			w.stats.stopped(err)
@@ -208,6 +214,7 @@ func (w *worker) run() (err error) {
 				d = time.Until(wake)
 			}
 			if d > 0 {
+				w.flushCounts()
 				timer.Reset(d)
 				select {
 				case <-w.ctx.Done():
@@ -217,6 +224,7 @@ func (w *worker) run() (err error) {
 				timer.Stop()
 			}
 		} else {
+			w.flushCounts()
 			select {
 			case <-w.ctx.Done():
 			case <-w.r.mesh.Wake(w.id):
@@ -376,7 +384,7 @@ func (w *worker) push(n *plan.Node, port int, epoch uint64, batch any) {
 		return
 	}
 	items := edges[0].To.Batch.Len(batch) // counted once per batch, for every consumer
-	w.obs.steps[n.Index].out.Add(int64(items))
+	w.obs.steps[n.Index].emitted(items)
 	for _, e := range edges {
 		if x := w.out[e.ID]; x != nil {
 			w.exchange(x, epoch, batch)
@@ -539,6 +547,7 @@ func (w *worker) commit() error {
 	if to > from {
 		w.obs.snapshot.observe(w.snapping)
 		w.snapping = 0
+		w.flushCounts() // the committer may make the worker wait
 	}
 	for e := from; e < to; e++ {
 		if err := w.commits.add(state.Epoch{Epoch: e, Snaps: w.snaps[e], Final: final && e == to-1}); err != nil {
