@@ -26,6 +26,7 @@ type worker struct {
 	moved     func(i int, from, to uint64) error // w.advance, made once
 	nextEpoch time.Time                          // when the inputs close their epoch
 	now       time.Time                          // system time, fixed per activation
+	anchor    time.Time                          // the clock's last full reading (clock)
 	cur       string                             // the step running user code, named in a panic's error
 
 	msgs    []comm.Message // received; those from next on are not handled yet
@@ -135,14 +136,14 @@ func (w *worker) run() (err error) {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	w.now = time.Now()
+	w.now = w.clock()
 	w.nextEpoch = w.now.Add(w.r.cfg.EpochInterval)
 	w.spans.epochOpened(w.prog.epoch())
 	for {
 		if w.ctx.Err() != nil {
 			return nil
 		}
-		w.now = time.Now()
+		w.now = w.clock()
 		if err := w.receive(); err != nil {
 			return err
 		}
@@ -232,6 +233,23 @@ func (w *worker) run() (err error) {
 		}
 	}
 }
+
+// clock returns the time for a round: time.Now at most every anchorEvery, and in between
+// that reading advanced by the monotonic clock alone. time.Now reads two clocks, the wall
+// clock and the monotonic one: 41 ns a round on the development VM against 24 for the
+// monotonic alone, and a system call each on a machine without a fast clock. A step of the
+// wall clock (set by NTP) shows at the next full reading, within anchorEvery; the
+// monotonic reading, by which Go compares and subtracts times, is always current.
+func (w *worker) clock() time.Time {
+	if d := time.Since(w.anchor); d < anchorEvery {
+		return w.anchor.Add(d)
+	}
+	w.anchor = time.Now()
+	return w.anchor
+}
+
+// anchorEvery is how often a worker reads the wall clock (see clock).
+const anchorEvery = 100 * time.Millisecond
 
 // open builds every operator's partitions and resumes their state.
 func (w *worker) open() error {
