@@ -274,8 +274,9 @@ func (c *stepCounters) emitted(n int) { c.pending.out += int64(n) }
 // flushEvery is how long a busy worker keeps its counts before it publishes them. An
 // atomic addition costs about 5 ns on the development machine, and each batch was counted
 // by several per step it went through (a step's items in, out and batch size, the run's
-// items in and out): a chain of three maps reading batches of 16 took 229 ns a batch,
-// 198 with the counts kept by the worker and published at most once a millisecond.
+// items in and out): on batches of 16, the engine's time per batch of a chain of three
+// maps went from 152-165 ns to 125-128 with the counts kept by the worker and published
+// at most once a millisecond (BenchmarkChainSmallBatches).
 const flushEvery = time.Millisecond
 
 // flushCounts publishes the counts the worker has kept since it last did: at most
