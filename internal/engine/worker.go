@@ -237,9 +237,10 @@ func (w *worker) run() (err error) {
 // clock returns the time for a round: time.Now at most every anchorEvery, and in between
 // that reading advanced by the monotonic clock alone. time.Now reads two clocks, the wall
 // clock and the monotonic one: 41 ns a round on the development VM against 24 for the
-// monotonic alone, and a system call each on a machine without a fast clock. A step of the
-// wall clock (set by NTP) shows at the next full reading, within anchorEvery; the
-// monotonic reading, by which Go compares and subtracts times, is always current.
+// monotonic alone (where the kernel offers no fast clock source, each read is a system
+// call; not measured here). A step of the wall clock (set by NTP) shows at the next full
+// reading, within anchorEvery; the monotonic reading, by which Go compares and subtracts
+// times, is always current.
 func (w *worker) clock() time.Time {
 	if d := time.Since(w.anchor); d < anchorEvery {
 		return w.anchor.Add(d)
