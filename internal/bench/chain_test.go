@@ -76,7 +76,8 @@ const chainRatioFail = 3
 // same iterations, and reports what the engine adds per batch (engine-ns/batch): its
 // round, the source's call, a step's delivery, the counts. On the development machine it
 // was 152-165 ns, and 125-128 once the workers' counts were published once a millisecond
-// rather than added atomically per batch (4 runs of each, alternated).
+// rather than added atomically per batch (4 runs of each, alternated); 121-124, and
+// 73-74 once a round read up to 8 batches (the worker's read-ahead; 3 runs of each).
 func BenchmarkChainSmallBatches(b *testing.B) {
 	const size = 16
 	var inChain, inLoop time.Duration

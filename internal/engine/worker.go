@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/weirflow/weir/internal/comm"
@@ -21,6 +22,7 @@ type worker struct {
 	readers []reader    // the sources, in declared order
 	timed   []timed     // the operators with notifications
 	out     []*exchange // by edge id; nil for edges that stay local
+	local   bool        // no edge is exchanged: nothing goes to or comes from other workers
 
 	prog      *progress
 	moved     func(i int, from, to uint64) error // w.advance, made once
@@ -28,6 +30,11 @@ type worker struct {
 	now       time.Time                          // system time, fixed per activation
 	anchor    time.Time                          // the clock's last full reading (clock)
 	cur       string                             // the step running user code, named in a panic's error
+
+	// Reading ahead (readAhead): how many times a round may poll the sources, and whether
+	// the last round ended in a wait.
+	ahead  int
+	waited bool
 
 	msgs    []comm.Message // received; those from next on are not handled yet
 	next    int
@@ -98,6 +105,8 @@ func newWorker(r *runState, id int, ctx context.Context) *worker {
 		}
 	}
 	w.prog = newProgress(shape, w.n, id, r.start)
+	w.local = !slices.ContainsFunc(w.out, func(x *exchange) bool { return x != nil })
+	w.ahead = 1
 	return w
 }
 
@@ -143,7 +152,9 @@ func (w *worker) run() (err error) {
 		if w.ctx.Err() != nil {
 			return nil
 		}
+		last := w.now
 		w.now = w.clock()
+		w.tuneAhead(w.now.Sub(last))
 		if err := w.receive(); err != nil {
 			return err
 		}
@@ -160,6 +171,11 @@ func (w *worker) run() (err error) {
 			var err error
 			if read, err = w.poll(); err != nil {
 				return err
+			}
+			if read {
+				if err := w.readAhead(); err != nil {
+					return err
+				}
 			}
 		}
 		// Close the epoch after reading, so that the first batches are in epoch 1. An
@@ -216,6 +232,7 @@ func (w *worker) run() (err error) {
 			}
 			if d > 0 {
 				w.flushCounts()
+				w.waited = true
 				timer.Reset(d)
 				select {
 				case <-w.ctx.Done():
@@ -226,6 +243,7 @@ func (w *worker) run() (err error) {
 			}
 		} else {
 			w.flushCounts()
+			w.waited = true
 			select {
 			case <-w.ctx.Done():
 			case <-w.r.mesh.Wake(w.id):
@@ -251,6 +269,62 @@ func (w *worker) clock() time.Time {
 
 // anchorEvery is how often a worker reads the wall clock (see clock).
 const anchorEvery = 100 * time.Millisecond
+
+// readAhead polls the sources again after a round's first poll read something, up to
+// w.ahead polls in the round, while each reads something and nothing else is due first:
+// a round's own work (the clock, receiving, the checks of epochs and timers, the flush)
+// is then paid once for several batches, not once a batch: about 50 of the 120 ns of
+// engine work a batch of 16 items took on the development VM. It reads ahead only on a
+// worker whose edges all stay local: data from other workers would wait for the next
+// round, and what it sends for the round's flush. Notifications due fire before each
+// poll, as before each round, by a fresh clock reading (a logic may ask for one at
+// time.Now). Otherwise the round's reading stands for every poll, and an epoch due by
+// then closes before the next poll: without an epoch interval every round that reads
+// closes one, so such a round reads once. tuneAhead keeps rounds short enough that the
+// reading stays current.
+func (w *worker) readAhead() error {
+	if !w.local {
+		return nil
+	}
+	for range w.ahead - 1 {
+		if len(w.timed) > 0 {
+			// A logic may ask to be notified at once by the clock, not by the round's time:
+			// each poll is then a round of its own for the notifications.
+			w.now = w.clock()
+			if err := w.fireTimers(); err != nil {
+				return err
+			}
+		}
+		if w.ctx.Err() != nil || !w.prog.sourcesLive() || !w.now.Before(w.nextEpoch) {
+			return nil
+		}
+		read, err := w.poll()
+		if err != nil || !read {
+			return err
+		}
+	}
+	return nil
+}
+
+// tuneAhead sets how many times the next round may poll the sources (readAhead) from how
+// long the last round took, d: it doubles, up to maxAhead, while rounds take under half of
+// aheadSpan, and falls back to one poll when a round takes longer or ended in a wait. A
+// batch that suddenly takes long (a slow call, a source that blocks) delays the round's
+// checks by at most maxAhead such batches, once.
+func (w *worker) tuneAhead(d time.Duration) {
+	switch {
+	case w.waited || d > aheadSpan:
+		w.waited, w.ahead = false, 1
+	case d < aheadSpan/2 && w.ahead < maxAhead:
+		w.ahead *= 2
+	}
+}
+
+// Reading ahead (see readAhead, tuneAhead).
+const (
+	aheadSpan = 50 * time.Microsecond
+	maxAhead  = 8
+)
 
 // open builds every operator's partitions and resumes their state.
 func (w *worker) open() error {
