@@ -295,8 +295,8 @@ func (w *worker) readAhead() error {
 				return err
 			}
 		}
-		if w.ctx.Err() != nil || !w.prog.sourcesLive() || !w.now.Before(w.nextEpoch) {
-			return nil
+		if w.ctx.Err() != nil || !w.now.Before(w.nextEpoch) {
+			return nil // (sources that ended read nothing, which ends the loop)
 		}
 		read, err := w.poll()
 		if err != nil || !read {
