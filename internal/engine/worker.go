@@ -280,8 +280,8 @@ const anchorEvery = 100 * time.Millisecond
 // poll, as before each round, by a fresh clock reading (a logic may ask for one at
 // time.Now). Otherwise the round's reading stands for every poll, and an epoch due by
 // then closes before the next poll: without an epoch interval every round that reads
-// closes one, so such a round reads once. tuneAhead keeps rounds short enough that the
-// reading stays current.
+// closes one, so such a round reads once. Sources that ended read nothing, which ends the
+// loop. tuneAhead keeps rounds short enough that the reading stays current.
 func (w *worker) readAhead() error {
 	if !w.local {
 		return nil
@@ -296,7 +296,7 @@ func (w *worker) readAhead() error {
 			}
 		}
 		if w.ctx.Err() != nil || !w.now.Before(w.nextEpoch) {
-			return nil // (sources that ended read nothing, which ends the loop)
+			return nil
 		}
 		read, err := w.poll()
 		if err != nil || !read {
@@ -306,11 +306,12 @@ func (w *worker) readAhead() error {
 	return nil
 }
 
-// tuneAhead sets how many times the next round may poll the sources (readAhead) from how
-// long the last round took, d: it doubles, up to maxAhead, while rounds take under half of
-// aheadSpan, and falls back to one poll when a round takes longer or ended in a wait. A
-// batch that suddenly takes long (a slow call, a source that blocks) delays the round's
-// checks by at most maxAhead such batches, once.
+// tuneAhead sets how many times the next round may poll the sources (readAhead) from d,
+// the time since the last round's last clock reading: it doubles, up to maxAhead, while d
+// is under half of aheadSpan, stays while d is under aheadSpan, and falls back to one
+// poll after a longer round or one that ended in a wait. A batch that suddenly takes long
+// (a slow call, a source that blocks) delays the round's checks by at most maxAhead such
+// batches, once.
 func (w *worker) tuneAhead(d time.Duration) {
 	switch {
 	case w.waited || d > aheadSpan:
