@@ -9,8 +9,6 @@ import (
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/internal/engine"
-	"github.com/weirflow/weir/internal/graph"
-	"github.com/weirflow/weir/internal/plan"
 	"github.com/weirflow/weir/op"
 	"github.com/weirflow/weir/source"
 	"github.com/weirflow/weir/weirtest"
@@ -88,29 +86,5 @@ func TestReadAheadAfterSlowdown(t *testing.T) {
 				}
 			})
 		})
-	}
-}
-
-// Without an epoch interval, every round that reads closes an epoch, so a source that
-// always has a batch ready gives each batch an epoch of its own: the worker does not read
-// ahead.
-func TestNoReadAheadWithoutInterval(t *testing.T) {
-	const n = 50
-	var epochs []uint64
-	flow := weir.NewDataflow("each")
-	s := op.Input("in", flow, &slowing{fast: n})
-	s = op.InspectDebug("see", s, func(_ string, _ int, epoch uint64, _ int) { epochs = append(epochs, epoch) })
-	op.Output("out", s, weirtest.NewSink[int]())
-	p, err := plan.New(graph.FlowOf(flow))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := engine.Run(context.Background(), p, engine.Config{}); err != nil {
-		t.Fatal(err)
-	}
-	for i, e := range epochs {
-		if e != uint64(i+1) {
-			t.Fatalf("epochs of the items %v: want 1 to %d", epochs, n)
-		}
 	}
 }
