@@ -394,8 +394,8 @@ type Store struct {
 	// base is, for a cluster, the first epoch of each worker's latest Write: everything
 	// below it is on every partition of the cluster (see clusterCommittedLocked).
 	base map[int]uint64
-	// rows holds, by worker, the row lists of its latest Write, emptied, for its next (see
-	// split): a worker's writes come one at a time, from its committer.
+	// rows holds, by worker, the row lists of its latest Write, their rows zeroed, for its
+	// next (see split): a worker's writes come one at a time, from its committer.
 	rows map[int][][]row
 }
 
@@ -1089,8 +1089,8 @@ func (s *Store) Write(worker int, epochs []state.Epoch) error {
 
 // split sorts the rows of epochs by partition, leaving out those of partitions not held.
 // Rows go in epoch order, which keeps each key's rows in epoch order by rowid. It fills
-// the lists of spare, the same worker's last write's, where they have room: a snapshot of
-// 100k keys made about 3 MB of lists a write, a garbage collection every few writes.
+// the lists of spare, the same worker's last write's, where they have room: made anew,
+// the lists for a snapshot of 100k keys were about 3 MB of garbage a write.
 func (s *Store) split(epochs []state.Epoch, spare [][]row) [][]row {
 	n := len(s.parts)
 	total := 0
@@ -1110,7 +1110,7 @@ func (s *Store) split(epochs []state.Epoch, spare [][]row) [][]row {
 		if s.parts[p] != nil && cap(byPart[p]) < share {
 			byPart[p] = make([]row, 0, share)
 		} else {
-			byPart[p] = byPart[p][:0] // empty unless the write that left them failed
+			byPart[p] = byPart[p][:0]
 		}
 	}
 	for _, e := range epochs {
