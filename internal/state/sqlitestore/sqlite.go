@@ -394,8 +394,9 @@ type Store struct {
 	// base is, for a cluster, the first epoch of each worker's latest Write: everything
 	// below it is on every partition of the cluster (see clusterCommittedLocked).
 	base map[int]uint64
-	// rows holds, by worker, the row lists of its latest Write, their rows zeroed, for its
-	// next (see split): a worker's writes come one at a time, from its committer.
+	// rows holds, by worker, the row lists of its latest Write, failed or not, their rows
+	// zeroed, for its next (see split): a worker's writes come one at a time, from its
+	// committer.
 	rows map[int][][]row
 }
 
@@ -1065,21 +1066,21 @@ func (s *Store) Write(worker int, epochs []state.Epoch) error {
 	// one that woke first saw it under way, gave way to it and left every partition to the
 	// next write.
 	s.writing.Add(-1)
-	if err != nil {
-		return err
-	}
 	for p := range byPart {
 		clear(byPart[p]) // the rows point into the epochs' snapshots, which may go now
 	}
 	s.mu.Lock()
-	if s.execution == exec {
-		s.frontier[worker], s.final[worker] = next, last.Final
-	}
 	if s.rows == nil {
 		s.rows = map[int][][]row{}
 	}
 	s.rows[worker] = byPart
+	if err == nil && s.execution == exec {
+		s.frontier[worker], s.final[worker] = next, last.Final
+	}
 	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	select {
 	case s.wrote <- struct{}{}:
 	default: // a collection is already due
