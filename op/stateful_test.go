@@ -590,7 +590,7 @@ func driveStateful(t *testing.T, spec *graph.StatefulSpec, batches []any, cut in
 	for i, b := range batches {
 		collect(rt.Activate(b, now, false))
 		if i == cut {
-			changes, err := rt.Snapshot()
+			changes, _, err := rt.Snapshot()
 			if err != nil {
 				t.Fatal(err)
 			}

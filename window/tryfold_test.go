@@ -138,7 +138,7 @@ func runCount(t *testing.T, clock Clock[weir.KV[int]], fast bool, seed uint64) s
 		next, ok := rt.NextNotify()
 		fmt.Fprintf(&b, " next %v %v", next.UnixNano(), ok)
 		if act%7 == 0 || act == 59 {
-			changes, err := rt.Snapshot()
+			changes, _, err := rt.Snapshot()
 			if err != nil {
 				t.Fatal(err)
 			}

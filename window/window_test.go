@@ -450,7 +450,7 @@ func (d *driver) run(a act) (out []string, next, state string) {
 	if at, ok := d.rt.NextNotify(); ok {
 		next = at.Sub(t0).String()
 	}
-	changes, err := d.rt.Snapshot()
+	changes, _, err := d.rt.Snapshot()
 	if err != nil {
 		d.t.Fatal(err)
 	}

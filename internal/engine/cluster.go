@@ -533,6 +533,13 @@ type clusterStore struct {
 	ctx         context.Context
 }
 
+// CopiesWrites implements state.Copier: the rows for other processes are encoded into
+// calls, and those of the partitions held here are written by the process's store.
+func (s *clusterStore) CopiesWrites() bool {
+	cp, ok := s.c.parts.(state.Copier)
+	return ok && cp.CopiesWrites()
+}
+
 func (s *clusterStore) Write(worker int, epochs []state.Epoch) error {
 	c := s.c
 	count := len(c.holder)

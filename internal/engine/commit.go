@@ -23,6 +23,7 @@ const maxQueuedBytes = 64 << 20
 // sinks truncated to their positions as of that epoch.
 type committer struct {
 	store  state.Store
+	copies bool // store is a Copier that copies: written snapshots are released
 	worker int
 	fail   func(error) // stops the run when a write fails
 	log    *slog.Logger
@@ -44,6 +45,8 @@ type committer struct {
 func startCommitter(r *runState, worker int, obs *workerStats, shown *Stats, sp *spans) *committer {
 	c := &committer{store: r.cfg.Store, worker: worker, fail: r.fail, log: r.cfg.Logger,
 		stats: &r.stats[worker], wrote: r.twoPhase.poke, obs: obs, shown: shown, spans: sp, done: make(chan struct{})}
+	cp, ok := c.store.(state.Copier)
+	c.copies = ok && cp.CopiesWrites()
 	c.cond.L = &c.mu
 	go c.loop()
 	return c
@@ -86,6 +89,21 @@ func (c *committer) loop() {
 		took := time.Since(began)
 		c.observe(batch, took)
 		c.logWrite(batch, took)
+		if c.copies {
+			release(batch)
+		}
+	}
+}
+
+// release gives the memory of the snapshots of batch, which a Copier has written, back to
+// the steps that made them.
+func release(batch []state.Epoch) {
+	for _, e := range batch {
+		for _, s := range e.Snaps {
+			if s.Release != nil {
+				s.Release()
+			}
+		}
 	}
 }
 

@@ -163,7 +163,7 @@ func (in *input) advance(from, _ uint64) error {
 		}
 		cs = append(cs, state.Change{Key: p.name, State: s})
 	}
-	w.record(in.ID, from, cs)
+	w.record(in.ID, from, cs, nil)
 	endSnapshot(span, len(cs), nil)
 	return nil
 }

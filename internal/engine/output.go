@@ -135,7 +135,7 @@ func (o *output) closeEpoch(e uint64, _ bool) error {
 			}
 			cs = append(cs, state.Change{Key: s.name, State: pos})
 		}
-		w.record(o.ID, e, cs)
+		w.record(o.ID, e, cs, nil)
 		endSnapshot(span, len(cs), nil)
 		return nil
 	}

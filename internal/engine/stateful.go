@@ -117,12 +117,12 @@ func (s *stateful) closeEpoch(e uint64, last bool) error {
 		return nil
 	}
 	start, span := s.w.snapTimer(), s.w.spans.snapshot(s.ID, e)
-	changes, err := s.rt.Snapshot()
+	changes, release, err := s.rt.Snapshot()
 	s.w.snapDone(start)
 	endSnapshot(span, len(changes), err)
 	if err != nil {
 		return &graph.StepError{Step: s.ID, Cause: err}
 	}
-	s.w.record(s.ID, e, changes)
+	s.w.record(s.ID, e, changes, release)
 	return nil
 }

@@ -624,11 +624,11 @@ func (w *worker) advance(i int, old, f uint64) error {
 }
 
 // record keeps a step's snapshot of epoch, for the commit of that epoch.
-func (w *worker) record(step string, epoch uint64, changes []state.Change) {
+func (w *worker) record(step string, epoch uint64, changes []state.Change, release func()) {
 	if w.r.cfg.Store == nil || len(changes) == 0 {
 		return
 	}
-	w.snaps[epoch] = append(w.snaps[epoch], state.Snapshot{Step: step, Changes: changes})
+	w.snaps[epoch] = append(w.snaps[epoch], state.Snapshot{Step: step, Changes: changes, Release: release})
 	w.snapped = max(w.snapped, epoch+1)
 }
 

@@ -146,8 +146,11 @@ type StatefulRuntime interface {
 	// NextNotify returns the earliest armed notification time.
 	NextNotify() (time.Time, bool)
 	// Snapshot returns the changes of the keys touched since the last call, in no
-	// particular order: a store sorts them if it needs to, off the worker's loop.
-	Snapshot() ([]state.Change, error)
+	// particular order: a store sorts them if it needs to, off the worker's loop. With them
+	// comes the function that gives their memory back, for a later snapshot to fill once a
+	// store has written them and kept nothing (state.Snapshot.Release); nil when there is
+	// nothing to give back.
+	Snapshot() ([]state.Change, func(), error)
 	// Resume restores one key's logic from its snapshot.
 	Resume(key string, state []byte) error
 	// Track turns on the bookkeeping of touched keys that Snapshot needs.

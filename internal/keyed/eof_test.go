@@ -134,7 +134,7 @@ func TestEOFSnapshot(t *testing.T) {
 			if out == nil || len(out.([]weir.KV[int64])) != wantOut {
 				t.Errorf("the end of the stream emitted %v, want %d values", out, wantOut)
 			}
-			changes, err := rt.Snapshot()
+			changes, _, err := rt.Snapshot()
 			if err != nil {
 				t.Fatal(err)
 			}

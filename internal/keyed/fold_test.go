@@ -70,7 +70,7 @@ func TestFoldingLogic(t *testing.T) {
 				logics[k] = built(k)
 			}
 		}
-		changes, err := rt.Snapshot()
+		changes, _, err := rt.Snapshot()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func testActivateAllocs(t *testing.T, name string, build func(int64, bool) Logic
 			t.Fatal(err)
 		}
 	}
-	if _, err := rt.Snapshot(); err != nil {
+	if _, _, err := rt.Snapshot(); err != nil {
 		t.Fatal(err)
 	}
 	batches := make([]any, len(stream)) // boxed once: the engine hands batches as any
@@ -262,7 +262,7 @@ func TestTryFoldingLogic(t *testing.T) {
 			t.Fatal(err)
 		}
 		name()
-		if _, err := rt.Snapshot(); err != nil {
+		if _, _, err := rt.Snapshot(); err != nil {
 			t.Fatal(err)
 		}
 		log = nil
@@ -284,7 +284,7 @@ func TestTryFoldingLogic(t *testing.T) {
 		if got, _ := out.([]weir.KV[int64]); !slices.Equal(got, wantOut) {
 			t.Errorf("clocked %v: emitted %v, want %v", clocked, got, wantOut)
 		}
-		changes, err := rt.Snapshot()
+		changes, _, err := rt.Snapshot()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -149,7 +149,8 @@ type stateful[V, W, S any] struct {
 	// first touched: flagging an entry costs less than a set of keys, on every item.
 	track   bool
 	touched []*entry[V, W, S]
-	perKey  int // bytes of state per key in the last snapshot, to size the next one's buffer
+	perKey  int   // bytes of state per key in the last snapshot, to size the next one's buffer
+	spare   spare // a written snapshot's memory, for the next
 
 	// per-activation scratch, reused
 	found []*entry[V, W, S] // lookUp's
@@ -386,6 +387,11 @@ func (s *stateful[V, W, S]) finish(e *entry[V, W, S], emit []W, discard bool) {
 // touch flags e as changed since the last snapshot.
 func (s *stateful[V, W, S]) touch(e *entry[V, W, S]) {
 	e.dirty = true
+	if len(s.touched) == cap(s.touched) {
+		// Doubled: append grows a long list by a quarter, and the first epoch's list grows
+		// with its keys, to 4 MB of garbage for 100k keys against 1.6 doubled.
+		s.touched = slices.Grow(s.touched, len(s.touched)+1)
+	}
 	s.touched = append(s.touched, e)
 }
 

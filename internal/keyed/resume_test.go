@@ -109,7 +109,7 @@ func TestResumedKeys(t *testing.T) {
 				}
 			}
 		}
-		changes, err := rt.Snapshot()
+		changes, _, err := rt.Snapshot()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,8 @@ package keyed
 import (
 	"fmt"
 	"runtime/debug"
+	"slices"
+	"sync"
 
 	"github.com/weirflow/weir/internal/codec"
 	"github.com/weirflow/weir/internal/graph"
@@ -13,12 +15,18 @@ import (
 // into one buffer, sized by the last snapshot's bytes per key: a snapshot of 100k counts
 // is a few allocations rather than one or more per key, on the worker, every epoch. The
 // buffer is this snapshot's own, as the committer writes it while the next epoch runs.
-func (s *stateful[V, W, S]) Snapshot() ([]state.Change, error) {
+// Once a store has written it and kept nothing, the returned function gives its changes
+// and buffer back (spare): the next snapshot fills them, and the worker's snapshots make
+// no garbage for the collector to chase.
+func (s *stateful[V, W, S]) Snapshot() ([]state.Change, func(), error) {
 	if len(s.touched) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	changes := make([]state.Change, 0, len(s.touched))
-	buf := make([]byte, 0, len(s.touched)*(s.perKey+1))
+	changes, buf := s.spare.take()
+	changes = slices.Grow(changes, len(s.touched))
+	if need := len(s.touched) * (s.perKey + 1); cap(buf) < need {
+		buf = make([]byte, 0, need)
+	}
 	for _, e := range s.touched {
 		e.dirty = false
 		if e.dead() {
@@ -32,7 +40,7 @@ func (s *stateful[V, W, S]) Snapshot() ([]state.Change, error) {
 		start := len(buf)
 		var err error
 		if buf, err = appendSnapshot(s.codec, buf, e.key(), e.logic); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// Capped, so that nothing appended to one state runs into the next. A buffer that
 		// grows leaves the states before it where they are.
@@ -41,7 +49,39 @@ func (s *stateful[V, W, S]) Snapshot() ([]state.Change, error) {
 	s.perKey = len(buf) / len(s.touched)
 	clear(s.touched)
 	s.touched = s.touched[:0]
-	return changes, nil
+	return changes, func() { s.spare.put(changes, buf) }, nil
+}
+
+// spare keeps the memory of a written snapshot for the next one: its list of changes,
+// emptied, and its buffer of states (the last one, if it grew). The committer puts, the
+// worker takes, each once an epoch.
+type spare struct {
+	mu      sync.Mutex
+	changes []state.Change
+	buf     []byte
+}
+
+// take returns the spare list and buffer, empty, or nils, and leaves none.
+func (p *spare) take() ([]state.Change, []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	changes, buf := p.changes, p.buf
+	p.changes, p.buf = nil, nil
+	return changes, buf
+}
+
+// put keeps changes and buf for the next snapshot, unless the spares already kept are
+// larger. The list is zeroed first, so that it holds on to no key.
+func (p *spare) put(changes []state.Change, buf []byte) {
+	clear(changes)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cap(changes) > cap(p.changes) {
+		p.changes = changes[:0]
+	}
+	if cap(buf) > cap(p.buf) {
+		p.buf = buf[:0]
+	}
 }
 
 // appendSnapshot appends the encoded snapshot of l, the logic of key, to buf. A panic in

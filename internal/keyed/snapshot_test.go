@@ -11,41 +11,49 @@ import (
 )
 
 // A snapshot's states share one buffer: each decodes to its key's state, whichever way the
-// buffer grew, and appending to one does not overwrite the next.
+// buffer grew, and appending to one does not overwrite the next. The same holds when each
+// snapshot is released once checked, and the next fills its memory.
 func TestSnapshotStates(t *testing.T) {
-	rt := New(func(int64, bool) Logic[int64, int64, int64] { return &quietSum{} }).(*stateful[int64, int64, int64])
-	rt.Track()
-	c := codec.For[int64]()
-	now := time.Unix(1, 0)
-	const keys = 500
-	// Small sums first, so that the next snapshot's buffer, sized by this one's, must grow.
-	for _, step := range []int64{1, 1 << 40, -3} {
-		items := make([]weir.KV[int64], keys)
-		want := map[string]int64{}
-		for i := range items {
-			k := fmt.Sprint("k", i)
-			items[i] = weir.KV[int64]{Key: k, Value: step * int64(i)}
-			want[k] = rt.keys[k].sum() + step*int64(i)
-		}
-		if _, err := rt.Activate(items, now, false); err != nil {
-			t.Fatal(err)
-		}
-		changes, err := rt.Snapshot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(changes) != keys {
-			t.Fatalf("%d changes, want %d", len(changes), keys)
-		}
-		for _, ch := range changes {
-			if cap(ch.State) != len(ch.State) {
-				t.Errorf("state of %s has room past its end (%d > %d)", ch.Key, cap(ch.State), len(ch.State))
+	for _, release := range []bool{false, true} {
+		t.Run(fmt.Sprint("release=", release), func(t *testing.T) {
+			rt := New(func(int64, bool) Logic[int64, int64, int64] { return &quietSum{} }).(*stateful[int64, int64, int64])
+			rt.Track()
+			c := codec.For[int64]()
+			now := time.Unix(1, 0)
+			const keys = 500
+			// Small sums first, so that the next snapshot's buffer, sized by this one's, must grow.
+			for _, step := range []int64{1, 1 << 40, -3, 1 << 50} {
+				items := make([]weir.KV[int64], keys)
+				want := map[string]int64{}
+				for i := range items {
+					k := fmt.Sprint("k", i)
+					items[i] = weir.KV[int64]{Key: k, Value: step * int64(i)}
+					want[k] = rt.keys[k].sum() + step*int64(i)
+				}
+				if _, err := rt.Activate(items, now, false); err != nil {
+					t.Fatal(err)
+				}
+				changes, free, err := rt.Snapshot()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(changes) != keys {
+					t.Fatalf("%d changes, want %d", len(changes), keys)
+				}
+				for _, ch := range changes {
+					if cap(ch.State) != len(ch.State) {
+						t.Errorf("state of %s has room past its end (%d > %d)", ch.Key, cap(ch.State), len(ch.State))
+					}
+					got, err := c.Decode(ch.State)
+					if err != nil || got != want[ch.Key] {
+						t.Errorf("state of %s decodes as %d, %v; want %d", ch.Key, got, err, want[ch.Key])
+					}
+				}
+				if release {
+					free()
+				}
 			}
-			got, err := c.Decode(ch.State)
-			if err != nil || got != want[ch.Key] {
-				t.Errorf("state of %s decodes as %d, %v; want %d", ch.Key, got, err, want[ch.Key])
-			}
-		}
+		})
 	}
 }
 
@@ -58,31 +66,40 @@ func (e *entry[V, W, S]) sum() int64 {
 }
 
 // A snapshot of a thousand integer states makes a few allocations, not one or more per key
-// (three each through the CBOR encoder).
+// (three each through the CBOR encoder); one that fills the memory of a snapshot released
+// before it makes only its release function.
 func TestSnapshotAllocs(t *testing.T) {
-	rt := New(func(int64, bool) Logic[int64, int64, int64] { return &quietSum{} })
-	rt.Track()
-	const keys = 1000
-	items := make([]weir.KV[int64], keys)
-	for i := range items {
-		items[i] = weir.KV[int64]{Key: fmt.Sprint("k", i), Value: int64(i) << 20}
-	}
-	now := time.Unix(1, 0)
-	least := uint64(1 << 62)
-	for range 5 {
-		if _, err := rt.Activate(items, now, false); err != nil {
-			t.Fatal(err)
+	for _, c := range []struct {
+		release bool
+		most    uint64
+	}{{false, 4}, {true, 1}} {
+		rt := New(func(int64, bool) Logic[int64, int64, int64] { return &quietSum{} })
+		rt.Track()
+		const keys = 1000
+		items := make([]weir.KV[int64], keys)
+		for i := range items {
+			items[i] = weir.KV[int64]{Key: fmt.Sprint("k", i), Value: int64(i) << 20}
 		}
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		changes, err := rt.Snapshot()
-		runtime.ReadMemStats(&after)
-		if err != nil || len(changes) != keys {
-			t.Fatal(len(changes), err)
+		now := time.Unix(1, 0)
+		least := uint64(1 << 62)
+		for range 5 {
+			if _, err := rt.Activate(items, now, false); err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			changes, free, err := rt.Snapshot()
+			runtime.ReadMemStats(&after)
+			if err != nil || len(changes) != keys {
+				t.Fatal(len(changes), err)
+			}
+			if c.release {
+				free()
+			}
+			least = min(least, after.Mallocs-before.Mallocs)
 		}
-		least = min(least, after.Mallocs-before.Mallocs)
-	}
-	if least > 4 {
-		t.Errorf("a snapshot of %d keys made %d allocations, want at most 4", keys, least)
+		if least > c.most {
+			t.Errorf("released: %v: a snapshot of %d keys made %d allocations, want at most %d", c.release, keys, least, c.most)
+		}
 	}
 }

@@ -18,6 +18,11 @@ import (
 type Snapshot struct {
 	Step    string
 	Changes []Change
+	// Release, when not nil, gives the memory of Changes and their states back to the step
+	// that made them, for a later snapshot to fill. It is called once the snapshot is
+	// written to a Copier, never after a write to another store, and not at all when the
+	// write fails. It may be called from any goroutine.
+	Release func()
 }
 
 // Change is the snapshot of one key (or source or sink partition) at an epoch close: its
@@ -51,6 +56,15 @@ type Store interface {
 	// its frontier), then its new frontier: the epoch after the last. Writing several
 	// epochs at once lets a store that fell behind catch up in one transaction.
 	Write(worker int, epochs []Epoch) error
+}
+
+// Copier is a Store whose Write keeps no part of the snapshots it is given once it has
+// returned: it copies what it keeps. Their memory can then be reused for later
+// snapshots (Snapshot.Release). Memory is not one: it keeps the slices it is given.
+type Copier interface {
+	Store
+	// CopiesWrites reports whether Write keeps nothing of its snapshots.
+	CopiesWrites() bool
 }
 
 // Epoch is what one worker snapshotted in one epoch, nothing when no key or position

@@ -69,6 +69,12 @@ func (k *knownSteps) Size() (bytes int64, ok bool) {
 	return 0, false
 }
 
+// CopiesWrites passes on whether the store it wraps copies what it writes (Copier).
+func (k *knownSteps) CopiesWrites() bool {
+	c, ok := k.Store.(Copier)
+	return ok && c.CopiesWrites()
+}
+
 func (k *knownSteps) Load(fn func(step, key string, state []byte) error) error {
 	removed := map[string]bool{}
 	kept := false

@@ -1016,6 +1016,13 @@ func setupSem() chan struct{} { return make(chan struct{}, max(runtime.GOMAXPROC
 // maxSetup is how many partitions setupSem lets run at once.
 const maxSetup = 16
 
+// CopiesWrites implements state.Copier: a write binds copies of its keys and states, in
+// SQLite's memory (rawWriter) or the driver's, and empties its row lists before it
+// returns, so it keeps nothing of the snapshots it was given.
+func (s *Store) CopiesWrites() bool { return true }
+
+var _ state.Copier = (*Store)(nil)
+
 func tx(db *sql.DB, fn func(*sql.Tx) error) error {
 	t, err := db.Begin()
 	if err != nil {
