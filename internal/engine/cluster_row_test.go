@@ -3,6 +3,8 @@ package engine
 import (
 	"slices"
 	"testing"
+
+	"github.com/weirflow/weir/internal/state"
 )
 
 // A loaded row reads back whatever its node's index and however short its key and state:
@@ -31,5 +33,28 @@ func TestRowsReadBack(t *testing.T) {
 		return a.node == b.node && a.key == b.key && string(a.st) == string(b.st)
 	}) {
 		t.Errorf("rows %v, want %v", got, want)
+	}
+}
+
+// copyingParts is a process's share of a directory that says whether it copies what it
+// writes; nothing else of it is used.
+type copyingParts struct {
+	state.Parts
+	copies bool
+}
+
+func (p copyingParts) CopiesWrites() bool { return p.copies }
+
+// A cluster's store copies what it writes when the partitions held here do: the rows for
+// other processes are encoded into calls. Then its committers release written snapshots.
+func TestClusterStoreCopies(t *testing.T) {
+	for _, c := range []struct {
+		parts state.Parts
+		want  bool
+	}{{copyingParts{copies: true}, true}, {copyingParts{copies: false}, false}, {struct{ state.Parts }{}, false}} {
+		s := &clusterStore{c: &cluster{parts: c.parts}}
+		if got := s.CopiesWrites(); got != c.want {
+			t.Errorf("over %T %v: copies %v, want %v", c.parts, c.parts, got, c.want)
+		}
 	}
 }

@@ -624,3 +624,21 @@ func BenchmarkSplit(b *testing.B) {
 		spare = s.split(epochs, spare)
 	}
 }
+
+// A process's share of a directory copies what it writes, as a whole directory does
+// (state.Copier): a cluster's committers give written snapshots back to their steps too.
+func TestPartsCopyWrites(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	procs := []process{{PartOpener(dir), []int{0}}, {PartOpener(dir), []int{1}}}
+	for q, p := range procs {
+		if err := p.opener.Create(2, p.held); err != nil {
+			t.Fatalf("process %d: create: %v", q, err)
+		}
+	}
+	for q, p := range openCluster(t, 2, procs) {
+		if c, ok := p.(state.Copier); !ok || !c.CopiesWrites() {
+			t.Errorf("process %d: its partitions (%T) do not say they copy what they write", q, p)
+		}
+	}
+}
