@@ -23,8 +23,11 @@ func (s *stateful[V, W, S]) Snapshot() ([]state.Change, func(), error) {
 		return nil, nil, nil
 	}
 	changes, buf := s.spare.take()
+	if oversized(cap(changes), len(s.touched)) {
+		changes = nil
+	}
 	changes = slices.Grow(changes, len(s.touched))
-	if need := len(s.touched) * (s.perKey + 1); cap(buf) < need {
+	if need := len(s.touched) * (s.perKey + 1); cap(buf) < need || oversized(cap(buf), need) {
 		buf = make([]byte, 0, need)
 	}
 	for _, e := range s.touched {
@@ -51,6 +54,11 @@ func (s *stateful[V, W, S]) Snapshot() ([]state.Change, func(), error) {
 	s.touched = s.touched[:0]
 	return changes, func() { s.spare.put(changes, buf) }, nil
 }
+
+// oversized reports whether a spare of capacity have is far larger than the need of this
+// snapshot: it is then let go, so that an epoch that touched many keys does not hold its
+// memory for every later, smaller one.
+func oversized(have, need int) bool { return have > 4*need+256 }
 
 // spare keeps the memory of a written snapshot for the next one: its list of changes,
 // emptied, and its buffer of states (the last one, if it grew). The committer puts, the

@@ -103,3 +103,35 @@ func TestSnapshotAllocs(t *testing.T) {
 		}
 	}
 }
+
+// A snapshot after a much larger one that was released does not keep the larger one's
+// memory: an epoch that touched many keys leaves nothing big behind for the small ones.
+func TestSnapshotLetsLargeSpareGo(t *testing.T) {
+	rt := New(func(int64, bool) Logic[int64, int64, int64] { return &quietSum{} }).(*stateful[int64, int64, int64])
+	rt.Track()
+	now := time.Unix(1, 0)
+	snap := func(keys int) {
+		items := make([]weir.KV[int64], keys)
+		for i := range items {
+			items[i] = weir.KV[int64]{Key: fmt.Sprint("k", i), Value: int64(i) << 30}
+		}
+		if _, err := rt.Activate(items, now, false); err != nil {
+			t.Fatal(err)
+		}
+		changes, free, err := rt.Snapshot()
+		if err != nil || len(changes) != keys {
+			t.Fatal(len(changes), err)
+		}
+		free()
+	}
+	snap(10_000)
+	if c, b := cap(rt.spare.changes), cap(rt.spare.buf); c < 10_000 || b < 10_000 {
+		t.Fatalf("after a snapshot of 10,000 keys, the spare has room for %d changes and %d bytes", c, b)
+	}
+	for range 2 {
+		snap(10)
+		if c, b := cap(rt.spare.changes), cap(rt.spare.buf); c > 1000 || b > 1000 {
+			t.Errorf("after a snapshot of 10 keys, the spare has room for %d changes and %d bytes", c, b)
+		}
+	}
+}
