@@ -42,7 +42,7 @@ func TestSplitAllocs(t *testing.T) {
 	for p := range first {
 		want[p] = append([]row(nil), first[p]...)
 	}
-	spare := first // not emptied: the lists of a write that failed are not
+	spare := first // not emptied: split must empty the lists it reuses
 	a := testing.AllocsPerRun(3, func() { spare = s.split(epochs, spare) })
 	if a > 0 {
 		t.Errorf("split of 100k rows into the last write's lists: %v allocations, want none", a)
