@@ -1115,7 +1115,9 @@ func (s *Store) split(epochs []state.Epoch, spare [][]row) [][]row {
 		byPart = make([][]row, n)
 	}
 	for p := range byPart {
-		if s.parts[p] != nil && cap(byPart[p]) < share {
+		// A list over four times the share is made anew too, so that one large write does
+		// not hold its memory for every later, smaller one.
+		if c := cap(byPart[p]); s.parts[p] != nil && (c < share || c > 4*share) {
 			byPart[p] = make([]row, 0, share)
 		} else {
 			byPart[p] = byPart[p][:0]

@@ -52,6 +52,24 @@ func TestSplitAllocs(t *testing.T) {
 	}
 }
 
+// A write much smaller than the one before does not fill, and so keep, that write's
+// lists: one large write leaves nothing large behind for the later ones.
+func TestSplitLetsLargeListsGo(t *testing.T) {
+	s := &Store{parts: []*sql.DB{{}, {}, {}, {}}}
+	large := s.split([]state.Epoch{epochOf(0, 1, 50_000)}, nil)
+	small := s.split([]state.Epoch{epochOf(0, 2, 20)}, large)
+	rows := 0
+	for p, r := range small {
+		rows += len(r)
+		if cap(r) > 1000 {
+			t.Errorf("partition %d: a write of 40 rows kept a list with room for %d", p, cap(r))
+		}
+	}
+	if rows != 40 {
+		t.Errorf("split placed %d rows, want 40", rows)
+	}
+}
+
 // The writer (rawWriter, SQLite's C API) and the database/sql path it replaced (writeTx,
 // still taken when a writer cannot be opened) write the same rows, bit for bit: each row's
 // columns with their types (an empty state is an empty blob, a deletion NULL), in the same
